@@ -1,0 +1,89 @@
+// The schema of lifeboat.yaml. It is the single definition: TypeScript types
+// are inferred from it, validation errors come from it (each with the path of
+// the field), and docs/config.schema.json is generated from it for editors.
+
+import { z } from "zod";
+
+const sourceName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]*$/i, "a source name uses letters, digits, '.', '_' and '-'");
+
+/** Durations as people write them in runbooks: 90s, 15m, 4h, 7d. */
+export const durationPattern = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const duration = z.string().regex(durationPattern, "a duration such as 500ms, 90s, 15m, 4h or 7d");
+
+const objectives = z
+  .strictObject({
+    rto: duration.optional().describe("Recovery time objective: how long a restore may take."),
+    rpo: duration.optional().describe("Recovery point objective: how old the restored data may be."),
+  })
+  .describe("Declared recovery objectives; drills report achieved values against them.");
+
+const postgresUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\//, "a postgres:// URL")
+  .describe("libpq connection URL. Put the password in PGPASSWORD or ~/.pgpass, never here.");
+
+export const postgresSourceSchema = z.strictObject({
+  engine: z.literal("postgres"),
+  url: postgresUrl,
+  globals: z
+    .boolean()
+    .default(false)
+    .describe("Also capture roles and tablespaces (pg_dumpall --globals-only)."),
+  jobs: z.int().min(1).max(64).default(2).describe("Parallel pg_dump / pg_restore jobs."),
+  objectives: objectives.optional(),
+});
+
+export const sqliteSourceSchema = z.strictObject({
+  engine: z.literal("sqlite"),
+  path: z.string().min(1).describe("Path of the SQLite database file."),
+  objectives: objectives.optional(),
+});
+
+export const filesSourceSchema = z.strictObject({
+  engine: z.literal("files"),
+  path: z.string().min(1).describe("Directory whose tree is backed up."),
+  objectives: objectives.optional(),
+});
+
+export const sourceSchema = z.discriminatedUnion("engine", [
+  postgresSourceSchema,
+  sqliteSourceSchema,
+  filesSourceSchema,
+]);
+
+export const repositorySchema = z
+  .strictObject({
+    url: z
+      .string()
+      .regex(/^file:\/\//, "a file:// URL (s3:// arrives in a later release)")
+      .describe("Where the repository lives, e.g. file:///var/backups/lifeboat."),
+    password_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name")
+      .optional()
+      .describe("Name of the environment variable holding the repository password."),
+    password_file: z.string().optional().describe("Path of a file whose first line is the repository password."),
+    encryption: z
+      .enum(["aes-256-gcm", "none"])
+      .default("aes-256-gcm")
+      .describe("Set to none only for deliberately unencrypted repositories (used by `init`)."),
+  })
+  .refine((repository) => repository.encryption === "none" || repository.password_env || repository.password_file, {
+    message: "an encrypted repository needs password_env or password_file",
+    path: ["password_env"],
+  });
+
+export const configSchema = z.strictObject({
+  repository: repositorySchema,
+  sources: z.record(sourceName, sourceSchema).default({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type RepositoryConfig = z.infer<typeof repositorySchema>;
+export type SourceConfig = z.infer<typeof sourceSchema>;
+export type PostgresSourceConfig = z.infer<typeof postgresSourceSchema>;
+export type SqliteSourceConfig = z.infer<typeof sqliteSourceSchema>;
+export type FilesSourceConfig = z.infer<typeof filesSourceSchema>;
+export type Objectives = z.infer<typeof objectives>;

@@ -1,0 +1,47 @@
+// What a snapshot is, independent of how the repository stores it.
+// The manifest schema in docs/repository-format.md is the serialised form.
+
+import type { Fingerprint } from "./fingerprint.ts";
+
+export type EngineName = "postgres" | "sqlite" | "files";
+
+/** One named byte stream inside a snapshot (a dump file, a database file, a tar stream). */
+export interface ArtifactRef {
+  readonly name: string;
+  /** Plaintext length in bytes. */
+  readonly size: number;
+  /** SHA-256 of the whole plaintext stream, hex. */
+  readonly sha256: string;
+  /** Ordered chunk ids; concatenating their plaintexts yields the artifact. */
+  readonly chunks: readonly string[];
+}
+
+export interface Snapshot {
+  /** Hex SHA-256 of the manifest's bytes: the snapshot is verifiable by its name. */
+  readonly id: string;
+  readonly source: string;
+  readonly engine: EngineName;
+  /** When Lifeboat started and finished the capture (this machine's clock), ISO-8601. */
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  /** The consistent point of the data on the source's own clock, ISO-8601. RPO is measured from here. */
+  readonly consistentAt: string;
+  readonly hostname: string;
+  readonly lifeboatVersion: string;
+  readonly artifacts: readonly ArtifactRef[];
+  /** Engine-specific facts: server version, system identifier, database name, ... */
+  readonly engineMeta: Readonly<Record<string, unknown>>;
+  readonly fingerprint: Fingerprint;
+  readonly tags: readonly string[];
+}
+
+/** The manifest fields an engine run produces; the repository adds id, artifacts and bookkeeping. */
+export type SnapshotDraft = Omit<Snapshot, "id" | "artifacts">;
+
+export function shortId(id: string): string {
+  return id.slice(0, 8);
+}
+
+export function totalSize(snapshot: Pick<Snapshot, "artifacts">): number {
+  return snapshot.artifacts.reduce((sum, artifact) => sum + artifact.size, 0);
+}

@@ -1,0 +1,165 @@
+// The error table. Every failure a user can meet has a stable code, an exit
+// code and a hint that says what to do (pgBackRest's build/error.yaml is the
+// model). docs/errors.md is checked against this table by a test, so the two
+// cannot drift.
+
+/** Process exit codes; documented in docs/errors.md and docs/cli-json.md. */
+export const ExitCode = {
+  ok: 0,
+  /** Unexpected failure: a bug or an environment problem with no better code. */
+  failure: 1,
+  /** Bad command line or bad lifeboat.yaml. */
+  usage: 2,
+  /** The repository cannot be opened or used: missing, locked, wrong password, newer format. */
+  repository: 3,
+  /** Stored data failed verification: checksum mismatch, missing or truncated object. */
+  integrity: 4,
+  /** A source or target could not be read or written: unreachable server, tool failed, target not empty. */
+  sourceOrTarget: 5,
+  /** A restore finished but its fingerprint does not match the snapshot's. */
+  verification: 6,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+interface ErrorSpec {
+  readonly exit: ExitCode;
+  readonly hint: string;
+}
+
+export const errorTable = {
+  BAD_CONFIG: {
+    exit: ExitCode.usage,
+    hint: "Fix the listed fields in lifeboat.yaml; docs/config.schema.json describes every field.",
+  },
+  CONFIG_NOT_FOUND: {
+    exit: ExitCode.usage,
+    hint: "Pass -c/--config, set LIFEBOAT_CONFIG, or create ./lifeboat.yaml.",
+  },
+  BAD_ARGUMENT: {
+    exit: ExitCode.usage,
+    hint: "Run the command with --help to see its arguments.",
+  },
+  UNKNOWN_SOURCE: {
+    exit: ExitCode.usage,
+    hint: "Use one of the source names declared under `sources:` in lifeboat.yaml.",
+  },
+  PASSWORD_MISSING: {
+    exit: ExitCode.repository,
+    hint: "Set the variable named by repository.password_env, or point repository.password_file at a key file.",
+  },
+  REPOSITORY_NOT_FOUND: {
+    exit: ExitCode.repository,
+    hint: "Check repository.url, or create the repository with `lifeboat init`.",
+  },
+  REPOSITORY_EXISTS: {
+    exit: ExitCode.repository,
+    hint: "A repository is already there; use it as it is, or choose another repository.url.",
+  },
+  REPOSITORY_FORMAT_TOO_NEW: {
+    exit: ExitCode.repository,
+    hint: "This repository was written by a newer Lifeboat; upgrade Lifeboat to read it.",
+  },
+  WRONG_PASSWORD: {
+    exit: ExitCode.repository,
+    hint: "No key of this repository opens with that password; check the variable named by repository.password_env.",
+  },
+  KEY_NOT_FOUND: {
+    exit: ExitCode.repository,
+    hint: "Run `lifeboat key list` to see the repository's key ids.",
+  },
+  LAST_KEY: {
+    exit: ExitCode.repository,
+    hint: "Add another key with `lifeboat key add` before removing this one, or the repository becomes unreadable.",
+  },
+  LOCKED: {
+    exit: ExitCode.repository,
+    hint: "Another Lifeboat process holds the repository lock; wait for it, or remove a stale lock with `lifeboat unlock` once you are sure it is dead.",
+  },
+  SNAPSHOT_NOT_FOUND: {
+    exit: ExitCode.repository,
+    hint: "Run `lifeboat snapshots` to see the available snapshot ids.",
+  },
+  CHECKSUM_MISMATCH: {
+    exit: ExitCode.integrity,
+    hint: "The stored object is corrupt. Run `lifeboat check --read-data` to find every damaged object; restore from another snapshot or repository copy.",
+  },
+  OBJECT_MISSING: {
+    exit: ExitCode.integrity,
+    hint: "An object the snapshot needs is gone from storage. Run `lifeboat check` to list what else is missing.",
+  },
+  OBJECT_TRUNCATED: {
+    exit: ExitCode.integrity,
+    hint: "The stored object is shorter than its envelope requires (an interrupted upload or a damaged disk). Run `lifeboat check --read-data`.",
+  },
+  STORAGE_ERROR: {
+    exit: ExitCode.repository,
+    hint: "The storage backend failed; check that the repository location is reachable and writable.",
+  },
+  SOURCE_UNREACHABLE: {
+    exit: ExitCode.sourceOrTarget,
+    hint: "Check the source's url/path in lifeboat.yaml and that the service is running and reachable.",
+  },
+  SOURCE_TOOL_FAILED: {
+    exit: ExitCode.sourceOrTarget,
+    hint: "The service's own tool (pg_dump, pg_restore, ...) failed; its stderr is quoted above. No snapshot was recorded.",
+  },
+  TOOL_NOT_FOUND: {
+    exit: ExitCode.sourceOrTarget,
+    hint: "Install the service's client tools (for PostgreSQL: the postgresql-client package) or put them on PATH.",
+  },
+  TARGET_NOT_EMPTY: {
+    exit: ExitCode.sourceOrTarget,
+    hint: "Restore into a new or empty target, or pass --clean (databases) / --force (files) to replace it.",
+  },
+  TARGET_IS_SOURCE: {
+    exit: ExitCode.sourceOrTarget,
+    hint: "Restoring over the source itself is refused; choose another target.",
+  },
+  TARGET_UNREACHABLE: {
+    exit: ExitCode.sourceOrTarget,
+    hint: "Check the --to target: the server must be reachable and the path's parent must exist and be writable.",
+  },
+  VERIFICATION_FAILED: {
+    exit: ExitCode.verification,
+    hint: "The restored data does not match the fingerprint taken at backup; the report lists each difference.",
+  },
+  INTERNAL: {
+    exit: ExitCode.failure,
+    hint: "This is a bug in Lifeboat; please report it with the command and its output.",
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof errorTable;
+
+/**
+ * The one error type Lifeboat throws on purpose. `code` is stable across
+ * releases (scripts match on it); `message` says what went wrong with the
+ * specifics (object id, field path, server); `hint` says what to do.
+ */
+export class LifeboatError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string;
+  readonly exitCode: ExitCode;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { details?: Record<string, unknown>; cause?: unknown; hint?: string } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = "LifeboatError";
+    this.code = code;
+    this.hint = options.hint ?? errorTable[code].hint;
+    this.exitCode = errorTable[code].exit;
+    this.details = options.details ?? {};
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, hint: this.hint, details: this.details };
+  }
+}
+
+export function isLifeboatError(error: unknown, code?: ErrorCode): error is LifeboatError {
+  return error instanceof LifeboatError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,58 @@
+// The narrow byte store under a repository (restic's backend.Backend is the
+// model). A backend knows nothing about chunks, keys or snapshots: it stores
+// opaque objects under slash-separated keys such as `data/ab/ab12…`.
+// Retry, fault injection and dry-run are wrappers around this interface, and
+// every backend runs the same conformance suite (storage/conformance.ts).
+
+export interface ObjectInfo {
+  readonly key: string;
+  readonly size: number;
+}
+
+export interface BackendCapabilities {
+  /** put() makes the object appear whole or not at all (temp + rename, or a single-request upload). */
+  readonly atomicPut: true;
+  /** put(..., { ifAbsent: true }) is honoured atomically by the store itself (O_EXCL-style link, conditional put). */
+  readonly conditionalPut: boolean;
+  /** A list() started after a put() returned always includes that object. */
+  readonly listAfterWriteConsistent: boolean;
+}
+
+export interface PutOptions {
+  /** Fail with STORAGE_ERROR (details.reason = "exists") instead of replacing an existing object. */
+  readonly ifAbsent?: boolean;
+}
+
+export interface Backend {
+  /** Where this backend stores objects, safe to print (no credentials). */
+  readonly location: string;
+  readonly capabilities: BackendCapabilities;
+
+  /**
+   * Store `data` under `key`. Contract: when the returned promise resolves the
+   * object is durable and readable whole; when it rejects, no object (and no
+   * partial object) is visible under `key`.
+   */
+  put(key: string, data: Uint8Array, options?: PutOptions): Promise<void>;
+
+  /** The object's bytes. Rejects with OBJECT_MISSING when there is no such object. */
+  get(key: string): Promise<Uint8Array>;
+
+  /** Size of the object, or undefined when it does not exist. */
+  stat(key: string): Promise<ObjectInfo | undefined>;
+
+  /**
+   * Every object whose key starts with `prefix` (a folder such as `data/`),
+   * in no particular order. Objects being written (temp files) are never listed.
+   */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+
+  /** Remove the object. Removing an object that does not exist is not an error. */
+  delete(key: string): Promise<void>;
+
+  /** Remove leftovers of interrupted writes older than `olderThanMs` (temp files); returns how many. */
+  cleanupInterrupted(olderThanMs: number): Promise<number>;
+
+  /** Release connections and handles. */
+  close(): Promise<void>;
+}
