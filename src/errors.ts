@@ -141,11 +141,13 @@ export class LifeboatError extends Error {
   readonly hint: string;
   readonly exitCode: ExitCode;
   readonly details: Readonly<Record<string, unknown>>;
+  /** The command already printed this failure in its own output; only the exit code remains to be set. */
+  readonly reported: boolean;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { details?: Record<string, unknown>; cause?: unknown; hint?: string } = {},
+    options: { details?: Record<string, unknown>; cause?: unknown; hint?: string; reported?: boolean } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = "LifeboatError";
@@ -153,6 +155,7 @@ export class LifeboatError extends Error {
     this.hint = options.hint ?? errorTable[code].hint;
     this.exitCode = errorTable[code].exit;
     this.details = options.details ?? {};
+    this.reported = options.reported ?? false;
   }
 
   toJSON(): Record<string, unknown> {

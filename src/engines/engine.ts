@@ -54,6 +54,8 @@ export interface RestoreOptions {
   readonly force?: boolean;
   /** PostgreSQL: also restore roles and other globals captured with the snapshot. */
   readonly globals?: boolean;
+  /** PostgreSQL: parallel pg_restore jobs (default: the number of CPUs, at most 4). */
+  readonly jobs?: number;
 }
 
 export interface RestoreInput {

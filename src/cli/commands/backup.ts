@@ -1,0 +1,65 @@
+// lifeboat backup [SOURCE...]: back up the named sources (all by default).
+// Each source is backed up independently: one failing does not stop the
+// others, and the exit code reports the first failure.
+
+import { LifeboatError } from "../../errors.ts";
+import { backupSource, type BackupResult } from "../../operations/backup.ts";
+import { formatBytes } from "../output.ts";
+import { selectSources, withRepository, type CommandEnv } from "../session.ts";
+
+interface Failure {
+  readonly source: string;
+  readonly error: LifeboatError;
+}
+
+export async function backupCommand(env: CommandEnv, names: readonly string[]): Promise<void> {
+  const { results, failures } = await withRepository(env, { kind: "shared", command: "backup" }, async (context, config) => {
+    const selected = selectSources(config, names);
+    if (selected.length === 0) throw new LifeboatError("BAD_ARGUMENT", "lifeboat.yaml declares no sources to back up");
+    const results: BackupResult[] = [];
+    const failures: Failure[] = [];
+    for (const [name, source] of selected) {
+      if (env.signal.aborted) break;
+      env.log.info(`backing up ${name} (${source.engine})...`);
+      try {
+        results.push(await backupSource(context, name, source));
+      } catch (error) {
+        const failure = error instanceof LifeboatError ? error : new LifeboatError("INTERNAL", String(error));
+        env.log.error(`backup of ${name} failed: [${failure.code}] ${failure.message}`);
+        failures.push({ source: name, error: failure });
+      }
+    }
+    return { results, failures };
+  });
+
+  env.output.result(
+    {
+      snapshots: results.map((result) => ({
+        source: result.source,
+        id: result.snapshot.id,
+        engine: result.snapshot.engine,
+        consistentAt: result.snapshot.consistentAt,
+        seconds: result.seconds,
+        ...result.stats,
+        fingerprint: result.snapshot.fingerprint,
+      })),
+      failures: failures.map((failure) => ({ source: failure.source, error: failure.error.toJSON() })),
+    },
+    () =>
+      results
+        .map(
+          (result) =>
+            `snapshot ${result.snapshot.id.slice(0, 8)} of ${result.source}: ${formatBytes(result.stats.bytesRead)} read, ` +
+            `${formatBytes(result.stats.bytesStored)} new stored (${result.stats.chunksNew}/${result.stats.chunksTotal} chunks new) in ${result.seconds.toFixed(1)}s`,
+        )
+        .join("\n"),
+  );
+  const first = failures[0];
+  if (first) {
+    throw new LifeboatError(first.error.code, `${failures.length} of ${failures.length + results.length} backups failed`, {
+      details: { failed: failures.map((failure) => failure.source) },
+      hint: first.error.hint,
+      reported: true,
+    });
+  }
+}

@@ -1,0 +1,43 @@
+// lifeboat check [--read-data | --read-data-subset=N%]: verify the repository.
+// Problems are listed in full and turn into exit code 4 (integrity).
+
+import { LifeboatError } from "../../errors.ts";
+import { withRepository, type CommandEnv } from "../session.ts";
+
+export function parseSubset(value: string | undefined, readData: boolean): number {
+  if (readData) return 100;
+  if (value === undefined) return 0;
+  const match = /^(\d+(?:\.\d+)?)%?$/.exec(value.trim());
+  const percent = match ? Number(match[1]) : NaN;
+  if (!(percent > 0 && percent <= 100)) {
+    throw new LifeboatError("BAD_ARGUMENT", `--read-data-subset must be a percentage in (0, 100], got ${value}`);
+  }
+  return percent;
+}
+
+export async function checkCommand(env: CommandEnv, flags: { readData?: boolean; readDataSubset?: string }): Promise<void> {
+  const readDataPercent = parseSubset(flags.readDataSubset, !!flags.readData);
+  const report = await withRepository(env, { kind: "shared", command: "check" }, (context) => {
+    context.progress.start("check");
+    return context.repository
+      .check({ readDataPercent, onProgress: (done) => context.progress.advance(done) })
+      .finally(() => context.progress.stop());
+  });
+  env.output.result({ ok: report.problems.length === 0, readDataPercent, ...report }, () =>
+    [
+      `${report.snapshots} snapshot(s), ${report.objectsReferenced} object(s) referenced, ${report.objectsRead} read and verified`,
+      report.unreferenced ? `${report.unreferenced} unreferenced object(s) (left by interrupted backups; harmless)` : "",
+      report.leftoversRemoved ? `${report.leftoversRemoved} leftover temp file(s) removed` : "",
+      ...report.problems.map((problem) => `${problem.code} ${problem.object}: ${problem.message}`),
+      report.problems.length ? `${report.problems.length} problem(s) found` : "no problems found",
+    ]
+      .filter(Boolean)
+      .join("\n"),
+  );
+  const first = report.problems[0];
+  if (first) {
+    throw new LifeboatError(first.code === "BAD_MANIFEST" ? "CHECKSUM_MISMATCH" : first.code, `check found ${report.problems.length} problem(s)`, {
+      reported: true,
+    });
+  }
+}

@@ -1,0 +1,57 @@
+// lifeboat key add|list|remove: several passwords may unlock one repository.
+// A new password is read from an environment variable or a file, never argv.
+
+import { readFile } from "node:fs/promises";
+import { LifeboatError } from "../../errors.ts";
+import { table } from "../output.ts";
+import { withRepository, type CommandEnv } from "../session.ts";
+
+export async function keyListCommand(env: CommandEnv): Promise<void> {
+  const keys = await withRepository(env, null, (context) => context.repository.listKeys());
+  env.output.result({ keys }, () =>
+    table(
+      ["ID", "CURRENT", "CREATED", "HOST", "USER"],
+      keys.map((key) => [key.id.slice(0, 8), key.current ? "*" : "", key.created, key.hostname, key.username]),
+    ),
+  );
+}
+
+export async function readNewPassword(flags: { newPasswordEnv: string; newPasswordFile?: string }): Promise<string> {
+  if (flags.newPasswordFile) {
+    const password = (await readFile(flags.newPasswordFile, "utf8")).split(/\r?\n/)[0] ?? "";
+    if (!password) throw new LifeboatError("PASSWORD_MISSING", `password file ${flags.newPasswordFile} is empty`);
+    return password;
+  }
+  const password = process.env[flags.newPasswordEnv];
+  if (!password) {
+    throw new LifeboatError("PASSWORD_MISSING", `environment variable ${flags.newPasswordEnv} (the new password) is not set`, {
+      hint: `Set ${flags.newPasswordEnv}, or pass --new-password-file FILE.`,
+    });
+  }
+  return password;
+}
+
+export async function keyAddCommand(env: CommandEnv, flags: { newPasswordEnv: string; newPasswordFile?: string }): Promise<void> {
+  const password = await readNewPassword(flags);
+  const key = await withRepository(env, { kind: "shared", command: "key add" }, (context) => context.repository.addKey(password));
+  env.output.result({ key }, () => `added key ${key.id.slice(0, 8)}`);
+}
+
+export async function keyRemoveCommand(env: CommandEnv, id: string): Promise<void> {
+  const removed = await withRepository(env, { kind: "exclusive", command: "key remove" }, async (context) => {
+    const keys = await context.repository.listKeys();
+    const matches = keys.filter((key) => key.id.startsWith(id));
+    if (matches.length !== 1) {
+      throw new LifeboatError(matches.length ? "BAD_ARGUMENT" : "KEY_NOT_FOUND", matches.length ? `key id ${id} is ambiguous` : `no key with id ${id}`);
+    }
+    const [key] = matches as [(typeof matches)[number]];
+    if (key.current) {
+      throw new LifeboatError("BAD_ARGUMENT", `key ${key.id.slice(0, 8)} is the one this command opened the repository with`, {
+        hint: "Open the repository with another key's password to remove this one.",
+      });
+    }
+    await context.repository.removeKey(key.id);
+    return key;
+  });
+  env.output.result({ removed }, () => `removed key ${removed.id.slice(0, 8)}`);
+}

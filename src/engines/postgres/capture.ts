@@ -1,0 +1,166 @@
+// Capture: one REPEATABLE READ transaction exports a snapshot and stays open
+// while pg_dump imports it (--snapshot) and while the fingerprint is read in
+// it, so the counts describe exactly the rows in the dump even when writers
+// keep going. pg_dump spools a directory-format dump (parallel, uncompressed:
+// the repository compresses and deduplicates, so an unchanged table yields
+// an identical file) into the temp dir; only after it exits 0 are the files
+// streamed into the sink, so a failed dump leaves nothing behind.
+
+import { createReadStream } from "node:fs";
+import { mkdtemp, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { PostgresSourceConfig } from "../../config/schema.ts";
+import type { Fingerprint } from "../../domain/fingerprint.ts";
+import { LifeboatError } from "../../errors.ts";
+import { redact } from "../../runtime/logger.ts";
+import { toolFailure } from "../../runtime/process.ts";
+import type { ArtifactSink, CaptureResult, EngineContext } from "../engine.ts";
+import { connect, describeLocation, parsePostgresUrl, toolConnection, type PgLocation } from "./connection.ts";
+import { readFingerprint } from "./fingerprint.ts";
+import { readDatabaseInfo, readServerInfo } from "./server-info.ts";
+
+/** Artifact names inside a PostgreSQL snapshot. */
+export const dumpPrefix = "dump/";
+export const globalsArtifact = "globals.sql";
+
+const readChunk = 1024 * 1024;
+
+export async function capture(
+  source: PostgresSourceConfig,
+  sink: ArtifactSink,
+  context: EngineContext,
+): Promise<CaptureResult> {
+  const location = parsePostgresUrl(source.url, "source");
+  const where = describeLocation(location);
+  const client = await connect(location, "SOURCE_UNREACHABLE");
+  try {
+    const snapshot = await sqlStep(where, "opening the snapshot transaction", async () => {
+      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+      const result = await client.query<{ snapshot: string; consistent_at: Date }>(
+        "SELECT pg_export_snapshot() AS snapshot, now() AS consistent_at",
+      );
+      const row = result.rows[0];
+      if (!row) throw new Error("pg_export_snapshot() returned no row");
+      return row;
+    });
+    const server = await sqlStep(where, "reading server facts", () => readServerInfo(client));
+    const database = await sqlStep(where, "reading database facts", () => readDatabaseInfo(client));
+    if (server.inRecovery) {
+      context.log.info(
+        `${where} is a standby: a long dump can be cancelled by recovery conflicts (raise max_standby_streaming_delay or dump the primary)`,
+      );
+    }
+
+    const spool = await mkdtemp(join(context.tempDir, "pg-capture-"));
+    const dumpDir = join(spool, "dump");
+    const globalsFile = join(spool, globalsArtifact);
+    if (source.globals) await dumpGlobals(location, globalsFile, context);
+
+    // The fingerprint is read while pg_dump runs: both see the same snapshot,
+    // and overlapping the two scans keeps the capture close to pg_dump's time.
+    const [dumped, fingerprinted] = await Promise.allSettled([
+      runPgDump(location, snapshot.snapshot, source.jobs, dumpDir, context),
+      readFingerprint(client),
+    ]);
+    if (dumped.status === "rejected") throw dumped.reason;
+    const fingerprint: Fingerprint = await sqlStep(where, "reading the fingerprint", async () => {
+      if (fingerprinted.status === "rejected") throw fingerprinted.reason;
+      return fingerprinted.value;
+    });
+    await client.query("COMMIT").catch(() => {});
+
+    for (const name of await dumpFileOrder(dumpDir)) {
+      await sink.write(dumpPrefix + name, createReadStream(join(dumpDir, name), { highWaterMark: readChunk }));
+    }
+    if (source.globals) {
+      await sink.write(globalsArtifact, createReadStream(globalsFile, { highWaterMark: readChunk }));
+    }
+
+    return {
+      consistentAt: new Date(snapshot.consistent_at).toISOString(),
+      fingerprint,
+      engineMeta: {
+        format: "directory",
+        server_version: server.serverVersion,
+        server_version_num: server.serverVersionNum,
+        system_identifier: server.systemIdentifier,
+        in_recovery: server.inRecovery,
+        database: location.database,
+        host: location.host ?? null,
+        port: location.port ?? null,
+        encoding: database.encoding,
+        lc_collate: database.collate,
+        lc_ctype: database.ctype,
+        pg_dump_version: dumped.value,
+        globals: source.globals,
+      },
+    };
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** Run a query step; a server-side failure names the step and the server. */
+async function sqlStep<T>(where: string, what: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof LifeboatError) throw error;
+    const reason = redact(error instanceof Error ? error.message : String(error));
+    throw new LifeboatError("SOURCE_TOOL_FAILED", `${what} on ${where} failed: ${reason}`, { cause: error });
+  }
+}
+
+/** Returns pg_dump's version line, recorded so a restore knows which pg_restore it needs. */
+async function runPgDump(
+  location: PgLocation,
+  snapshotId: string,
+  jobs: number,
+  dumpDir: string,
+  context: EngineContext,
+): Promise<string> {
+  const connection = toolConnection(location);
+  const version = await context.runner.run("pg_dump", ["--version"], { signal: context.signal });
+  if (!version.ok) throw toolFailure(version, "checking pg_dump");
+  const args = [
+    "--format=directory",
+    `--jobs=${jobs}`,
+    "--compress=0",
+    `--snapshot=${snapshotId}`,
+    "--no-password",
+    // The spool is read once and thrown away; durability comes from the repository.
+    "--no-sync",
+    `--file=${dumpDir}`,
+    ...connection.args,
+  ];
+  context.log.debug(`pg_dump ${args.join(" ")}`);
+  const result = await context.runner.run("pg_dump", args, { env: connection.env, signal: context.signal });
+  if (!result.ok) throw toolFailure(result, `dumping ${describeLocation(location)}`);
+  return version.stdout.trim();
+}
+
+async function dumpGlobals(location: PgLocation, file: string, context: EngineContext): Promise<void> {
+  const connection = toolConnection(location);
+  const args = ["--globals-only", "--no-password", `--file=${file}`, ...connection.args];
+  const result = await context.runner.run("pg_dumpall", args, { env: connection.env, signal: context.signal });
+  if (result.ok) return;
+  const failure = toolFailure(result, `dumping roles and tablespaces of ${describeLocation(location)}`);
+  if (!/permission denied/i.test(result.stderr)) throw failure;
+  throw new LifeboatError(failure.code, failure.message, {
+    details: failure.details,
+    hint: "Capturing globals reads pg_authid, which needs a superuser: connect as one, or set `globals: false` for this source.",
+  });
+}
+
+/** toc.dat first (a restore needs it before anything else), then the data files by name: a stable order. */
+async function dumpFileOrder(dumpDir: string): Promise<string[]> {
+  const entries = await readdir(dumpDir, { withFileTypes: true });
+  const files = entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
+  const unexpected = entries.filter((entry) => !entry.isFile());
+  if (unexpected.length > 0) {
+    throw new LifeboatError("INTERNAL", `pg_dump produced unexpected entries: ${unexpected.map((e) => e.name).join(", ")}`);
+  }
+  return files.sort((left, right) =>
+    left === "toc.dat" ? -1 : right === "toc.dat" ? 1 : left < right ? -1 : left > right ? 1 : 0,
+  );
+}

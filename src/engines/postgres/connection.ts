@@ -1,0 +1,148 @@
+// Where a PostgreSQL database is, and how to reach it without leaking its
+// password. A URL may carry a password (user:pw@ or ?password=); it is split
+// off here, given to the `pg` client in memory and to tools only through the
+// PGPASSWORD environment variable. Everything printable is built from the
+// password-free form.
+
+import pg from "pg";
+import { LifeboatError, type ErrorCode } from "../../errors.ts";
+import { redact } from "../../runtime/logger.ts";
+
+export interface PgLocation {
+  /** Host name, IP address or socket directory; undefined means libpq's default. */
+  readonly host: string | undefined;
+  readonly port: number | undefined;
+  readonly database: string;
+  readonly user: string | undefined;
+  readonly password: string | undefined;
+  /** The URL without any password, safe for argv, logs and messages. */
+  readonly safeUrl: string;
+  /** Other libpq query parameters (sslmode, application_name, ...), password removed. */
+  readonly params: Readonly<Record<string, string>>;
+}
+
+const defaultPort = 5432;
+
+export function parsePostgresUrl(text: string, role: "source" | "target"): PgLocation {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw badUrl(text, role, "it is not a valid URL");
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    throw badUrl(text, role, "it must start with postgres:// or postgresql://");
+  }
+  const params: Record<string, string> = {};
+  for (const [key, value] of url.searchParams) params[key] = value;
+  const password = url.password ? decodeURIComponent(url.password) : params.password;
+  delete params.password;
+  const user = url.username ? decodeURIComponent(url.username) : params.user;
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const host = hostname ? decodeURIComponent(hostname) : params.host;
+  const portText = url.port || params.port;
+  const port = portText ? Number(portText) : undefined;
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
+    throw badUrl(text, role, `port ${portText} is not a TCP port`);
+  }
+  const database = decodeURIComponent(url.pathname.replace(/^\//, "")) || params.dbname || user || "postgres";
+  delete params.dbname;
+  const location = { host, port, database, user, password, params };
+  return { ...location, safeUrl: buildSafeUrl(url, database, params) };
+}
+
+/** The URL with the password removed and the database always explicit, so tools and `pg` agree. */
+function buildSafeUrl(url: URL, database: string, params: Record<string, string>): string {
+  const safe = new URL(url.href);
+  safe.password = "";
+  safe.pathname = "/" + encodeURIComponent(database);
+  safe.search = new URLSearchParams(params).toString();
+  return safe.href;
+}
+
+function badUrl(text: string, role: "source" | "target", why: string): LifeboatError {
+  return new LifeboatError("BAD_ARGUMENT", `the ${role} URL ${redact(text)} is not usable: ${why}`);
+}
+
+/** The same server, another database (e.g. the maintenance database `postgres`). */
+export function withDatabase(location: PgLocation, database: string): PgLocation {
+  return { ...location, database, safeUrl: buildSafeUrl(new URL(location.safeUrl), database, { ...location.params }) };
+}
+
+/** host:port/database, for messages. */
+export function describeLocation(location: PgLocation): string {
+  const host = location.host ?? process.env.PGHOST ?? "localhost";
+  const port = location.port ?? (Number(process.env.PGPORT) || defaultPort);
+  return `${host}:${port}/${location.database}`;
+}
+
+/** Arguments and environment that make a libpq tool connect to `location`. */
+export function toolConnection(location: PgLocation): { args: string[]; env: Record<string, string> } {
+  const env: Record<string, string> = {};
+  if (location.password !== undefined) env.PGPASSWORD = location.password;
+  return { args: [`--dbname=${location.safeUrl}`], env };
+}
+
+function sslOption(mode: string | undefined): pg.ClientConfig["ssl"] {
+  switch (mode) {
+    case undefined:
+      return undefined; // pg reads PGSSLMODE itself
+    case "disable":
+    case "allow":
+    case "prefer":
+      return false;
+    case "require":
+      return { rejectUnauthorized: false }; // libpq's `require` encrypts without verifying the CA
+    default:
+      return true; // verify-ca, verify-full
+  }
+}
+
+/**
+ * Open a `pg` client. A failure to connect becomes `code` (SOURCE_UNREACHABLE
+ * or TARGET_UNREACHABLE) naming host:port/db and the server's reason, never
+ * the password.
+ */
+export async function connect(location: PgLocation, code: ErrorCode): Promise<pg.Client> {
+  const client = new pg.Client({
+    host: location.host,
+    port: location.port,
+    database: location.database,
+    user: location.user,
+    password: location.password,
+    ssl: sslOption(location.params.sslmode),
+    application_name: location.params.application_name ?? "lifeboat",
+    connectionTimeoutMillis: Number(location.params.connect_timeout ?? 30) * 1000,
+  });
+  // A dropped connection emits 'error' on the client; the pending query rejects
+  // with it too, so the event needs no handling beyond not crashing the process.
+  client.on("error", () => {});
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => {});
+    const reason = redact(error instanceof Error ? error.message : String(error));
+    throw new LifeboatError(code, `cannot connect to PostgreSQL at ${describeLocation(location)}: ${reason}`, {
+      details: { server: describeLocation(location) },
+      cause: error,
+    });
+  }
+  return client;
+}
+
+/** Run `use` with a connected client and always close it. */
+export async function withClient<T>(
+  location: PgLocation,
+  code: ErrorCode,
+  use: (client: pg.Client) => Promise<T>,
+): Promise<T> {
+  const client = await connect(location, code);
+  try {
+    return await use(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+export const quoteIdent = pg.escapeIdentifier;
+export const quoteLiteral = pg.escapeLiteral;

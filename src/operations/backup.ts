@@ -1,0 +1,65 @@
+// Back up one source: the engine streams its data into a snapshot writer,
+// and only when the capture succeeded is the manifest committed. A failed
+// capture (pg_dump exiting non-zero after output, a vanished file) leaves
+// chunks nobody references and no snapshot: never a fresh-looking success.
+
+import type { SourceConfig } from "../config/schema.ts";
+import type { Snapshot } from "../domain/snapshot.ts";
+import { LifeboatError } from "../errors.ts";
+import type { WriteStats } from "../repository/types.ts";
+import { lifeboatVersion } from "../version.ts";
+import type { OperationContext } from "./context.ts";
+import { withTempDir } from "./temp-dir.ts";
+
+export interface BackupResult {
+  readonly source: string;
+  readonly snapshot: Snapshot;
+  readonly stats: WriteStats;
+  readonly seconds: number;
+}
+
+export async function backupSource(
+  context: OperationContext,
+  name: string,
+  source: SourceConfig,
+): Promise<BackupResult> {
+  const engine = context.engineFor(source.engine);
+  const startedAt = context.now();
+  const writer = await context.repository.newSnapshotWriter();
+  context.progress.start(`backup ${name}`);
+  writer.onProgress = (bytes) => context.progress.advance(bytes);
+  try {
+    const capture = await withTempDir("backup", (tempDir) =>
+      engine.capture(source, writer, {
+        runner: context.runner,
+        log: context.log,
+        tempDir,
+        ...(context.signal ? { signal: context.signal } : {}),
+      }),
+    );
+    const finishedAt = context.now();
+    const snapshot = await writer.commit({
+      source: name,
+      engine: source.engine,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      consistentAt: capture.consistentAt,
+      hostname: context.hostname,
+      lifeboatVersion,
+      engineMeta: capture.engineMeta,
+      fingerprint: capture.fingerprint,
+      tags: [],
+    });
+    return {
+      source: name,
+      snapshot,
+      stats: writer.stats,
+      seconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+    };
+  } catch (error) {
+    if (error instanceof LifeboatError) throw error;
+    throw new LifeboatError("INTERNAL", `backup of ${name} failed: ${(error as Error).message}`, { cause: error });
+  } finally {
+    context.progress.stop();
+  }
+}

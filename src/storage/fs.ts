@@ -1,0 +1,211 @@
+// The filesystem backend: one file per object under a root directory.
+//
+// Atomicity comes from the filesystem, not from luck: every put writes a temp
+// file in the object's own directory (same filesystem, so rename is atomic),
+// fsyncs it, renames it into place and fsyncs the directory so the rename
+// itself survives a power cut. A conditional put uses link(), which fails with
+// EEXIST instead of replacing, so two writers can never both "win".
+// Temp files are named `.tmp-<random>`; list() never shows them and
+// cleanupInterrupted() removes the ones a killed process left behind.
+
+import { randomBytes } from "node:crypto";
+import { link, mkdir, open, opendir, readFile, rename, stat, unlink } from "node:fs/promises";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { LifeboatError } from "../errors.ts";
+import type { Backend, ObjectInfo, PutOptions } from "./backend.ts";
+
+const TEMP_PREFIX = ".tmp-";
+
+export class FsBackend implements Backend {
+  readonly location: string;
+  readonly capabilities = { atomicPut: true, conditionalPut: true, listAfterWriteConsistent: true } as const;
+  readonly #root: string;
+
+  constructor(rootDir: string) {
+    this.#root = resolve(rootDir);
+    this.location = this.#root;
+  }
+
+  async put(key: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
+    const finalPath = this.#pathOf(key);
+    const dir = dirname(finalPath);
+    const tempPath = join(dir, TEMP_PREFIX + randomBytes(8).toString("hex"));
+    let tempExists = false;
+    try {
+      const firstCreated = await mkdir(dir, { recursive: true });
+      const handle = await open(tempPath, "wx", 0o600);
+      tempExists = true;
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      if (options.ifAbsent) {
+        // link() refuses to replace an existing name, atomically.
+        await link(tempPath, finalPath);
+        await unlink(tempPath);
+      } else {
+        await rename(tempPath, finalPath);
+      }
+      tempExists = false;
+      await syncDir(dir);
+      // New directories must themselves be recorded in their parents.
+      if (firstCreated !== undefined) {
+        for (let d = dir; d !== dirname(firstCreated); d = dirname(d)) await syncDir(dirname(d));
+      }
+    } catch (error) {
+      if (tempExists) await unlink(tempPath).catch(() => {});
+      if (options.ifAbsent && errnoOf(error) === "EEXIST") {
+        throw new LifeboatError("STORAGE_ERROR", `object ${key} already exists in ${this.location}`, {
+          details: { key, reason: "exists" },
+        });
+      }
+      throw storageError(`put ${key}`, finalPath, error, key);
+    }
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    const path = this.#pathOf(key);
+    try {
+      const buffer = await readFile(path);
+      return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    } catch (error) {
+      if (isNotAnObject(error)) {
+        throw new LifeboatError("OBJECT_MISSING", `object ${key} is missing from ${this.location}`, {
+          details: { key },
+        });
+      }
+      throw storageError(`get ${key}`, path, error, key);
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    const path = this.#pathOf(key);
+    try {
+      const info = await stat(path);
+      return info.isFile() ? { key, size: info.size } : undefined;
+    } catch (error) {
+      if (isNotAnObject(error)) return undefined;
+      throw storageError(`stat ${key}`, path, error, key);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    // Walk the deepest folder the prefix names, then filter by the full prefix,
+    // so both "data/" and "data/ab" work.
+    const folder = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
+    if (folder !== "") validateKey(folder);
+    for await (const entry of this.#walk(folder === "" ? this.#root : join(this.#root, folder))) {
+      if (entry.temp) continue;
+      const key = relative(this.#root, entry.path).split(sep).join("/");
+      if (key.startsWith(prefix)) yield { key, size: entry.size };
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const path = this.#pathOf(key);
+    try {
+      await unlink(path);
+    } catch (error) {
+      if (errnoOf(error) === "ENOENT" || errnoOf(error) === "ENOTDIR") return;
+      throw storageError(`delete ${key}`, path, error, key);
+    }
+  }
+
+  async cleanupInterrupted(olderThanMs: number): Promise<number> {
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for await (const entry of this.#walk(this.#root)) {
+      if (!entry.temp || entry.mtimeMs > cutoff) continue;
+      try {
+        await unlink(entry.path);
+        removed++;
+      } catch (error) {
+        // Another cleaner (or the writer's own error path) got there first.
+        if (errnoOf(error) !== "ENOENT") throw storageError("cleanup", entry.path, error);
+      }
+    }
+    return removed;
+  }
+
+  async close(): Promise<void> {}
+
+  #pathOf(key: string): string {
+    validateKey(key);
+    return join(this.#root, ...key.split("/"));
+  }
+
+  async *#walk(dir: string): AsyncGenerator<{ path: string; size: number; mtimeMs: number; temp: boolean }> {
+    let handle;
+    try {
+      handle = await opendir(dir);
+    } catch (error) {
+      // A folder nobody has written to yet holds no objects.
+      if (errnoOf(error) === "ENOENT" || errnoOf(error) === "ENOTDIR") return;
+      throw storageError("list", dir, error);
+    }
+    const subdirs: string[] = [];
+    for await (const entry of handle) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        subdirs.push(path);
+      } else if (entry.isFile()) {
+        let info;
+        try {
+          info = await stat(path);
+        } catch (error) {
+          if (errnoOf(error) === "ENOENT") continue; // deleted while we listed
+          throw storageError("list", path, error);
+        }
+        yield { path, size: info.size, mtimeMs: info.mtimeMs, temp: entry.name.startsWith(TEMP_PREFIX) };
+      }
+    }
+    for (const sub of subdirs) yield* this.#walk(sub);
+  }
+}
+
+/** Keys are relative, slash-separated, with no empty, "." or ".." segments and no temp-file names. */
+function validateKey(key: string): void {
+  const segments = key.split("/");
+  const bad =
+    key === "" ||
+    key.includes("\\") ||
+    key.includes("\0") ||
+    segments.some((s) => s === "" || s === "." || s === ".." || s.startsWith(TEMP_PREFIX));
+  if (bad) {
+    throw new LifeboatError("INTERNAL", `invalid storage key ${JSON.stringify(key)}`, { details: { key } });
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function errnoOf(error: unknown): string | undefined {
+  return typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
+    ? error.code
+    : undefined;
+}
+
+/** ENOENT, or a path component that is a file, or a directory where an object should be. */
+function isNotAnObject(error: unknown): boolean {
+  const code = errnoOf(error);
+  return code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR";
+}
+
+function storageError(operation: string, path: string, error: unknown, key?: string): LifeboatError {
+  if (error instanceof LifeboatError) return error;
+  const errno = errnoOf(error) ?? "unknown";
+  const reason = error instanceof Error ? error.message : String(error);
+  return new LifeboatError("STORAGE_ERROR", `${operation} failed at ${path}: ${errno} (${reason})`, {
+    cause: error,
+    // A local disk error does not heal by retrying; EAGAIN/EBUSY/EINTR may.
+    details: { path, errno, retryable: ["EAGAIN", "EBUSY", "EINTR"].includes(errno), ...(key ? { key } : {}) },
+  });
+}

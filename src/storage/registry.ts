@@ -1,0 +1,77 @@
+// The one explicit list of storage backends. Adding a backend means adding one
+// entry here (and running the conformance suite against it): nothing else in
+// Lifeboat chooses a backend by URL.
+
+import { fileURLToPath } from "node:url";
+import { isAbsolute } from "node:path";
+import { LifeboatError } from "../errors.ts";
+import type { Backend } from "./backend.ts";
+import { FsBackend } from "./fs.ts";
+import { MemoryBackend } from "./memory.ts";
+
+interface BackendEntry {
+  readonly scheme: string;
+  readonly example: string;
+  open(url: URL, raw: string): Backend;
+}
+
+// Named memory backends live as long as the process, so a test can open the
+// same "repository" twice (memory://name); plain memory:// is always fresh.
+const namedMemoryBackends = new Map<string, MemoryBackend>();
+
+const backends: readonly BackendEntry[] = [
+  {
+    scheme: "file:",
+    example: "file:///var/backups/lifeboat",
+    open(url, raw) {
+      if (url.host !== "") {
+        throw badUrl(raw, "a file:// URL must have an empty host: file:///absolute/path");
+      }
+      const path = fileURLToPath(url);
+      if (!isAbsolute(path) || path === "/") throw badUrl(raw, "the path must be an absolute directory");
+      return new FsBackend(path);
+    },
+  },
+  {
+    scheme: "memory:",
+    example: "memory:// (tests only)",
+    open(url) {
+      const name = url.host + url.pathname;
+      if (name === "") return new MemoryBackend();
+      let backend = namedMemoryBackends.get(name);
+      if (!backend) {
+        backend = new MemoryBackend();
+        namedMemoryBackends.set(name, backend);
+      }
+      return backend;
+    },
+  },
+];
+
+export const supportedSchemes: readonly string[] = backends.map((b) => b.scheme.replace(/:$/, ""));
+
+/** Open the backend a repository URL names. Unknown schemes are a config error listing what is supported. */
+export function openBackend(url: string): Backend {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw badUrl(url, `not a URL; supported: ${backends.map((b) => b.example).join(", ")}`);
+  }
+  const entry = backends.find((b) => b.scheme === parsed.protocol);
+  if (!entry) {
+    throw badUrl(
+      url,
+      `unsupported scheme "${parsed.protocol.replace(/:$/, "")}"; supported: ${backends.map((b) => b.example).join(", ")}`,
+    );
+  }
+  return entry.open(parsed, url);
+}
+
+function badUrl(url: string, why: string): LifeboatError {
+  // Never echo credentials a URL might carry (user:password@host).
+  const shown = url.replace(/\/\/[^/@]*@/, "//***@");
+  return new LifeboatError("BAD_CONFIG", `repository.url ${shown}: ${why}`, {
+    details: { path: "repository.url" },
+  });
+}
