@@ -101,7 +101,7 @@ async function runLifeboat(
   }
   const repoBytesAfterFirst = await duBytes(setup.repoDir);
   log("lifeboat restore");
-  const { restore, restoredSummary } = await lifeboatRestore(setup, target, options);
+  const { restore, restoredSummary, phases: restorePhases } = await lifeboatRestore(setup, target, options);
   const problem = restore.ok
     ? undefined
     : `restore failed (exit ${restore.exitCode}): ${restore.stderrTail.trim()}`;
@@ -111,7 +111,7 @@ async function runLifeboat(
   log("churn: contiguous 1%, then lifeboat backup 3");
   await applyChurn(source, "clustered", randomSource);
   const clustered = await lifeboatBackup(setup, source, "lifeboat backup 3 (clustered churn)", options);
-  return { backup, restore, restoredSummary, second, clustered, repoBytesAfterFirst, problem };
+  return { backup, restore, restoredSummary, restorePhases, second, clustered, repoBytesAfterFirst, problem };
 }
 
 async function main() {

@@ -137,7 +137,7 @@ export async function lifeboatRestore(
   setup: LifeboatSetup,
   target: BenchCluster,
   options: MeasureOptions,
-): Promise<{ restore: Measurement; restoredSummary?: string }> {
+): Promise<{ restore: Measurement; restoredSummary?: string; phases?: Record<string, number> }> {
   await target.psql("CREATE DATABASE restored_lb");
   await freshRestoreStep(target);
   const restore = await measure(
@@ -146,7 +146,17 @@ export async function lifeboatRestore(
     { ...options, env: setup.env },
   );
   const restoredSummary = restore.ok ? await summaryOrError(target, "restored_lb") : undefined;
-  return { restore, restoredSummary };
+  return { restore, restoredSummary, phases: restorePhases(restore.stdout) };
+}
+
+/** `restore --json` reports seconds per phase (restore, verify): where the restore's time went. */
+function restorePhases(stdout: string): Record<string, number> | undefined {
+  try {
+    const parsed = JSON.parse(stdout) as { phases?: Record<string, number> };
+    return parsed.phases;
+  } catch {
+    return undefined;
+  }
 }
 
 function firstSnapshot(stdout: string): Record<string, unknown> | undefined {

@@ -9,6 +9,7 @@ export interface LifeboatResults {
   readonly backup?: LifeboatBackup;
   readonly restore?: Measurement;
   readonly restoredSummary?: string;
+  readonly restorePhases?: Record<string, number>;
   readonly second?: LifeboatBackup;
   readonly clustered?: LifeboatBackup;
   readonly repoBytesAfterFirst?: number;
@@ -75,6 +76,10 @@ export function renderMarkdown(results: BenchResults): string {
     `| restore verified (row counts + content sums) | ${verified(seed?.restoredSummary, results.sourceSummary)} | ${verified(raw?.restoredSummary, results.sourceSummary)} | ${verified(lifeboat?.restoredSummary, results.sourceSummary)} | | |`,
     "",
   );
+  if (lifeboat?.restorePhases) {
+    const phases = Object.entries(lifeboat.restorePhases).map(([phase, s]) => `${phase} ${s.toFixed(1)} s`);
+    lines.push(`Lifeboat restore phases (from --json): ${phases.join(", ")}.`, "");
+  }
   if (lifeboat?.problem) lines.push(`Lifeboat problem: ${lifeboat.problem}`, "");
   lines.push(...incrementalLines(lifeboat), ...targetLines(results));
   return lines.join("\n") + "\n";

@@ -30,14 +30,21 @@ test("failNext fails exactly N calls of one operation with a retryable 503", asy
     );
   }
   assert.deepEqual(await faulty.get("data/aa/obj"), bytes);
-  assert.deepEqual(await faulty.stat("data/aa/obj"), { key: "data/aa/obj", size: 6 }, "other operations unaffected");
+  assert.deepEqual(
+    await faulty.stat("data/aa/obj"),
+    { key: "data/aa/obj", size: 6 },
+    "other operations unaffected",
+  );
 });
 
 test("flipByte flips one bit of matching objects only, leaving storage intact", async () => {
   const { memory, faulty } = await stored({ flipByte: { match: /^data\/aa\//, offset: 2 } });
   const damaged = await faulty.get("data/aa/obj");
   assert.equal(damaged.length, bytes.length);
-  assert.deepEqual([...damaged].map((b, i) => b !== bytes[i]), [false, false, true, false, false, false]);
+  assert.deepEqual(
+    [...damaged].map((b, i) => b !== bytes[i]),
+    [false, false, true, false, false, false],
+  );
   assert.deepEqual(await faulty.get("data/bb/other"), bytes);
   assert.deepEqual(await memory.get("data/aa/obj"), bytes);
 });
@@ -84,7 +91,10 @@ test("retrying + faulty: a flaky put within the limit lands once; past the limit
   assert.equal(faulty.calls.put, 3);
 
   faulty.plan.failPut = { match: /^data\//, times: 3 };
-  await assert.rejects(backend.put("data/aa/b", bytes), (e) => isLifeboatError(e, "STORAGE_ERROR") && e.details.attempts === 3);
+  await assert.rejects(
+    backend.put("data/aa/b", bytes),
+    (e) => isLifeboatError(e, "STORAGE_ERROR") && e.details.attempts === 3,
+  );
   assert.equal(await memory.stat("data/aa/b"), undefined);
 });
 

@@ -64,9 +64,13 @@ export class FaultyBackend implements Backend {
     this.#enter("put", key);
     const failPut = this.plan.failPut;
     if (failPut && matches(failPut.match, key) && consume(failPut)) {
-      throw new LifeboatError("STORAGE_ERROR", `simulated upload failure for ${key}: connection closed after 0 bytes`, {
-        details: { key, retryable: failPut.retryable ?? true, simulated: true },
-      });
+      throw new LifeboatError(
+        "STORAGE_ERROR",
+        `simulated upload failure for ${key}: connection closed after 0 bytes`,
+        {
+          details: { key, retryable: failPut.retryable ?? true, simulated: true },
+        },
+      );
     }
     return this.#inner.put(key, data, options);
   }

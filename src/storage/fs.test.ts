@@ -71,7 +71,8 @@ test("fs: a put that fails mid-way leaves no object and no temp file", () =>
     await writeFile(join(root, "data"), "in the way");
     await assert.rejects(
       backend.put("data/ab/obj", Uint8Array.from([1])),
-      (e) => isLifeboatError(e, "STORAGE_ERROR") && /ENOTDIR|EEXIST/.test(e.message) && e.message.includes(root),
+      (e) =>
+        isLifeboatError(e, "STORAGE_ERROR") && /ENOTDIR|EEXIST/.test(e.message) && e.message.includes(root),
     );
     assert.equal(await backend.stat("data/ab/obj"), undefined);
     assert.deepEqual(await readdir(root), ["data"]);

@@ -206,6 +206,11 @@ function storageError(operation: string, path: string, error: unknown, key?: str
   return new LifeboatError("STORAGE_ERROR", `${operation} failed at ${path}: ${errno} (${reason})`, {
     cause: error,
     // A local disk error does not heal by retrying; EAGAIN/EBUSY/EINTR may.
-    details: { path, errno, retryable: ["EAGAIN", "EBUSY", "EINTR"].includes(errno), ...(key ? { key } : {}) },
+    details: {
+      path,
+      errno,
+      retryable: ["EAGAIN", "EBUSY", "EINTR"].includes(errno),
+      ...(key ? { key } : {}),
+    },
   });
 }

@@ -36,6 +36,12 @@ test("unknown schemes and malformed URLs are BAD_CONFIG listing the supported sc
 });
 
 test("file:// with a host or the filesystem root is refused", () => {
-  assert.throws(() => openBackend("file://server/share"), (e) => isLifeboatError(e, "BAD_CONFIG"));
-  assert.throws(() => openBackend("file:///"), (e) => isLifeboatError(e, "BAD_CONFIG"));
+  assert.throws(
+    () => openBackend("file://server/share"),
+    (e) => isLifeboatError(e, "BAD_CONFIG"),
+  );
+  assert.throws(
+    () => openBackend("file:///"),
+    (e) => isLifeboatError(e, "BAD_CONFIG"),
+  );
 });

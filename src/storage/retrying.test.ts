@@ -86,7 +86,10 @@ test("ECONNRESET (a reset mid-body) is retried", async () => {
 
 test("non-retryable errors pass through immediately", async () => {
   const { faulty, backend, delays } = setup({ failNext: { delete: 1 }, failure: "forbidden" });
-  await assert.rejects(backend.delete("k"), (e) => isLifeboatError(e, "STORAGE_ERROR") && /403/.test(e.message));
+  await assert.rejects(
+    backend.delete("k"),
+    (e) => isLifeboatError(e, "STORAGE_ERROR") && /403/.test(e.message),
+  );
   assert.equal(faulty.calls.delete, 1);
   assert.deepEqual(delays, []);
 });
@@ -145,6 +148,9 @@ test("a listing that fails midway restarts without duplicates", async () => {
 
 test("a listing that keeps failing gives up", async () => {
   const { faulty, backend } = setup({ failNext: { list: 10 } }, 2);
-  await assert.rejects(listAll(backend, "data/"), (e) => isLifeboatError(e, "STORAGE_ERROR") && /3 attempts/.test(e.message));
+  await assert.rejects(
+    listAll(backend, "data/"),
+    (e) => isLifeboatError(e, "STORAGE_ERROR") && /3 attempts/.test(e.message),
+  );
   assert.equal(faulty.calls.list, 3);
 });

@@ -37,7 +37,8 @@ const NETWORK_ERRNOS = new Set([
 ]);
 
 export function isRetryable(error: unknown): boolean {
-  if (error instanceof LifeboatError) return error.code === "STORAGE_ERROR" && error.details.retryable === true;
+  if (error instanceof LifeboatError)
+    return error.code === "STORAGE_ERROR" && error.details.retryable === true;
   if (typeof error === "object" && error !== null && "code" in error) {
     return typeof error.code === "string" && NETWORK_ERRNOS.has(error.code);
   }

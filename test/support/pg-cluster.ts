@@ -19,6 +19,8 @@ export interface PgCluster {
   url(dbName?: string, user?: string): string;
   /** Run SQL through psql (-Atq -X, ON_ERROR_STOP) and return its output without the final newline. */
   psql(sql: string, db?: string): Promise<string>;
+  /** A plain-format pg_dump (schema and data) of one database, for comparing databases. */
+  dumpPlain(db: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -163,6 +165,9 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<P
         sql,
       );
       return output.replace(/\n$/, "");
+    },
+    async dumpPlain(db) {
+      return runChecked("pg_dump", ["--no-sync", "-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", db]);
     },
     async stop() {
       if (running.delete(dataDir)) {

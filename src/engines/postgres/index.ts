@@ -1,0 +1,42 @@
+// The `postgres` engine: logical backups of one database with pg_dump's
+// directory format, restored in parallel with pg_restore. See README.md in
+// this folder for the guarantees and the known limits.
+
+import type { PostgresSourceConfig } from "../../config/schema.ts";
+import type { Fingerprint } from "../../domain/fingerprint.ts";
+import type { Engine } from "../engine.ts";
+import { capture } from "./capture.ts";
+import { describeLocation, parsePostgresUrl, withClient } from "./connection.ts";
+import { readFingerprint } from "./fingerprint.ts";
+import { isSameAsSource } from "./identity.ts";
+import { restore } from "./restore.ts";
+import { inspectTarget } from "./target.ts";
+import { LifeboatError } from "../../errors.ts";
+
+/** Fingerprint a database the way capture does: in one repeatable-read transaction. */
+async function fingerprintTarget(target: string): Promise<Fingerprint> {
+  const location = parsePostgresUrl(target, "target");
+  return withClient(location, "TARGET_UNREACHABLE", async (client) => {
+    try {
+      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+      const fingerprint = await readFingerprint(client);
+      await client.query("COMMIT");
+      return fingerprint;
+    } catch (error) {
+      throw new LifeboatError(
+        "TARGET_UNREACHABLE",
+        `fingerprinting ${describeLocation(location)} failed: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  });
+}
+
+export const postgresEngine: Engine<PostgresSourceConfig> = {
+  name: "postgres",
+  capture,
+  inspectTarget: (target) => inspectTarget(parsePostgresUrl(target, "target")),
+  restore,
+  fingerprint: fingerprintTarget,
+  isSameAsSource: (source, target) => isSameAsSource(source, target),
+};

@@ -1,0 +1,145 @@
+// Restore: verify every artifact into a staging directory, then (and only
+// then) touch the target server: guard against a non-empty target, apply
+// globals if asked, pg_restore in parallel into a `_lifeboat_partial_`
+// database and rename it into place at the end. A failure drops the partial
+// database; a kill leaves one whose name says it is incomplete, dropped by
+// the next restore into the same target.
+
+import { availableParallelism } from "node:os";
+import type pg from "pg";
+import { LifeboatError } from "../../errors.ts";
+import { toolFailure } from "../../runtime/process.ts";
+import type { EngineContext, RestoreInput, RestoreOptions } from "../engine.ts";
+import { describeLocation, parsePostgresUrl, toolConnection, withDatabase, type PgLocation } from "./connection.ts";
+import { readServerInfo } from "./server-info.ts";
+import { stageDump } from "./staging.ts";
+import {
+  connectMaintenance,
+  createDatabase,
+  dropDatabase,
+  dropStalePartials,
+  partialName,
+  readDatabaseState,
+  renameDatabase,
+} from "./target.ts";
+
+export async function restore(
+  input: RestoreInput,
+  target: string,
+  options: RestoreOptions,
+  context: EngineContext,
+): Promise<void> {
+  const location = parsePostgresUrl(target, "target");
+  const where = describeLocation(location);
+  const staged = await stageDump(input.artifacts, context.tempDir, options.globals === true);
+  if (options.globals && !staged.globalsFile) {
+    context.log.warn("the snapshot has no globals (it was captured with globals: false); roles are not restored");
+  }
+
+  const maintenance = await connectMaintenance(location, "TARGET_UNREACHABLE");
+  try {
+    await refuseNonEmpty(maintenance, location, options);
+    await dropStalePartials(maintenance, location.database, context.log);
+    if (staged.globalsFile) {
+      await applyGlobals(withDatabase(location, maintenance.database ?? "postgres"), staged.globalsFile, context);
+    }
+
+    const before = await readDatabaseState(maintenance, location, "TARGET_UNREACHABLE");
+    const partial = partialName(location.database);
+    await createDatabase(
+      maintenance,
+      partial,
+      {
+        encoding: stringMeta(input.engineMeta.encoding),
+        collate: stringMeta(input.engineMeta.lc_collate),
+        ctype: stringMeta(input.engineMeta.lc_ctype),
+        // An existing empty database was set up by someone: keep its owner.
+        owner: before.exists ? before.owner : undefined,
+      },
+      context.log,
+    );
+    try {
+      const keepOwners = staged.globalsFile !== undefined || (await sameCluster(maintenance, input));
+      if (!keepOwners) {
+        context.log.info(
+          "restoring without ownership and privileges (--no-owner --no-privileges): the target is another server and globals were not restored",
+        );
+      }
+      await runPgRestore(withDatabase(location, partial), staged.dumpDir, keepOwners, options, context);
+      // Re-check at the last moment: someone may have filled the target meanwhile.
+      await refuseNonEmpty(maintenance, location, options);
+      await dropDatabase(maintenance, location.database);
+      await renameDatabase(maintenance, partial, location.database);
+    } catch (error) {
+      await dropDatabase(maintenance, partial).catch((dropError: Error) =>
+        context.log.warn(`could not drop the partial database ${partial}: ${dropError.message}`),
+      );
+      throw error;
+    }
+    context.log.info(`restored into ${where}`);
+  } finally {
+    await maintenance.end().catch(() => {});
+  }
+}
+
+async function refuseNonEmpty(maintenance: pg.Client, location: PgLocation, options: RestoreOptions) {
+  const state = await readDatabaseState(maintenance, location, "TARGET_UNREACHABLE");
+  if (state.exists && state.objects > 0 && !options.clean) {
+    throw new LifeboatError(
+      "TARGET_NOT_EMPTY",
+      `database ${describeLocation(location)} is not empty (${state.tables} tables, ${state.objects} objects)`,
+      { details: { target: describeLocation(location), tables: state.tables, objects: state.objects } },
+    );
+  }
+}
+
+/** Owners and grants are restored when the roles certainly exist: same cluster, or globals just applied. */
+async function sameCluster(maintenance: pg.Client, input: RestoreInput): Promise<boolean> {
+  const sourceId = input.engineMeta.system_identifier;
+  if (typeof sourceId !== "string") return false;
+  const server = await readServerInfo(maintenance);
+  return server.systemIdentifier === sourceId;
+}
+
+async function runPgRestore(
+  location: PgLocation,
+  dumpDir: string,
+  keepOwners: boolean,
+  options: RestoreOptions,
+  context: EngineContext,
+): Promise<void> {
+  const connection = toolConnection(location);
+  const jobs = options.jobs ?? Math.min(4, availableParallelism());
+  const args = [
+    "--format=directory",
+    `--jobs=${jobs}`,
+    "--no-password",
+    "--exit-on-error",
+    ...(keepOwners ? [] : ["--no-owner", "--no-privileges"]),
+    ...connection.args,
+    dumpDir,
+  ];
+  context.log.debug(`pg_restore ${args.join(" ")}`);
+  const result = await context.runner.run("pg_restore", args, { env: connection.env, signal: context.signal });
+  if (!result.ok) throw toolFailure(result, `restoring into ${describeLocation(location)}`);
+}
+
+/**
+ * Replay pg_dumpall's globals. Roles that already exist fail harmlessly
+ * ("already exists"), so errors do not stop the script; any other error is
+ * reported as a warning, because the data restore can still succeed.
+ */
+async function applyGlobals(location: PgLocation, file: string, context: EngineContext): Promise<void> {
+  const connection = toolConnection(location);
+  const args = ["-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=0", `--file=${file}`, ...connection.args];
+  const result = await context.runner.run("psql", args, { env: connection.env, signal: context.signal });
+  if (!result.ok) throw toolFailure(result, `applying globals to ${describeLocation(location)}`);
+  const failures = result.stderr
+    .split("\n")
+    .filter((line) => /\b(ERROR|FATAL):/.test(line) && !/already exists/.test(line));
+  for (const line of failures) context.log.warn(`globals: ${line.replace(/^psql:[^:]*:\d+:\s*/, "")}`);
+}
+
+function stringMeta(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
