@@ -14,6 +14,7 @@ import { initCommand } from "./commands/init.ts";
 import { keyAddCommand, keyListCommand, keyRemoveCommand } from "./commands/key.ts";
 import { restoreCommand } from "./commands/restore.ts";
 import { snapshotsCommand } from "./commands/snapshots.ts";
+import { unlockCommand } from "./commands/unlock.ts";
 import { createOutput } from "./output.ts";
 import { createLog, type CommandEnv, type GlobalOptions } from "./session.ts";
 
@@ -88,6 +89,13 @@ function buildProgram(): Command {
     .description("remove a key by id (or unique prefix)")
     .argument("<id>", "key id")
     .action((id: string, _options, command: Command) => keyRemoveCommand(commandEnv(command), id));
+
+  program
+    .command("unlock")
+    .description("remove stale locks left by dead processes")
+    .option("--remove-all", "remove every lock, live or not (only when you know the holders are gone)")
+    .option("--dry-run", "list the locks, remove nothing")
+    .action((flags, command: Command) => unlockCommand(commandEnv(command), flags));
 
   program
     .command("demo")

@@ -52,7 +52,9 @@ function run(command: string, args: readonly string[], input?: string): Promise<
 async function runChecked(command: string, args: readonly string[], input?: string): Promise<string> {
   const result = await run(command, args, input);
   if (result.code !== 0) {
-    throw new Error(`${command} ${args.join(" ")} failed (exit ${result.code}):\n${result.stderr}${result.stdout}`);
+    throw new Error(
+      `${command} ${args.join(" ")} failed (exit ${result.code}):\n${result.stderr}${result.stdout}`,
+    );
   }
   return result.stdout;
 }
@@ -80,7 +82,9 @@ export function freePort(): Promise<number> {
 const running = new Set<string>();
 process.on("exit", () => {
   for (const dataDir of running) {
-    spawnSync(...asServerUser("pg_ctl", ["stop", "-D", dataDir, "-m", "immediate", "-s"]), { stdio: "ignore" });
+    spawnSync(...asServerUser("pg_ctl", ["stop", "-D", dataDir, "-m", "immediate", "-s"]), {
+      stdio: "ignore",
+    });
   }
 });
 
@@ -161,13 +165,38 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<P
     async psql(sql, db = "postgres") {
       const output = await runChecked(
         "psql",
-        ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", db],
+        [
+          "-X",
+          "-A",
+          "-t",
+          "-q",
+          "-v",
+          "ON_ERROR_STOP=1",
+          "-h",
+          "127.0.0.1",
+          "-p",
+          String(port),
+          "-U",
+          "postgres",
+          "-d",
+          db,
+        ],
         sql,
       );
       return output.replace(/\n$/, "");
     },
     async dumpPlain(db) {
-      return runChecked("pg_dump", ["--no-sync", "-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", db]);
+      return runChecked("pg_dump", [
+        "--no-sync",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        String(port),
+        "-U",
+        "postgres",
+        "-d",
+        db,
+      ]);
     },
     async stop() {
       if (running.delete(dataDir)) {

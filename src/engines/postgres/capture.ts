@@ -9,13 +9,20 @@
 import { createReadStream } from "node:fs";
 import { mkdtemp, readdir } from "node:fs/promises";
 import { join } from "node:path";
+import type pg from "pg";
 import type { PostgresSourceConfig } from "../../config/schema.ts";
 import type { Fingerprint } from "../../domain/fingerprint.ts";
 import { LifeboatError } from "../../errors.ts";
 import { redact } from "../../runtime/logger.ts";
 import { toolFailure } from "../../runtime/process.ts";
 import type { ArtifactSink, CaptureResult, EngineContext } from "../engine.ts";
-import { connect, describeLocation, parsePostgresUrl, toolConnection, type PgLocation } from "./connection.ts";
+import {
+  connect,
+  describeLocation,
+  parsePostgresUrl,
+  toolConnection,
+  type PgLocation,
+} from "./connection.ts";
 import { readFingerprint } from "./fingerprint.ts";
 import { readDatabaseInfo, readServerInfo } from "./server-info.ts";
 
@@ -60,7 +67,7 @@ export async function capture(
     // and overlapping the two scans keeps the capture close to pg_dump's time.
     const [dumped, fingerprinted] = await Promise.allSettled([
       runPgDump(location, snapshot.snapshot, source.jobs, dumpDir, context),
-      readFingerprint(client),
+      readFingerprintKeepingSnapshot(client),
     ]);
     if (dumped.status === "rejected") throw dumped.reason;
     const fingerprint: Fingerprint = await sqlStep(where, "reading the fingerprint", async () => {
@@ -70,7 +77,10 @@ export async function capture(
     await client.query("COMMIT").catch(() => {});
 
     for (const name of await dumpFileOrder(dumpDir)) {
-      await sink.write(dumpPrefix + name, createReadStream(join(dumpDir, name), { highWaterMark: readChunk }));
+      await sink.write(
+        dumpPrefix + name,
+        createReadStream(join(dumpDir, name), { highWaterMark: readChunk }),
+      );
     }
     if (source.globals) {
       await sink.write(globalsArtifact, createReadStream(globalsFile, { highWaterMark: readChunk }));
@@ -97,6 +107,24 @@ export async function capture(
     };
   } finally {
     await client.end().catch(() => {});
+  }
+}
+
+/**
+ * A failing fingerprint query (say, a table the role may not read) must not
+ * abort the snapshot transaction: pg_dump's workers are still importing the
+ * snapshot, and would fail with a confusing "could not import" instead of
+ * pg_dump's own, clearer error. A savepoint contains the failure.
+ */
+async function readFingerprintKeepingSnapshot(client: pg.Client): Promise<Fingerprint> {
+  await client.query("SAVEPOINT lifeboat_fingerprint");
+  try {
+    const fingerprint = await readFingerprint(client);
+    await client.query("RELEASE SAVEPOINT lifeboat_fingerprint");
+    return fingerprint;
+  } catch (error) {
+    await client.query("ROLLBACK TO SAVEPOINT lifeboat_fingerprint").catch(() => {});
+    throw error;
   }
 }
 
@@ -142,7 +170,10 @@ async function runPgDump(
 async function dumpGlobals(location: PgLocation, file: string, context: EngineContext): Promise<void> {
   const connection = toolConnection(location);
   const args = ["--globals-only", "--no-password", `--file=${file}`, ...connection.args];
-  const result = await context.runner.run("pg_dumpall", args, { env: connection.env, signal: context.signal });
+  const result = await context.runner.run("pg_dumpall", args, {
+    env: connection.env,
+    signal: context.signal,
+  });
   if (result.ok) return;
   const failure = toolFailure(result, `dumping roles and tablespaces of ${describeLocation(location)}`);
   if (!/permission denied/i.test(result.stderr)) throw failure;
@@ -158,7 +189,10 @@ async function dumpFileOrder(dumpDir: string): Promise<string[]> {
   const files = entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
   const unexpected = entries.filter((entry) => !entry.isFile());
   if (unexpected.length > 0) {
-    throw new LifeboatError("INTERNAL", `pg_dump produced unexpected entries: ${unexpected.map((e) => e.name).join(", ")}`);
+    throw new LifeboatError(
+      "INTERNAL",
+      `pg_dump produced unexpected entries: ${unexpected.map((e) => e.name).join(", ")}`,
+    );
   }
   return files.sort((left, right) =>
     left === "toc.dat" ? -1 : right === "toc.dat" ? 1 : left < right ? -1 : left > right ? 1 : 0,

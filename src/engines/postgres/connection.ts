@@ -66,7 +66,11 @@ function badUrl(text: string, role: "source" | "target", why: string): LifeboatE
 
 /** The same server, another database (e.g. the maintenance database `postgres`). */
 export function withDatabase(location: PgLocation, database: string): PgLocation {
-  return { ...location, database, safeUrl: buildSafeUrl(new URL(location.safeUrl), database, { ...location.params }) };
+  return {
+    ...location,
+    database,
+    safeUrl: buildSafeUrl(new URL(location.safeUrl), database, { ...location.params }),
+  };
 }
 
 /** host:port/database, for messages. */
@@ -103,7 +107,12 @@ function sslOption(mode: string | undefined): pg.ClientConfig["ssl"] {
  * or TARGET_UNREACHABLE) naming host:port/db and the server's reason, never
  * the password.
  */
-export async function connect(location: PgLocation, code: ErrorCode): Promise<pg.Client> {
+export async function connect(
+  location: PgLocation,
+  code: ErrorCode,
+  /** What to name in a failure, when it is not `location` itself (a maintenance connection for a target). */
+  subject: PgLocation = location,
+): Promise<pg.Client> {
   const client = new pg.Client({
     host: location.host,
     port: location.port,
@@ -122,10 +131,15 @@ export async function connect(location: PgLocation, code: ErrorCode): Promise<pg
   } catch (error) {
     await client.end().catch(() => {});
     const reason = redact(error instanceof Error ? error.message : String(error));
-    throw new LifeboatError(code, `cannot connect to PostgreSQL at ${describeLocation(location)}: ${reason}`, {
-      details: { server: describeLocation(location) },
-      cause: error,
-    });
+    const via = subject === location ? "" : ` (via database ${location.database})`;
+    throw new LifeboatError(
+      code,
+      `cannot connect to PostgreSQL at ${describeLocation(subject)}${via}: ${reason}`,
+      {
+        details: { server: describeLocation(subject) },
+        cause: error,
+      },
+    );
   }
   return client;
 }

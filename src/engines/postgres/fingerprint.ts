@@ -48,7 +48,8 @@ const batchSize = 100;
 export async function readFingerprint(client: pg.Client): Promise<Fingerprint> {
   const counts: Record<string, number> = {};
   const objects = await client.query<Record<string, string>>(objectCountSql);
-  for (const [name, value] of Object.entries(objects.rows[0] ?? {})) counts[`objects:${name}`] = Number(value);
+  for (const [name, value] of Object.entries(objects.rows[0] ?? {}))
+    counts[`objects:${name}`] = Number(value);
 
   const tables = await client.query<{ schema: string; name: string }>(leafTablesSql);
   for (let start = 0; start < tables.rows.length; start += batchSize) {

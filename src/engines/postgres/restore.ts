@@ -10,7 +10,13 @@ import type pg from "pg";
 import { LifeboatError } from "../../errors.ts";
 import { toolFailure } from "../../runtime/process.ts";
 import type { EngineContext, RestoreInput, RestoreOptions } from "../engine.ts";
-import { describeLocation, parsePostgresUrl, toolConnection, withDatabase, type PgLocation } from "./connection.ts";
+import {
+  describeLocation,
+  parsePostgresUrl,
+  toolConnection,
+  withDatabase,
+  type PgLocation,
+} from "./connection.ts";
 import { readServerInfo } from "./server-info.ts";
 import { stageDump } from "./staging.ts";
 import {
@@ -33,7 +39,9 @@ export async function restore(
   const where = describeLocation(location);
   const staged = await stageDump(input.artifacts, context.tempDir, options.globals === true);
   if (options.globals && !staged.globalsFile) {
-    context.log.warn("the snapshot has no globals (it was captured with globals: false); roles are not restored");
+    context.log.warn(
+      "the snapshot has no globals (it was captured with globals: false); roles are not restored",
+    );
   }
 
   const maintenance = await connectMaintenance(location, "TARGET_UNREACHABLE");
@@ -41,7 +49,11 @@ export async function restore(
     await refuseNonEmpty(maintenance, location, options);
     await dropStalePartials(maintenance, location.database, context.log);
     if (staged.globalsFile) {
-      await applyGlobals(withDatabase(location, maintenance.database ?? "postgres"), staged.globalsFile, context);
+      await applyGlobals(
+        withDatabase(location, maintenance.database ?? "postgres"),
+        staged.globalsFile,
+        context,
+      );
     }
 
     const before = await readDatabaseState(maintenance, location, "TARGET_UNREACHABLE");
@@ -120,7 +132,10 @@ async function runPgRestore(
     dumpDir,
   ];
   context.log.debug(`pg_restore ${args.join(" ")}`);
-  const result = await context.runner.run("pg_restore", args, { env: connection.env, signal: context.signal });
+  const result = await context.runner.run("pg_restore", args, {
+    env: connection.env,
+    signal: context.signal,
+  });
   if (!result.ok) throw toolFailure(result, `restoring into ${describeLocation(location)}`);
 }
 

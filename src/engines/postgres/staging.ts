@@ -28,12 +28,18 @@ export async function stageDump(
   await mkdir(dumpDir);
   const dumpFiles = artifacts.artifacts.filter((artifact) => artifact.name.startsWith(dumpPrefix));
   if (!dumpFiles.some((artifact) => artifact.name === `${dumpPrefix}toc.dat`)) {
-    throw new LifeboatError("OBJECT_MISSING", `the snapshot has no ${dumpPrefix}toc.dat: it is not a PostgreSQL dump`);
+    throw new LifeboatError(
+      "OBJECT_MISSING",
+      `the snapshot has no ${dumpPrefix}toc.dat: it is not a PostgreSQL dump`,
+    );
   }
   for (const artifact of dumpFiles) {
     const fileName = artifact.name.slice(dumpPrefix.length);
     if (!safeFileName.test(fileName) || fileName === "." || fileName === "..") {
-      throw new LifeboatError("INTERNAL", `refusing to stage artifact ${artifact.name}: unexpected file name`);
+      throw new LifeboatError(
+        "INTERNAL",
+        `refusing to stage artifact ${artifact.name}: unexpected file name`,
+      );
     }
     await artifacts.saveTo(artifact.name, join(dumpDir, fileName));
   }

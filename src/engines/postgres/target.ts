@@ -8,7 +8,15 @@ import type pg from "pg";
 import type { ErrorCode } from "../../errors.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import type { TargetState } from "../engine.ts";
-import { connect, describeLocation, quoteIdent, quoteLiteral, withClient, withDatabase, type PgLocation } from "./connection.ts";
+import {
+  connect,
+  describeLocation,
+  quoteIdent,
+  quoteLiteral,
+  withClient,
+  withDatabase,
+  type PgLocation,
+} from "./connection.ts";
 import { countUserObjects } from "./fingerprint.ts";
 
 /** PostgreSQL truncates identifiers to 63 bytes (NAMEDATALEN - 1). */
@@ -29,10 +37,10 @@ export interface DatabaseState {
 export async function connectMaintenance(location: PgLocation, code: ErrorCode): Promise<pg.Client> {
   const first = location.database === "postgres" ? "template1" : "postgres";
   try {
-    return await connect(withDatabase(location, first), code);
+    return await connect(withDatabase(location, first), code, location);
   } catch (error) {
     if (first === "template1" || !/does not exist/.test(String((error as Error).message))) throw error;
-    return connect(withDatabase(location, "template1"), code);
+    return connect(withDatabase(location, "template1"), code, location);
   }
 }
 
@@ -57,7 +65,11 @@ export async function inspectTarget(location: PgLocation): Promise<TargetState> 
   try {
     const state = await readDatabaseState(maintenance, location, "TARGET_UNREACHABLE");
     if (!state.exists) {
-      return { exists: false, empty: true, description: `database ${where} does not exist (a restore creates it)` };
+      return {
+        exists: false,
+        empty: true,
+        description: `database ${where} does not exist (a restore creates it)`,
+      };
     }
     const empty = state.objects === 0;
     const description = empty
@@ -129,8 +141,11 @@ export async function createDatabase(
   try {
     await maintenance.query(base + locale);
   } catch (error) {
-    if (!locale || !/locale|collation|encoding .* does not match/i.test((error as Error).message)) throw error;
-    log.warn(`the target server cannot use locale ${options.collate}: ${(error as Error).message}; using its default`);
+    if (!locale || !/locale|collation|encoding .* does not match/i.test((error as Error).message))
+      throw error;
+    log.warn(
+      `the target server cannot use locale ${options.collate}: ${(error as Error).message}; using its default`,
+    );
     await maintenance.query(base);
   }
 }

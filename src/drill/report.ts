@@ -1,0 +1,105 @@
+// The drill report: the evidence a drill leaves behind. Its JSON form is the
+// documented schema (docs/drill-report.md); the Markdown drill record and
+// notifications are rendered from it, never from anything else.
+
+import type { EngineName } from "../domain/snapshot.ts";
+
+export const DRILL_REPORT_SCHEMA = "lifeboat.drill-report/v1";
+
+export type DrillStatus = "passed" | "objective_missed" | "verification_failed" | "error";
+
+export type CheckResult = "passed" | "failed" | "error";
+
+export interface CheckOutcome {
+  /** Stable, human-readable name, e.g. "fingerprint", "sql: select count(*) > 0 from bookings". */
+  readonly name: string;
+  readonly kind: "fingerprint" | "not_empty" | "sql" | "http" | "command" | "expect_rows" | "deep";
+  readonly result: CheckResult;
+  readonly detail: string;
+}
+
+/** Seconds spent in each phase of the drill; a phase that did not run is absent. */
+export interface DrillPhases {
+  /** Selecting the snapshot and reading its manifest. */
+  select?: number;
+  /** Making the scratch target (creating a database, starting a throwaway cluster). */
+  start?: number;
+  /** Reading and verifying the snapshot's chunks out of the repository. */
+  fetch?: number;
+  /** The service's own restore (pg_restore, writing the file, extracting the tree). */
+  restore?: number;
+  /** Fingerprint comparison and user checks. */
+  verify?: number;
+  /** Removing the scratch target (not part of the achieved RTO). */
+  teardown?: number;
+}
+
+export interface ObjectiveOutcome {
+  /** Declared objective in seconds; null when none is declared. */
+  readonly objective: number | null;
+  /** Achieved value in seconds; null when the drill did not get far enough to measure it. */
+  readonly achieved: number | null;
+  /** null when there is no objective or nothing was measured. */
+  readonly met: boolean | null;
+}
+
+export interface RtoPrediction {
+  /** Current size of the source, when it could be measured. */
+  readonly sourceBytes: number;
+  /** Restore throughput measured by this drill (snapshot bytes / fetch+restore seconds). */
+  readonly bytesPerSecond: number;
+  readonly seconds: number;
+  readonly exceedsObjective: boolean | null;
+}
+
+export interface DrillReport {
+  readonly schema: typeof DRILL_REPORT_SCHEMA;
+  /** Sortable id: start time plus a random suffix. */
+  readonly id: string;
+  readonly source: string;
+  readonly engine: EngineName;
+  readonly status: DrillStatus;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  /** user@host that ran the drill. */
+  readonly operator: string;
+  /** Where the drill ran: host and scratch target description. */
+  readonly environment: string;
+  readonly snapshot: {
+    readonly id: string | null;
+    readonly selector: string;
+    readonly consistentAt: string | null;
+    readonly size: number | null;
+  };
+  readonly scratch: {
+    readonly description: string | null;
+    /** True when the scratch target was left in place (keep_on_failure). */
+    readonly kept: boolean;
+  };
+  readonly phases: DrillPhases;
+  readonly rto: ObjectiveOutcome;
+  readonly rpo: ObjectiveOutcome;
+  readonly predictedRto: RtoPrediction | null;
+  readonly checks: readonly CheckOutcome[];
+  /** Errors and warnings met on the way, in order. */
+  readonly issues: readonly string[];
+  readonly lifeboatVersion: string;
+}
+
+/** The status follows from the evidence; it is derived, never set by hand. */
+export function drillStatus(report: Pick<DrillReport, "checks" | "rto" | "rpo"> & { failed: boolean }): DrillStatus {
+  if (report.failed) return "error";
+  if (report.checks.length === 0 || report.checks.some((check) => check.result !== "passed")) {
+    return "verification_failed";
+  }
+  if (report.rto.met === false || report.rpo.met === false) return "objective_missed";
+  return "passed";
+}
+
+export function evaluateObjective(objective: number | null, achieved: number | null): ObjectiveOutcome {
+  return {
+    objective,
+    achieved,
+    met: objective === null || achieved === null ? null : achieved <= objective,
+  };
+}

@@ -1,0 +1,60 @@
+// Delivering drill reports: a generic JSON webhook (the report itself) and a
+// Slack incoming webhook. A notification that cannot be delivered never
+// changes the drill's result; it is returned as an issue for the report.
+
+import type { DrillReport } from "../drill/report.ts";
+import { redact } from "../runtime/logger.ts";
+import { slackMessage } from "./slack.ts";
+
+export type NotifyWhen = "always" | "failure";
+
+export type NotifyTarget =
+  | { readonly kind: "webhook"; readonly url: string; readonly on: NotifyWhen }
+  | { readonly kind: "slack"; readonly url: string; readonly on: NotifyWhen };
+
+export interface Delivery {
+  readonly target: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+type Fetch = typeof fetch;
+
+function wanted(target: NotifyTarget, report: DrillReport): boolean {
+  return target.on === "always" || report.status !== "passed";
+}
+
+/** Where a webhook points, without its secret path (Slack URLs are credentials). */
+function describe(target: NotifyTarget): string {
+  const url = new URL(target.url);
+  return target.kind === "slack" ? `slack (${url.host})` : `webhook ${redact(`${url.origin}${url.pathname}`)}`;
+}
+
+export async function notify(
+  report: DrillReport,
+  targets: readonly NotifyTarget[],
+  options: { fetch?: Fetch; timeoutMs?: number } = {},
+): Promise<Delivery[]> {
+  const send = options.fetch ?? fetch;
+  const deliveries: Delivery[] = [];
+  for (const target of targets) {
+    if (!wanted(target, report)) continue;
+    const body = target.kind === "slack" ? slackMessage(report) : report;
+    try {
+      const response = await send(target.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "user-agent": `lifeboat/${report.lifeboatVersion}` },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+      });
+      deliveries.push({
+        target: describe(target),
+        ok: response.ok,
+        detail: response.ok ? `HTTP ${response.status}` : `HTTP ${response.status} ${(await response.text()).slice(0, 200)}`,
+      });
+    } catch (error) {
+      deliveries.push({ target: describe(target), ok: false, detail: (error as Error).message });
+    }
+  }
+  return deliveries;
+}

@@ -1,0 +1,105 @@
+// The Markdown drill record. It fills every field of the drill record
+// template that teams keep in their runbooks (seed 001: date, operator,
+// environment, backup, start/end, duration, RTO/RPO target and achieved,
+// steps, validation results, issues, follow-up), from the JSON report alone.
+
+import { formatSeconds } from "../domain/duration.ts";
+import type { DrillPhases, DrillReport, ObjectiveOutcome } from "../drill/report.ts";
+
+const statusLine: Record<DrillReport["status"], string> = {
+  passed: "PASSED: restored, verified and within objectives",
+  objective_missed: "OBJECTIVE MISSED: restored and verified, but an objective was not met",
+  verification_failed: "VERIFICATION FAILED: the restored data could not be proved complete",
+  error: "ERROR: the drill could not complete",
+};
+
+const phaseNames: Record<keyof DrillPhases, string> = {
+  select: "Select snapshot",
+  start: "Provision scratch target",
+  fetch: "Fetch and verify chunks",
+  restore: "Restore",
+  verify: "Verify",
+  teardown: "Tear down scratch target",
+};
+
+function minutes(seconds: number | null): string {
+  return seconds === null ? "n/a" : (seconds / 60).toFixed(2);
+}
+
+function hours(seconds: number | null): string {
+  return seconds === null ? "n/a" : (seconds / 3600).toFixed(2);
+}
+
+function verdict(outcome: ObjectiveOutcome): string {
+  if (outcome.met === null) return outcome.objective === null ? " (no objective declared)" : " (not measured)";
+  return outcome.met ? " (met)" : " (MISSED)";
+}
+
+function utc(iso: string | null): string {
+  return iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "n/a";
+}
+
+export function renderDrillRecord(report: DrillReport): string {
+  const duration = (Date.parse(report.finishedAt) - Date.parse(report.startedAt)) / 1000;
+  const phases = (Object.keys(phaseNames) as (keyof DrillPhases)[])
+    .filter((phase) => report.phases[phase] !== undefined)
+    .map((phase) => `  - ${phaseNames[phase]}: ${formatSeconds(report.phases[phase] ?? 0)}`);
+  const checks = report.checks.map(
+    (check) => `  - ${check.name}: ${check.result.toUpperCase()}${check.detail ? ` (${check.detail})` : ""}`,
+  );
+  const followUps = followUpActions(report);
+  return [
+    `# DR drill record: ${report.source}`,
+    "",
+    `**Result: ${statusLine[report.status]}**`,
+    "",
+    "```",
+    `Date (UTC): ${report.startedAt.slice(0, 10)}`,
+    `Primary operator: ${report.operator}`,
+    "Secondary reviewer: (to be signed by the reviewer)",
+    `Environment: ${report.environment}`,
+    `Source: ${report.source} (${report.engine})`,
+    `Backup (snapshot): ${report.snapshot.id ?? "none"}${report.snapshot.consistentAt ? `, consistent at ${utc(report.snapshot.consistentAt)}` : ""}`,
+    `Start time (UTC): ${utc(report.startedAt)}`,
+    `End time (UTC): ${utc(report.finishedAt)}`,
+    `Duration (minutes): ${minutes(duration)}`,
+    `RTO target (minutes): ${minutes(report.rto.objective)}`,
+    `RTO achieved (minutes): ${minutes(report.rto.achieved)}${verdict(report.rto)}`,
+    `RPO target (hours): ${hours(report.rpo.objective)}`,
+    `RPO achieved (hours): ${hours(report.rpo.achieved)}${verdict(report.rpo)}`,
+    ...(report.predictedRto
+      ? [
+          `Predicted RTO at current size (minutes): ${minutes(report.predictedRto.seconds)}` +
+            (report.predictedRto.exceedsObjective ? " (WOULD EXCEED the objective)" : ""),
+        ]
+      : []),
+    "Steps followed:",
+    ...(phases.length ? phases : ["  - (none completed)"]),
+    "Validation results:",
+    ...(checks.length ? checks : ["  - (no check ran)"]),
+    "Issues encountered:",
+    ...(report.issues.length ? report.issues.map((issue) => `  - ${issue}`) : ["  - none"]),
+    "Follow-up actions:",
+    ...(followUps.length ? followUps.map((action) => `  - ${action}`) : ["  - none"]),
+    "```",
+    "",
+    report.scratch.kept && report.scratch.description
+      ? `The scratch target was kept for inspection: ${report.scratch.description}\n`
+      : "",
+    `Report ${report.id}, written by Lifeboat ${report.lifeboatVersion}.`,
+    "",
+  ].join("\n");
+}
+
+/** Follow-ups a reviewer would write anyway, derived from what went wrong. */
+function followUpActions(report: DrillReport): string[] {
+  const actions: string[] = [];
+  if (report.rto.met === false) actions.push("Restore took longer than the RTO: speed up the restore or revisit the objective.");
+  if (report.rpo.met === false) actions.push("The newest snapshot is older than the RPO: back up more often.");
+  if (report.predictedRto?.exceedsObjective) {
+    actions.push("At the source's current size a restore would exceed the RTO: plan for the growth.");
+  }
+  if (report.checks.some((check) => check.result !== "passed")) actions.push("Investigate the failed checks above.");
+  if (report.scratch.kept) actions.push("Inspect, then remove, the kept scratch target.");
+  return actions;
+}
