@@ -13,7 +13,9 @@ import { openRepository } from "../repository/repository.ts";
 import type { LockKind, Repository } from "../repository/types.ts";
 import { createLogger, type Logger } from "../runtime/logger.ts";
 import { processRunner } from "../runtime/process.ts";
+import type { Backend } from "../storage/backend.ts";
 import { openBackend } from "../storage/registry.ts";
+import { RetryingBackend } from "../storage/retrying.ts";
 import type { Output } from "./output.ts";
 import { createProgress } from "./progress.ts";
 
@@ -48,7 +50,7 @@ export async function withRepository<T>(
 ): Promise<T> {
   const { config } = await loadSessionConfig(env);
   const password = await readRepositoryPassword(config.repository);
-  const backend = openBackend(config.repository.url);
+  const backend = openStorage(config.repository.url);
   let repository: Repository;
   try {
     repository = await openRepository(backend, password);
@@ -66,6 +68,11 @@ export async function withRepository<T>(
   } finally {
     await repository.close();
   }
+}
+
+/** The configured storage, with retries and backoff for transient failures (restic-style wrapper). */
+export function openStorage(url: string): Backend {
+  return new RetryingBackend(openBackend(url));
 }
 
 export function operationContext(env: CommandEnv, repository: Repository): OperationContext {

@@ -14,9 +14,8 @@ import { createSampleDatabase, createSampleUploads } from "../../demo/sample-dat
 import { backupSource, type BackupResult } from "../../operations/backup.ts";
 import { restoreSnapshot, type RestoreResult } from "../../operations/restore.ts";
 import { initRepository } from "../../repository/repository.ts";
-import { openBackend } from "../../storage/registry.ts";
 import { formatBytes, table } from "../output.ts";
-import { operationContext, type CommandEnv } from "../session.ts";
+import { openStorage, operationContext, type CommandEnv } from "../session.ts";
 
 const demoConfig = `# Written by \`lifeboat demo\`. Try: lifeboat -c lifeboat.yaml snapshots
 repository:
@@ -48,7 +47,7 @@ export async function demoCommand(env: CommandEnv, flags: { keep?: boolean; dir?
     await writeFile(join(dir, "repository-password.txt"), randomBytes(24).toString("base64url") + "\n", { mode: 0o600 });
 
     const { config } = await loadConfig(join(dir, "lifeboat.yaml"));
-    const backend = openBackend(config.repository.url);
+    const backend = openStorage(config.repository.url);
     const repository = await initRepository(backend, { password: await readRepositoryPassword(config.repository) });
     const rows: DemoRow[] = [];
     try {

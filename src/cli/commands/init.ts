@@ -2,13 +2,12 @@
 
 import { readRepositoryPassword } from "../../config/password.ts";
 import { initRepository } from "../../repository/repository.ts";
-import { openBackend } from "../../storage/registry.ts";
-import { loadSessionConfig, type CommandEnv } from "../session.ts";
+import { loadSessionConfig, openStorage, type CommandEnv } from "../session.ts";
 
 export async function initCommand(env: CommandEnv): Promise<void> {
   const { config } = await loadSessionConfig(env);
   const password = await readRepositoryPassword(config.repository);
-  const backend = openBackend(config.repository.url);
+  const backend = openStorage(config.repository.url);
   try {
     const repository = await initRepository(backend, { password });
     const keys = await repository.listKeys();

@@ -4,13 +4,12 @@
 
 import { LifeboatError } from "../../errors.ts";
 import { listLocks, removeStaleLocks } from "../../repository/locks.ts";
-import { openBackend } from "../../storage/registry.ts";
 import { table } from "../output.ts";
-import { loadSessionConfig, type CommandEnv } from "../session.ts";
+import { loadSessionConfig, openStorage, type CommandEnv } from "../session.ts";
 
 export async function unlockCommand(env: CommandEnv, flags: { removeAll?: boolean; dryRun?: boolean }): Promise<void> {
   const { config } = await loadSessionConfig(env);
-  const backend = openBackend(config.repository.url);
+  const backend = openStorage(config.repository.url);
   try {
     if (!(await backend.stat("config"))) {
       throw new LifeboatError("REPOSITORY_NOT_FOUND", `no repository at ${backend.location}`);

@@ -1,0 +1,107 @@
+// Chunks and manifests as the repository stores them: envelope + payload
+// under their keys, verified by name on every read
+// (docs/repository-format.md, "Chunks", "Manifests").
+
+import { createHash } from "node:crypto";
+import { isLifeboatError } from "../errors.ts";
+import type { Backend } from "../storage/backend.ts";
+import { decodePayload, encodePayload } from "./compression.ts";
+import { chunkIdOf } from "./crypto.ts";
+import type { MasterKey } from "./crypto.ts";
+import { envelopeOverhead, objectError, seal, unseal } from "./envelope.ts";
+import type { Protection } from "./envelope.ts";
+
+export const DATA_PREFIX = "data/";
+export const SNAPSHOTS_PREFIX = "snapshots/";
+/** Manifests are small; this only bounds what a damaged object can make us allocate. */
+const MAX_MANIFEST_BYTES = 1024 * 1024 * 1024;
+
+export function chunkKey(id: string): string {
+  return `${DATA_PREFIX}${id.slice(0, 2)}/${id}`;
+}
+
+export function snapshotKey(id: string): string {
+  return SNAPSHOTS_PREFIX + id;
+}
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+export class ObjectStore {
+  readonly backend: Backend;
+  readonly protection: Protection;
+  readonly #master: MasterKey;
+  readonly #chunkMax: number;
+
+  constructor(backend: Backend, master: MasterKey, protection: Protection, chunkMax: number) {
+    this.backend = backend;
+    this.#master = master;
+    this.protection = protection;
+    this.#chunkMax = chunkMax;
+  }
+
+  chunkIdOf(plaintext: Uint8Array): string {
+    return chunkIdOf(this.#master, plaintext);
+  }
+
+  /** The range of sizes a stored chunk can have, for structure checks without reading it. */
+  chunkSizeBounds(): { min: number; max: number } {
+    const overhead = envelopeOverhead(this.protection);
+    return { min: overhead + 2, max: overhead + 1 + this.#chunkMax };
+  }
+
+  /** Get an object; a missing one is OBJECT_MISSING naming it (details.object). */
+  async get(key: string): Promise<Uint8Array> {
+    try {
+      return await this.backend.get(key);
+    } catch (error) {
+      if (isLifeboatError(error, "OBJECT_MISSING")) {
+        throw objectError("OBJECT_MISSING", key, `object is missing from ${this.backend.location}`, error);
+      }
+      throw error;
+    }
+  }
+
+  /** Compress, seal and store a chunk; returns the bytes stored. */
+  async putChunk(id: string, plaintext: Buffer): Promise<number> {
+    const key = chunkKey(id);
+    const sealed = seal(key, await encodePayload(plaintext, { sample: true }), this.protection, this.#master.encryption);
+    await this.backend.put(key, sealed);
+    return sealed.length;
+  }
+
+  /** A chunk's plaintext, authenticated, decompressed and re-hashed against its id. */
+  async readChunk(id: string): Promise<Buffer> {
+    const key = chunkKey(id);
+    const payload = unseal(key, await this.get(key), this.protection, this.#master.encryption);
+    const plaintext = await decodePayload(key, payload, this.#chunkMax);
+    if (this.chunkIdOf(plaintext) !== id) {
+      throw objectError("CHECKSUM_MISMATCH", key, "content does not hash to the chunk's id");
+    }
+    return plaintext;
+  }
+
+  /** Store manifest bytes under their SHA-256; the commit point of a snapshot. */
+  async putManifest(plaintext: Buffer): Promise<string> {
+    const id = sha256Hex(plaintext);
+    const key = snapshotKey(id);
+    const sealed = seal(key, await encodePayload(plaintext, { sample: false }), this.protection, this.#master.encryption);
+    try {
+      await this.backend.put(key, sealed, { ifAbsent: true });
+    } catch (error) {
+      // Same id, same bytes: the snapshot is already committed.
+      if (!(isLifeboatError(error, "STORAGE_ERROR") && error.details["reason"] === "exists")) throw error;
+    }
+    return id;
+  }
+
+  /** A manifest's plaintext bytes, verified against its id. */
+  async readManifest(id: string): Promise<Buffer> {
+    const key = snapshotKey(id);
+    const payload = unseal(key, await this.get(key), this.protection, this.#master.encryption);
+    const plaintext = await decodePayload(key, payload, MAX_MANIFEST_BYTES);
+    if (sha256Hex(plaintext) !== id) throw objectError("CHECKSUM_MISMATCH", key, "manifest does not hash to its id");
+    return plaintext;
+  }
+}
