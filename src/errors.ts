@@ -115,6 +115,10 @@ export const errorTable = {
     exit: ExitCode.sourceOrTarget,
     hint: "Restoring over the source itself is refused; choose another target.",
   },
+  SCRATCH_ON_SOURCE: {
+    exit: ExitCode.sourceOrTarget,
+    hint: "A drill's scratch target must not live on the source's own server or path; configure drill.target elsewhere, or set drill.allow_source_server: true to accept the risk deliberately.",
+  },
   TARGET_UNREACHABLE: {
     exit: ExitCode.sourceOrTarget,
     hint: "Check the --to target: the server must be reachable and the path's parent must exist and be writable.",

@@ -7,7 +7,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { LifeboatError } from "../errors.ts";
-import { configSchema, type Config } from "./schema.ts";
+import { configSchema, type Config, type SourceConfig } from "./schema.ts";
 
 export interface LoadedConfig {
   readonly path: string;
@@ -80,18 +80,20 @@ function issueMessage(issue: z.core.$ZodIssue): string {
 /** Relative paths in the file are relative to the file, not to wherever the command ran. */
 function resolvePaths(config: Config, baseDir: string): Config {
   const absolute = (path: string) => (isAbsolute(path) ? path : resolve(baseDir, path));
-  const sources = Object.fromEntries(
-    Object.entries(config.sources).map(([name, source]) => [
-      name,
-      source.engine === "postgres" ? source : { ...source, path: absolute(source.path) },
-    ]),
-  );
+  const sources: Config["sources"] = {};
+  for (const [name, source] of Object.entries(config.sources)) {
+    const drillPath = source.drill?.target?.path;
+    const drill = source.drill && drillPath ? { ...source.drill, target: { ...source.drill.target, path: absolute(drillPath) } } : source.drill;
+    const resolved: SourceConfig = source.engine === "postgres" ? { ...source } : { ...source, path: absolute(source.path) };
+    if (drill) resolved.drill = drill;
+    sources[name] = resolved;
+  }
   const repository = {
     ...config.repository,
     url: fileUrlRelativeTo(config.repository.url, baseDir),
     ...(config.repository.password_file ? { password_file: absolute(config.repository.password_file) } : {}),
   };
-  return { ...config, repository, sources };
+  return { ...config, repository, sources, reports: { dir: absolute(config.reports.dir) } };
 }
 
 /** file://./repo and file://repo are relative to the config file; file:///abs stays. */

@@ -19,6 +19,48 @@ const objectives = z
   })
   .describe("Declared recovery objectives; drills report achieved values against them.");
 
+const httpCheck = z.strictObject({
+  url: z.string().url(),
+  status: z.int().min(100).max(599).default(200).describe("Expected HTTP status."),
+  json_field: z.string().optional().describe("Dotted path of a field in the JSON body, e.g. database.migrations_current."),
+  equals: z.unknown().optional().describe("Expected value of json_field (default: any truthy value)."),
+  timeout: duration.default("10s"),
+});
+
+const drillCheck = z.union([
+  z.strictObject({ sql: z.string().min(1).describe("A query whose first column of the first row must be true.") }),
+  z.strictObject({ http: httpCheck }),
+  z.strictObject({
+    command: z.string().min(1).describe("Shell command run with the scratch target's connection details in its environment."),
+    timeout: duration.default("5m"),
+  }),
+  z.strictObject({
+    expect_rows: z.strictObject({
+      table: z.string().min(1).describe("Table as in the fingerprint: schema.table for postgres, table for sqlite."),
+      min: z.int().min(0).optional(),
+      equals: z.int().min(0).optional(),
+    }),
+  }),
+]);
+
+const drill = z
+  .strictObject({
+    target: z
+      .strictObject({
+        url: z.string().optional().describe("postgres: a server for scratch databases (the database part is replaced)."),
+        path: z.string().optional().describe("sqlite/files: a directory under which scratch targets are made."),
+      })
+      .optional()
+      .describe("Where scratch targets are made; by default a throwaway local one."),
+    keep_on_failure: z.boolean().default(false).describe("Leave the scratch target in place when the drill fails."),
+    allow_source_server: z
+      .boolean()
+      .default(false)
+      .describe("Permit a scratch database on the source's own server (never the source database itself)."),
+    checks: z.array(drillCheck).default([]),
+  })
+  .describe("How `lifeboat drill` restores and verifies this source.");
+
 const postgresUrl = z
   .string()
   .regex(/^postgres(ql)?:\/\//, "a postgres:// URL")
@@ -33,18 +75,21 @@ export const postgresSourceSchema = z.strictObject({
     .describe("Also capture roles and tablespaces (pg_dumpall --globals-only)."),
   jobs: z.int().min(1).max(64).default(2).describe("Parallel pg_dump / pg_restore jobs."),
   objectives: objectives.optional(),
+  drill: drill.optional(),
 });
 
 export const sqliteSourceSchema = z.strictObject({
   engine: z.literal("sqlite"),
   path: z.string().min(1).describe("Path of the SQLite database file."),
   objectives: objectives.optional(),
+  drill: drill.optional(),
 });
 
 export const filesSourceSchema = z.strictObject({
   engine: z.literal("files"),
   path: z.string().min(1).describe("Directory whose tree is backed up."),
   objectives: objectives.optional(),
+  drill: drill.optional(),
 });
 
 export const sourceSchema = z.discriminatedUnion("engine", [
@@ -75,9 +120,25 @@ export const repositorySchema = z
     path: ["password_env"],
   });
 
+const notifyWhen = z.enum(["always", "failure"]).default("failure");
+const notifyTarget = z.union([
+  z.strictObject({ webhook: z.string().url().describe("Generic JSON POST of the drill report."), on: notifyWhen }),
+  z.strictObject({
+    slack_webhook_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name")
+      .describe("Variable holding a Slack incoming-webhook URL (it is a credential: not in this file)."),
+    on: notifyWhen,
+  }),
+]);
+
 export const configSchema = z.strictObject({
   repository: repositorySchema,
   sources: z.record(sourceName, sourceSchema).default({}),
+  notify: z.array(notifyTarget).default([]).describe("Where drill reports are sent."),
+  reports: z
+    .strictObject({ dir: z.string().default("./drill-reports").describe("Folder for drill reports (JSON and Markdown).") })
+    .default({ dir: "./drill-reports" }),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -87,3 +148,6 @@ export type PostgresSourceConfig = z.infer<typeof postgresSourceSchema>;
 export type SqliteSourceConfig = z.infer<typeof sqliteSourceSchema>;
 export type FilesSourceConfig = z.infer<typeof filesSourceSchema>;
 export type Objectives = z.infer<typeof objectives>;
+export type DrillConfig = z.infer<typeof drill>;
+export type DrillCheckConfig = z.infer<typeof drillCheck>;
+export type NotifyConfig = z.infer<typeof notifyTarget>;

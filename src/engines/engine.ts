@@ -31,12 +31,38 @@ export interface ArtifactSource {
   saveTo(name: string, path: string): Promise<void>;
 }
 
+export type RestorePhase = "fetch" | "restore";
+
 export interface EngineContext {
   readonly runner: ProcessRunner;
   readonly log: Logger;
   /** A private scratch directory for spooling; the caller removes it afterwards. */
   readonly tempDir: string;
   readonly signal?: AbortSignal;
+  /** Called when a restore moves from fetching artifacts to the service's own restore; drills time each phase. */
+  readonly onPhase?: (phase: RestorePhase) => void;
+}
+
+/** Where a drill's scratch target should live, from the source's `drill:` config. */
+export interface ScratchRequest {
+  /** A configured scratch server (postgres URL) or directory (sqlite/files); absent: the engine picks a throwaway one. */
+  readonly target?: { readonly url?: string; readonly path?: string };
+  /** Permit a scratch target on the source's own server (never the source database itself). */
+  readonly allowSourceServer: boolean;
+  /** Unique label for names (databases, directories), so drills can run side by side. */
+  readonly label: string;
+}
+
+/** A throwaway target made for one drill. */
+export interface ScratchTarget {
+  /** What restore() and fingerprint() take as target. */
+  readonly target: string;
+  /** Human-readable, safe to print: "database lifeboat_drill_x on 127.0.0.1:5433". */
+  readonly description: string;
+  /** Connection details for user checks (PGHOST, PGPORT, PGDATABASE, LIFEBOAT_TARGET, ...). No secrets. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Remove everything provision made. Safe to call twice. */
+  destroy(): Promise<void>;
 }
 
 export interface CaptureResult {
@@ -87,4 +113,14 @@ export interface Engine<C extends SourceConfig = SourceConfig> {
   fingerprint(target: string, context: EngineContext): Promise<Fingerprint>;
   /** True when `target` denotes the source itself (restoring there is refused). */
   isSameAsSource(source: C, target: string, context: EngineContext): Promise<boolean>;
+  /**
+   * Make a scratch target for a drill. Refuses (SCRATCH_ON_SOURCE) a target on
+   * the source's own server or path unless request.allowSourceServer, and
+   * never returns the source itself.
+   */
+  provisionScratch?(source: C, request: ScratchRequest, context: EngineContext): Promise<ScratchTarget>;
+  /** Run a user's SQL assertion against a target; returns the first column of the first row. */
+  queryScalar?(target: string, sql: string, context: EngineContext): Promise<unknown>;
+  /** Current size of the source in bytes, for predicting the RTO; undefined when it cannot be measured. */
+  sourceSize?(source: C, context: EngineContext): Promise<number | undefined>;
 }

@@ -3,7 +3,7 @@
 // the same bytes and thus the same id.
 
 import { z } from "zod";
-import type { ArtifactRef, Snapshot, SnapshotDraft } from "../domain/snapshot.ts";
+import type { ArtifactRef, EngineName, Snapshot, SnapshotDraft } from "../domain/snapshot.ts";
 import { tooNew } from "./config-file.ts";
 import { objectError } from "./envelope.ts";
 import { snapshotKey } from "./object-store.ts";
@@ -14,7 +14,8 @@ const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 const manifestSchema = z.object({
   formatVersion: z.number().int().positive(),
   source: z.string(),
-  engine: z.enum(["postgres", "sqlite", "files"]),
+  // Any name: a manifest written by an engine this build lacks must still list.
+  engine: z.string(),
   startedAt: z.string(),
   finishedAt: z.string(),
   consistentAt: z.string(),
@@ -75,5 +76,5 @@ export function decodeManifest(id: string, plaintext: Buffer): Snapshot {
     );
   }
   const { formatVersion: _version, ...snapshot } = parsed.data;
-  return { id, ...snapshot };
+  return { id, ...snapshot, engine: snapshot.engine as EngineName };
 }

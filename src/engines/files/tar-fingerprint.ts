@@ -74,5 +74,7 @@ export class TarFingerprinter {
       default:
         this.problems.push(`unexpected ${entry.type} entry ${path}`);
     }
+    // The parser waits for each entry to be consumed; bodiless entries must be resumed to end.
+    entry.resume();
   }
 }

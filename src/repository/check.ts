@@ -1,0 +1,120 @@
+// `check`: verify the repository's structure and, optionally, a share of its
+// data. Data problems are returned, never thrown: the caller decides the exit
+// code, and one damaged object must not hide the others.
+
+import { randomInt } from "node:crypto";
+import { isLifeboatError } from "../errors.ts";
+import type { Snapshot } from "../domain/snapshot.ts";
+import { mapLimited } from "./limiter.ts";
+import { decodeManifest } from "./manifest.ts";
+import { chunkKey, DATA_PREFIX, SNAPSHOTS_PREFIX, snapshotKey } from "./object-store.ts";
+import type { ObjectStore } from "./object-store.ts";
+import type { CheckOptions, CheckProblem, CheckReport } from "./types.ts";
+
+const LEFTOVER_AGE_MS = 60 * 60 * 1000;
+const PARALLEL_READS = 4;
+
+function problemOf(error: unknown, object: string, snapshots: readonly string[]): CheckProblem {
+  if (
+    isLifeboatError(error) &&
+    (error.code === "CHECKSUM_MISMATCH" || error.code === "OBJECT_MISSING" || error.code === "OBJECT_TRUNCATED")
+  ) {
+    return { code: error.code, object, message: error.message, snapshots };
+  }
+  // Anything else (a newer format, a storage failure) is not a data problem of this object: let it surface.
+  throw error;
+}
+
+function shuffled<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
+
+export async function checkRepository(store: ObjectStore, options: CheckOptions): Promise<CheckReport> {
+  const problems: CheckProblem[] = [];
+
+  // 1. Every manifest decodes.
+  const snapshotIds: string[] = [];
+  for await (const info of store.backend.list(SNAPSHOTS_PREFIX)) snapshotIds.push(info.key.slice(SNAPSHOTS_PREFIX.length));
+  const snapshots: Snapshot[] = [];
+  await mapLimited(snapshotIds, PARALLEL_READS, async (id) => {
+    let plaintext: Buffer;
+    try {
+      plaintext = await store.readManifest(id);
+    } catch (error) {
+      problems.push(problemOf(error, snapshotKey(id), [id]));
+      return;
+    }
+    try {
+      snapshots.push(decodeManifest(id, plaintext));
+    } catch (error) {
+      // Authentic bytes that do not parse (or come from a newer format): the manifest itself is bad.
+      if (!isLifeboatError(error)) throw error;
+      problems.push({ code: "BAD_MANIFEST", object: snapshotKey(id), message: error.message, snapshots: [id] });
+    }
+  });
+
+  // 2. Every referenced chunk exists with a size its envelope allows.
+  const referencedBy = new Map<string, string[]>();
+  for (const snapshot of snapshots) {
+    for (const artifact of snapshot.artifacts) {
+      for (const id of artifact.chunks) {
+        const users = referencedBy.get(id);
+        if (!users) referencedBy.set(id, [snapshot.id]);
+        else if (users.at(-1) !== snapshot.id) users.push(snapshot.id);
+      }
+    }
+  }
+  const stored = new Map<string, number>();
+  for await (const info of store.backend.list(DATA_PREFIX)) stored.set(info.key, info.size);
+  const bounds = store.chunkSizeBounds();
+  const present: string[] = [];
+  for (const [id, users] of referencedBy) {
+    const key = chunkKey(id);
+    // The listing is the cheap stat of everything; confirm an absence with a real stat.
+    const size = stored.get(key) ?? (await store.backend.stat(key))?.size;
+    if (size === undefined) {
+      problems.push({ code: "OBJECT_MISSING", object: key, message: `${key}: object is missing`, snapshots: users });
+    } else if (size < bounds.min) {
+      const message = `${key}: object is ${size} bytes, shorter than any chunk envelope (${bounds.min})`;
+      problems.push({ code: "OBJECT_TRUNCATED", object: key, message, snapshots: users });
+    } else if (size > bounds.max) {
+      const message = `${key}: object is ${size} bytes, longer than any chunk envelope (${bounds.max})`;
+      problems.push({ code: "CHECKSUM_MISMATCH", object: key, message, snapshots: users });
+    } else {
+      present.push(id);
+    }
+  }
+  let unreferenced = 0;
+  for (const key of stored.keys()) {
+    if (!referencedBy.has(key.slice(key.lastIndexOf("/") + 1))) unreferenced++;
+  }
+
+  // 3. Read, authenticate and re-hash a random share of the referenced chunks.
+  const percent = Math.min(100, Math.max(0, options.readDataPercent));
+  const toRead = percent >= 100 ? present : shuffled([...present]).slice(0, Math.ceil((present.length * percent) / 100));
+  let done = 0;
+  options.onProgress?.(0, toRead.length);
+  await mapLimited(toRead, PARALLEL_READS, async (id) => {
+    try {
+      await store.readChunk(id);
+    } catch (error) {
+      problems.push(problemOf(error, chunkKey(id), referencedBy.get(id) ?? []));
+    }
+    options.onProgress?.(++done, toRead.length);
+  });
+
+  const leftoversRemoved = await store.backend.cleanupInterrupted(LEFTOVER_AGE_MS);
+  problems.sort((a, b) => a.object.localeCompare(b.object));
+  return {
+    snapshots: snapshotIds.length,
+    objectsReferenced: referencedBy.size,
+    objectsRead: toRead.length,
+    unreferenced,
+    leftoversRemoved,
+    problems,
+  };
+}
