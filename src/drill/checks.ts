@@ -1,0 +1,144 @@
+// Verification of a restored scratch target. The fingerprint comparison and
+// the "not empty" rule always run (a drill that passes with no data proves
+// nothing); the user's checks from lifeboat.yaml run after them.
+
+import { spawn } from "node:child_process";
+import type { DrillCheckConfig } from "../config/schema.ts";
+import { parseDuration } from "../domain/duration.ts";
+import { compareFingerprints, isEmptyFingerprint, type Fingerprint } from "../domain/fingerprint.ts";
+import type { Engine, EngineContext, ScratchTarget } from "../engines/engine.ts";
+import type { CheckOutcome } from "./report.ts";
+
+export function fingerprintChecks(expected: Fingerprint, actual: Fingerprint): CheckOutcome[] {
+  const differences = compareFingerprints(expected, actual);
+  const compared = Object.keys(expected.counts).length + Object.keys(expected.hashes).length;
+  const tables = Object.keys(actual.counts).filter((key) => key.startsWith("rows:")).length;
+  const emptyDetail = isEmptyFingerprint(actual)
+    ? "the restored target holds no data at all"
+    : tables === 0 && Object.keys(actual.counts).some((key) => key === "objects:tables")
+      ? "the restored database has no tables"
+      : "";
+  return [
+    {
+      name: "fingerprint",
+      kind: "fingerprint",
+      result: differences.length === 0 ? "passed" : "failed",
+      detail:
+        differences.length === 0
+          ? `${compared} facts match the backup's fingerprint`
+          : differences
+              .slice(0, 8)
+              .map((d) => `${d.key}: expected ${d.expected ?? "absent"}, found ${d.actual ?? "absent"}`)
+              .join("; "),
+    },
+    {
+      name: "not empty",
+      kind: "not_empty",
+      result: emptyDetail ? "failed" : "passed",
+      detail: emptyDetail || `${tables || Object.keys(actual.counts).length} populated entries`,
+    },
+  ];
+}
+
+export interface CheckEnvironment {
+  readonly engine: Engine;
+  readonly scratch: ScratchTarget;
+  readonly fingerprint: Fingerprint;
+  readonly context: EngineContext;
+}
+
+export async function runUserCheck(check: DrillCheckConfig, env: CheckEnvironment): Promise<CheckOutcome> {
+  if ("sql" in check) return sqlCheck(check.sql, env);
+  if ("http" in check) return httpCheck(check.http);
+  if ("command" in check) return commandCheck(check.command, parseDuration(check.timeout), env);
+  return expectRowsCheck(check.expect_rows, env.fingerprint);
+}
+
+function truthy(value: unknown): boolean {
+  if (typeof value === "string") return !["", "f", "false", "0", "no", "off"].includes(value.toLowerCase());
+  if (typeof value === "bigint") return value !== 0n;
+  return Boolean(value);
+}
+
+async function sqlCheck(sql: string, env: CheckEnvironment): Promise<CheckOutcome> {
+  const name = `sql: ${sql}`;
+  if (!env.engine.queryScalar) {
+    return { name, kind: "sql", result: "error", detail: `the ${env.engine.name} engine cannot run SQL checks` };
+  }
+  try {
+    const value = await env.engine.queryScalar(env.scratch.target, sql, env.context);
+    return { name, kind: "sql", result: truthy(value) ? "passed" : "failed", detail: `returned ${String(value)}` };
+  } catch (error) {
+    return { name, kind: "sql", result: "error", detail: (error as Error).message };
+  }
+}
+
+function fieldAt(body: unknown, path: string): unknown {
+  return path.split(".").reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], body);
+}
+
+async function httpCheck(http: Extract<DrillCheckConfig, { http: unknown }>["http"]): Promise<CheckOutcome> {
+  const name = `http: ${http.url}`;
+  try {
+    const response = await fetch(http.url, { signal: AbortSignal.timeout(parseDuration(http.timeout) * 1000) });
+    if (response.status !== http.status) {
+      return { name, kind: "http", result: "failed", detail: `status ${response.status}, expected ${http.status}` };
+    }
+    if (!http.json_field) return { name, kind: "http", result: "passed", detail: `status ${response.status}` };
+    const value = fieldAt(await response.json(), http.json_field);
+    const ok = http.equals === undefined ? truthy(value) : JSON.stringify(value) === JSON.stringify(http.equals);
+    return {
+      name,
+      kind: "http",
+      result: ok ? "passed" : "failed",
+      detail: `${http.json_field} = ${JSON.stringify(value)}${http.equals === undefined ? "" : `, expected ${JSON.stringify(http.equals)}`}`,
+    };
+  } catch (error) {
+    return { name, kind: "http", result: "error", detail: (error as Error).message };
+  }
+}
+
+function commandCheck(command: string, timeoutSeconds: number, env: CheckEnvironment): Promise<CheckOutcome> {
+  const name = `command: ${command}`;
+  return new Promise((resolve) => {
+    const child = spawn("sh", ["-c", command], {
+      env: { ...process.env, ...env.scratch.env },
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: timeoutSeconds * 1000,
+      killSignal: "SIGKILL",
+    });
+    let output = "";
+    const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-2000));
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
+    child.on("error", (error) => resolve({ name, kind: "command", result: "error", detail: error.message }));
+    child.on("close", (code, signal) => {
+      const tail = output.trim().split("\n").slice(-3).join(" | ");
+      resolve({
+        name,
+        kind: "command",
+        result: code === 0 ? "passed" : "failed",
+        detail: `${signal ? `killed by ${signal} (timeout ${timeoutSeconds}s)` : `exit ${code}`}${tail ? `: ${tail}` : ""}`,
+      });
+    });
+  });
+}
+
+function expectRowsCheck(
+  expect: Extract<DrillCheckConfig, { expect_rows: unknown }>["expect_rows"],
+  fingerprint: Fingerprint,
+): CheckOutcome {
+  const name = `expect_rows: ${expect.table}`;
+  const rows = fingerprint.counts[`rows:${expect.table}`];
+  if (rows === undefined) return { name, kind: "expect_rows", result: "failed", detail: `no table ${expect.table} in the restore` };
+  const failures = [
+    expect.min !== undefined && rows < expect.min ? `fewer than ${expect.min}` : "",
+    expect.equals !== undefined && rows !== expect.equals ? `not ${expect.equals}` : "",
+  ].filter(Boolean);
+  return {
+    name,
+    kind: "expect_rows",
+    result: failures.length ? "failed" : "passed",
+    detail: `${rows} rows${failures.length ? ` (${failures.join(", ")})` : ""}`,
+  };
+}

@@ -1,0 +1,205 @@
+// One drill: select snapshot -> provision scratch -> restore -> verify ->
+// measure -> tear down. Every phase is timed; whatever happens, a report is
+// produced (a drill that cannot finish is evidence too), and the scratch
+// target is removed unless the drill failed and keep_on_failure is set.
+
+import { randomBytes } from "node:crypto";
+import { userInfo } from "node:os";
+import type { SourceConfig } from "../config/schema.ts";
+import { parseDuration } from "../domain/duration.ts";
+import { totalSize, type Snapshot } from "../domain/snapshot.ts";
+import type { EngineContext, ScratchTarget } from "../engines/engine.ts";
+import { isLifeboatError, LifeboatError } from "../errors.ts";
+import type { OperationContext } from "../operations/context.ts";
+import { withTempDir } from "../operations/temp-dir.ts";
+import { lifeboatVersion } from "../version.ts";
+import { fingerprintChecks, runUserCheck } from "./checks.ts";
+import {
+  DRILL_REPORT_SCHEMA,
+  drillStatus,
+  evaluateObjective,
+  type CheckOutcome,
+  type DrillPhases,
+  type DrillReport,
+  type RtoPrediction,
+} from "./report.ts";
+
+export interface DrillRequest {
+  readonly sourceName: string;
+  readonly source: SourceConfig;
+  /** Snapshot id or prefix, "latest" or "random". */
+  readonly selector: string;
+}
+
+/** Failures that prove the backup itself does not restore, as opposed to the drill being unable to run. */
+const backupFaults = new Set(["CHECKSUM_MISMATCH", "OBJECT_MISSING", "OBJECT_TRUNCATED", "VERIFICATION_FAILED", "SOURCE_TOOL_FAILED"]);
+
+export function drillId(now: Date): string {
+  return `${now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${randomBytes(3).toString("hex")}`;
+}
+
+async function selectSnapshot(context: OperationContext, request: DrillRequest): Promise<Snapshot> {
+  if (request.selector !== "random") return context.repository.findSnapshot(request.selector, request.sourceName);
+  const snapshots = await context.repository.listSnapshots({ source: request.sourceName });
+  const chosen = snapshots[Math.floor(Math.random() * snapshots.length)];
+  if (!chosen) throw new LifeboatError("SNAPSHOT_NOT_FOUND", `no snapshot of ${request.sourceName} to drill`);
+  return chosen;
+}
+
+export async function runDrill(context: OperationContext, request: DrillRequest): Promise<DrillReport> {
+  const { source, sourceName } = request;
+  const engine = context.engineFor(source.engine);
+  const startedAt = context.now();
+  const id = drillId(startedAt);
+  const phases: DrillPhases = {};
+  const checks: CheckOutcome[] = [];
+  const issues: string[] = [];
+  let snapshot: Snapshot | undefined;
+  let scratch: ScratchTarget | undefined;
+  let verifiedAt: number | undefined;
+  let failedHard = false;
+  let kept = false;
+
+  // Each phase's clock runs from the end of the previous one, so the phases add up to the RTO.
+  let mark = startedAt.getTime();
+  const lap = (phase: keyof DrillPhases) => {
+    const now = context.now().getTime();
+    phases[phase] = (phases[phase] ?? 0) + (now - mark) / 1000;
+    mark = now;
+  };
+
+  await withTempDir("drill", async (tempDir) => {
+    let current: keyof DrillPhases = "select";
+    const engineContext: EngineContext = {
+      runner: context.runner,
+      log: context.log,
+      tempDir,
+      ...(context.signal ? { signal: context.signal } : {}),
+      onPhase: (phase) => {
+        lap(current);
+        current = phase;
+      },
+    };
+    try {
+      snapshot = await selectSnapshot(context, request);
+      lap("select");
+      current = "start";
+      if (!engine.provisionScratch) throw new LifeboatError("INTERNAL", `the ${engine.name} engine cannot make scratch targets`);
+      scratch = await engine.provisionScratch(
+        source,
+        {
+          ...(source.drill?.target ? { target: source.drill.target } : {}),
+          allowSourceServer: source.drill?.allow_source_server ?? false,
+          label: `${sourceName}_${id}`,
+        },
+        engineContext,
+      );
+      context.log.info(`drill ${sourceName}: restoring snapshot ${snapshot.id.slice(0, 8)} into ${scratch.description}`);
+      lap("start");
+      current = "fetch";
+      await engine.restore(
+        { artifacts: context.repository.openArtifacts(snapshot), engineMeta: snapshot.engineMeta },
+        scratch.target,
+        {},
+        engineContext,
+      );
+      lap(current);
+      current = "verify";
+      const actual = await engine.fingerprint(scratch.target, engineContext);
+      checks.push(...fingerprintChecks(snapshot.fingerprint, actual));
+      for (const check of source.drill?.checks ?? []) {
+        checks.push(await runUserCheck(check, { engine, scratch, fingerprint: actual, context: engineContext }));
+      }
+      lap("verify");
+      verifiedAt = mark;
+    } catch (error) {
+      lap(current);
+      const failure = isLifeboatError(error) ? error : new LifeboatError("INTERNAL", String((error as Error)?.message ?? error));
+      issues.push(`${current}: [${failure.code}] ${failure.message}`);
+      if (!backupFaults.has(failure.code)) failedHard = true;
+      else checks.push({ name: "restore", kind: "fingerprint", result: "failed", detail: `[${failure.code}] ${failure.message}` });
+    } finally {
+      const failed = failedHard || checks.length === 0 || checks.some((check) => check.result !== "passed");
+      if (scratch && failed && source.drill?.keep_on_failure) {
+        kept = true;
+        issues.push(`scratch target kept for inspection: ${scratch.description}`);
+      } else if (scratch) {
+        try {
+          await scratch.destroy();
+        } catch (error) {
+          issues.push(`teardown: could not remove ${scratch.description}: ${(error as Error).message}`);
+        }
+        lap("teardown");
+      }
+    }
+  });
+
+  const rtoAchieved = verifiedAt === undefined ? null : (verifiedAt - startedAt.getTime()) / 1000;
+  const rpoAchieved = snapshot ? (startedAt.getTime() - Date.parse(snapshot.consistentAt)) / 1000 : null;
+  const objectives = source.objectives ?? {};
+  const rto = evaluateObjective(objectives.rto ? parseDuration(objectives.rto) : null, rtoAchieved);
+  const rpo = evaluateObjective(objectives.rpo ? parseDuration(objectives.rpo) : null, rpoAchieved);
+  const predictedRto = snapshot && rtoAchieved !== null ? await predictRto(context, request, snapshot, phases, rto.objective) : null;
+  if (predictedRto?.exceedsObjective) issues.push("at the source's current size the restore would exceed the RTO");
+
+  return {
+    schema: DRILL_REPORT_SCHEMA,
+    id,
+    source: sourceName,
+    engine: source.engine,
+    status: drillStatus({ checks, rto, rpo, failed: failedHard }),
+    startedAt: startedAt.toISOString(),
+    finishedAt: context.now().toISOString(),
+    operator: `${safeUser()}@${context.hostname}`,
+    environment: `${context.hostname}${scratch ? `, ${scratch.description}` : ""}`,
+    snapshot: {
+      id: snapshot?.id ?? null,
+      selector: request.selector,
+      consistentAt: snapshot?.consistentAt ?? null,
+      size: snapshot ? totalSize(snapshot) : null,
+    },
+    scratch: { description: scratch?.description ?? null, kept },
+    phases,
+    rto,
+    rpo,
+    predictedRto,
+    checks,
+    issues,
+    lifeboatVersion,
+  };
+}
+
+/** Scale the measured restore to the source's current size: restores grow with the data. */
+async function predictRto(
+  context: OperationContext,
+  request: DrillRequest,
+  snapshot: Snapshot,
+  phases: DrillPhases,
+  objective: number | null,
+): Promise<RtoPrediction | null> {
+  const engine = context.engineFor(request.source.engine);
+  const restoreSeconds = (phases.fetch ?? 0) + (phases.restore ?? 0);
+  const snapshotBytes = totalSize(snapshot);
+  if (!engine.sourceSize || restoreSeconds <= 0 || snapshotBytes === 0) return null;
+  let sourceBytes: number | undefined;
+  try {
+    sourceBytes = await withTempDir("size", (tempDir) =>
+      engine.sourceSize!(request.source, { runner: context.runner, log: context.log, tempDir }),
+    );
+  } catch {
+    sourceBytes = undefined;
+  }
+  if (sourceBytes === undefined) return null;
+  const bytesPerSecond = snapshotBytes / restoreSeconds;
+  const growth = Math.max(sourceBytes / snapshotBytes, 1);
+  const seconds = (phases.start ?? 0) + restoreSeconds * growth + (phases.verify ?? 0) * growth;
+  return { sourceBytes, bytesPerSecond, seconds, exceedsObjective: objective === null ? null : seconds > objective };
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? "unknown";
+  }
+}

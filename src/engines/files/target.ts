@@ -1,0 +1,51 @@
+// Looking at a files target without changing it, and deciding whether a
+// target overlaps the source (restoring into or around the source is refused).
+
+import { lstat, readdir, realpath } from "node:fs/promises";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import type { Fingerprint } from "../../domain/fingerprint.ts";
+import { LifeboatError } from "../../errors.ts";
+import type { Logger } from "../../runtime/logger.ts";
+import type { TargetState } from "../engine.ts";
+import { fingerprintDirectory } from "./fingerprint-dir.ts";
+
+export async function inspectFilesTarget(target: string): Promise<TargetState> {
+  const path = resolve(target);
+  const info = await lstat(path).catch(() => undefined);
+  if (!info) return { exists: false, empty: true, description: `directory ${path} (does not exist)` };
+  if (!info.isDirectory()) return { exists: true, empty: false, description: `${path} (exists and is not a directory)` };
+  const count = (await readdir(path)).length;
+  return { exists: true, empty: count === 0, description: `directory ${path} (${count === 0 ? "empty" : `${count} entries`})` };
+}
+
+export async function fingerprintFilesTarget(target: string, log: Logger): Promise<Fingerprint> {
+  const path = resolve(target);
+  const info = await lstat(path).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new LifeboatError("TARGET_UNREACHABLE", `target directory ${path} does not exist`, { details: { target: path } });
+  }
+  return fingerprintDirectory(path, log);
+}
+
+/** The canonical path of something that may not exist yet: resolve the nearest existing ancestor. */
+async function canonicalPath(path: string): Promise<string> {
+  const absolute = resolve(path);
+  try {
+    return await realpath(absolute);
+  } catch {
+    const parent = dirname(absolute);
+    if (parent === absolute) return absolute;
+    return join(await canonicalPath(parent), basename(absolute));
+  }
+}
+
+function isInside(child: string, parent: string): boolean {
+  const path = relative(parent, child);
+  return path !== "" && !path.startsWith("..") && !isAbsolute(path);
+}
+
+/** True when target is the source, lies inside it, or contains it: each would destroy or recurse into the source. */
+export async function overlapsSource(sourcePath: string, target: string): Promise<boolean> {
+  const [source, destination] = await Promise.all([canonicalPath(sourcePath), canonicalPath(target)]);
+  return source === destination || isInside(destination, source) || isInside(source, destination);
+}

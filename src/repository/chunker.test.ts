@@ -1,0 +1,65 @@
+import { randomBytes } from "node:crypto";
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Chunker, DEFAULT_CHUNKER } from "./chunker.ts";
+import { gearTableOf, generateMasterKey } from "./crypto.ts";
+
+async function* inPieces(data: Buffer, size: number): AsyncGenerator<Buffer> {
+  for (let offset = 0; offset < data.length; offset += size) yield data.subarray(offset, offset + size);
+}
+
+async function chunksOf(chunker: Chunker, data: Buffer, pieceSize = 64 * 1024): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of chunker.chunks(inPieces(data, pieceSize))) chunks.push(Buffer.from(chunk));
+  return chunks;
+}
+
+const key = generateMasterKey();
+
+describe("chunker", () => {
+  it("cuts a stream into chunks within the size limits that concatenate to the input", async () => {
+    const chunker = new Chunker(gearTableOf(key), DEFAULT_CHUNKER);
+    const data = randomBytes(20 * 1024 * 1024);
+    const chunks = await chunksOf(chunker, data);
+    assert.deepEqual(Buffer.concat(chunks), data);
+    for (const chunk of chunks.slice(0, -1)) {
+      assert.ok(chunk.length >= DEFAULT_CHUNKER.min && chunk.length <= DEFAULT_CHUNKER.max, `${chunk.length}`);
+    }
+    assert.ok(chunks.length >= 8 && chunks.length <= 40, `${chunks.length} chunks`);
+  });
+
+  it("finds the same boundaries whatever the piece sizes of the stream", async () => {
+    const chunker = new Chunker(gearTableOf(key), { min: 1024, avg: 4096, max: 16384 });
+    const data = randomBytes(256 * 1024);
+    const lengths = async (pieceSize: number) => (await chunksOf(chunker, data, pieceSize)).map((c) => c.length);
+    const reference = await lengths(data.length);
+    assert.ok(reference.length > 10);
+    assert.deepEqual(await lengths(3), reference);
+    assert.deepEqual(await lengths(777), reference);
+    assert.deepEqual(await lengths(65536), reference);
+  });
+
+  it("changes only one or two chunks when a few bytes are inserted in the middle", async () => {
+    const chunker = new Chunker(gearTableOf(key), DEFAULT_CHUNKER);
+    const data = randomBytes(20 * 1024 * 1024);
+    const edited = Buffer.concat([data.subarray(0, 10_000_000), Buffer.from("inserted"), data.subarray(10_000_000)]);
+    const before = new Set((await chunksOf(chunker, data)).map((c) => c.toString("base64")));
+    const after = await chunksOf(chunker, edited);
+    const changed = after.filter((chunk) => !before.has(chunk.toString("base64")));
+    assert.ok(changed.length >= 1 && changed.length <= 2, `${changed.length} chunks changed`);
+  });
+
+  it("derives different boundaries for different repositories", async () => {
+    const sizes = { min: 1024, avg: 4096, max: 16384 };
+    const data = randomBytes(512 * 1024);
+    const a = (await chunksOf(new Chunker(gearTableOf(key), sizes), data)).map((c) => c.length);
+    const b = (await chunksOf(new Chunker(gearTableOf(generateMasterKey()), sizes), data)).map((c) => c.length);
+    assert.notDeepEqual(a, b);
+  });
+
+  it("yields nothing for an empty stream and one short chunk for a short one", async () => {
+    const chunker = new Chunker(gearTableOf(key), DEFAULT_CHUNKER);
+    assert.deepEqual(await chunksOf(chunker, Buffer.alloc(0)), []);
+    assert.deepEqual(await chunksOf(chunker, Buffer.from("hello")), [Buffer.from("hello")]);
+  });
+});
