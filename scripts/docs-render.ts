@@ -16,7 +16,9 @@ const exitMeaning: Record<number, string> = {
   [ExitCode.repository]: "the repository cannot be opened or used (missing, locked, wrong password, newer format)",
   [ExitCode.integrity]: "stored data failed verification (checksum mismatch, missing or truncated object)",
   [ExitCode.sourceOrTarget]: "a source or target could not be read or written",
-  [ExitCode.verification]: "a restore finished but does not match the snapshot's fingerprint",
+  [ExitCode.verification]: "a restore does not match the snapshot's fingerprint, or a drill's verification failed",
+  [ExitCode.objectiveMissed]: "a drill restored and verified the data, but missed its RTO or RPO objective",
+  [ExitCode.drillError]: "a drill could not complete, so nothing was proved",
 };
 
 export function renderErrorTable(): string {

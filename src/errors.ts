@@ -16,8 +16,12 @@ export const ExitCode = {
   integrity: 4,
   /** A source or target could not be read or written: unreachable server, tool failed, target not empty. */
   sourceOrTarget: 5,
-  /** A restore finished but its fingerprint does not match the snapshot's. */
+  /** A restore finished but its fingerprint does not match the snapshot's; a drill's verification failed. */
   verification: 6,
+  /** A drill restored and verified the data, but an RTO or RPO objective was missed. */
+  objectiveMissed: 7,
+  /** A drill could not complete (no scratch target, no snapshot, ...): nothing was proved either way. */
+  drillError: 8,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -151,13 +155,20 @@ export class LifeboatError extends Error {
   constructor(
     code: ErrorCode,
     message: string,
-    options: { details?: Record<string, unknown>; cause?: unknown; hint?: string; reported?: boolean } = {},
+    options: {
+      details?: Record<string, unknown>;
+      cause?: unknown;
+      hint?: string;
+      reported?: boolean;
+      /** Override the code's exit status (drills report their outcome through it). */
+      exitCode?: ExitCode;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = "LifeboatError";
     this.code = code;
     this.hint = options.hint ?? errorTable[code].hint;
-    this.exitCode = errorTable[code].exit;
+    this.exitCode = options.exitCode ?? errorTable[code].exit;
     this.details = options.details ?? {};
     this.reported = options.reported ?? false;
   }

@@ -10,6 +10,8 @@ import { lifeboatVersion } from "../version.ts";
 import { backupCommand } from "./commands/backup.ts";
 import { checkCommand } from "./commands/check.ts";
 import { demoCommand } from "./commands/demo.ts";
+import { drillCommand } from "./commands/drill.ts";
+import { drillsCommand } from "./commands/drills.ts";
 import { initCommand } from "./commands/init.ts";
 import { keyAddCommand, keyListCommand, keyRemoveCommand } from "./commands/key.ts";
 import { restoreCommand } from "./commands/restore.ts";
@@ -72,6 +74,19 @@ function buildProgram(): Command {
     .addOption(new Option("--read-data", "read, decrypt and re-hash every data object").conflicts("readDataSubset"))
     .option("--read-data-subset <percent>", "read and verify this share of the data objects, e.g. 10%")
     .action((flags, command: Command) => checkCommand(commandEnv(command), flags));
+
+  program
+    .command("drill")
+    .description("restore snapshots into scratch targets, verify them and measure RTO/RPO against objectives")
+    .argument("[source...]", "source names (all when none is named)")
+    .option("--snapshot <id>", "snapshot id, unique prefix, latest or random", "latest")
+    .action((sources: string[], flags, command: Command) => drillCommand(commandEnv(command), sources, flags));
+
+  program
+    .command("drills")
+    .description("list the drill history kept in the repository, with the RTO trend")
+    .argument("[source...]", "only these sources")
+    .action((sources: string[], _options, command: Command) => drillsCommand(commandEnv(command), sources));
 
   const key = program.command("key").description("manage the passwords that unlock the repository");
   key

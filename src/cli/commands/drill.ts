@@ -1,0 +1,78 @@
+// lifeboat drill [SOURCE...]: restore snapshots into scratch targets, verify,
+// measure RTO/RPO against objectives, keep the evidence, notify.
+// Exit code: the worst outcome over all drilled sources (docs/errors.md).
+
+import { formatSeconds } from "../../domain/duration.ts";
+import { ExitCode, LifeboatError } from "../../errors.ts";
+import type { DrillReport, DrillStatus } from "../../drill/report.ts";
+import { runDrill } from "../../drill/run.ts";
+import { notify, type NotifyTarget } from "../../notify/send.ts";
+import { renderDrillRecord } from "../../report/drill-record.ts";
+import { writeReportFiles } from "../../report/files.ts";
+import type { Config } from "../../config/schema.ts";
+import { selectSources, withRepository, type CommandEnv } from "../session.ts";
+
+const exitFor: Record<DrillStatus, ExitCode> = {
+  passed: ExitCode.ok,
+  objective_missed: ExitCode.objectiveMissed,
+  verification_failed: ExitCode.verification,
+  error: ExitCode.drillError,
+};
+const severity: DrillStatus[] = ["passed", "objective_missed", "verification_failed", "error"];
+
+export function notifyTargets(config: Config, env: NodeJS.ProcessEnv = process.env): { targets: NotifyTarget[]; problems: string[] } {
+  const targets: NotifyTarget[] = [];
+  const problems: string[] = [];
+  for (const entry of config.notify) {
+    if ("webhook" in entry) targets.push({ kind: "webhook", url: entry.webhook, on: entry.on });
+    else {
+      const url = env[entry.slack_webhook_env];
+      if (url) targets.push({ kind: "slack", url, on: entry.on });
+      else problems.push(`Slack notification skipped: ${entry.slack_webhook_env} is not set`);
+    }
+  }
+  return { targets, problems };
+}
+
+export async function drillCommand(env: CommandEnv, names: readonly string[], flags: { snapshot: string }): Promise<void> {
+  const reports = await withRepository(env, { kind: "shared", command: "drill" }, async (context, config) => {
+    const selected = selectSources(config, names);
+    if (selected.length === 0) throw new LifeboatError("BAD_ARGUMENT", "lifeboat.yaml declares no sources to drill");
+    const { targets, problems } = notifyTargets(config);
+    for (const problem of problems) env.log.warn(problem);
+    const reports: DrillReport[] = [];
+    for (const [name, source] of selected) {
+      if (env.signal.aborted) break;
+      env.log.info(`drilling ${name} (${source.engine})...`);
+      const report = await runDrill(context, { sourceName: name, source, selector: flags.snapshot });
+      await context.repository.saveDrillReport(report);
+      const paths = await writeReportFiles(config.reports.dir, report);
+      env.log.info(`drill ${name}: ${report.status}; record: ${paths.markdown}`);
+      for (const delivery of await notify(report, targets)) {
+        if (!delivery.ok) env.log.warn(`notification to ${delivery.target} failed: ${delivery.detail}`);
+      }
+      reports.push(report);
+    }
+    return reports;
+  });
+  const single = names.length === 1 && reports.length === 1;
+  env.output.result(single ? reports[0] : { reports }, () =>
+    reports
+      .map((report) => renderDrillRecord(report))
+      .concat(reports.length > 1 ? [summary(reports)] : [])
+      .join("\n"),
+  );
+  const worst = reports.reduce<DrillStatus>((acc, report) => (severity.indexOf(report.status) > severity.indexOf(acc) ? report.status : acc), "passed");
+  if (worst !== "passed") {
+    throw new LifeboatError("VERIFICATION_FAILED", `drill ${worst.replace("_", " ")}`, {
+      reported: true,
+      exitCode: exitFor[worst],
+    });
+  }
+}
+
+function summary(reports: readonly DrillReport[]): string {
+  return reports
+    .map((report) => `${report.source}: ${report.status} (RTO ${report.rto.achieved === null ? "n/a" : formatSeconds(report.rto.achieved)})`)
+    .join("\n");
+}

@@ -1,0 +1,57 @@
+// lifeboat drills [SOURCE...]: the drill history kept in the repository, with trend.
+
+import { formatSeconds } from "../../domain/duration.ts";
+import { drillTrend, sparkline } from "../../report/trend.ts";
+import { table } from "../output.ts";
+import { withRepository, type CommandEnv } from "../session.ts";
+
+export async function drillsCommand(env: CommandEnv, names: readonly string[]): Promise<void> {
+  const all = await withRepository(env, null, (context) => context.repository.listDrillReports());
+  const reports = names.length ? all.filter((report) => names.includes(report.source)) : all;
+  const trend = drillTrend(reports);
+  const seconds = (value: number | null) => (value === null ? "n/a" : formatSeconds(value));
+  env.output.result(
+    {
+      drills: reports.map((report) => ({
+        id: report.id,
+        source: report.source,
+        status: report.status,
+        startedAt: report.startedAt,
+        snapshot: report.snapshot.id,
+        rto: report.rto,
+        rpo: report.rpo,
+        phases: report.phases,
+      })),
+      trend,
+    },
+    () =>
+      reports.length === 0
+        ? "no drills recorded yet; run `lifeboat drill`"
+        : [
+            table(
+              ["DRILL", "SOURCE", "STATUS", "SNAPSHOT", "RTO", "RPO"],
+              reports.map((report) => [
+                report.id,
+                report.source,
+                report.status,
+                report.snapshot.id?.slice(0, 8) ?? "-",
+                `${seconds(report.rto.achieved)}${report.rto.met === false ? " MISSED" : ""}`,
+                `${seconds(report.rpo.achieved)}${report.rpo.met === false ? " MISSED" : ""}`,
+              ]),
+            ),
+            "",
+            table(
+              ["SOURCE", "DRILLS", "PASSED", "LAST", "LAST RTO", "VS MEDIAN", "RTO TREND"],
+              trend.map((row) => [
+                row.source,
+                String(row.drills),
+                String(row.passed),
+                row.lastStatus,
+                seconds(row.lastRto),
+                row.rtoVersusMedian === null ? "-" : `${row.rtoVersusMedian >= 1 ? "+" : ""}${Math.round((row.rtoVersusMedian - 1) * 100)}%`,
+                sparkline(row.rtoHistory),
+              ]),
+            ),
+          ].join("\n"),
+  );
+}
