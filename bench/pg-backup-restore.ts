@@ -18,6 +18,7 @@ import {
   lifeboatInit,
   lifeboatRestore,
   prepareLifeboat,
+  profiling,
   runRawFloor,
   runSeedPipeline,
 } from "./support/contenders.ts";
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     contenders: { type: "string", default: "seed,raw,lifeboat" },
     jobs: { type: "string", default: "2" },
     out: { type: "string", default: join(repoRoot, "bench", "out") },
+    "cpu-prof": { type: "boolean", default: false },
   },
 });
 const scale = Number(values.scale);
@@ -121,6 +123,10 @@ async function main() {
   const logFile = join(outDir, "run.log");
   await writeFile(logFile, `bench run ${new Date().toISOString()} in ${workDir}\n`);
   const options: MeasureOptions = { workDir, logFile, cwd: repoRoot };
+  if (values["cpu-prof"]) {
+    profiling.dir = join(outDir, "profiles");
+    await mkdir(profiling.dir, { recursive: true });
+  }
 
   log(`work dir ${workDir}; starting clusters`);
   const source = await startCluster(workDir, "source");

@@ -92,8 +92,12 @@ export async function prepareLifeboat(source: BenchCluster, workDir: string, cli
   return { cliPath, configPath, repoDir, env } satisfies LifeboatSetup;
 }
 
+/** Set to a directory to run every Lifeboat command under `node --cpu-prof` (slower; for finding hot spots). */
+export const profiling = { dir: "" };
+
 export function lifeboatCommand(setup: LifeboatSetup, args: string): string {
-  return `${process.execPath} ${setup.cliPath} -c ${setup.configPath} ${args}`;
+  const prof = profiling.dir ? `--cpu-prof --cpu-prof-dir=${profiling.dir} ` : "";
+  return `${process.execPath} ${prof}${setup.cliPath} -c ${setup.configPath} ${args}`;
 }
 
 export async function lifeboatInit(setup: LifeboatSetup, options: MeasureOptions) {

@@ -6,6 +6,7 @@
 
 import { spawn } from "node:child_process";
 import { appendFile, readFile, rm } from "node:fs/promises";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { runTool } from "./pg-cluster.ts";
 
@@ -17,6 +18,8 @@ export interface Measurement {
   readonly peakRssMb: number;
   readonly stdout: string;
   readonly stderrTail: string;
+  /** The 1-minute load average just before the run: other work on the machine skews timings. */
+  readonly loadBefore: number;
 }
 
 export interface MeasureOptions {
@@ -31,6 +34,7 @@ export const runningChildren = new Set<number>();
 
 export async function measure(label: string, script: string, options: MeasureOptions): Promise<Measurement> {
   const timeFile = join(options.workDir, `time-${process.pid}-${Date.now()}.txt`);
+  const loadBefore = loadavg()[0] ?? 0;
   const started = performance.now();
   const { exitCode, stdout, stderr } = await new Promise<{
     exitCode: number | null;
@@ -64,7 +68,7 @@ export async function measure(label: string, script: string, options: MeasureOpt
   const [seconds, maxRssKb] = (timeLines.at(-1) ?? "").split(" ").map(Number);
   await appendFile(
     options.logFile,
-    `\n### ${label} (exit ${exitCode}, ${elapsed.toFixed(1)} s)\n$ ${script}\n--- stdout (tail)\n${stdout.slice(-4000)}\n--- stderr (tail)\n${stderr.slice(-8000)}\n`,
+    `\n### ${label} (exit ${exitCode}, ${elapsed.toFixed(1)} s, load before ${loadBefore.toFixed(2)})\n$ ${script}\n--- stdout (tail)\n${stdout.slice(-4000)}\n--- stderr (tail)\n${stderr.slice(-8000)}\n`,
   );
   return {
     label,
@@ -74,6 +78,7 @@ export async function measure(label: string, script: string, options: MeasureOpt
     peakRssMb: Number.isFinite(maxRssKb) ? (maxRssKb as number) / 1024 : NaN,
     stdout,
     stderrTail: stderr.slice(-2000),
+    loadBefore,
   };
 }
 

@@ -80,6 +80,10 @@ export function renderMarkdown(results: BenchResults): string {
     const phases = Object.entries(lifeboat.restorePhases).map(([phase, s]) => `${phase} ${s.toFixed(1)} s`);
     lines.push(`Lifeboat restore phases (from --json): ${phases.join(", ")}.`, "");
   }
+  const loads = [seed?.backup, seed?.restore, raw?.backup, raw?.restore, lbBackup, lifeboat?.restore]
+    .filter((m): m is Measurement => m?.loadBefore !== undefined)
+    .map((m) => `${m.label} ${m.loadBefore.toFixed(2)}`);
+  if (loads.length > 0) lines.push(`1-minute load average before each run: ${loads.join(", ")}.`, "");
   if (lifeboat?.problem) lines.push(`Lifeboat problem: ${lifeboat.problem}`, "");
   lines.push(...incrementalLines(lifeboat), ...targetLines(results));
   return lines.join("\n") + "\n";

@@ -14,7 +14,11 @@ import type { ObjectStore } from "./object-store.ts";
 
 export const READ_AHEAD = 3;
 
-async function* verifiedChunks(store: ObjectStore, snapshotId: string, ref: ArtifactRef): AsyncGenerator<Buffer> {
+async function* verifiedChunks(
+  store: ObjectStore,
+  snapshotId: string,
+  ref: ArtifactRef,
+): AsyncGenerator<Buffer> {
   const hash = createHash("sha256");
   let size = 0;
   const queue: Promise<Buffer>[] = [];
@@ -60,16 +64,22 @@ export class RepositoryArtifactSource implements ArtifactSource {
     const ref = this.artifacts.find((artifact) => artifact.name === name);
     if (!ref) {
       const names = this.artifacts.map((artifact) => artifact.name).join(", ");
-      throw new LifeboatError("BAD_ARGUMENT", `snapshot ${this.#snapshotId} has no artifact ${name} (it has: ${names})`, {
-        details: { snapshot: this.#snapshotId, artifact: name },
-        hint: "This is likely a bug in the engine reading the snapshot; please report it.",
-      });
+      throw new LifeboatError(
+        "BAD_ARGUMENT",
+        `snapshot ${this.#snapshotId} has no artifact ${name} (it has: ${names})`,
+        {
+          details: { snapshot: this.#snapshotId, artifact: name },
+          hint: "This is likely a bug in the engine reading the snapshot; please report it.",
+        },
+      );
     }
     return ref;
   }
 
   open(name: string): Readable {
-    return Readable.from(verifiedChunks(this.#store, this.#snapshotId, this.#artifact(name)), { objectMode: false });
+    return Readable.from(verifiedChunks(this.#store, this.#snapshotId, this.#artifact(name)), {
+      objectMode: false,
+    });
   }
 
   /**
@@ -82,7 +92,8 @@ export class RepositoryArtifactSource implements ArtifactSource {
     try {
       const handle = await openFile(temp, "wx", 0o600);
       try {
-        for await (const chunk of verifiedChunks(this.#store, this.#snapshotId, ref)) await handle.write(chunk);
+        for await (const chunk of verifiedChunks(this.#store, this.#snapshotId, ref))
+          await handle.write(chunk);
         await handle.sync();
       } finally {
         await handle.close();

@@ -17,7 +17,9 @@ const PARALLEL_READS = 4;
 function problemOf(error: unknown, object: string, snapshots: readonly string[]): CheckProblem {
   if (
     isLifeboatError(error) &&
-    (error.code === "CHECKSUM_MISMATCH" || error.code === "OBJECT_MISSING" || error.code === "OBJECT_TRUNCATED")
+    (error.code === "CHECKSUM_MISMATCH" ||
+      error.code === "OBJECT_MISSING" ||
+      error.code === "OBJECT_TRUNCATED")
   ) {
     return { code: error.code, object, message: error.message, snapshots };
   }
@@ -38,7 +40,8 @@ export async function checkRepository(store: ObjectStore, options: CheckOptions)
 
   // 1. Every manifest decodes.
   const snapshotIds: string[] = [];
-  for await (const info of store.backend.list(SNAPSHOTS_PREFIX)) snapshotIds.push(info.key.slice(SNAPSHOTS_PREFIX.length));
+  for await (const info of store.backend.list(SNAPSHOTS_PREFIX))
+    snapshotIds.push(info.key.slice(SNAPSHOTS_PREFIX.length));
   const snapshots: Snapshot[] = [];
   await mapLimited(snapshotIds, PARALLEL_READS, async (id) => {
     let plaintext: Buffer;
@@ -53,7 +56,12 @@ export async function checkRepository(store: ObjectStore, options: CheckOptions)
     } catch (error) {
       // Authentic bytes that do not parse (or come from a newer format): the manifest itself is bad.
       if (!isLifeboatError(error)) throw error;
-      problems.push({ code: "BAD_MANIFEST", object: snapshotKey(id), message: error.message, snapshots: [id] });
+      problems.push({
+        code: "BAD_MANIFEST",
+        object: snapshotKey(id),
+        message: error.message,
+        snapshots: [id],
+      });
     }
   });
 
@@ -77,7 +85,12 @@ export async function checkRepository(store: ObjectStore, options: CheckOptions)
     // The listing is the cheap stat of everything; confirm an absence with a real stat.
     const size = stored.get(key) ?? (await store.backend.stat(key))?.size;
     if (size === undefined) {
-      problems.push({ code: "OBJECT_MISSING", object: key, message: `${key}: object is missing`, snapshots: users });
+      problems.push({
+        code: "OBJECT_MISSING",
+        object: key,
+        message: `${key}: object is missing`,
+        snapshots: users,
+      });
     } else if (size < bounds.min) {
       const message = `${key}: object is ${size} bytes, shorter than any chunk envelope (${bounds.min})`;
       problems.push({ code: "OBJECT_TRUNCATED", object: key, message, snapshots: users });
@@ -95,7 +108,8 @@ export async function checkRepository(store: ObjectStore, options: CheckOptions)
 
   // 3. Read, authenticate and re-hash a random share of the referenced chunks.
   const percent = Math.min(100, Math.max(0, options.readDataPercent));
-  const toRead = percent >= 100 ? present : shuffled([...present]).slice(0, Math.ceil((present.length * percent) / 100));
+  const toRead =
+    percent >= 100 ? present : shuffled([...present]).slice(0, Math.ceil((present.length * percent) / 100));
   let done = 0;
   options.onProgress?.(0, toRead.length);
   await mapLimited(toRead, PARALLEL_READS, async (id) => {

@@ -4,6 +4,8 @@
 // deduplicate. This loop is the hottest code of a backup: 32-bit integer
 // math on a typed gear table, no hashing of the first `min` bytes, and mask
 // bits in the high part of the hash, which depends on the last 32 bytes.
+// cut() is the reference form over one buffer; chunks() is the same search
+// resumed across the pieces of a stream.
 
 export interface ChunkerSizes {
   readonly min: number;
@@ -15,10 +17,12 @@ export const DEFAULT_CHUNKER: ChunkerSizes = { min: 256 * 1024, avg: 1024 * 1024
 
 export function validateChunkerSizes(sizes: ChunkerSizes): string | undefined {
   const { min, avg, max } = sizes;
-  if (![min, avg, max].every((n) => Number.isSafeInteger(n) && n > 0)) return "sizes must be positive integers";
+  if (![min, avg, max].every((n) => Number.isSafeInteger(n) && n > 0))
+    return "sizes must be positive integers";
   if (!(min < avg && avg < max)) return "sizes must satisfy min < avg < max";
   const bits = Math.log2(avg);
-  if (!Number.isInteger(bits) || bits < 6 || bits > 28) return "avg must be a power of two between 64 B and 256 MiB";
+  if (!Number.isInteger(bits) || bits < 6 || bits > 28)
+    return "avg must be a power of two between 64 B and 256 MiB";
   if (max > 0xfffffff0) return "max must be below 4 GiB";
   return undefined;
 }
@@ -30,8 +34,6 @@ function highMask(bits: number): number {
 export class Chunker {
   readonly sizes: ChunkerSizes;
   readonly #gear: Int32Array;
-  /** The gear table shifted left by one, for the byte that is two steps old. */
-  readonly #gear2: Int32Array;
   readonly #maskS: number;
   readonly #maskL: number;
 
@@ -41,12 +43,9 @@ export class Chunker {
     if (gear.length !== 256) throw new RangeError("chunker: gear table must have 256 entries");
     this.sizes = sizes;
     this.#gear = new Int32Array(gear.buffer, gear.byteOffset, 256);
-    this.#gear2 = this.#gear.map((value) => value << 1);
-    // Tested every second byte, so one bit fewer than FastCDC's per-byte
-    // masks gives the same cut probability per byte (2^-(bits+1), 2^-(bits-1)).
     const bits = Math.log2(sizes.avg);
-    this.#maskS = highMask(bits);
-    this.#maskL = highMask(bits - 2);
+    this.#maskS = highMask(bits + 1);
+    this.#maskL = highMask(bits - 1);
   }
 
   /**
@@ -55,64 +54,93 @@ export class Chunker {
    * stream: when no boundary is found the chunk runs to `end`.
    */
   cut(buf: Uint8Array, start: number, end: number): number {
-    const { min, avg, max } = this.sizes;
-    const n = Math.min(end - start, max);
-    if (n <= min) return n;
-    const gear = this.#gear;
-    const gear2 = this.#gear2;
-    const maskS = this.#maskS;
-    const maskL = this.#maskL;
-    const normalEnd = start + Math.min(avg, n);
-    const stop = start + n;
-    // Two bytes per step (FastCDC 2020's "rolling two bytes"): the hash is the
-    // same as stepping one byte at a time, only tested at every second byte.
-    let h = 0;
-    let i = start + min;
-    for (; i + 1 < normalEnd; i += 2) {
-      h = ((h << 2) + gear2[buf[i]!]! + gear[buf[i + 1]!]!) | 0;
-      if ((h & maskS) === 0) return i + 2 - start;
-    }
-    for (; i + 1 < stop; i += 2) {
-      h = ((h << 2) + gear2[buf[i]!]! + gear[buf[i + 1]!]!) | 0;
-      if ((h & maskL) === 0) return i + 2 - start;
-    }
-    return n;
+    const n = Math.min(end - start, this.sizes.max);
+    const found = this.#scan(new ScanState(), buf, start, start + n);
+    return found < 0 ? n : found - start;
   }
 
   /**
-   * Split a stream into chunks. Pieces are gathered until `max` bytes are
-   * buffered and joined once, so each byte is copied about once whatever the
-   * piece size. Yielded chunks may share memory with the join buffer.
+   * Split a stream into chunks, scanning each piece where it lies: a chunk
+   * inside one piece is yielded without copying (it shares that piece's
+   * memory), a chunk spanning pieces is copied once. Boundaries are exactly
+   * those of cut(), whatever the piece sizes. The producer must not reuse a
+   * piece's memory after yielding it (Node streams never do).
    */
   async *chunks(source: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
-    const max = this.sizes.max;
-    const batch = 4 * max;
-    let pieces: Buffer[] = [];
-    let buffered = 0;
+    const scan = new ScanState();
+    let parts: Buffer[] = [];
     for await (const piece of source) {
-      if (piece.length === 0) continue;
-      pieces.push(Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
-      buffered += piece.length;
-      // Join in batches of several chunks: the unconsumed tail is copied again
-      // at the next join, so small batches would copy each byte many times.
-      if (buffered < batch) continue;
-      const joined = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, buffered);
+      const bytes = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
       let offset = 0;
-      while (buffered - offset >= max) {
-        const length = this.cut(joined, offset, joined.length);
-        yield joined.subarray(offset, offset + length);
-        offset += length;
+      while (offset < bytes.length) {
+        const end = this.#scan(scan, bytes, offset, bytes.length);
+        if (end < 0) {
+          parts.push(bytes.subarray(offset));
+          break;
+        }
+        parts.push(bytes.subarray(offset, end));
+        yield parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+        parts = [];
+        offset = end;
       }
-      pieces = offset < joined.length ? [joined.subarray(offset)] : [];
-      buffered = joined.length - offset;
     }
-    if (buffered === 0) return;
-    const rest = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, buffered);
-    let offset = 0;
-    while (offset < rest.length) {
-      const length = this.cut(rest, offset, rest.length);
-      yield rest.subarray(offset, offset + length);
-      offset += length;
+    if (parts.length > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /**
+   * Continue the boundary search of the current chunk over buf[from..to):
+   * the index just past the boundary, or -1 when the piece ends first (the
+   * position and hash are kept in `state` for the next piece).
+   */
+  #scan(state: ScanState, buf: Uint8Array, from: number, to: number): number {
+    const { min, avg, max } = this.sizes;
+    let i = from;
+    let pos = state.pos;
+    if (pos < min) {
+      const skip = Math.min(min - pos, to - i);
+      i += skip;
+      pos += skip;
+      if (pos < min) {
+        state.pos = pos;
+        return -1;
+      }
     }
+    const gear = this.#gear;
+    let h = state.hash;
+    if (pos < avg) {
+      const maskS = this.#maskS;
+      const stop = Math.min(to, i + (avg - pos));
+      const begin = i;
+      for (; i < stop; i++) {
+        h = ((h << 1) + gear[buf[i]!]!) | 0;
+        if ((h & maskS) === 0) return state.reset(i + 1);
+      }
+      pos += i - begin;
+    }
+    const maskL = this.#maskL;
+    const stop = Math.min(to, i + (max - pos));
+    const begin = i;
+    for (; i < stop; i++) {
+      h = ((h << 1) + gear[buf[i]!]!) | 0;
+      if ((h & maskL) === 0) return state.reset(i + 1);
+    }
+    pos += i - begin;
+    if (pos >= max) return state.reset(i);
+    state.pos = pos;
+    state.hash = h;
+    return -1;
+  }
+}
+
+/** Where the search for the current chunk's end stands, across stream pieces. */
+class ScanState {
+  /** Bytes of the current chunk seen so far. */
+  pos = 0;
+  hash = 0;
+
+  reset(end: number): number {
+    this.pos = 0;
+    this.hash = 0;
+    return end;
   }
 }

@@ -50,10 +50,12 @@ export async function encodePayload(data: Buffer, options: { sample: boolean }):
 
 /** The data of a payload; `maxLength` guards against a decompression bomb in a damaged object. */
 export async function decodePayload(objectKey: string, payload: Buffer, maxLength: number): Promise<Buffer> {
-  if (payload.length < 1) throw objectError("CHECKSUM_MISMATCH", objectKey, "payload has no compression byte");
+  if (payload.length < 1)
+    throw objectError("CHECKSUM_MISMATCH", objectKey, "payload has no compression byte");
   const data = payload.subarray(1);
   if (payload[0] === STORED) return data;
-  if (payload[0] !== ZSTD) throw objectError("CHECKSUM_MISMATCH", objectKey, `unknown compression ${payload[0]}`);
+  if (payload[0] !== ZSTD)
+    throw objectError("CHECKSUM_MISMATCH", objectKey, `unknown compression ${payload[0]}`);
   try {
     return await decompressAsync(data, { maxOutputLength: maxLength });
   } catch (error) {

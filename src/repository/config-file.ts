@@ -46,9 +46,13 @@ export async function readConfig(backend: Backend): Promise<RepositoryConfigFile
     bytes = await backend.get(CONFIG_KEY);
   } catch (error) {
     if (isLifeboatError(error, "OBJECT_MISSING")) {
-      throw new LifeboatError("REPOSITORY_NOT_FOUND", `no Lifeboat repository at ${backend.location} (no config)`, {
-        details: { location: backend.location },
-      });
+      throw new LifeboatError(
+        "REPOSITORY_NOT_FOUND",
+        `no Lifeboat repository at ${backend.location} (no config)`,
+        {
+          details: { location: backend.location },
+        },
+      );
     }
     throw error;
   }
@@ -63,7 +67,9 @@ export async function readConfig(backend: Backend): Promise<RepositoryConfigFile
   if (typeof version === "number" && version > FORMAT_VERSION) throw tooNew(CONFIG_KEY, version);
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    const fields = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`);
+    const fields = parsed.error.issues.map(
+      (issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`,
+    );
     throw objectError("CHECKSUM_MISMATCH", CONFIG_KEY, `config is invalid (${fields.join("; ")})`);
   }
   return parsed.data;

@@ -84,7 +84,9 @@ export function unwrapMasterKey(wrappingKey: Buffer, wrapped: Wrapped, aad: stri
   decipher.setAAD(Buffer.from(aad, "utf8"));
   decipher.setAuthTag(wrapped.data.subarray(MASTER_KEY_BYTES));
   try {
-    return masterKeyFromBytes(Buffer.concat([decipher.update(wrapped.data.subarray(0, MASTER_KEY_BYTES)), decipher.final()]));
+    return masterKeyFromBytes(
+      Buffer.concat([decipher.update(wrapped.data.subarray(0, MASTER_KEY_BYTES)), decipher.final()]),
+    );
   } catch {
     return undefined;
   }

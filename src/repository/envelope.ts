@@ -18,7 +18,12 @@ const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const HASH_BYTES = 32;
 
-export function objectError(code: ErrorCode, object: string, message: string, cause?: unknown): LifeboatError {
+export function objectError(
+  code: ErrorCode,
+  object: string,
+  message: string,
+  cause?: unknown,
+): LifeboatError {
   return new LifeboatError(code, `${object}: ${message}`, { details: { object }, cause });
 }
 
@@ -46,7 +51,12 @@ function aadOf(head: Buffer, objectKey: string): Buffer {
  * stored under `objectKey`. Parts avoid concatenating a 4 MiB chunk just to
  * prepend one byte.
  */
-export function seal(objectKey: string, parts: readonly Uint8Array[], protection: Protection, key: Buffer): Buffer {
+export function seal(
+  objectKey: string,
+  parts: readonly Uint8Array[],
+  protection: Protection,
+  key: Buffer,
+): Buffer {
   const length = parts.reduce((sum, part) => sum + part.length, 0);
   const head = header(protection, length);
   if (protection === "none") {
@@ -92,13 +102,15 @@ export function unseal(objectKey: string, stored: Uint8Array, protection: Protec
       `object is ${bytes.length} bytes but its envelope records ${expected} (cut short)`,
     );
   }
-  if (bytes.length > expected) throw corrupt(`object is ${bytes.length} bytes but its envelope records ${expected}`);
+  if (bytes.length > expected)
+    throw corrupt(`object is ${bytes.length} bytes but its envelope records ${expected}`);
 
   const aad = aadOf(head, objectKey);
   if (protection === "none") {
     const payload = bytes.subarray(HEADER_BYTES, HEADER_BYTES + length);
     const digest = createHash("sha256").update(aad).update(payload).digest();
-    if (!digest.equals(bytes.subarray(HEADER_BYTES + length))) throw corrupt("SHA-256 does not match its content");
+    if (!digest.equals(bytes.subarray(HEADER_BYTES + length)))
+      throw corrupt("SHA-256 does not match its content");
     return payload;
   }
   const nonce = bytes.subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES);
@@ -107,8 +119,15 @@ export function unseal(objectKey: string, stored: Uint8Array, protection: Protec
   decipher.setAAD(aad);
   decipher.setAuthTag(bytes.subarray(HEADER_BYTES + NONCE_BYTES + length));
   try {
-    return Buffer.concat([decipher.update(body), decipher.final()]);
+    const plaintext = decipher.update(body);
+    decipher.final(); // GCM yields no bytes here, only the tag check
+    return plaintext;
   } catch (error) {
-    throw objectError("CHECKSUM_MISMATCH", objectKey, "authentication failed (damaged or moved object)", error);
+    throw objectError(
+      "CHECKSUM_MISMATCH",
+      objectKey,
+      "authentication failed (damaged or moved object)",
+      error,
+    );
   }
 }

@@ -84,15 +84,25 @@ export async function createKeyFile(
     file = { ...identity, kdf: { algorithm: "none" }, wrap: { algorithm: "none", data } };
   } else {
     const salt = randomBytes(32);
-    const wrapped = wrapMasterKey(await deriveWrappingKey(password, salt, params), master, wrapAad(repositoryId));
+    const wrapped = wrapMasterKey(
+      await deriveWrappingKey(password, salt, params),
+      master,
+      wrapAad(repositoryId),
+    );
     file = {
       ...identity,
       kdf: { algorithm: "scrypt", ...params, salt: salt.toString("base64") },
-      wrap: { algorithm: "aes-256-gcm", nonce: wrapped.nonce.toString("base64"), data: wrapped.data.toString("base64") },
+      wrap: {
+        algorithm: "aes-256-gcm",
+        nonce: wrapped.nonce.toString("base64"),
+        data: wrapped.data.toString("base64"),
+      },
     };
   }
   const id = randomBytes(32).toString("hex");
-  await backend.put(KEYS_PREFIX + id, Buffer.from(JSON.stringify(file, null, 2) + "\n", "utf8"), { ifAbsent: true });
+  await backend.put(KEYS_PREFIX + id, Buffer.from(JSON.stringify(file, null, 2) + "\n", "utf8"), {
+    ifAbsent: true,
+  });
   return { id, file };
 }
 
@@ -157,7 +167,10 @@ export async function unlockMasterKey(
     if (master) return { master, key };
   }
   if (password === null) {
-    throw new LifeboatError("PASSWORD_MISSING", `repository at ${backend.location} is encrypted and needs a password`);
+    throw new LifeboatError(
+      "PASSWORD_MISSING",
+      `repository at ${backend.location} is encrypted and needs a password`,
+    );
   }
   throw new LifeboatError(
     "WRONG_PASSWORD",

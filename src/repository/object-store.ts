@@ -13,6 +13,9 @@ import type { Protection } from "./envelope.ts";
 
 export const DATA_PREFIX = "data/";
 export const SNAPSHOTS_PREFIX = "snapshots/";
+/** Folders of JSON documents kept beside the snapshots (drill reports). */
+export const DOCUMENT_FOLDERS = ["drills"] as const;
+export type DocumentFolder = (typeof DOCUMENT_FOLDERS)[number];
 /** Manifests are small; this only bounds what a damaged object can make us allocate. */
 const MAX_MANIFEST_BYTES = 1024 * 1024 * 1024;
 
@@ -66,7 +69,12 @@ export class ObjectStore {
   /** Compress, seal and store a chunk; returns the bytes stored. */
   async putChunk(id: string, plaintext: Buffer): Promise<number> {
     const key = chunkKey(id);
-    const sealed = seal(key, await encodePayload(plaintext, { sample: true }), this.protection, this.#master.encryption);
+    const sealed = seal(
+      key,
+      await encodePayload(plaintext, { sample: true }),
+      this.protection,
+      this.#master.encryption,
+    );
     await this.backend.put(key, sealed);
     return sealed.length;
   }
@@ -86,7 +94,12 @@ export class ObjectStore {
   async putManifest(plaintext: Buffer): Promise<string> {
     const id = sha256Hex(plaintext);
     const key = snapshotKey(id);
-    const sealed = seal(key, await encodePayload(plaintext, { sample: false }), this.protection, this.#master.encryption);
+    const sealed = seal(
+      key,
+      await encodePayload(plaintext, { sample: false }),
+      this.protection,
+      this.#master.encryption,
+    );
     try {
       await this.backend.put(key, sealed, { ifAbsent: true });
     } catch (error) {
@@ -101,7 +114,22 @@ export class ObjectStore {
     const key = snapshotKey(id);
     const payload = unseal(key, await this.get(key), this.protection, this.#master.encryption);
     const plaintext = await decodePayload(key, payload, MAX_MANIFEST_BYTES);
-    if (sha256Hex(plaintext) !== id) throw objectError("CHECKSUM_MISMATCH", key, "manifest does not hash to its id");
+    if (sha256Hex(plaintext) !== id)
+      throw objectError("CHECKSUM_MISMATCH", key, "manifest does not hash to its id");
     return plaintext;
+  }
+
+  /** Seal and store a JSON document (a drill report) under `<folder>/<id>`. */
+  async putDocument(folder: DocumentFolder, id: string, plaintext: Buffer): Promise<void> {
+    if (!/^[A-Za-z0-9._-]+$/.test(id)) throw objectError("INTERNAL", `${folder}/${id}`, "invalid document id");
+    const key = `${folder}/${id}`;
+    const sealed = seal(key, await encodePayload(plaintext, { sample: false }), this.protection, this.#master.encryption);
+    await this.backend.put(key, sealed, { ifAbsent: true });
+  }
+
+  /** A document's plaintext, authenticated (encrypted repositories) or checksummed (unencrypted). */
+  async readDocument(key: string): Promise<Buffer> {
+    const payload = unseal(key, await this.get(key), this.protection, this.#master.encryption);
+    return decodePayload(key, payload, MAX_MANIFEST_BYTES);
   }
 }

@@ -5,56 +5,10 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { SnapshotDraft } from "../domain/snapshot.ts";
 import { isLifeboatError } from "../errors.ts";
 import { MemoryBackend } from "../storage/memory.ts";
 import { initRepository, openRepository } from "./repository.ts";
-import type { Repository } from "./types.ts";
-
-export const TEST_KDF = { N: 1024, r: 8, p: 1 };
-export const TEST_CHUNKER = { min: 4096, avg: 16384, max: 65536 };
-
-export function draft(source = "app", consistentAt = "2025-01-01T00:00:00.000Z"): SnapshotDraft {
-  return {
-    source,
-    engine: "files",
-    startedAt: consistentAt,
-    finishedAt: consistentAt,
-    consistentAt,
-    hostname: "test-host",
-    lifeboatVersion: "0.0.0-test",
-    engineMeta: { note: "test" },
-    fingerprint: { counts: { files: 2 }, hashes: {} },
-    tags: [],
-  };
-}
-
-export function compressible(size: number): Buffer {
-  const lines: string[] = [];
-  for (let i = 0; lines.length * 40 < size; i++) lines.push(`${i}\tcustomer-${i % 97}\t2025-01-${(i % 28) + 1}\n`);
-  return Buffer.from(lines.join("")).subarray(0, size);
-}
-
-export async function newRepository(password: string | null = "secret", backend = new MemoryBackend()) {
-  const repository = await initRepository(backend, { password, chunker: TEST_CHUNKER, kdf: TEST_KDF });
-  return { backend, repository };
-}
-
-async function readAll(repository: Repository, id: string, name: string): Promise<Buffer> {
-  const snapshot = await repository.findSnapshot(id);
-  return Buffer.concat(await repository.openArtifacts(snapshot).open(name).toArray());
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(isLifeboatError(error), `expected a LifeboatError, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    return error;
-  }
-  assert.fail(`expected ${code}, but it resolved`);
-}
+import { compressible, draft, newRepository, readAll, rejectsWith, TEST_KDF } from "./testing.ts";
 
 describe("repository", () => {
   it("round-trips random and compressible artifacts across many chunks", async () => {
@@ -64,7 +18,10 @@ describe("repository", () => {
     const writer = await repository.newSnapshotWriter();
     let progress = 0;
     writer.onProgress = (bytes) => (progress += bytes);
-    const refA = await writer.write("random.bin", Readable.from([random.subarray(0, 1000), random.subarray(1000)]));
+    const refA = await writer.write(
+      "random.bin",
+      Readable.from([random.subarray(0, 1000), random.subarray(1000)]),
+    );
     const refB = await writer.write("dump.sql", Readable.from(text));
     const snapshot = await writer.commit(draft());
     assert.equal(progress, random.length + text.length);
@@ -96,7 +53,7 @@ describe("repository", () => {
     }
   });
 
-  it("deduplicates: a second backup of the same data stores no new chunk", async () => {
+  it("deduplicates: a second backup stores only the chunks around an edit", async () => {
     const { repository } = await newRepository();
     const data = randomBytes(500 * 1024);
     const first = await repository.newSnapshotWriter();
@@ -108,7 +65,10 @@ describe("repository", () => {
     await second.write("b", Readable.from(data));
     await second.commit(draft("app", "2025-01-02T00:00:00.000Z"));
     assert.equal(first.stats.chunksNew, first.stats.chunksTotal);
-    assert.ok(second.stats.chunksNew >= 1 && second.stats.chunksNew <= 2, `${second.stats.chunksNew} new chunks`);
+    assert.ok(
+      second.stats.chunksNew >= 1 && second.stats.chunksNew <= 2,
+      `${second.stats.chunksNew} new chunks`,
+    );
     assert.equal(second.stats.bytesRead, edited.length + data.length);
   });
 
@@ -116,7 +76,7 @@ describe("repository", () => {
     const { backend, repository } = await newRepository();
     const writer = await repository.newSnapshotWriter();
     async function* failing(): AsyncGenerator<Buffer> {
-      yield randomBytes(200 * 1024);
+      yield randomBytes(600 * 1024);
       throw new Error("source tool died");
     }
     await assert.rejects(writer.write("dump", failing()), /source tool died/);
@@ -130,7 +90,12 @@ describe("repository", () => {
   it("finds snapshots by id, unique prefix and latest per source", async () => {
     const { repository } = await newRepository();
     const ids: string[] = [];
-    for (const [source, day] of [["app", 3], ["app", 1], ["other", 5], ["app", 2]] as const) {
+    for (const [source, day] of [
+      ["app", 3],
+      ["app", 1],
+      ["other", 5],
+      ["app", 2],
+    ] as const) {
       const writer = await repository.newSnapshotWriter();
       await writer.write("x", Readable.from(Buffer.from(`${source}${day}`)));
       ids.push((await writer.commit(draft(source, `2025-01-0${day}T00:00:00.000Z`))).id);
@@ -165,6 +130,20 @@ describe("repository", () => {
     }
   });
 
+  it("writes two artifacts concurrently into one snapshot, in call order", async () => {
+    const { repository } = await newRepository();
+    const [a, b] = [randomBytes(400 * 1024), compressible(400 * 1024)];
+    const writer = await repository.newSnapshotWriter();
+    await Promise.all([writer.write("a", Readable.from(a)), writer.write("b", Readable.from(b))]);
+    const snapshot = await writer.commit(draft());
+    assert.deepEqual(
+      snapshot.artifacts.map((artifact) => artifact.name),
+      ["a", "b"],
+    );
+    assert.deepEqual(await readAll(repository, snapshot.id, "a"), a);
+    assert.deepEqual(await readAll(repository, snapshot.id, "b"), b);
+  });
+
   it("keeps empty artifacts", async () => {
     const { repository } = await newRepository();
     const writer = await repository.newSnapshotWriter();
@@ -180,6 +159,16 @@ describe("repository keys and versions", () => {
     const { backend } = await newRepository("right");
     await rejectsWith(openRepository(backend, "wrong"), "WRONG_PASSWORD");
     await rejectsWith(openRepository(backend, null), "PASSWORD_MISSING");
+  });
+
+  it("opens a key made with the default scrypt parameters (N=2^15, r=8, p=1)", async () => {
+    const backend = new MemoryBackend();
+    await initRepository(backend, { password: "strong" });
+    const key = JSON.parse(
+      Buffer.from([...backend.objects].find(([k]) => k.startsWith("keys/"))![1]).toString(),
+    );
+    assert.deepEqual([key.kdf.N, key.kdf.r, key.kdf.p], [32768, 8, 1]);
+    assert.equal((await openRepository(backend, "strong")).config.chunker.avg, 1024 * 1024);
   });
 
   it("opens with any of several keys, removes one, refuses to remove the last", async () => {
@@ -216,7 +205,8 @@ describe("repository keys and versions", () => {
     const backend = new MemoryBackend();
     const first = await newRepository("pw", backend);
     const orphan = await newRepository("pw", new MemoryBackend());
-    for (const [key, bytes] of orphan.backend.objects) if (key.startsWith("keys/")) backend.objects.set(key, bytes);
+    for (const [key, bytes] of orphan.backend.objects)
+      if (key.startsWith("keys/")) backend.objects.set(key, bytes);
     const reopened = await openRepository(backend, "pw");
     assert.equal((await reopened.listKeys()).length, 1);
     assert.equal(reopened.config.id, first.repository.config.id);

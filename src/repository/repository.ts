@@ -60,7 +60,13 @@ export async function initRepository(backend: Backend, options: InitOptions): Pr
   const master = generateMasterKey();
   // Key first, config last: config is the commit point of init. A key left
   // by an interrupted init names a repository id that never came to exist.
-  const key = await createKeyFile(backend, config.id, master, options.password, options.kdf ?? DEFAULT_SCRYPT);
+  const key = await createKeyFile(
+    backend,
+    config.id,
+    master,
+    options.password,
+    options.kdf ?? DEFAULT_SCRYPT,
+  );
   try {
     await backend.put(CONFIG_KEY, encodeConfig(config), { ifAbsent: true });
   } catch (error) {
@@ -84,7 +90,10 @@ export async function openRepository(backend: Backend, password: string | null):
     );
   }
   if (config.encryption !== "none" && password === null) {
-    throw new LifeboatError("PASSWORD_MISSING", `the repository at ${backend.location} is encrypted and needs a password`);
+    throw new LifeboatError(
+      "PASSWORD_MISSING",
+      `the repository at ${backend.location} is encrypted and needs a password`,
+    );
   }
   const { master, key } = await unlockMasterKey(backend, config.id, password);
   return new OpenRepository(backend, config, master, key);
@@ -115,7 +124,8 @@ class OpenRepository implements Repository {
 
   async listSnapshots(filter: { source?: string } = {}): Promise<Snapshot[]> {
     const ids: string[] = [];
-    for await (const info of this.#backend.list(SNAPSHOTS_PREFIX)) ids.push(info.key.slice(SNAPSHOTS_PREFIX.length));
+    for await (const info of this.#backend.list(SNAPSHOTS_PREFIX))
+      ids.push(info.key.slice(SNAPSHOTS_PREFIX.length));
     const snapshots = await mapLimited(ids, PARALLEL_MANIFEST_READS, async (id) => {
       const cached = this.#manifests.get(id);
       if (cached) return cached;
@@ -145,16 +155,39 @@ class OpenRepository implements Repository {
       if (!latest) throw notFound("no snapshot");
       return latest;
     }
-    if (!/^[0-9a-f]+$/i.test(selector)) throw notFound(`no snapshot ${selector}`);
+    if (!/^[0-9a-f]*$/i.test(selector)) throw notFound(`no snapshot ${selector}`);
     const wanted = selector.toLowerCase();
     const matches = snapshots.filter((snapshot) => snapshot.id.startsWith(wanted));
     if (matches.length === 1) return matches[0]!;
     if (matches.length === 0) throw notFound(`no snapshot ${selector}`);
     const candidates = matches.map((snapshot) => snapshot.id);
-    throw new LifeboatError("BAD_ARGUMENT", `snapshot id prefix ${selector} is ambiguous: ${candidates.join(", ")}`, {
-      details: { selector, candidates },
-      hint: "Give more characters of the snapshot id.",
+    throw new LifeboatError(
+      "BAD_ARGUMENT",
+      `snapshot id prefix ${selector} is ambiguous: ${candidates.join(", ")}`,
+      {
+        details: { selector, candidates },
+        hint: "Give more characters of the snapshot id.",
+      },
+    );
+  }
+
+  async saveDrillReport(report: { readonly id: string }): Promise<void> {
+    await this.#store.putDocument("drills", report.id, Buffer.from(JSON.stringify(report)));
+  }
+
+  async listDrillReports(): Promise<unknown[]> {
+    const keys: string[] = [];
+    for await (const info of this.#backend.list("drills/")) keys.push(info.key);
+    keys.sort();
+    const documents = await mapLimited(keys, PARALLEL_MANIFEST_READS, async (key) => {
+      const plaintext = await this.#store.readDocument(key);
+      try {
+        return JSON.parse(plaintext.toString("utf8")) as unknown;
+      } catch (error) {
+        throw new LifeboatError("CHECKSUM_MISMATCH", `drill report ${key} is not valid JSON`, { details: { object: key }, cause: error });
+      }
     });
+    return documents;
   }
 
   async newSnapshotWriter(): Promise<SnapshotWriter> {
@@ -184,15 +217,21 @@ class OpenRepository implements Repository {
 
   async addKey(newPassword: string): Promise<KeyInfo> {
     if (this.config.encryption === "none") {
-      throw new LifeboatError("BAD_ARGUMENT", `the repository at ${this.location} is unencrypted; it has no passwords`, {
-        hint: "Create a new repository with a password to have an encrypted one.",
-      });
+      throw new LifeboatError(
+        "BAD_ARGUMENT",
+        `the repository at ${this.location} is unencrypted; it has no passwords`,
+        {
+          hint: "Create a new repository with a password to have an encrypted one.",
+        },
+      );
     }
     // New keys cost what the current one costs: a repository made with cheap
     // test parameters stays cheap, one made with strong parameters stays strong.
     const kdf = this.#key.file.kdf;
     const params = kdf.algorithm === "scrypt" ? { N: kdf.N, r: kdf.r, p: kdf.p } : DEFAULT_SCRYPT;
-    return this.#infoOf(await createKeyFile(this.#backend, this.config.id, this.#master, newPassword, params));
+    return this.#infoOf(
+      await createKeyFile(this.#backend, this.config.id, this.#master, newPassword, params),
+    );
   }
 
   async removeKey(id: string): Promise<void> {
@@ -204,15 +243,23 @@ class OpenRepository implements Repository {
       });
     }
     if (keys.length === 1) {
-      throw new LifeboatError("LAST_KEY", `key ${id} is the repository's last key; removing it would lock everyone out`, {
-        details: { id },
-      });
+      throw new LifeboatError(
+        "LAST_KEY",
+        `key ${id} is the repository's last key; removing it would lock everyone out`,
+        {
+          details: { id },
+        },
+      );
     }
     if (id === this.#key.id) {
-      throw new LifeboatError("BAD_ARGUMENT", `key ${id} is the one this process opened the repository with`, {
-        details: { id },
-        hint: "Open the repository with another key's password to remove this one; that proves the other password works.",
-      });
+      throw new LifeboatError(
+        "BAD_ARGUMENT",
+        `key ${id} is the one this process opened the repository with`,
+        {
+          details: { id },
+          hint: "Open the repository with another key's password to remove this one; that proves the other password works.",
+        },
+      );
     }
     await this.#backend.delete(KEYS_PREFIX + id);
   }

@@ -12,7 +12,12 @@ export interface RepositoryConfigFile {
   readonly id: string;
   readonly created: string;
   readonly encryption: "aes-256-gcm" | "none";
-  readonly chunker: { readonly algorithm: "fastcdc"; readonly min: number; readonly avg: number; readonly max: number };
+  readonly chunker: {
+    readonly algorithm: "fastcdc";
+    readonly min: number;
+    readonly avg: number;
+    readonly max: number;
+  };
   readonly compression: "zstd";
 }
 
@@ -94,6 +99,10 @@ export interface Repository {
   /** Verified access to a snapshot's artifacts. */
   openArtifacts(snapshot: Snapshot): ArtifactSource;
   check(options: CheckOptions): Promise<CheckReport>;
+  /** Keep a drill report (JSON with a unique string `id`) in the repository, sealed like everything else. */
+  saveDrillReport(report: { readonly id: string }): Promise<void>;
+  /** Every stored drill report, in id order (ids start with the drill's start time). */
+  listDrillReports(): Promise<unknown[]>;
   lock(kind: LockKind, command: string): Promise<Lock>;
   listLocks(): Promise<LockInfo[]>;
   listKeys(): Promise<KeyInfo[]>;

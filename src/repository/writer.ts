@@ -113,9 +113,12 @@ export class RepositorySnapshotWriter implements SnapshotWriter {
   }
 
   async commit(draft: SnapshotDraft): Promise<Snapshot> {
-    if (this.#writing > 0) throw new LifeboatError("INTERNAL", "commit called while artifacts are being written");
+    if (this.#writing > 0)
+      throw new LifeboatError("INTERNAL", "commit called while artifacts are being written");
     if (this.#failure !== undefined) {
-      throw new LifeboatError("INTERNAL", "commit called after a failed artifact write", { cause: this.#failure });
+      throw new LifeboatError("INTERNAL", "commit called after a failed artifact write", {
+        cause: this.#failure,
+      });
     }
     if (this.#committed) throw new LifeboatError("INTERNAL", "snapshot committed twice");
     const artifacts = this.#artifacts.filter((ref): ref is ArtifactRef => ref !== undefined);

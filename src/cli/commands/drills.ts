@@ -1,12 +1,14 @@
 // lifeboat drills [SOURCE...]: the drill history kept in the repository, with trend.
 
 import { formatSeconds } from "../../domain/duration.ts";
+import { DRILL_REPORT_SCHEMA, type DrillReport } from "../../drill/report.ts";
 import { drillTrend, sparkline } from "../../report/trend.ts";
 import { table } from "../output.ts";
 import { withRepository, type CommandEnv } from "../session.ts";
 
 export async function drillsCommand(env: CommandEnv, names: readonly string[]): Promise<void> {
-  const all = await withRepository(env, null, (context) => context.repository.listDrillReports());
+  const stored = await withRepository(env, null, (context) => context.repository.listDrillReports());
+  const all = stored.filter(isDrillReport);
   const reports = names.length ? all.filter((report) => names.includes(report.source)) : all;
   const trend = drillTrend(reports);
   const seconds = (value: number | null) => (value === null ? "n/a" : formatSeconds(value));
@@ -54,4 +56,9 @@ export async function drillsCommand(env: CommandEnv, names: readonly string[]): 
             ),
           ].join("\n"),
   );
+}
+
+/** Reports of a newer schema than this Lifeboat knows are skipped rather than misread. */
+function isDrillReport(value: unknown): value is DrillReport {
+  return typeof value === "object" && value !== null && (value as { schema?: unknown }).schema === DRILL_REPORT_SCHEMA;
 }

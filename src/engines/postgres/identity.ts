@@ -36,7 +36,7 @@ async function systemIdentifier(open: () => ReturnType<typeof connect>): Promise
 
 const localHosts = new Set(["localhost", "127.0.0.1", "::1", ""]);
 
-function serverKey(location: PgLocation): string {
+export function serverKey(location: PgLocation): string {
   const rawHost = (location.host ?? process.env.PGHOST ?? "").toLowerCase();
   // A socket directory is local too.
   const host = localHosts.has(rawHost) || rawHost.startsWith("/") ? "local" : rawHost;

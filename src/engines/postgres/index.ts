@@ -9,7 +9,9 @@ import { capture } from "./capture.ts";
 import { describeLocation, parsePostgresUrl, withClient } from "./connection.ts";
 import { readFingerprint } from "./fingerprint.ts";
 import { isSameAsSource } from "./identity.ts";
+import { queryScalar, sourceSize } from "./query.ts";
 import { restore } from "./restore.ts";
+import { provisionScratch } from "./scratch.ts";
 import { inspectTarget } from "./target.ts";
 import { LifeboatError } from "../../errors.ts";
 
@@ -39,4 +41,7 @@ export const postgresEngine: Engine<PostgresSourceConfig> = {
   restore,
   fingerprint: fingerprintTarget,
   isSameAsSource: (source, target) => isSameAsSource(source, target),
+  provisionScratch,
+  queryScalar,
+  sourceSize: (source) => sourceSize(source),
 };

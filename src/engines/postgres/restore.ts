@@ -37,7 +37,10 @@ export async function restore(
 ): Promise<void> {
   const location = parsePostgresUrl(target, "target");
   const where = describeLocation(location);
-  const staged = await stageDump(input.artifacts, context.tempDir, options.globals === true);
+  const staged = await stageDump(input.artifacts, context.tempDir, options.globals === true, context.signal);
+  // Everything is fetched and verified: from here on the time is the service's own restore.
+  context.signal?.throwIfAborted();
+  context.onPhase?.("restore");
   if (options.globals && !staged.globalsFile) {
     context.log.warn(
       "the snapshot has no globals (it was captured with globals: false); roles are not restored",
@@ -57,6 +60,7 @@ export async function restore(
     }
 
     const before = await readDatabaseState(maintenance, location, "TARGET_UNREACHABLE");
+    context.signal?.throwIfAborted();
     const partial = partialName(location.database);
     await createDatabase(
       maintenance,
@@ -78,6 +82,8 @@ export async function restore(
         );
       }
       await runPgRestore(withDatabase(location, partial), staged.dumpDir, keepOwners, options, context);
+      // Interrupted after pg_restore finished: still stop, so an old target is never dropped late.
+      context.signal?.throwIfAborted();
       // Re-check at the last moment: someone may have filled the target meanwhile.
       await refuseNonEmpty(maintenance, location, options);
       await dropDatabase(maintenance, location.database);
@@ -136,6 +142,8 @@ async function runPgRestore(
     env: connection.env,
     signal: context.signal,
   });
+  // Killed by an interruption: report the interruption, not a pg_restore failure.
+  if (!result.ok) context.signal?.throwIfAborted();
   if (!result.ok) throw toolFailure(result, `restoring into ${describeLocation(location)}`);
 }
 
@@ -148,6 +156,7 @@ async function applyGlobals(location: PgLocation, file: string, context: EngineC
   const connection = toolConnection(location);
   const args = ["-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=0", `--file=${file}`, ...connection.args];
   const result = await context.runner.run("psql", args, { env: connection.env, signal: context.signal });
+  if (!result.ok) context.signal?.throwIfAborted();
   if (!result.ok) throw toolFailure(result, `applying globals to ${describeLocation(location)}`);
   const failures = result.stderr
     .split("\n")

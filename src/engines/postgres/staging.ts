@@ -22,6 +22,7 @@ export async function stageDump(
   artifacts: ArtifactSource,
   tempDir: string,
   withGlobals: boolean,
+  signal?: AbortSignal,
 ): Promise<StagedDump> {
   const staging = await mkdtemp(join(tempDir, "pg-restore-"));
   const dumpDir = join(staging, "dump");
@@ -41,6 +42,7 @@ export async function stageDump(
         `refusing to stage artifact ${artifact.name}: unexpected file name`,
       );
     }
+    signal?.throwIfAborted(); // a large dump has many files: an interrupted restore stops between them
     await artifacts.saveTo(artifact.name, join(dumpDir, fileName));
   }
   let globalsFile: string | undefined;

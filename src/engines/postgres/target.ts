@@ -3,7 +3,7 @@
 // `_lifeboat_partial_` name and is renamed only once complete, so a killed
 // restore can never be mistaken for a finished one.
 
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type pg from "pg";
 import type { ErrorCode } from "../../errors.ts";
 import type { Logger } from "../../runtime/logger.ts";
@@ -20,7 +20,7 @@ import {
 import { countUserObjects } from "./fingerprint.ts";
 
 /** PostgreSQL truncates identifiers to 63 bytes (NAMEDATALEN - 1). */
-const maxNameBytes = 63;
+export const maxNameBytes = 63;
 const partialMarker = "_lifeboat_partial_";
 
 export interface DatabaseState {
@@ -86,14 +86,26 @@ export function partialName(name: string): string {
   return partialPrefix(name) + randomBytes(4).toString("hex");
 }
 
-function partialPrefix(name: string): string {
+/**
+ * `<name>_lifeboat_partial_`. A name too long to fit keeps its head plus a
+ * hash of the whole name, so two long names that share their first bytes
+ * (two drills' scratch databases) never match each other's partials.
+ */
+export function partialPrefix(name: string): string {
   const budget = maxNameBytes - partialMarker.length - 8;
+  if (Buffer.byteLength(name) <= budget) return name + partialMarker;
+  const hash = createHash("sha256").update(name).digest("hex").slice(0, 8);
+  return truncateBytes(name, budget - hash.length - 1) + "_" + hash + partialMarker;
+}
+
+/** The longest prefix of `text` within `bytes` UTF-8 bytes, never splitting a character. */
+export function truncateBytes(text: string, bytes: number): string {
   let base = "";
-  for (const character of name) {
-    if (Buffer.byteLength(base + character) > budget) break;
+  for (const character of text) {
+    if (Buffer.byteLength(base + character) > bytes) break;
     base += character;
   }
-  return base + partialMarker;
+  return base;
 }
 
 /** Drop leftovers of killed restores into `name`; one still in use by a live restore is left alone. */

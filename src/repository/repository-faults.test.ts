@@ -1,0 +1,160 @@
+// Fault list items 1, 2 and 7 of ARCHITECTURE.md at the repository level:
+// every damaged, cut, missing or moved object is reported with its own code
+// and its storage key, both when reading and by check.
+
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Snapshot } from "../domain/snapshot.ts";
+import type { MemoryBackend } from "../storage/memory.ts";
+import { chunkKey, snapshotKey } from "./object-store.ts";
+import { openRepository } from "./repository.ts";
+import { compressible, draft, newRepository, readAll, rejectsWith } from "./testing.ts";
+import type { CheckProblem, Repository } from "./types.ts";
+
+interface Fixture {
+  readonly backend: MemoryBackend;
+  readonly repository: Repository;
+  readonly snapshot: Snapshot;
+  readonly password: string | null;
+}
+
+async function fixture(password: string | null = "secret"): Promise<Fixture> {
+  const { backend, repository } = await newRepository(password);
+  const writer = await repository.newSnapshotWriter();
+  await writer.write("random", Readable.from(randomBytes(300 * 1024)));
+  await writer.write("text", Readable.from(compressible(300 * 1024)));
+  const snapshot = await writer.commit(draft());
+  return { backend, repository, snapshot, password };
+}
+
+function damage(backend: MemoryBackend, key: string, change: (bytes: Uint8Array) => Uint8Array): void {
+  const bytes = backend.objects.get(key);
+  assert.ok(bytes, `no object ${key}`);
+  backend.objects.set(key, change(Uint8Array.from(bytes)));
+}
+
+const flipMiddle = (bytes: Uint8Array) => {
+  bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+  return bytes;
+};
+
+/** A fresh Repository, so no manifest cache hides the damage. */
+const reopen = (f: Fixture) => openRepository(f.backend, f.password);
+
+async function readArtifact(f: Fixture, name: string, code: string, object: string): Promise<void> {
+  const error = await rejectsWith(readAll(await reopen(f), f.snapshot.id, name), code);
+  assert.equal(error.details["object"], object);
+  assert.ok(error.message.includes(object), error.message);
+}
+
+async function checkFinds(f: Fixture, readDataPercent: number, expected: Omit<CheckProblem, "message">) {
+  const report = await (await reopen(f)).check({ readDataPercent });
+  assert.deepEqual(
+    report.problems.map(({ message: _message, ...rest }) => rest),
+    [expected],
+  );
+  assert.ok(report.problems[0]!.message.includes(expected.object));
+}
+
+for (const password of ["secret", null]) {
+  const kind = password === null ? "unencrypted" : "encrypted";
+
+  describe(`damaged objects (${kind} repository)`, () => {
+    it("a flipped byte in a chunk is CHECKSUM_MISMATCH naming it, on read and by check --read-data", async () => {
+      const f = await fixture(password);
+      const key = chunkKey(f.snapshot.artifacts[1]!.chunks[2]!);
+      damage(f.backend, key, flipMiddle);
+      await readArtifact(f, "text", "CHECKSUM_MISMATCH", key);
+      assert.equal((await readAll(await reopen(f), f.snapshot.id, "random")).length, 300 * 1024);
+      await checkFinds(f, 100, { code: "CHECKSUM_MISMATCH", object: key, snapshots: [f.snapshot.id] });
+      assert.deepEqual((await f.repository.check({ readDataPercent: 0 })).problems, []);
+    });
+
+    it("a flipped byte in a chunk's header is CHECKSUM_MISMATCH, not truncation", async () => {
+      const f = await fixture(password);
+      const key = chunkKey(f.snapshot.artifacts[0]!.chunks[0]!);
+      damage(f.backend, key, (bytes) => ((bytes[7]! ^= 0x80), bytes));
+      await readArtifact(f, "random", "CHECKSUM_MISMATCH", key);
+    });
+
+    it("a flipped byte in a manifest is CHECKSUM_MISMATCH naming it, on listing and by check", async () => {
+      const f = await fixture(password);
+      const key = snapshotKey(f.snapshot.id);
+      damage(f.backend, key, flipMiddle);
+      const error = await rejectsWith((await reopen(f)).listSnapshots(), "CHECKSUM_MISMATCH");
+      assert.equal(error.details["object"], key);
+      await rejectsWith((await reopen(f)).findSnapshot("latest"), "CHECKSUM_MISMATCH");
+      await checkFinds(f, 0, { code: "CHECKSUM_MISMATCH", object: key, snapshots: [f.snapshot.id] });
+    });
+
+    it("a zero-byte or cut chunk is OBJECT_TRUNCATED, distinct from a checksum mismatch", async () => {
+      const f = await fixture(password);
+      const empty = chunkKey(f.snapshot.artifacts[0]!.chunks[1]!);
+      damage(f.backend, empty, () => new Uint8Array(0));
+      await readArtifact(f, "random", "OBJECT_TRUNCATED", empty);
+      await checkFinds(f, 0, { code: "OBJECT_TRUNCATED", object: empty, snapshots: [f.snapshot.id] });
+
+      const g = await fixture(password);
+      const cut = chunkKey(g.snapshot.artifacts[1]!.chunks[0]!);
+      damage(g.backend, cut, (bytes) => bytes.subarray(0, Math.floor(bytes.length / 2)));
+      await readArtifact(g, "text", "OBJECT_TRUNCATED", cut);
+      await checkFinds(g, 100, { code: "OBJECT_TRUNCATED", object: cut, snapshots: [g.snapshot.id] });
+    });
+
+    it("a zero-byte or cut manifest is OBJECT_TRUNCATED naming it", async () => {
+      for (const cut of [
+        () => new Uint8Array(0),
+        (bytes: Uint8Array) => bytes.subarray(0, bytes.length - 5),
+      ]) {
+        const f = await fixture(password);
+        const key = snapshotKey(f.snapshot.id);
+        damage(f.backend, key, cut);
+        const error = await rejectsWith((await reopen(f)).listSnapshots(), "OBJECT_TRUNCATED");
+        assert.equal(error.details["object"], key);
+        await checkFinds(f, 0, { code: "OBJECT_TRUNCATED", object: key, snapshots: [f.snapshot.id] });
+      }
+    });
+
+    it("a deleted chunk is OBJECT_MISSING naming it", async () => {
+      const f = await fixture(password);
+      const key = chunkKey(f.snapshot.artifacts[0]!.chunks.at(-1)!);
+      f.backend.objects.delete(key);
+      await readArtifact(f, "random", "OBJECT_MISSING", key);
+      await checkFinds(f, 0, { code: "OBJECT_MISSING", object: key, snapshots: [f.snapshot.id] });
+    });
+
+    it("a manifest or chunk copied under another name does not verify", async () => {
+      const f = await fixture(password);
+      const writer = await f.repository.newSnapshotWriter();
+      await writer.write("other", Readable.from(Buffer.from("another snapshot")));
+      const other = await writer.commit(draft("app", "2025-02-01T00:00:00.000Z"));
+      const victim = snapshotKey(other.id);
+      f.backend.objects.set(victim, f.backend.objects.get(snapshotKey(f.snapshot.id))!);
+      const error = await rejectsWith((await reopen(f)).listSnapshots(), "CHECKSUM_MISMATCH");
+      assert.equal(error.details["object"], victim);
+
+      const g = await fixture(password);
+      const [first, second] = g.snapshot.artifacts[0]!.chunks.map(chunkKey);
+      g.backend.objects.set(second!, g.backend.objects.get(first!)!);
+      await readArtifact(g, "random", "CHECKSUM_MISMATCH", second!);
+    });
+
+    it("saveTo leaves no file behind when a chunk is damaged", async () => {
+      const f = await fixture(password);
+      damage(f.backend, chunkKey(f.snapshot.artifacts[1]!.chunks.at(-1)!), flipMiddle);
+      const dir = await mkdtemp(join(tmpdir(), "lifeboat-faults-"));
+      try {
+        const source = (await reopen(f)).openArtifacts(f.snapshot);
+        await rejectsWith(source.saveTo("text", join(dir, "text.out")), "CHECKSUM_MISMATCH");
+        assert.deepEqual(await readdir(dir), []);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}

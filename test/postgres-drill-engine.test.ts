@@ -1,0 +1,370 @@
+// The postgres engine's drill support against real servers: throwaway local
+// clusters, scratch databases on a configured server, the guard against a
+// scratch target on the source's own server, teardown after an interrupted
+// restore, SQL checks, restore phases and the source's size.
+
+import assert from "node:assert/strict";
+import { access, mkdtemp, rm } from "node:fs/promises";
+import { connect as tcpConnect } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { PostgresSourceConfig } from "../src/config/schema.ts";
+import { compareFingerprints } from "../src/domain/fingerprint.ts";
+import { drillId } from "../src/drill/run.ts";
+import type { EngineContext, RestorePhase, ScratchTarget } from "../src/engines/engine.ts";
+import { postgresEngine } from "../src/engines/postgres/index.ts";
+import { findServerBinaries } from "../src/engines/postgres/server-binaries.ts";
+import { partialPrefix } from "../src/engines/postgres/target.ts";
+import { isLifeboatError, LifeboatError, type ErrorCode } from "../src/errors.ts";
+import type { Logger } from "../src/runtime/logger.ts";
+import { processRunner, type ProcessRunner } from "../src/runtime/process.ts";
+import { MemoryArtifacts } from "./support/memory-artifacts.ts";
+import { freePort, startCluster, type PgCluster } from "./support/pg-cluster.ts";
+
+const fixtureSql = `
+CREATE TABLE items (sku text PRIMARY KEY, qty integer NOT NULL);
+INSERT INTO items SELECT 'sku-' || i, i FROM generate_series(1, 50) AS i;
+CREATE TABLE events (id bigserial PRIMARY KEY, body text);
+INSERT INTO events (body) SELECT md5(i::text) FROM generate_series(1, 2000) AS i;
+CREATE VIEW big_items AS SELECT * FROM items WHERE qty > 25;
+`;
+
+const provisionScratch = postgresEngine.provisionScratch!;
+const queryScalar = postgresEngine.queryScalar!;
+const sourceSize = postgresEngine.sourceSize!;
+
+const tempDirs: string[] = [];
+const leftovers: ScratchTarget[] = [];
+
+async function makeContext(
+  extra: { runner?: ProcessRunner; signal?: AbortSignal; onPhase?: (phase: RestorePhase) => void } = {},
+  logLines: string[] = [],
+): Promise<EngineContext> {
+  const tempDir = await mkdtemp(join(tmpdir(), "lifeboat-pg-drill-"));
+  tempDirs.push(tempDir);
+  const push = (level: string) => (message: string) => logLines.push(`${level}: ${message}`);
+  const log: Logger = { debug: push("debug"), info: push("info"), warn: push("warn"), error: push("error") };
+  return { runner: processRunner, log, tempDir, ...extra };
+}
+
+function source(cluster: PgCluster, db = "app"): PostgresSourceConfig {
+  return { engine: "postgres", url: cluster.url(db), globals: false, jobs: 2 };
+}
+
+function label(name = "app"): string {
+  return `${name}_${drillId(new Date())}`;
+}
+
+async function scratchFor(
+  src: PostgresSourceConfig,
+  request: { url?: string; allowSourceServer?: boolean; label?: string } = {},
+): Promise<ScratchTarget> {
+  const scratch = await provisionScratch(
+    src,
+    {
+      ...(request.url ? { target: { url: request.url } } : {}),
+      allowSourceServer: request.allowSourceServer ?? false,
+      label: request.label ?? label(),
+    },
+    await makeContext(),
+  );
+  leftovers.push(scratch);
+  return scratch;
+}
+
+async function rejectsWith(
+  promise: Promise<unknown>,
+  code: ErrorCode,
+  message?: RegExp,
+): Promise<LifeboatError> {
+  const error = await promise.then(
+    () => assert.fail(`expected ${code}`),
+    (failure: unknown) => failure,
+  );
+  assert.ok(isLifeboatError(error, code), `expected ${code}, got ${String(error)}`);
+  if (message) assert.match(error.message, message);
+  return error;
+}
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host: "127.0.0.1", port });
+    socket.on("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on("error", () => resolve(false));
+  });
+}
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+describe("postgres engine drill support", () => {
+  let primary: PgCluster;
+  let scratchServer: PgCluster;
+  let artifacts: MemoryArtifacts;
+  let input: { artifacts: MemoryArtifacts; engineMeta: Record<string, unknown> };
+  let captured: Awaited<ReturnType<typeof postgresEngine.capture>>;
+
+  before(async () => {
+    [primary, scratchServer] = await Promise.all([startCluster(), startCluster()]);
+    await primary.psql("CREATE DATABASE app");
+    await primary.psql(fixtureSql, "app");
+    artifacts = new MemoryArtifacts();
+    captured = await postgresEngine.capture(source(primary), artifacts, await makeContext());
+    input = { artifacts, engineMeta: captured.engineMeta };
+  });
+
+  after(async () => {
+    for (const scratch of leftovers) await scratch.destroy().catch(() => {});
+    await Promise.all([primary?.stop(), scratchServer?.stop()]);
+    await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+
+  it("starts a throwaway cluster, restores into it, and removes it on destroy", async () => {
+    const scratch = await scratchFor(source(primary));
+    assert.match(
+      scratch.description,
+      /^throwaway PostgreSQL 15 cluster on 127\.0\.0\.1:\d+, database lifeboat_drill_app_\d{8}t\d{6}z_[0-9a-f]{6}$/,
+    );
+    const port = Number(scratch.env.PGPORT);
+    assert.deepEqual(scratch.env, {
+      PGHOST: "127.0.0.1",
+      PGPORT: String(port),
+      PGUSER: "postgres",
+      PGDATABASE: scratch.env.PGDATABASE,
+      DATABASE_URL: scratch.target,
+      LIFEBOAT_TARGET: scratch.target,
+    });
+    assert.equal(scratch.target, `postgres://postgres@127.0.0.1:${port}/${scratch.env.PGDATABASE}`);
+
+    const phases: RestorePhase[] = [];
+    await postgresEngine.restore(
+      input,
+      scratch.target,
+      {},
+      await makeContext({ onPhase: (p) => phases.push(p) }),
+    );
+    assert.deepEqual(phases, ["restore"]);
+    const restored = await postgresEngine.fingerprint(scratch.target, await makeContext());
+    assert.deepEqual(compareFingerprints(captured.fingerprint, restored), []);
+    assert.equal(restored.counts["rows:public.items"], 50);
+
+    // The cluster lives under the system temp dir, outside the operation's temp dir.
+    const dataDir = String(await queryScalar(scratch.target, "SHOW data_directory", await makeContext()));
+    const clusterDir = dirname(dataDir);
+    assert.equal(dirname(clusterDir), tmpdir());
+    assert.match(clusterDir, /\/lifeboat-drill-[^/]+$/);
+    assert.ok(await exists(dataDir));
+
+    await scratch.destroy();
+    await scratch.destroy(); // idempotent
+    assert.equal(await exists(clusterDir), false);
+    assert.equal(await portAnswers(port), false);
+  });
+
+  it("uses a fresh database per drill on a configured scratch server and drops it on destroy", async () => {
+    const longName = "a_rather_long_source_name_for_testing_truncation";
+    const [first, second] = [
+      await scratchFor(source(primary), { url: scratchServer.url("postgres"), label: label(longName) }),
+      await scratchFor(source(primary), { url: scratchServer.url("postgres"), label: label(longName) }),
+    ];
+    const [firstName, secondName] = [first!.env.PGDATABASE!, second!.env.PGDATABASE!];
+    assert.notEqual(firstName, secondName);
+    for (const name of [firstName, secondName]) {
+      assert.ok(Buffer.byteLength(name) <= 63, name);
+      assert.match(name, /^lifeboat_drill_a_rather_long_/);
+    }
+    assert.equal(first!.description, `database ${firstName} on 127.0.0.1:${scratchServer.port}`);
+    assert.equal(first!.env.PGPORT, String(scratchServer.port));
+    assert.equal(first!.target, scratchServer.url(firstName));
+    const listScratch = () =>
+      scratchServer.psql(
+        "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datname LIKE 'lifeboat_drill_%'",
+      );
+    assert.equal(await listScratch(), "", "provisioning creates nothing yet");
+
+    // Side by side: both restored, neither disturbs the other.
+    await postgresEngine.restore(input, first!.target, {}, await makeContext());
+    await postgresEngine.restore(input, second!.target, {}, await makeContext());
+    for (const scratch of [first!, second!]) {
+      const print = await postgresEngine.fingerprint(scratch.target, await makeContext());
+      assert.deepEqual(compareFingerprints(captured.fingerprint, print), []);
+    }
+    // A partial database left by a killed restore into the first scratch database.
+    const leftover = `${partialPrefix(firstName)}0badf00d`;
+    await scratchServer.psql(`CREATE DATABASE "${leftover}"`);
+
+    await first!.destroy();
+    await first!.destroy();
+    assert.equal(await listScratch(), secondName);
+    await second!.destroy();
+    assert.equal(await listScratch(), "");
+  });
+
+  it("refuses a scratch server that is the source's own server", async () => {
+    const error = await rejectsWith(
+      scratchFor(source(primary), { url: primary.url("postgres") }),
+      "SCRATCH_ON_SOURCE",
+    );
+    assert.match(
+      error.message,
+      new RegExp(`scratch server 127\\.0\\.0\\.1:${primary.port} is the source's own server`),
+    );
+    assert.match(error.message, new RegExp(`source 127\\.0\\.0\\.1:${primary.port}/app`));
+
+    // The source cannot be asked (its database is gone): host and port decide, leaning to refuse.
+    await rejectsWith(
+      scratchFor(source(primary, "no_such_db"), { url: primary.url("postgres") }),
+      "SCRATCH_ON_SOURCE",
+    );
+    assert.equal(
+      await primary.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'lifeboat_drill_%'"),
+      "0",
+    );
+  });
+
+  it("with allow_source_server uses another database on the source's server and never touches the source", async () => {
+    const before = await primary.dumpPlain("app");
+    const logLines: string[] = [];
+    const scratch = await provisionScratch(
+      source(primary),
+      { target: { url: primary.url("app") }, allowSourceServer: true, label: label() },
+      await makeContext({}, logLines),
+    );
+    leftovers.push(scratch);
+    assert.notEqual(scratch.env.PGDATABASE, "app");
+    assert.match(scratch.env.PGDATABASE!, /^lifeboat_drill_app_/);
+    assert.ok(logLines.some((line) => /warn: .*source's own server/.test(line)));
+
+    await postgresEngine.restore(input, scratch.target, {}, await makeContext());
+    const print = await postgresEngine.fingerprint(scratch.target, await makeContext());
+    assert.deepEqual(compareFingerprints(captured.fingerprint, print), []);
+    await scratch.destroy();
+
+    assert.equal(await primary.dumpPlain("app"), before);
+    assert.equal(await primary.psql("SELECT count(*) FROM items", "app"), "50");
+    assert.equal(
+      await primary.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'lifeboat_drill_%'"),
+      "0",
+    );
+  });
+
+  it("reports an unreachable scratch server as TARGET_UNREACHABLE", async () => {
+    const port = await freePort();
+    await rejectsWith(
+      scratchFor(source(primary), { url: `postgres://postgres@127.0.0.1:${port}/postgres` }),
+      "TARGET_UNREACHABLE",
+      new RegExp(`127\\.0\\.0\\.1:${port}`),
+    );
+  });
+
+  it("destroys a scratch database while an interrupted restore still holds a session in it", async () => {
+    const scratch = await scratchFor(source(primary), { url: scratchServer.url("postgres") });
+    const name = scratch.env.PGDATABASE!;
+    // Stand-in for a long pg_restore: a session held open in the partial database until the drill is
+    // interrupted. The server keeps that backend (sleeping) after its client dies.
+    const slowRestore: ProcessRunner = {
+      ...processRunner,
+      run(command, args, options) {
+        if (command !== "pg_restore") return processRunner.run(command, args, options);
+        const dbname = args.find((arg) => arg.startsWith("--dbname="))!;
+        return processRunner.run(
+          "psql",
+          ["-X", "-q", "--no-password", dbname, "-c", "SELECT pg_sleep(600)"],
+          options,
+        );
+      },
+    };
+    const controller = new AbortController();
+    const phases: RestorePhase[] = [];
+    const restoring = postgresEngine.restore(
+      input,
+      scratch.target,
+      {},
+      await makeContext({ runner: slowRestore, signal: controller.signal, onPhase: (p) => phases.push(p) }),
+    );
+    restoring.catch(() => {}); // observed below
+    const sleeping = `SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND datname LIKE '${name}%'`;
+    while ((await scratchServer.psql(sleeping)) !== "1")
+      await new Promise((resolve) => setTimeout(resolve, 50));
+
+    controller.abort(new LifeboatError("INTERNAL", "interrupted by SIGTERM"));
+    await scratch.destroy(); // at once, while the restore is still unwinding
+    await rejectsWith(restoring, "INTERNAL", /interrupted by SIGTERM/);
+    assert.deepEqual(phases, ["restore"]);
+    await scratch.destroy();
+    assert.equal(
+      await scratchServer.psql(`SELECT count(*) FROM pg_database WHERE datname LIKE '${name}%'`),
+      "0",
+    );
+  });
+
+  it("does not announce the restore phase when fetching the artifacts fails", async () => {
+    const damaged = new MemoryArtifacts();
+    for (const ref of artifacts.artifacts) {
+      if (ref.name === "dump/toc.dat") continue;
+      damaged.artifacts.push(ref);
+      damaged.stored.set(ref.name, artifacts.stored.get(ref.name)!);
+    }
+    damaged.artifacts.push(artifacts.artifacts.find((ref) => ref.name === "dump/toc.dat")!); // listed, not stored
+    const phases: RestorePhase[] = [];
+    await rejectsWith(
+      postgresEngine.restore(
+        { artifacts: damaged, engineMeta: captured.engineMeta },
+        scratchServer.url("never_created"),
+        {},
+        await makeContext({ onPhase: (p) => phases.push(p) }),
+      ),
+      "OBJECT_MISSING",
+    );
+    assert.deepEqual(phases, []);
+  });
+
+  it("runs SQL checks read-only and returns the first column of the first row", async () => {
+    const context = await makeContext();
+    const target = primary.url("app");
+    assert.equal(await queryScalar(target, "SELECT count(*) FROM items", context), "50");
+    assert.equal(await queryScalar(target, "SELECT count(*) = 50 FROM items", context), true);
+    assert.equal(await queryScalar(target, "SELECT sku, qty FROM items ORDER BY qty DESC", context), "sku-9");
+    assert.equal(await queryScalar(target, "SELECT 1 WHERE false", context), null);
+    await rejectsWith(
+      queryScalar(target, "SELECT * FROM missing_table", context),
+      "VERIFICATION_FAILED",
+      /relation "missing_table" does not exist/,
+    );
+    await rejectsWith(
+      queryScalar(target, "DELETE FROM items", context),
+      "VERIFICATION_FAILED",
+      /read-only transaction/,
+    );
+    await rejectsWith(
+      queryScalar(target, "COMMIT; DELETE FROM items", context),
+      "VERIFICATION_FAILED",
+      /multiple commands/,
+    );
+    assert.equal(await primary.psql("SELECT count(*) FROM items", "app"), "50");
+  });
+
+  it("measures the source's size, and reports none when it is unreachable", async () => {
+    const size = await sourceSize(source(primary), await makeContext());
+    assert.ok(typeof size === "number" && size > 0, String(size));
+    assert.equal(await sourceSize(source(primary, "no_such_db"), await makeContext()), undefined);
+  });
+
+  it("names the package to install when no suitable server binaries exist", async () => {
+    const error = await rejectsWith(
+      findServerBinaries(99, await makeContext()),
+      "TOOL_NOT_FOUND",
+      /PostgreSQL 99 or newer/,
+    );
+    assert.match(error.hint, /postgresql-99/);
+    assert.match(error.message, /found PostgreSQL 15 in /);
+    assert.equal((await findServerBinaries(undefined, await makeContext())).major >= 15, true);
+  });
+});
