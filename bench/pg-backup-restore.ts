@@ -3,7 +3,7 @@
 // database in throwaway clusters. Writes bench/out/results.md and results.json.
 //
 //   node bench/pg-backup-restore.ts [--scale 70] [--random-mb 250] [--keep]
-//        [--contenders seed,raw,lifeboat] [--jobs 2]
+//        [--contenders seed,raw,lifeboat] [--rounds 1] [--jobs 2] [--cpu-prof]
 
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, totalmem, tmpdir } from "node:os";
@@ -12,17 +12,16 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { startCluster, stopClusterNow, type BenchCluster } from "./support/pg-cluster.ts";
 import { applyChurn, benchDatabase, contentSummary, createDataset } from "./support/dataset.ts";
-import { duBytes, runningChildren, type MeasureOptions } from "./support/measure.ts";
+import { runningChildren, type MeasureOptions } from "./support/measure.ts";
 import {
   lifeboatBackup,
-  lifeboatInit,
-  lifeboatRestore,
   prepareLifeboat,
   profiling,
+  runLifeboatRound,
   runRawFloor,
   runSeedPipeline,
 } from "./support/contenders.ts";
-import { renderMarkdown, type BenchResults, type LifeboatResults } from "./support/report.ts";
+import { renderMarkdown, type BenchResults, type RoundResult } from "./support/report.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
@@ -32,6 +31,7 @@ const { values } = parseArgs({
     keep: { type: "boolean", default: false },
     contenders: { type: "string", default: "seed,raw,lifeboat" },
     jobs: { type: "string", default: "2" },
+    rounds: { type: "string", default: "1" },
     out: { type: "string", default: join(repoRoot, "bench", "out") },
     "cpu-prof": { type: "boolean", default: false },
   },
@@ -39,6 +39,7 @@ const { values } = parseArgs({
 const scale = Number(values.scale);
 const randomMb = Number(values["random-mb"]);
 const contenders = new Set(values.contenders.split(","));
+const rounds = Math.max(1, Number(values.rounds));
 const outDir = resolve(values.out);
 
 const clusters: BenchCluster[] = [];
@@ -76,44 +77,6 @@ async function machineFacts(cluster: BenchCluster): Promise<Record<string, strin
     Node: process.version,
     platform: `${process.platform} ${process.arch}`,
   };
-}
-
-async function runLifeboat(
-  source: BenchCluster,
-  target: BenchCluster,
-  options: MeasureOptions,
-  randomSource: string,
-): Promise<LifeboatResults> {
-  const setup = await prepareLifeboat(
-    source,
-    workDir,
-    join(repoRoot, "src", "cli", "main.ts"),
-    Number(values.jobs),
-  );
-  log("lifeboat init");
-  const init = await lifeboatInit(setup, options);
-  if (!init.ok) return { problem: `init failed (exit ${init.exitCode}): ${init.stderrTail.trim()}` };
-  log("lifeboat backup (full)");
-  const backup = await lifeboatBackup(setup, source, "lifeboat backup 1", options);
-  if (!backup.measurement.ok) {
-    return {
-      backup,
-      problem: `backup failed (exit ${backup.measurement.exitCode}): ${backup.measurement.stderrTail.trim()}`,
-    };
-  }
-  const repoBytesAfterFirst = await duBytes(setup.repoDir);
-  log("lifeboat restore");
-  const { restore, restoredSummary, phases: restorePhases } = await lifeboatRestore(setup, target, options);
-  const problem = restore.ok
-    ? undefined
-    : `restore failed (exit ${restore.exitCode}): ${restore.stderrTail.trim()}`;
-  log("churn: every 100th row, then lifeboat backup 2");
-  await applyChurn(source, "spread", randomSource);
-  const second = await lifeboatBackup(setup, source, "lifeboat backup 2 (spread churn)", options);
-  log("churn: contiguous 1%, then lifeboat backup 3");
-  await applyChurn(source, "clustered", randomSource);
-  const clustered = await lifeboatBackup(setup, source, "lifeboat backup 3 (clustered churn)", options);
-  return { backup, restore, restoredSummary, restorePhases, second, clustered, repoBytesAfterFirst, problem };
 }
 
 async function main() {
@@ -154,27 +117,54 @@ async function main() {
       "random_blobs rows": `${facts.randomRows} (${facts.randomSource}, 1 KiB each as base64)`,
     },
     sourceSummary,
+    rounds: [],
   };
   const save = async () => {
     await writeFile(join(outDir, "results.json"), JSON.stringify(results, null, 2));
     await writeFile(join(outDir, "results.md"), renderMarkdown(results));
   };
 
-  if (contenders.has("seed")) {
-    log("seed pipeline: pg_dumpall | gzip, then gunzip -c | psql");
-    results.seed = await runSeedPipeline(source, target, options);
-    await target.psql(`DROP DATABASE IF EXISTS ${benchDatabase}`);
-    await save();
+  const lifeboat = contenders.has("lifeboat")
+    ? await prepareLifeboat(source, workDir, join(repoRoot, "src", "cli", "main.ts"), Number(values.jobs))
+    : undefined;
+  // Contenders take turns within each round, so drifting load from other work
+  // on the machine hits all of them alike; the report shows medians.
+  for (let round = 1; round <= rounds; round++) {
+    const result: RoundResult = {};
+    results.rounds.push(result);
+    if (contenders.has("seed")) {
+      log(`round ${round}: seed pipeline: pg_dumpall | gzip, then gunzip -c | psql`);
+      result.seed = await runSeedPipeline(source, target, options);
+      await target.psql(`DROP DATABASE IF EXISTS ${benchDatabase}`);
+      await save();
+    }
+    if (contenders.has("raw")) {
+      log(`round ${round}: raw floor: pg_dump -Fd -j2 -Z0, then pg_restore -j2`);
+      result.raw = await runRawFloor(source, target, options);
+      await target.psql("DROP DATABASE IF EXISTS restored_raw");
+      await save();
+    }
+    if (lifeboat) {
+      log(`round ${round}: lifeboat init, backup, restore`);
+      result.lifeboat = await runLifeboatRound(lifeboat, source, target, options);
+      await target.psql("DROP DATABASE IF EXISTS restored_lb");
+      await save();
+    }
   }
-  if (contenders.has("raw")) {
-    log("raw floor: pg_dump -Fd -j2 -Z0, then pg_restore -j2");
-    results.raw = await runRawFloor(source, target, options);
-    await target.psql("DROP DATABASE IF EXISTS restored_raw");
-    await save();
-  }
-  if (contenders.has("lifeboat")) {
-    results.lifeboat = await runLifeboat(source, target, options, facts.randomSource);
-    await save();
+  // Incremental backups on top of the last round's full backup.
+  const last = results.rounds.at(-1)?.lifeboat;
+  if (lifeboat && last?.backup?.measurement.ok) {
+    log("churn: every 100th row, then a second lifeboat backup");
+    const spreadWal = await applyChurn(source, "spread", facts.randomSource);
+    const second = await lifeboatBackup(lifeboat, source, "lifeboat backup 2 (spread churn)", options);
+    log("churn: a contiguous 1% of rows, then a third lifeboat backup");
+    const clusteredWal = await applyChurn(source, "clustered", facts.randomSource);
+    const clustered = await lifeboatBackup(lifeboat, source, "lifeboat backup 3 (clustered churn)", options);
+    results.churn = {
+      first: last.backup,
+      second: { ...second, churnWalBytes: spreadWal.walBytes },
+      clustered: { ...clustered, churnWalBytes: clusteredWal.walBytes },
+    };
   }
   await save();
   process.stdout.write(renderMarkdown(results));

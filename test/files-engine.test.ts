@@ -6,7 +6,19 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { chmod, link, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  link,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  readlink,
+  rm,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -86,12 +98,22 @@ async function observe(root: string): Promise<Map<string, Observed>> {
       const info = await lstat(join(root, path));
       const mtimeSeconds = Math.floor(info.mtimeMs / 1000);
       if (info.isSymbolicLink()) {
-        result.set(path, { type: "symlink", mode: 0, size: 0, content: await readlink(join(root, path)), mtimeSeconds });
+        result.set(path, {
+          type: "symlink",
+          mode: 0,
+          size: 0,
+          content: await readlink(join(root, path)),
+          mtimeSeconds,
+        });
       } else if (info.isDirectory()) {
         result.set(path, { type: "dir", mode: info.mode & 0o7777, size: 0, content: "", mtimeSeconds });
         await visit(path);
+      } else if (info.isFIFO()) {
+        result.set(path, { type: "fifo", mode: info.mode & 0o7777, size: 0, content: "", mtimeSeconds });
       } else {
-        const content = createHash("sha256").update(await readFile(join(root, path))).digest("hex");
+        const content = createHash("sha256")
+          .update(await readFile(join(root, path)))
+          .digest("hex");
         result.set(path, { type: "file", mode: info.mode & 0o7777, size: info.size, content, mtimeSeconds });
       }
     }
@@ -119,11 +141,14 @@ describe("files engine", () => {
   });
 
   test("capture fingerprints the tree, skips a FIFO with a warning and records metadata", async () => {
-    assert.deepEqual(artifacts.artifacts.map((artifact) => artifact.name), ["tree.tar"]);
+    assert.deepEqual(
+      artifacts.artifacts.map((artifact) => artifact.name),
+      ["tree.tar"],
+    );
     const counts = captured.fingerprint.counts;
     assert.equal(counts.symlinks, 5);
     assert.equal(counts.files, 14, "hard-linked names count as files");
-    assert.equal(counts.directories, 11);
+    assert.equal(counts.directories, 9);
     assert.ok((counts.bytes ?? 0) > 3 * 1024 * 1024);
     assert.match(captured.fingerprint.hashes.tree ?? "", /^[0-9a-f]{64}$/);
     assert.deepEqual(captured.engineMeta, { path: source, files: 14 });
@@ -132,7 +157,10 @@ describe("files engine", () => {
 
   test("a round trip is identical by fingerprint and by an independent walk", async () => {
     const target = join(base, "restored");
-    await filesEngine.restore({ artifacts, engineMeta: captured.engineMeta }, target, {}, context);
+    const phases: string[] = [];
+    const restoreContext = { ...context, onPhase: (phase: string) => phases.push(phase) };
+    await filesEngine.restore({ artifacts, engineMeta: captured.engineMeta }, target, {}, restoreContext);
+    assert.deepEqual(phases, ["restore"]);
     const restored = await filesEngine.fingerprint(target, context);
     assert.deepEqual(compareFingerprints(captured.fingerprint, restored), []);
 
@@ -144,7 +172,10 @@ describe("files engine", () => {
     assert.equal((await lstat(join(target, "setuid-tool"))).mode & 0o7777, 0o4755);
     assert.equal(await readlink(join(target, "absolute-link")), "/etc/hostname");
     assert.equal(await readlink(join(target, "a", "escaping-link")), "../../outside-the-tree");
-    assert.equal((await lstat(join(target, "hard-link-to-top"))).ino, (await lstat(join(target, "top.txt"))).ino);
+    assert.equal(
+      (await lstat(join(target, "hard-link-to-top"))).ino,
+      (await lstat(join(target, "top.txt"))).ino,
+    );
     assert.equal((await lstat(target)).mode & 0o7777, (await lstat(source)).mode & 0o7777);
     assert.deepEqual(leftovers(await readdir(base)), []);
   });
@@ -171,7 +202,10 @@ describe("files engine", () => {
     assert.equal((await filesEngine.inspectTarget(target, context)).empty, false);
 
     await filesEngine.restore({ artifacts, engineMeta: {} }, target, { force: true }, context);
-    assert.deepEqual(compareFingerprints(captured.fingerprint, await filesEngine.fingerprint(target, context)), []);
+    assert.deepEqual(
+      compareFingerprints(captured.fingerprint, await filesEngine.fingerprint(target, context)),
+      [],
+    );
     await assert.rejects(lstat(join(target, "keep.txt")), { code: "ENOENT" });
     assert.deepEqual(leftovers(await readdir(base)), []);
 
@@ -179,7 +213,10 @@ describe("files engine", () => {
     await mkdir(empty);
     assert.equal((await filesEngine.inspectTarget(empty, context)).empty, true);
     await filesEngine.restore({ artifacts, engineMeta: {} }, empty, {}, context);
-    assert.deepEqual(compareFingerprints(captured.fingerprint, await filesEngine.fingerprint(empty, context)), []);
+    assert.deepEqual(
+      compareFingerprints(captured.fingerprint, await filesEngine.fingerprint(empty, context)),
+      [],
+    );
   });
 
   test("a stream that fails verification midway leaves the target untouched and no partial directory", async () => {
@@ -190,13 +227,16 @@ describe("files engine", () => {
         return Readable.from(
           (async function* () {
             yield bytes.subarray(0, cut);
-            throw new LifeboatError("CHECKSUM_MISMATCH", `chunk 9c1e of artifact ${name} failed authentication`);
+            throw new LifeboatError(
+              "CHECKSUM_MISMATCH",
+              `chunk 9c1e of artifact ${name} failed authentication`,
+            );
           })(),
         );
       }
     }
     const corrupt = new CorruptArtifacts();
-    for (const [name, bytes] of artifacts.stored) await corrupt.write(name, [bytes]);
+    for (const [name, bytes] of artifacts.stored) await corrupt.write(name, Readable.from([bytes]));
     const target = join(base, "precious");
     await mkdir(join(target, "sub"), { recursive: true });
     await writeFile(join(target, "sub", "data.txt"), "precious data");
@@ -219,7 +259,9 @@ describe("files engine", () => {
   });
 
   describe("hostile archives are refused, and nothing is written outside the target", () => {
-    function handmadeTar(entries: { path: string; type: "File" | "Link" | "SymbolicLink"; body?: string; linkpath?: string }[]): Buffer {
+    function handmadeTar(
+      entries: { path: string; type: "File" | "Link" | "SymbolicLink"; body?: string; linkpath?: string }[],
+    ): Buffer {
       const blocks: Buffer[] = [];
       for (const entry of entries) {
         const body = Buffer.from(entry.body ?? "");
@@ -239,10 +281,26 @@ describe("files engine", () => {
     }
 
     const cases = [
-      { name: "a '..' path", entries: [{ path: "../escaped.txt", type: "File" as const, body: "evil" }], outside: "escaped.txt" },
-      { name: "a nested '..' path", entries: [{ path: "ok/../../escaped2.txt", type: "File" as const, body: "evil" }], outside: "escaped2.txt" },
-      { name: "an absolute path", entries: [{ path: "ABSOLUTE", type: "File" as const, body: "evil" }], outside: "absolute.txt" },
-      { name: "a hard link out of the tree", entries: [{ path: "innocent", type: "Link" as const, linkpath: "../spool/victim" }], outside: "none" },
+      {
+        name: "a '..' path",
+        entries: [{ path: "../escaped.txt", type: "File" as const, body: "evil" }],
+        outside: "escaped.txt",
+      },
+      {
+        name: "a nested '..' path",
+        entries: [{ path: "ok/../../escaped2.txt", type: "File" as const, body: "evil" }],
+        outside: "escaped2.txt",
+      },
+      {
+        name: "an absolute path",
+        entries: [{ path: "ABSOLUTE", type: "File" as const, body: "evil" }],
+        outside: "absolute.txt",
+      },
+      {
+        name: "a hard link out of the tree",
+        entries: [{ path: "innocent", type: "Link" as const, linkpath: "../spool/victim" }],
+        outside: "none",
+      },
     ];
     for (const hostile of cases) {
       test(hostile.name, async () => {
@@ -251,17 +309,48 @@ describe("files engine", () => {
           path: entry.path === "ABSOLUTE" ? join(base, "absolute.txt") : entry.path,
         }));
         const evil = new MemoryArtifacts();
-        await evil.write("tree.tar", [handmadeTar([{ path: "fine.txt", type: "File", body: "ok" }, ...entries])]);
+        await evil.write(
+          "tree.tar",
+          Readable.from([handmadeTar([{ path: "fine.txt", type: "File", body: "ok" }, ...entries])]),
+        );
         const target = join(base, `hostile-${hostile.outside}`);
         await assert.rejects(
           filesEngine.restore({ artifacts: evil, engineMeta: {} }, target, {}, context),
-          (error) => isLifeboatError(error, "VERIFICATION_FAILED"),
+          (error) =>
+            isLifeboatError(error, "VERIFICATION_FAILED") && /cannot be restored safely/.test(error.message),
         );
         await assert.rejects(lstat(join(base, hostile.outside)), { code: "ENOENT" });
         await assert.rejects(lstat(target), { code: "ENOENT" });
         assert.deepEqual(leftovers(await readdir(base)), []);
       });
     }
+  });
+
+  test("a file deleted while the capture runs fails it loudly, naming the file", async () => {
+    const busy = join(base, "busy-tree");
+    await mkdir(busy);
+    for (let i = 0; i < 40; i++)
+      await writeFile(join(busy, `file-${String(i).padStart(2, "0")}`), randomBytes(2000));
+    const doomed = join(busy, "file-39");
+    class DeletingSink extends MemoryArtifacts {
+      override async write(name: string, data: Readable | AsyncIterable<Uint8Array>) {
+        const deleteOnFirstChunk = async function* () {
+          let first = true;
+          for await (const chunk of data) {
+            if (first) await rm(doomed);
+            first = false;
+            yield chunk as Uint8Array;
+          }
+        };
+        return super.write(name, deleteOnFirstChunk());
+      }
+    }
+    const sink = new DeletingSink();
+    await assert.rejects(
+      filesEngine.capture({ engine: "files", path: busy }, sink, context),
+      (error) => isLifeboatError(error, "SOURCE_TOOL_FAILED") && error.message.includes(doomed),
+    );
+    assert.equal(sink.artifacts.length, 0, "no artifact is recorded for a failed capture");
   });
 
   test("missing or non-directory sources are SOURCE_UNREACHABLE naming the path", async () => {

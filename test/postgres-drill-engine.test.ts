@@ -30,6 +30,11 @@ INSERT INTO events (body) SELECT md5(i::text) FROM generate_series(1, 2000) AS i
 CREATE VIEW big_items AS SELECT * FROM items WHERE qty > 25;
 `;
 
+/** pg_dump ≥ 15.14 brackets its output with \\restrict / \\unrestrict and a random key: the only run-dependent lines. */
+function normalizeDump(text: string): string {
+  return text.replace(/^\\(un)?restrict \S+$/gm, "\\$1restrict <key>");
+}
+
 const provisionScratch = postgresEngine.provisionScratch!;
 const queryScalar = postgresEngine.queryScalar!;
 const sourceSize = postgresEngine.sourceSize!;
@@ -103,6 +108,36 @@ const exists = (path: string) =>
     () => true,
     () => false,
   );
+
+// Stand-in for a long pg_restore: a session held open in the partial database until the drill is
+// interrupted. The server keeps that backend (sleeping) after its client dies.
+const slowRestore: ProcessRunner = {
+  ...processRunner,
+  run(command, args, options) {
+    if (command !== "pg_restore") return processRunner.run(command, args, options);
+    const dbname = args.find((arg) => arg.startsWith("--dbname="))!;
+    return processRunner.run(
+      "psql",
+      ["-X", "-q", "--no-password", dbname, "-c", "SELECT pg_sleep(600)"],
+      options,
+    );
+  },
+};
+
+/** SQL counting the stand-in's sessions in the partial database of scratch database `name`. */
+function sleepingIn(name: string): string {
+  const prefix = partialPrefix(name);
+  return `SELECT count(*) FROM pg_stat_activity
+    WHERE query LIKE 'SELECT pg_sleep%' AND left(datname, length('${prefix}')) = '${prefix}'`;
+}
+
+/** Poll until `condition` holds (bounded, so a broken test fails instead of hanging). */
+async function waitFor(condition: () => Promise<boolean>): Promise<void> {
+  for (let polls = 0; !(await condition()); polls++) {
+    if (polls > 1200) assert.fail("the condition never held");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 describe("postgres engine drill support", () => {
   let primary: PgCluster;
@@ -247,7 +282,10 @@ describe("postgres engine drill support", () => {
     assert.deepEqual(compareFingerprints(captured.fingerprint, print), []);
     await scratch.destroy();
 
-    assert.equal(await primary.dumpPlain("app"), before);
+    assert.ok(
+      normalizeDump(await primary.dumpPlain("app")) === normalizeDump(before),
+      "the source database changed",
+    );
     assert.equal(await primary.psql("SELECT count(*) FROM items", "app"), "50");
     assert.equal(
       await primary.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'lifeboat_drill_%'"),
@@ -267,20 +305,6 @@ describe("postgres engine drill support", () => {
   it("destroys a scratch database while an interrupted restore still holds a session in it", async () => {
     const scratch = await scratchFor(source(primary), { url: scratchServer.url("postgres") });
     const name = scratch.env.PGDATABASE!;
-    // Stand-in for a long pg_restore: a session held open in the partial database until the drill is
-    // interrupted. The server keeps that backend (sleeping) after its client dies.
-    const slowRestore: ProcessRunner = {
-      ...processRunner,
-      run(command, args, options) {
-        if (command !== "pg_restore") return processRunner.run(command, args, options);
-        const dbname = args.find((arg) => arg.startsWith("--dbname="))!;
-        return processRunner.run(
-          "psql",
-          ["-X", "-q", "--no-password", dbname, "-c", "SELECT pg_sleep(600)"],
-          options,
-        );
-      },
-    };
     const controller = new AbortController();
     const phases: RestorePhase[] = [];
     const restoring = postgresEngine.restore(
@@ -290,9 +314,7 @@ describe("postgres engine drill support", () => {
       await makeContext({ runner: slowRestore, signal: controller.signal, onPhase: (p) => phases.push(p) }),
     );
     restoring.catch(() => {}); // observed below
-    const sleeping = `SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND datname LIKE '${name}%'`;
-    while ((await scratchServer.psql(sleeping)) !== "1")
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(async () => (await scratchServer.psql(sleepingIn(name))) === "1");
 
     controller.abort(new LifeboatError("INTERNAL", "interrupted by SIGTERM"));
     await scratch.destroy(); // at once, while the restore is still unwinding
@@ -300,9 +322,61 @@ describe("postgres engine drill support", () => {
     assert.deepEqual(phases, ["restore"]);
     await scratch.destroy();
     assert.equal(
-      await scratchServer.psql(`SELECT count(*) FROM pg_database WHERE datname LIKE '${name}%'`),
+      await scratchServer.psql(
+        `SELECT count(*) FROM pg_database WHERE datname = '${name}' OR left(datname, length('${partialPrefix(name)}')) = '${partialPrefix(name)}'`,
+      ),
       "0",
     );
+  });
+
+  it("tears down a throwaway cluster while an interrupted restore is still running in it", async () => {
+    const scratch = await scratchFor(source(primary));
+    const port = Number(scratch.env.PGPORT);
+    const admin = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    const clusterDir = dirname(String(await queryScalar(admin, "SHOW data_directory", await makeContext())));
+    const controller = new AbortController();
+    const restoring = postgresEngine.restore(
+      input,
+      scratch.target,
+      {},
+      await makeContext({ runner: slowRestore, signal: controller.signal }),
+    );
+    restoring.catch(() => {}); // observed below
+    await waitFor(
+      async () =>
+        String(await queryScalar(admin, sleepingIn(scratch.env.PGDATABASE!), await makeContext())) === "1",
+    );
+
+    controller.abort(new LifeboatError("INTERNAL", "interrupted by SIGINT"));
+    await scratch.destroy();
+    await rejectsWith(restoring, "INTERNAL", /interrupted by SIGINT/);
+    assert.equal(await exists(clusterDir), false);
+    assert.equal(await portAnswers(port), false);
+  });
+
+  it("stops a throwaway cluster when the process exits without destroying it", async () => {
+    const engineUrl = new URL("../src/engines/postgres/index.ts", import.meta.url).href;
+    const script = `
+      import { mkdtemp } from "node:fs/promises";
+      import { tmpdir } from "node:os";
+      import { join } from "node:path";
+      const { postgresEngine } = await import(${JSON.stringify(engineUrl)});
+      const { processRunner } = await import(${JSON.stringify(new URL("../src/runtime/process.ts", import.meta.url).href)});
+      const { silentLogger } = await import(${JSON.stringify(new URL("../src/runtime/logger.ts", import.meta.url).href)});
+      const context = { runner: processRunner, log: silentLogger, tempDir: await mkdtemp(join(tmpdir(), "lifeboat-pg-drill-")) };
+      const source = { engine: "postgres", url: process.env.SOURCE_URL, globals: false, jobs: 1 };
+      const scratch = await postgresEngine.provisionScratch(source, { allowSourceServer: false, label: "exit_hook" }, context);
+      const dataDir = await postgresEngine.queryScalar(scratch.target.replace(/[^/]+$/, "postgres"), "SHOW data_directory", context);
+      process.stdout.write(JSON.stringify({ port: scratch.env.PGPORT, dataDir }));
+      process.exit(130); // what a second Ctrl-C does
+    `;
+    const child = await processRunner.run(process.execPath, ["--input-type=module", "-e", script], {
+      env: { SOURCE_URL: primary.url("app") },
+    });
+    assert.equal(child.exitCode, 130, child.stderr);
+    const { port, dataDir } = JSON.parse(child.stdout) as { port: string; dataDir: string };
+    assert.equal(await exists(dirname(dataDir)), false);
+    assert.equal(await portAnswers(Number(port)), false);
   });
 
   it("does not announce the restore phase when fetching the artifacts fails", async () => {
@@ -331,7 +405,10 @@ describe("postgres engine drill support", () => {
     const target = primary.url("app");
     assert.equal(await queryScalar(target, "SELECT count(*) FROM items", context), "50");
     assert.equal(await queryScalar(target, "SELECT count(*) = 50 FROM items", context), true);
-    assert.equal(await queryScalar(target, "SELECT sku, qty FROM items ORDER BY qty DESC", context), "sku-9");
+    assert.equal(
+      await queryScalar(target, "SELECT sku, qty FROM items ORDER BY qty DESC", context),
+      "sku-50",
+    );
     assert.equal(await queryScalar(target, "SELECT 1 WHERE false", context), null);
     await rejectsWith(
       queryScalar(target, "SELECT * FROM missing_table", context),
@@ -351,9 +428,13 @@ describe("postgres engine drill support", () => {
     assert.equal(await primary.psql("SELECT count(*) FROM items", "app"), "50");
   });
 
-  it("measures the source's size, and reports none when it is unreachable", async () => {
+  it("measures the source's data in the snapshot's terms, and reports none when it is unreachable", async () => {
     const size = await sourceSize(source(primary), await makeContext());
     assert.ok(typeof size === "number" && size > 0, String(size));
+    // Comparable with the dump (the drill divides one by the other), unlike pg_database_size with its catalogs.
+    const dumpBytes = artifacts.artifacts.reduce((sum, ref) => sum + ref.size, 0);
+    assert.ok(size / dumpBytes > 0.5 && size / dumpBytes < 10, `${size} bytes of data, ${dumpBytes} dumped`);
+    assert.ok(size < Number(await primary.psql("SELECT pg_database_size('app')")));
     assert.equal(await sourceSize(source(primary, "no_such_db"), await makeContext()), undefined);
   });
 

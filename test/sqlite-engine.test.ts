@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { Readable } from "node:stream";
 import { sqliteEngine } from "../src/engines/sqlite/index.ts";
 import { assertIntegrity } from "../src/engines/sqlite/restore.ts";
 import type { EngineContext } from "../src/engines/engine.ts";
@@ -53,9 +54,11 @@ function createRichDatabase(path: string): DatabaseSync {
   const person = db.prepare("INSERT INTO people(name, city) VALUES (?, ?)");
   const file = db.prepare("INSERT INTO files(person_id, data) VALUES (?, ?)");
   db.exec("BEGIN");
-  const names = ["Zoë", "日本太郎", "Ångström 🚀", "O'Brien \"quoted\"", "plain"];
+  const names = ["Zoë", "日本太郎", "Ångström 🚀", 'O\'Brien "quoted"', "plain"];
   for (let i = 0; i < 200; i++) {
-    const id = Number(person.run(`${names[i % names.length]} #${i}`, i % 3 ? "Zürich" : null).lastInsertRowid);
+    const id = Number(
+      person.run(`${names[i % names.length]} #${i}`, i % 3 ? "Zürich" : null).lastInsertRowid,
+    );
     file.run(id, randomBytes(64 + (i % 7) * 100));
   }
   db.exec("COMMIT");
@@ -81,23 +84,41 @@ describe("sqlite engine", () => {
       assert.equal(result.fingerprint.counts["objects:indexes"], 2);
       assert.equal(result.fingerprint.counts["objects:views"], 1);
       assert.equal(result.fingerprint.counts["objects:triggers"], 1);
-      assert.equal(result.fingerprint.counts["rows:sqlite_sequence"], undefined, "internal tables are skipped");
+      assert.equal(
+        result.fingerprint.counts["rows:sqlite_sequence"],
+        undefined,
+        "internal tables are skipped",
+      );
       assert.equal(result.engineMeta.journal_mode, "wal");
       assert.equal(result.engineMeta.path, sourcePath);
       assert.equal(typeof result.engineMeta.sqlite_version, "string");
       assert.equal(typeof result.engineMeta.page_size, "number");
       assert.ok(!Number.isNaN(Date.parse(result.consistentAt)));
-      assert.deepEqual(artifacts.artifacts.map((artifact) => artifact.name), ["database.sqlite"]);
+      assert.deepEqual(
+        artifacts.artifacts.map((artifact) => artifact.name),
+        ["database.sqlite"],
+      );
       assert.deepEqual(await readdir(context.tempDir), [], "the spooled copy is removed");
 
       const targetPath = join(base, "restored.db");
-      await sqliteEngine.restore({ artifacts, engineMeta: result.engineMeta }, targetPath, {}, context);
+      const phases: string[] = [];
+      const restoreContext = { ...context, onPhase: (phase: string) => phases.push(phase) };
+      await sqliteEngine.restore(
+        { artifacts, engineMeta: result.engineMeta },
+        targetPath,
+        {},
+        restoreContext,
+      );
+      assert.deepEqual(phases, ["restore"]);
       const restored = await sqliteEngine.fingerprint(targetPath, context);
       assert.deepEqual(compareFingerprints(result.fingerprint, restored), []);
       assert.equal(dump(targetPath), dump(sourcePath));
       assert.match(dump(targetPath), /marker-in-wal ✓/);
       assertIntegrity(targetPath);
-      assert.deepEqual((await readdir(base)).filter((name) => name.includes("lifeboat-partial")), []);
+      assert.deepEqual(
+        (await readdir(base)).filter((name) => name.includes("lifeboat-partial")),
+        [],
+      );
     } finally {
       writer.close();
     }
@@ -122,6 +143,7 @@ describe("sqlite engine", () => {
     const stopFile = join(base, "busy.stop");
     const writerScript = `
       import { DatabaseSync } from "node:sqlite";
+import { Readable } from "node:stream";
       import { existsSync } from "node:fs";
       const db = new DatabaseSync(process.argv[1], { timeout: 10000 });
       const a = db.prepare("INSERT INTO a(v) VALUES (randomblob(3000))");
@@ -130,9 +152,13 @@ describe("sqlite engine", () => {
       while (!existsSync(process.argv[2])) { db.exec("BEGIN"); a.run(); b.run(); db.exec("COMMIT"); n++; if (n === 50) console.log("started"); }
       console.log("wrote " + n);
       db.close();`;
-    const writer = spawn(process.execPath, ["--input-type=module", "-e", writerScript, sourcePath, stopFile], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const writer = spawn(
+      process.execPath,
+      ["--input-type=module", "-e", writerScript, sourcePath, stopFile],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     let output = "";
     const started = new Promise<void>((resolve) => {
       writer.stdout.setEncoding("utf8");
@@ -141,7 +167,7 @@ describe("sqlite engine", () => {
         if (output.includes("started")) resolve();
       });
     });
-    const exited = new Promise<number | null>((resolve) => writer.on("exit", resolve));
+    const exited = new Promise<number | null>((resolve) => writer.on("close", resolve));
     try {
       await started;
       const artifacts = new MemoryArtifacts();
@@ -151,10 +177,18 @@ describe("sqlite engine", () => {
       const counts = result.fingerprint.counts;
       assert.equal(counts["rows:a"], counts["rows:b"], "both halves of every transaction, or neither");
       assert.ok((counts["rows:a"] ?? 0) >= 1550, "the writer's committed rows before the capture are in it");
+      const written = Number(/wrote (\d+)/.exec(output)?.[1]);
+      assert.ok(
+        1500 + written > (counts["rows:a"] ?? 0),
+        "the writer kept committing after the consistent point",
+      );
 
       const targetPath = join(base, "busy-restored.db");
       await sqliteEngine.restore({ artifacts, engineMeta: result.engineMeta }, targetPath, {}, context);
-      assert.deepEqual(compareFingerprints(result.fingerprint, await sqliteEngine.fingerprint(targetPath, context)), []);
+      assert.deepEqual(
+        compareFingerprints(result.fingerprint, await sqliteEngine.fingerprint(targetPath, context)),
+        [],
+      );
       assertIntegrity(targetPath);
     } finally {
       await writeFile(stopFile, "");
@@ -172,7 +206,9 @@ describe("sqlite engine", () => {
 
     const targetPath = join(base, "occupied.db");
     const old = new DatabaseSync(targetPath);
-    old.exec("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE old (y); INSERT INTO old VALUES (1);");
+    old.exec(
+      "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE old (y); INSERT INTO old VALUES (1);",
+    );
     const oldBytes = await readFile(targetPath);
     assert.deepEqual(await sqliteEngine.inspectTarget(targetPath, context), {
       exists: true,
@@ -187,10 +223,23 @@ describe("sqlite engine", () => {
 
     old.close(); // checkpoints; recreate a stale -wal by hand to prove it is removed
     await writeFile(targetPath + "-wal", randomBytes(4096));
-    await sqliteEngine.restore({ artifacts, engineMeta: result.engineMeta }, targetPath, { force: true }, context);
+    await sqliteEngine.restore(
+      { artifacts, engineMeta: result.engineMeta },
+      targetPath,
+      { force: true },
+      context,
+    );
     await assert.rejects(stat(targetPath + "-wal"), { code: "ENOENT" });
-    assert.deepEqual(compareFingerprints(result.fingerprint, await sqliteEngine.fingerprint(targetPath, context)), []);
-    await sqliteEngine.restore({ artifacts, engineMeta: result.engineMeta }, targetPath, { clean: true }, context);
+    assert.deepEqual(
+      compareFingerprints(result.fingerprint, await sqliteEngine.fingerprint(targetPath, context)),
+      [],
+    );
+    await sqliteEngine.restore(
+      { artifacts, engineMeta: result.engineMeta },
+      targetPath,
+      { clean: true },
+      context,
+    );
     assert.match(dump(targetPath), /INSERT INTO t VALUES\('new'\);/);
   });
 
@@ -211,7 +260,7 @@ describe("sqlite engine", () => {
 
   test("a target whose directory does not exist is TARGET_UNREACHABLE", async () => {
     const artifacts = new MemoryArtifacts();
-    await artifacts.write("database.sqlite", [Buffer.from("unused")]);
+    await artifacts.write("database.sqlite", Readable.from([Buffer.from("unused")]));
     await assert.rejects(
       sqliteEngine.restore({ artifacts, engineMeta: {} }, join(base, "nope", "x.db"), {}, context),
       (error) => isLifeboatError(error, "TARGET_UNREACHABLE"),
@@ -227,7 +276,9 @@ describe("sqlite engine", () => {
       const sourcePath = join(base, "for-damage.db");
       const db = new DatabaseSync(sourcePath);
       db.exec("CREATE TABLE t (x BLOB); CREATE INDEX t_x ON t(x);");
+      db.exec("BEGIN");
       for (let i = 0; i < 300; i++) db.prepare("INSERT INTO t VALUES (?)").run(randomBytes(500));
+      db.exec("COMMIT");
       db.close();
       artifacts = new MemoryArtifacts();
       await sqliteEngine.capture({ engine: "sqlite", path: sourcePath }, artifacts, context);
@@ -240,7 +291,10 @@ describe("sqlite engine", () => {
 
     async function assertUntouched(): Promise<void> {
       assert.deepEqual(await readFile(targetPath), original);
-      assert.deepEqual((await readdir(base)).filter((name) => name.includes("lifeboat-partial")), []);
+      assert.deepEqual(
+        (await readdir(base)).filter((name) => name.includes("lifeboat-partial")),
+        [],
+      );
     }
 
     test("a checksum mismatch while saving", async () => {
@@ -248,11 +302,14 @@ describe("sqlite engine", () => {
         override async saveTo(name: string, path: string): Promise<void> {
           const bytes = this.stored.get(name) ?? Buffer.alloc(0);
           await writeFile(path, bytes.subarray(0, bytes.length / 2)); // the half written before the bad chunk
-          throw new LifeboatError("CHECKSUM_MISMATCH", `chunk 3f2a of artifact ${name} failed authentication`);
+          throw new LifeboatError(
+            "CHECKSUM_MISMATCH",
+            `chunk 3f2a of artifact ${name} failed authentication`,
+          );
         }
       }
       const corrupt = new CorruptArtifacts();
-      for (const [name, bytes] of artifacts.stored) await corrupt.write(name, [bytes]);
+      for (const [name, bytes] of artifacts.stored) await corrupt.write(name, Readable.from([bytes]));
       await assert.rejects(
         sqliteEngine.restore({ artifacts: corrupt, engineMeta: {} }, targetPath, { force: true }, context),
         (error) => isLifeboatError(error, "CHECKSUM_MISMATCH"),
@@ -265,7 +322,7 @@ describe("sqlite engine", () => {
       const bytes = Buffer.from(artifacts.stored.get("database.sqlite") ?? Buffer.alloc(0));
       const pageSize = bytes.readUInt16BE(16);
       bytes.fill(0x5a, pageSize * 2, pageSize * 2 + 64); // scribble over a b-tree page header
-      await damaged.write("database.sqlite", [bytes]);
+      await damaged.write("database.sqlite", Readable.from([bytes]));
       await assert.rejects(
         sqliteEngine.restore({ artifacts: damaged, engineMeta: {} }, targetPath, { force: true }, context),
         (error) => isLifeboatError(error, "VERIFICATION_FAILED") && error.message.includes(targetPath),

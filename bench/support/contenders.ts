@@ -3,7 +3,7 @@
 // cluster so that pg_dumpall's output, which recreates every database, lands
 // somewhere fresh; the other restores go into new, empty databases there.
 
-import { stat, writeFile } from "node:fs/promises";
+import { rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { duBytes, measure, type Measurement, type MeasureOptions } from "./measure.ts";
 import { connectionArgs, pgBin, type BenchCluster } from "./pg-cluster.ts";
@@ -50,6 +50,7 @@ export async function runSeedPipeline(source: BenchCluster, target: BenchCluster
 /** The floor: PostgreSQL's own parallel directory-format dump and restore, no compression. */
 export async function runRawFloor(source: BenchCluster, target: BenchCluster, options: MeasureOptions) {
   const dumpDir = join(options.workDir, "raw-dump");
+  await rm(dumpDir, { recursive: true, force: true }); // pg_dump -Fd refuses an existing directory
   await source.psql("CHECKPOINT");
   const backup = await measure(
     "raw backup",
@@ -100,8 +101,41 @@ export function lifeboatCommand(setup: LifeboatSetup, args: string): string {
   return `${process.execPath} ${prof}${setup.cliPath} -c ${setup.configPath} ${args}`;
 }
 
+/** A fresh, empty repository: every round's first backup is a full one. */
 export async function lifeboatInit(setup: LifeboatSetup, options: MeasureOptions) {
+  await rm(setup.repoDir, { recursive: true, force: true });
   return measure("lifeboat init", lifeboatCommand(setup, "init"), { ...options, env: setup.env });
+}
+
+export interface LifeboatRound {
+  readonly backup?: LifeboatBackup;
+  readonly restore?: Measurement;
+  readonly restoredSummary?: string;
+  readonly restorePhases?: Record<string, number>;
+  readonly repoBytesAfterFirst?: number;
+  readonly problem?: string;
+}
+
+/** init, full backup, restore into a new database: one round of Lifeboat. */
+export async function runLifeboatRound(
+  setup: LifeboatSetup,
+  source: BenchCluster,
+  target: BenchCluster,
+  options: MeasureOptions,
+): Promise<LifeboatRound> {
+  const init = await lifeboatInit(setup, options);
+  if (!init.ok) return { problem: `init failed (exit ${init.exitCode}): ${init.stderrTail.trim()}` };
+  const backup = await lifeboatBackup(setup, source, "lifeboat backup", options);
+  if (!backup.measurement.ok) {
+    const { exitCode, stderrTail } = backup.measurement;
+    return { backup, problem: `backup failed (exit ${exitCode}): ${stderrTail.trim()}` };
+  }
+  const repoBytesAfterFirst = await duBytes(setup.repoDir);
+  const { restore, restoredSummary, phases } = await lifeboatRestore(setup, target, options);
+  const problem = restore.ok
+    ? undefined
+    : `restore failed (exit ${restore.exitCode}): ${restore.stderrTail.trim()}`;
+  return { backup, restore, restoredSummary, restorePhases: phases, repoBytesAfterFirst, problem };
 }
 
 export interface LifeboatBackup {
@@ -124,6 +158,7 @@ export async function lifeboatBackup(
   const measurement = await measure(label, lifeboatCommand(setup, "backup bench-db --json"), {
     ...options,
     env: setup.env,
+    watch: ["pg_dump"],
   });
   if (!measurement.ok) return { measurement };
   const repoGrowth = (await duBytes(setup.repoDir)) - before;
@@ -147,7 +182,7 @@ export async function lifeboatRestore(
   const restore = await measure(
     "lifeboat restore",
     lifeboatCommand(setup, `restore bench-db --to ${target.url("restored_lb")} --json`),
-    { ...options, env: setup.env },
+    { ...options, env: setup.env, watch: ["pg_restore"] },
   );
   const restoredSummary = restore.ok ? await summaryOrError(target, "restored_lb") : undefined;
   return { restore, restoredSummary, phases: restorePhases(restore.stdout) };

@@ -76,7 +76,13 @@ export type ChurnPattern = "spread" | "clustered";
  * every 100th row (the brief's workload: a changed row on almost every page);
  * "clustered" touches one contiguous 1% range of ids (a hot region).
  */
-export async function applyChurn(cluster: BenchCluster, pattern: ChurnPattern, randomSource: string) {
+export async function applyChurn(
+  cluster: BenchCluster,
+  pattern: ChurnPattern,
+  randomSource: string,
+): Promise<{ walBytes: number }> {
+  // WAL written by the churn: what a WAL-archiving (PITR) backup would have to store for it.
+  const walBefore = await cluster.psql("SELECT pg_current_wal_insert_lsn()");
   const accounts = Number(await cluster.psql("SELECT max(aid) FROM pgbench_accounts", benchDatabase));
   const blobs = Number(await cluster.psql("SELECT max(id) FROM random_blobs", benchDatabase));
   const where = (column: string, total: number) =>
@@ -95,7 +101,11 @@ export async function applyChurn(cluster: BenchCluster, pattern: ChurnPattern, r
     `UPDATE random_blobs SET payload = ${payload} WHERE ${where("id", blobs)}`,
     benchDatabase,
   );
+  const walBytes = Number(
+    await cluster.psql(`SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '${walBefore}')`),
+  );
   await cluster.psql("CHECKPOINT");
+  return { walBytes };
 }
 
 /** Row counts and content sums that must match between the source and every restore. */

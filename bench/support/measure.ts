@@ -9,6 +9,7 @@ import { appendFile, readFile, rm } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { runTool } from "./pg-cluster.ts";
+import { watchPhases, type PhaseWindow } from "./phase-watch.ts";
 
 export interface Measurement {
   readonly label: string;
@@ -20,6 +21,8 @@ export interface Measurement {
   readonly stderrTail: string;
   /** The 1-minute load average just before the run: other work on the machine skews timings. */
   readonly loadBefore: number;
+  /** When the watched child tools (MeasureOptions.watch) ran, in seconds from the start. */
+  readonly phases?: readonly PhaseWindow[];
 }
 
 export interface MeasureOptions {
@@ -27,6 +30,8 @@ export interface MeasureOptions {
   readonly logFile: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly cwd?: string;
+  /** Names of descendant processes whose lifetime to record (see phase-watch.ts). */
+  readonly watch?: readonly string[];
 }
 
 /** Children currently being measured, so a Ctrl-C handler can end them. */
@@ -36,6 +41,7 @@ export async function measure(label: string, script: string, options: MeasureOpt
   const timeFile = join(options.workDir, `time-${process.pid}-${Date.now()}.txt`);
   const loadBefore = loadavg()[0] ?? 0;
   const started = performance.now();
+  let stopWatching: (() => Promise<PhaseWindow[]>) | undefined;
   const { exitCode, stdout, stderr } = await new Promise<{
     exitCode: number | null;
     stdout: string;
@@ -52,6 +58,7 @@ export async function measure(label: string, script: string, options: MeasureOpt
       },
     );
     if (child.pid) runningChildren.add(child.pid);
+    if (child.pid && options.watch) stopWatching = watchPhases(child.pid, options.watch);
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8").on("data", (text: string) => (out += text));
@@ -63,12 +70,13 @@ export async function measure(label: string, script: string, options: MeasureOpt
     });
   });
   const elapsed = (performance.now() - started) / 1000;
+  const phases = await stopWatching?.();
   const timeLines = (await readFile(timeFile, "utf8").catch(() => "")).trim().split("\n");
   await rm(timeFile, { force: true });
   const [seconds, maxRssKb] = (timeLines.at(-1) ?? "").split(" ").map(Number);
   await appendFile(
     options.logFile,
-    `\n### ${label} (exit ${exitCode}, ${elapsed.toFixed(1)} s, load before ${loadBefore.toFixed(2)})\n$ ${script}\n--- stdout (tail)\n${stdout.slice(-4000)}\n--- stderr (tail)\n${stderr.slice(-8000)}\n`,
+    `\n### ${label} (exit ${exitCode}, ${elapsed.toFixed(1)} s, load before ${loadBefore.toFixed(2)})${phases ? " phases " + JSON.stringify(phases) : ""}\n$ ${script}\n--- stdout (tail)\n${stdout.slice(-4000)}\n--- stderr (tail)\n${stderr.slice(-8000)}\n`,
   );
   return {
     label,
@@ -79,6 +87,7 @@ export async function measure(label: string, script: string, options: MeasureOpt
     stdout,
     stderrTail: stderr.slice(-2000),
     loadBefore,
+    ...(phases ? { phases } : {}),
   };
 }
 

@@ -1,19 +1,15 @@
-// Turning one benchmark run into Markdown: the side-by-side table, the
-// incremental-backup figures and a verdict per target, computed (not typed in)
-// so BENCHMARKS.md can quote them as they are.
+// Turning one benchmark run into Markdown: the side-by-side table (medians over
+// the rounds, every round's figure in brackets), the incremental-backup figures
+// and a verdict per target, computed (not typed in) so BENCHMARKS.md can quote
+// them as they are.
 
 import type { Measurement } from "./measure.ts";
-import type { ContenderResult, LifeboatBackup } from "./contenders.ts";
+import type { ContenderResult, LifeboatBackup, LifeboatRound } from "./contenders.ts";
 
-export interface LifeboatResults {
-  readonly backup?: LifeboatBackup;
-  readonly restore?: Measurement;
-  readonly restoredSummary?: string;
-  readonly restorePhases?: Record<string, number>;
-  readonly second?: LifeboatBackup;
-  readonly clustered?: LifeboatBackup;
-  readonly repoBytesAfterFirst?: number;
-  readonly problem?: string;
+export interface RoundResult {
+  seed?: ContenderResult;
+  raw?: ContenderResult;
+  lifeboat?: LifeboatRound;
 }
 
 export interface BenchResults {
@@ -22,34 +18,72 @@ export interface BenchResults {
   readonly machine: Record<string, string>;
   readonly dataset: Record<string, string | number>;
   readonly sourceSummary: string;
-  readonly seed?: ContenderResult;
-  readonly raw?: ContenderResult;
-  readonly lifeboat?: LifeboatResults;
+  readonly rounds: RoundResult[];
+  churn?: { first: LifeboatBackup; second: ChurnBackup; clustered: ChurnBackup };
 }
 
-const mib = (bytes: number | undefined) =>
-  bytes === undefined ? "–" : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-const secs = (m: Measurement | undefined) =>
-  m === undefined ? "–" : m.ok ? `${m.seconds.toFixed(1)} s` : "failed";
-const rss = (m: Measurement | undefined) => (m?.ok ? `${m.peakRssMb.toFixed(0)} MB` : "–");
-const pct = (share: number) => `${(share * 100).toFixed(1)}%`;
+/** A backup after a churn, with the WAL the churn itself generated on the source. */
+export type ChurnBackup = LifeboatBackup & { churnWalBytes?: number };
 
-function ratio(ours: Measurement | undefined, theirs: Measurement | undefined): number | undefined {
-  if (!ours?.ok || !theirs?.ok || theirs.seconds <= 0) return undefined;
-  return ours.seconds / theirs.seconds;
+type Pick = (round: RoundResult) => Measurement | undefined;
+const seedBackup: Pick = (r) => r.seed?.backup;
+const seedRestore: Pick = (r) => r.seed?.restore;
+const rawBackup: Pick = (r) => r.raw?.backup;
+const rawRestore: Pick = (r) => r.raw?.restore;
+const lbBackup: Pick = (r) => r.lifeboat?.backup?.measurement;
+const lbRestore: Pick = (r) => r.lifeboat?.restore;
+
+function median(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+const okRuns = (results: BenchResults, pick: Pick) =>
+  results.rounds.map(pick).filter((m): m is Measurement => m?.ok === true);
+const medianSeconds = (results: BenchResults, pick: Pick) =>
+  median(okRuns(results, pick).map((m) => m.seconds));
+
+function secs(results: BenchResults, pick: Pick): string {
+  const all = results.rounds.map(pick).filter((m) => m !== undefined);
+  if (all.length === 0) return "–";
+  const value = medianSeconds(results, pick);
+  if (value === undefined) return "failed";
+  const each = all.map((m) => (m.ok ? m.seconds.toFixed(1) : "failed"));
+  return `${value.toFixed(1)} s` + (all.length > 1 ? ` (${each.join(", ")})` : "");
+}
+
+function peakRss(results: BenchResults, picks: readonly Pick[]): number | undefined {
+  const values = picks.flatMap((pick) => okRuns(results, pick).map((m) => m.peakRssMb));
+  return values.length > 0 ? Math.max(...values) : undefined;
+}
+const rss = (results: BenchResults, pick: Pick) => {
+  const value = peakRss(results, [pick]);
+  return value === undefined ? "–" : `${value.toFixed(0)} MB`;
+};
+
+function ratio(results: BenchResults, ours: Pick, theirs: Pick): number | undefined {
+  const a = medianSeconds(results, ours);
+  const b = medianSeconds(results, theirs);
+  return a === undefined || b === undefined || b <= 0 ? undefined : a / b;
 }
 const showRatio = (value: number | undefined) => (value === undefined ? "–" : `${value.toFixed(2)}x`);
+const mib = (bytes: number | undefined) =>
+  bytes === undefined ? "–" : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+const pct = (share: number) => `${(share * 100).toFixed(1)}%`;
 
-function verified(summary: string | undefined, expected: string): string {
-  if (summary === undefined) return "–";
-  return summary === expected ? "yes" : `NO (${summary})`;
+function verified(summaries: readonly (string | undefined)[], expected: string): string {
+  const known = summaries.filter((s): s is string => s !== undefined);
+  if (known.length === 0) return "–";
+  const bad = known.filter((s) => s !== expected);
+  return bad.length === 0 ? `yes (${known.length}/${known.length})` : `NO: ${bad.join("; ")}`;
 }
 
 export function renderMarkdown(results: BenchResults): string {
-  const { seed, raw, lifeboat } = results;
-  const lbBackup = lifeboat?.backup?.measurement;
-  const lines: string[] = [];
-  lines.push(`# PostgreSQL backup/restore benchmark (${results.startedAt})`, "");
+  const r = results.rounds;
+  const first = r[0];
+  const lines: string[] = [`# PostgreSQL backup/restore benchmark (${results.startedAt})`, ""];
   lines.push(`Command: \`${results.command}\``, "");
   lines.push(
     "Machine: " +
@@ -66,71 +100,124 @@ export function renderMarkdown(results: BenchResults): string {
     "",
   );
   lines.push(
+    `Rounds: ${r.length}; times are medians${r.length > 1 ? ", each round's figure in brackets" : ""}. Peak RSS is GNU time's %M: the largest single process of the command's tree (max over rounds); PostgreSQL server processes are not included.`,
+    "",
     "| | seed: `pg_dumpall \\| gzip` / `gunzip -c \\| psql` | floor: `pg_dump -Fd -j2 -Z0` / `pg_restore -j2` | Lifeboat | Lifeboat / seed | Lifeboat / floor |",
     "|---|---|---|---|---|---|",
-    `| backup wall time | ${secs(seed?.backup)} | ${secs(raw?.backup)} | ${secs(lbBackup)} | ${showRatio(ratio(lbBackup, seed?.backup))} | ${showRatio(ratio(lbBackup, raw?.backup))} |`,
-    `| restore wall time | ${secs(seed?.restore)} | ${secs(raw?.restore)} | ${secs(lifeboat?.restore)} | ${showRatio(ratio(lifeboat?.restore, seed?.restore))} | ${showRatio(ratio(lifeboat?.restore, raw?.restore))} |`,
-    `| backup peak RSS (largest process) | ${rss(seed?.backup)} | ${rss(raw?.backup)} | ${rss(lbBackup)} | | |`,
-    `| restore peak RSS (largest process) | ${rss(seed?.restore)} | ${rss(raw?.restore)} | ${rss(lifeboat?.restore)} | | |`,
-    `| bytes stored | ${mib(seed?.storedBytes)} | ${mib(raw?.storedBytes)} | ${mib(lifeboat?.repoBytesAfterFirst)} | | |`,
-    `| restore verified (row counts + content sums) | ${verified(seed?.restoredSummary, results.sourceSummary)} | ${verified(raw?.restoredSummary, results.sourceSummary)} | ${verified(lifeboat?.restoredSummary, results.sourceSummary)} | | |`,
+    `| backup wall time | ${secs(results, seedBackup)} | ${secs(results, rawBackup)} | ${secs(results, lbBackup)} | ${showRatio(ratio(results, lbBackup, seedBackup))} | ${showRatio(ratio(results, lbBackup, rawBackup))} |`,
+    `| restore wall time | ${secs(results, seedRestore)} | ${secs(results, rawRestore)} | ${secs(results, lbRestore)} | ${showRatio(ratio(results, lbRestore, seedRestore))} | ${showRatio(ratio(results, lbRestore, rawRestore))} |`,
+    `| backup peak RSS | ${rss(results, seedBackup)} | ${rss(results, rawBackup)} | ${rss(results, lbBackup)} | | |`,
+    `| restore peak RSS | ${rss(results, seedRestore)} | ${rss(results, rawRestore)} | ${rss(results, lbRestore)} | | |`,
+    `| bytes stored | ${mib(first?.seed?.storedBytes)} | ${mib(first?.raw?.storedBytes)} | ${mib(first?.lifeboat?.repoBytesAfterFirst)} | | |`,
+    `| restore verified (row counts + content sums) | ${verified(
+      r.map((x) => x.seed?.restoredSummary),
+      results.sourceSummary,
+    )} | ${verified(
+      r.map((x) => x.raw?.restoredSummary),
+      results.sourceSummary,
+    )} | ${verified(
+      r.map((x) => x.lifeboat?.restoredSummary),
+      results.sourceSummary,
+    )} | | |`,
     "",
   );
-  if (lifeboat?.restorePhases) {
-    const phases = Object.entries(lifeboat.restorePhases).map(([phase, s]) => `${phase} ${s.toFixed(1)} s`);
-    lines.push(`Lifeboat restore phases (from --json): ${phases.join(", ")}.`, "");
+  const loads = r.flatMap((round, index) =>
+    [seedBackup, seedRestore, rawBackup, rawRestore, lbBackup, lbRestore]
+      .map((pick) => pick(round))
+      .filter((m): m is Measurement => m !== undefined)
+      .map((m) => `${index + 1}/${m.label} ${m.loadBefore.toFixed(1)}`),
+  );
+  if (loads.length > 0)
+    lines.push(`1-minute load average before each run (round/run): ${loads.join(", ")}.`, "");
+  for (const [index, round] of r.entries()) {
+    if (round.lifeboat?.problem)
+      lines.push(`Lifeboat problem in round ${index + 1}: ${round.lifeboat.problem}`, "");
   }
-  const loads = [seed?.backup, seed?.restore, raw?.backup, raw?.restore, lbBackup, lifeboat?.restore]
-    .filter((m): m is Measurement => m?.loadBefore !== undefined)
-    .map((m) => `${m.label} ${m.loadBefore.toFixed(2)}`);
-  if (loads.length > 0) lines.push(`1-minute load average before each run: ${loads.join(", ")}.`, "");
-  if (lifeboat?.problem) lines.push(`Lifeboat problem: ${lifeboat.problem}`, "");
-  lines.push(...incrementalLines(lifeboat), ...targetLines(results));
+  lines.push(...phaseLines(results), ...incrementalLines(results), ...targetLines(results));
   return lines.join("\n") + "\n";
 }
 
-function growthShare(second: LifeboatBackup | undefined, first: LifeboatBackup | undefined) {
-  if (second?.repoGrowth === undefined || !first?.repoGrowth) return undefined;
-  return second.repoGrowth / first.repoGrowth;
+/** Splits each Lifeboat run around the PostgreSQL tool it drives: before it, while it runs, after it. */
+function phaseLines(results: BenchResults): string[] {
+  const runs = [
+    ...results.rounds.flatMap((round, index) =>
+      [lbBackup(round), lbRestore(round)].map((m) => ({
+        m,
+        round: index + 1,
+        json: round.lifeboat?.restorePhases,
+      })),
+    ),
+    { m: results.churn?.second.measurement, round: results.rounds.length, json: undefined },
+    { m: results.churn?.clustered.measurement, round: results.rounds.length, json: undefined },
+  ];
+  const lines = runs.flatMap(({ m, round, json }) =>
+    (m?.ok ? (m.phases ?? []) : []).map((window) => {
+      const during = window.lastSeen - window.firstSeen;
+      const after = m!.seconds - window.lastSeen;
+      const phases =
+        window.name === "pg_restore" && json
+          ? Object.entries(json)
+              .map(([phase, s]) => `${phase} ${s.toFixed(1)} s`)
+              .join(", ")
+          : "";
+      return `| ${round} | ${m!.label} | ${m!.seconds.toFixed(1)} s | ${window.firstSeen.toFixed(1)} s | ${window.name} ${during.toFixed(1)} s | ${after.toFixed(1)} s | ${phases} |`;
+    }),
+  );
+  if (lines.length === 0) return [];
+  return [
+    "Where Lifeboat's wall time went (its child processes sampled every 100 ms):",
+    "",
+    "| round | run | total | before the tool started | tool running | after the tool exited | phases from --json |",
+    "|---|---|---|---|---|---|---|",
+    ...lines,
+    "",
+  ];
 }
 
-function incrementalLines(lifeboat: LifeboatResults | undefined): string[] {
-  const first = lifeboat?.backup;
-  const row = (name: string, next: LifeboatBackup | undefined) => {
-    const share = growthShare(next, first);
-    return `| ${name} | ${secs(next?.measurement)} | ${mib(next?.repoGrowth)} | ${share === undefined ? "–" : pct(share)} | ${mib(next?.bytesStored)} | ${mib(next?.bytesRead)} |`;
+function growthShare(next: LifeboatBackup | undefined, first: LifeboatBackup | undefined) {
+  if (next?.repoGrowth === undefined || !first?.repoGrowth) return undefined;
+  return next.repoGrowth / first.repoGrowth;
+}
+
+function incrementalLines(results: BenchResults): string[] {
+  const churn = results.churn;
+  if (!churn) return [];
+  const row = (name: string, next: ChurnBackup) => {
+    const share = growthShare(next, churn.first);
+    const m = next.measurement;
+    return `| ${name} | ${m.ok ? `${m.seconds.toFixed(1)} s` : "failed"} | ${mib(next.repoGrowth)} | ${share === undefined ? "–" : pct(share)} | ${mib(next.bytesStored)} | ${mib(next.bytesRead)} | ${mib(next.churnWalBytes)} |`;
   };
   return [
-    "| Lifeboat backup | wall time | repository growth (du -sb) | share of first backup's growth | bytesStored (--json) | bytesRead (--json) |",
-    "|---|---|---|---|---|---|",
-    row("first (full)", first),
-    row("second, after updating every 100th row (1%)", lifeboat?.second),
-    row("third, after updating a contiguous 1% of rows", lifeboat?.clustered),
+    "| Lifeboat backup (same repository) | wall time | repository growth (du -sb) | share of the full backup's growth | bytesStored (--json) | bytesRead (--json) | WAL the churn generated |",
+    "|---|---|---|---|---|---|---|",
+    row("full (last round)", churn.first),
+    row("next, after updating every 100th row (1%)", churn.second),
+    row("next, after updating a contiguous 1% of rows", churn.clustered),
     "",
   ];
 }
 
 function verdict(value: number | undefined, limit: number, unit: (v: number) => string): string {
   if (value === undefined) return "pending";
-  const met = value <= limit;
-  return `${met ? "met" : "MISSED"}: ${unit(value)} vs <= ${unit(limit)}`;
+  return `${value <= limit ? "met" : "MISSED"}: ${unit(value)} vs <= ${unit(limit)}`;
 }
 
 function targetLines(results: BenchResults): string[] {
-  const { seed, raw, lifeboat } = results;
-  const lbBackup = lifeboat?.backup?.measurement;
   const x = (v: number) => `${v.toFixed(2)}x`;
   const mb = (v: number) => `${v.toFixed(0)} MB`;
-  const peaks = [lbBackup, lifeboat?.restore, lifeboat?.second?.measurement].filter((m) => m?.ok);
-  const peak = peaks.length > 0 ? Math.max(...peaks.map((m) => m!.peakRssMb)) : undefined;
-  const share = growthShare(lifeboat?.second, lifeboat?.backup);
+  const churnPeaks = [results.churn?.second.measurement, results.churn?.clustered.measurement]
+    .filter((m) => m?.ok)
+    .map((m) => m!.peakRssMb);
+  const roundPeak = peakRss(results, [lbBackup, lbRestore]);
+  const peak = roundPeak === undefined ? undefined : Math.max(roundPeak, ...churnPeaks);
+  const share = growthShare(results.churn?.second, results.churn?.first);
   return [
     "| target | result |",
     "|---|---|",
-    `| backup <= 0.5x seed pipeline | ${verdict(ratio(lbBackup, seed?.backup), 0.5, x)} |`,
-    `| restore <= 0.7x gunzip \\| psql | ${verdict(ratio(lifeboat?.restore, seed?.restore), 0.7, x)} |`,
-    `| backup within 1.3x of pg_dump -j2 | ${verdict(ratio(lbBackup, raw?.backup), 1.3, x)} |`,
-    `| restore within 1.3x of pg_restore -j2 | ${verdict(ratio(lifeboat?.restore, raw?.restore), 1.3, x)} |`,
+    `| backup <= 0.5x seed pipeline | ${verdict(ratio(results, lbBackup, seedBackup), 0.5, x)} |`,
+    `| restore <= 0.7x gunzip \\| psql | ${verdict(ratio(results, lbRestore, seedRestore), 0.7, x)} |`,
+    `| backup within 1.3x of pg_dump -j2 | ${verdict(ratio(results, lbBackup, rawBackup), 1.3, x)} |`,
+    `| restore within 1.3x of pg_restore -j2 | ${verdict(ratio(results, lbRestore, rawRestore), 1.3, x)} |`,
     `| second backup stores <= 10% new bytes (every-100th-row churn) | ${verdict(share, 0.1, pct)} |`,
     `| peak RSS < 300 MB (largest Lifeboat process) | ${verdict(peak, 300, mb)} |`,
     "",

@@ -44,6 +44,6 @@ test("a drill without objectives says so instead of inventing figures", () => {
     scratch: { description: null, kept: false },
   });
   assert.match(record, /RTO target \(minutes\): n\/a/);
-  assert.match(record, /RTO achieved \(minutes\): 0\.20 \(no objective declared\)/);
+  assert.match(record, /RTO achieved \(minutes\): 0\.20 \(12\.0s\) \(no objective declared\)/);
   assert.match(record, /Issues encountered:\n {2}- none/);
 });

@@ -1,8 +1,9 @@
 // lifeboat demo: the whole job on the embedded default, no server needed.
 // It creates a SQLite database and an uploads folder, a lifeboat.yaml and an
-// encrypted repository beside them, backs both sources up, restores each into
-// a scratch place, verifies the restores against their fingerprints and
-// prints a short report. The working directory stays usable with --keep.
+// encrypted repository beside them, backs both sources up, then drills each
+// one (restore into a scratch place, verify against the fingerprint and the
+// declared checks, measure RTO/RPO) and prints the drill records.
+// The working directory stays usable with --keep.
 
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -11,8 +12,12 @@ import { join } from "node:path";
 import { loadConfig } from "../../config/load.ts";
 import { readRepositoryPassword } from "../../config/password.ts";
 import { createSampleDatabase, createSampleUploads } from "../../demo/sample-data.ts";
+import type { DrillReport } from "../../drill/report.ts";
+import { runDrill } from "../../drill/run.ts";
+import { LifeboatError, ExitCode } from "../../errors.ts";
 import { backupSource, type BackupResult } from "../../operations/backup.ts";
-import { restoreSnapshot, type RestoreResult } from "../../operations/restore.ts";
+import { renderDrillRecord } from "../../report/drill-record.ts";
+import { writeReportFiles } from "../../report/files.ts";
 import { initRepository } from "../../repository/repository.ts";
 import { formatBytes, table } from "../output.ts";
 import { openStorage, operationContext, type CommandEnv } from "../session.ts";
@@ -25,15 +30,22 @@ sources:
   app-sqlite:
     engine: sqlite
     path: ./app.db
+    objectives: { rto: 15m, rpo: 24h }
+    drill:
+      checks:
+        - sql: "select count(*) > 0 from bookings"
+        - expect_rows: { table: clients, min: 100 }
   uploads:
     engine: files
     path: ./uploads
+    objectives: { rto: 15m, rpo: 24h }
+reports:
+  dir: ./drill-reports
 `;
 
 interface DemoRow {
   readonly backup: BackupResult;
-  readonly restore: RestoreResult;
-  readonly target: string;
+  readonly drill: DrillReport;
 }
 
 export async function demoCommand(env: CommandEnv, flags: { keep?: boolean; dir?: string }): Promise<void> {
@@ -55,23 +67,19 @@ export async function demoCommand(env: CommandEnv, flags: { keep?: boolean; dir?
       for (const [name, source] of Object.entries(config.sources)) {
         env.log.info(`backing up ${name}...`);
         const backup = await backupSource(context, name, source);
-        const target = join(dir, "scratch", name === "app-sqlite" ? "app.db" : name);
-        await mkdir(join(dir, "scratch"), { recursive: true });
-        env.log.info(`restoring ${name} into ${target} and verifying...`);
-        const restore = await restoreSnapshot(context, {
-          sourceName: name,
-          source,
-          selector: backup.snapshot.id,
-          target,
-          options: {},
-          dryRun: false,
-        });
-        rows.push({ backup, restore, target });
+        env.log.info(`drilling ${name}: restore into a scratch place, verify, measure...`);
+        const drill = await runDrill(context, { sourceName: name, source, selector: backup.snapshot.id });
+        await repository.saveDrillReport(drill);
+        await writeReportFiles(config.reports.dir, drill);
+        rows.push({ backup, drill });
       }
     } finally {
       await repository.close();
     }
     env.output.result(demoJson(dir, rows, !!flags.keep), () => demoText(dir, rows, !!flags.keep));
+    if (rows.some((row) => row.drill.status !== "passed")) {
+      throw new LifeboatError("VERIFICATION_FAILED", "a demo drill did not pass", { reported: true, exitCode: ExitCode.verification });
+    }
   } finally {
     if (!flags.keep && !flags.dir) await rm(dir, { recursive: true, force: true });
   }
@@ -80,52 +88,41 @@ export async function demoCommand(env: CommandEnv, flags: { keep?: boolean; dir?
 function demoJson(dir: string, rows: readonly DemoRow[], kept: boolean) {
   return {
     directory: kept ? dir : null,
-    passed: rows.every((row) => row.restore.verified),
-    sources: rows.map(({ backup, restore, target }) => ({
+    passed: rows.every((row) => row.drill.status === "passed"),
+    sources: rows.map(({ backup, drill }) => ({
       source: backup.source,
       snapshot: backup.snapshot.id,
       bytesRead: backup.stats.bytesRead,
       bytesStored: backup.stats.bytesStored,
       backupSeconds: backup.seconds,
-      restoreSeconds: restore.phases.restore,
-      verifySeconds: restore.phases.verify,
-      target,
-      verified: restore.verified,
-      fingerprint: backup.snapshot.fingerprint,
+      drill,
     })),
   };
 }
 
 function demoText(dir: string, rows: readonly DemoRow[], kept: boolean): string {
-  const facts = (row: DemoRow) =>
-    Object.entries(row.backup.snapshot.fingerprint.counts)
-      .filter(([key]) => key.startsWith("rows:") || key === "files" || key === "bytes")
-      .map(([key, value]) => `${key.replace(/^rows:/, "")}=${value}`)
-      .join(" ");
   return [
-    "Lifeboat demo: back up, restore into scratch places, verify",
+    ...rows.map((row) => renderDrillRecord(row.drill)),
+    "Lifeboat demo: back up, drill (restore into a scratch place, verify, measure)",
     "",
     table(
-      ["SOURCE", "SNAPSHOT", "READ", "STORED", "BACKUP", "RESTORE", "VERIFY", "RESULT"],
-      rows.map((row) => [
-        row.backup.source,
-        row.backup.snapshot.id.slice(0, 8),
-        formatBytes(row.backup.stats.bytesRead),
-        formatBytes(row.backup.stats.bytesStored),
-        `${row.backup.seconds.toFixed(2)}s`,
-        `${(row.restore.phases.restore ?? 0).toFixed(2)}s`,
-        `${(row.restore.phases.verify ?? 0).toFixed(2)}s`,
-        row.restore.verified ? "verified" : "FAILED",
+      ["SOURCE", "SNAPSHOT", "READ", "STORED", "BACKUP", "RTO", "RPO", "CHECKS", "RESULT"],
+      rows.map(({ backup, drill }) => [
+        backup.source,
+        backup.snapshot.id.slice(0, 8),
+        formatBytes(backup.stats.bytesRead),
+        formatBytes(backup.stats.bytesStored),
+        `${backup.seconds.toFixed(2)}s`,
+        drill.rto.achieved === null ? "n/a" : `${drill.rto.achieved.toFixed(2)}s`,
+        drill.rpo.achieved === null ? "n/a" : `${drill.rpo.achieved.toFixed(2)}s`,
+        `${drill.checks.filter((check) => check.result === "passed").length}/${drill.checks.length}`,
+        drill.status,
       ]),
     ),
     "",
-    ...rows.map((row) => `${row.backup.source}: ${facts(row)}`),
-    "",
-    rows.every((row) => row.restore.verified)
-      ? "Every restore matched the fingerprint taken at backup time."
-      : "Some restores did NOT match their fingerprints.",
-    kept ? `Working directory kept: ${dir} (try: lifeboat -c ${join(dir, "lifeboat.yaml")} snapshots)` : "",
-  ]
-    .filter((line, index, lines) => line !== "" || lines[index - 1] !== "")
-    .join("\n");
+    rows.every((row) => row.drill.status === "passed")
+      ? "Every drill restored its snapshot, matched the fingerprint taken at backup time and met its objectives."
+      : "Some drills did NOT pass; see the records above.",
+    kept ? `Working directory kept: ${dir} (try: lifeboat -c ${join(dir, "lifeboat.yaml")} drills)` : "",
+  ].join("\n");
 }

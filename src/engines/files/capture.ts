@@ -44,13 +44,19 @@ function pinVolatileFields(entry: WriteEntry): void {
 
 async function assertDirectory(root: string): Promise<void> {
   const info = await stat(root).catch((error: Error) => {
-    throw new LifeboatError("SOURCE_UNREACHABLE", `source directory ${root} cannot be read: ${error.message}`, {
-      details: { path: root },
-      cause: error,
-    });
+    throw new LifeboatError(
+      "SOURCE_UNREACHABLE",
+      `source directory ${root} cannot be read: ${error.message}`,
+      {
+        details: { path: root },
+        cause: error,
+      },
+    );
   });
   if (!info.isDirectory()) {
-    throw new LifeboatError("SOURCE_UNREACHABLE", `source ${root} is not a directory`, { details: { path: root } });
+    throw new LifeboatError("SOURCE_UNREACHABLE", `source ${root} is not a directory`, {
+      details: { path: root },
+    });
   }
 }
 
@@ -64,7 +70,9 @@ export async function captureFiles(
   // No filesystem snapshot: the capture start is the best honest bound on this machine's clock.
   const consistentAt = new Date().toISOString();
   const entries = await walkTree(root, ({ path, kind }) =>
-    context.log.warn(`files: skipping ${kind} ${path} in ${root} (only files, directories and symlinks are kept)`),
+    context.log.warn(
+      `files: skipping ${kind} ${path} in ${root} (only files, directories and symlinks are kept)`,
+    ),
   );
 
   const pack = new Pack({
@@ -95,9 +103,12 @@ export async function captureFiles(
   }
   try {
     await sink.write(treeArtifact, archive());
-  } finally {
-    // Stop reading files when the sink gives up early (storage error, abort).
+  } catch (error) {
+    // Stop reading the tree. Entries already in flight still write into the destroyed pack;
+    // those errors are consequences of the one being thrown, not news, and must not crash us.
+    pack.on("error", () => {});
     pack.destroy();
+    throw error;
   }
   const fingerprint = await fingerprinter.finish();
   return {

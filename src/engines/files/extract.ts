@@ -70,7 +70,11 @@ async function feed(stream: Readable, unpack: Unpack): Promise<void> {
   await finished;
 }
 
-export async function extractTree(stream: Readable, directory: string): Promise<void> {
+export async function extractTree(
+  stream: Readable,
+  directory: string,
+  onStreamed?: () => void,
+): Promise<void> {
   const root = await realpath(directory);
   const entries: ExtractedEntry[] = [];
   const symlinks: PendingSymlink[] = [];
@@ -80,9 +84,16 @@ export async function extractTree(stream: Readable, directory: string): Promise<
 
   const accept = (rawPath: string, entry: ReadEntry): boolean => {
     const path = normalizeArchivePath(rawPath);
-    const unsafe = unsafeArchivePath(rawPath) ?? (entry.type === "Link" ? unsafeArchivePath(entry.linkpath ?? "") : undefined);
+    const unsafe =
+      unsafeArchivePath(rawPath) ??
+      (entry.type === "Link" ? unsafeArchivePath(entry.linkpath ?? "") : undefined);
     if (unsafe) {
       refused.push(`entry ${JSON.stringify(rawPath)} ${unsafe}`);
+      return false;
+    }
+    // The archive may set the root's mode and mtime, but not make the root a file or a link.
+    if (path === "" && entry.type !== "Directory") {
+      refused.push(`a ${entry.type} entry names the root directory`);
       return false;
     }
     const mode = (entry.mode ?? 0) & 0o7777;
@@ -94,14 +105,15 @@ export async function extractTree(stream: Readable, directory: string): Promise<
       case "OldFile":
       case "ContiguousFile":
         entries.push({ path, type: "file", mode, mtime: entry.mtime });
-        return path !== "" || (refused.push("a file entry names the root directory"), false);
+        return true;
       case "Link":
         entries.push({ path, type: "link", mode, mtime: entry.mtime });
         return true;
-      case "SymbolicLink":
-        if (path === "") refused.push("a symlink entry names the root directory");
-        else symlinks.push({ path, target: entry.linkpath ?? "", mtime: entry.mtime, uid: entry.uid, gid: entry.gid });
-        return false;
+      case "SymbolicLink": {
+        const { linkpath = "", mtime, uid, gid } = entry;
+        symlinks.push({ path, target: linkpath, mtime, uid, gid });
+        return false; // created after extraction, see the header comment
+      }
       default:
         refused.push(`entry ${JSON.stringify(rawPath)} has unsupported type ${entry.type}`);
         return false;
@@ -118,26 +130,39 @@ export async function extractTree(stream: Readable, directory: string): Promise<
     },
   });
   await feed(stream, unpack);
+  onStreamed?.();
 
   if (refused.length > 0) {
-    throw new LifeboatError("VERIFICATION_FAILED", `the archive cannot be restored safely: ${refused.slice(0, 5).join("; ")}`, {
-      details: { refused: refused.slice(0, 50) },
-    });
+    throw new LifeboatError(
+      "VERIFICATION_FAILED",
+      `the archive cannot be restored safely: ${refused.slice(0, 5).join("; ")}`,
+      {
+        details: { refused: refused.slice(0, 50) },
+      },
+    );
   }
   if (failures.length > 0) {
-    throw new LifeboatError("TARGET_UNREACHABLE", `writing the restored tree failed: ${failures.slice(0, 5).join("; ")}`, {
-      details: { failures: failures.slice(0, 50) },
-    });
+    throw new LifeboatError(
+      "TARGET_UNREACHABLE",
+      `writing the restored tree failed: ${failures.slice(0, 5).join("; ")}`,
+      {
+        details: { failures: failures.slice(0, 50) },
+      },
+    );
   }
 
   for (const link of symlinks) {
     const absolute = join(root, link.path);
     // Only real directories lie between root and the link: nothing can be created outside the root.
     if ((await realpath(dirname(absolute))) !== dirname(absolute)) {
-      throw new LifeboatError("VERIFICATION_FAILED", `the archive places symlink ${link.path} below another symlink`);
+      throw new LifeboatError(
+        "VERIFICATION_FAILED",
+        `the archive places symlink ${link.path} below another symlink`,
+      );
     }
     await symlink(link.target, absolute);
-    if (isRoot && link.uid !== undefined && link.gid !== undefined) await lchown(absolute, link.uid, link.gid);
+    if (isRoot && link.uid !== undefined && link.gid !== undefined)
+      await lchown(absolute, link.uid, link.gid);
     if (link.mtime) await lutimes(absolute, link.mtime, link.mtime);
   }
 

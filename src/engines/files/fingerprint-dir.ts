@@ -17,14 +17,22 @@ async function sha256OfFile(path: string): Promise<string> {
 }
 
 export async function fingerprintDirectory(root: string, log: Logger): Promise<Fingerprint> {
-  const entries = await walkTree(root, ({ path, kind }) => log.warn(`files: skipping ${kind} ${join(root, path)}`));
+  const entries = await walkTree(root, ({ path, kind }) =>
+    log.warn(`files: skipping ${kind} ${join(root, path)}`),
+  );
   const records: TreeRecord[] = [];
   for (const entry of entries) {
     if (entry.path === "") continue;
     const absolute = join(root, entry.path);
     const mode = entry.stats.mode & 0o7777;
     if (entry.type === "file") {
-      records.push({ path: entry.path, type: "file", mode, size: entry.stats.size, digest: await sha256OfFile(absolute) });
+      records.push({
+        path: entry.path,
+        type: "file",
+        mode,
+        size: entry.stats.size,
+        digest: await sha256OfFile(absolute),
+      });
     } else if (entry.type === "symlink") {
       records.push({ path: entry.path, type: "symlink", mode: 0, size: 0, digest: await readlink(absolute) });
     } else {

@@ -5,6 +5,7 @@
 import type { FilesSourceConfig } from "../../config/schema.ts";
 import type { Engine } from "../engine.ts";
 import { captureFiles } from "./capture.ts";
+import { filesSourceSize, provisionFilesScratch } from "./drill.ts";
 import { restoreFiles } from "./restore.ts";
 import { fingerprintFilesTarget, inspectFilesTarget, overlapsSource } from "./target.ts";
 
@@ -15,4 +16,6 @@ export const filesEngine: Engine<FilesSourceConfig> = {
   restore: restoreFiles,
   fingerprint: (target, context) => fingerprintFilesTarget(target, context.log),
   isSameAsSource: (source, target) => overlapsSource(source.path, target),
+  provisionScratch: (source, request) => provisionFilesScratch(source, request),
+  sourceSize: (source) => filesSourceSize(source),
 };

@@ -24,12 +24,19 @@ async function fsyncDirectory(path: string): Promise<void> {
 }
 
 /** Whether the target exists and holds anything; refuses what restore must not replace. */
-async function checkTarget(targetPath: string, options: RestoreOptions): Promise<{ exists: boolean; empty: boolean }> {
+async function checkTarget(
+  targetPath: string,
+  options: RestoreOptions,
+): Promise<{ exists: boolean; empty: boolean }> {
   const parent = await lstat(dirname(targetPath)).catch(() => undefined);
   if (!parent?.isDirectory()) {
-    throw new LifeboatError("TARGET_UNREACHABLE", `the parent directory of target ${targetPath} does not exist`, {
-      details: { target: targetPath },
-    });
+    throw new LifeboatError(
+      "TARGET_UNREACHABLE",
+      `the parent directory of target ${targetPath} does not exist`,
+      {
+        details: { target: targetPath },
+      },
+    );
   }
   const existing = await lstat(targetPath).catch(() => undefined);
   if (!existing) return { exists: false, empty: true };
@@ -40,19 +47,27 @@ async function checkTarget(targetPath: string, options: RestoreOptions): Promise
   }
   const names = await readdir(targetPath);
   if (names.length > 0 && !options.force) {
-    throw new LifeboatError("TARGET_NOT_EMPTY", `target directory ${targetPath} is not empty (${names.length} entries)`, {
-      details: { target: targetPath, entries: names.length },
-    });
+    throw new LifeboatError(
+      "TARGET_NOT_EMPTY",
+      `target directory ${targetPath} is not empty (${names.length} entries)`,
+      {
+        details: { target: targetPath, entries: names.length },
+      },
+    );
   }
   return { exists: true, empty: names.length === 0 };
 }
 
 function asTargetError(error: unknown, targetPath: string): unknown {
   if (isLifeboatError(error)) return error;
-  return new LifeboatError("TARGET_UNREACHABLE", `restoring into ${targetPath} failed: ${(error as Error).message}`, {
-    details: { target: targetPath },
-    cause: error,
-  });
+  return new LifeboatError(
+    "TARGET_UNREACHABLE",
+    `restoring into ${targetPath} failed: ${(error as Error).message}`,
+    {
+      details: { target: targetPath },
+      cause: error,
+    },
+  );
 }
 
 export async function restoreFiles(
@@ -67,7 +82,8 @@ export async function restoreFiles(
   const partial = `${targetPath}.lifeboat-partial-${suffix}`;
   try {
     await mkdir(partial, { mode: 0o700 });
-    await extractTree(input.artifacts.open(treeArtifact), partial);
+    // Fetching and writing are one stream here, so "fetch" covers extraction; "restore" is fix-up and swap.
+    await extractTree(input.artifacts.open(treeArtifact), partial, () => context.onPhase?.("restore"));
     context.signal?.throwIfAborted();
   } catch (error) {
     await rm(partial, { recursive: true, force: true, maxRetries: 3 });

@@ -37,7 +37,10 @@ export class TarFingerprinter {
     this.parser.end();
     await this.done;
     if (this.problems.length > 0) {
-      throw new LifeboatError("INTERNAL", `the tar stream Lifeboat wrote does not parse: ${this.problems.join("; ")}`);
+      throw new LifeboatError(
+        "INTERNAL",
+        `the tar stream Lifeboat wrote does not parse: ${this.problems.join("; ")}`,
+      );
     }
     return treeFingerprint(this.records.values());
   }
@@ -68,7 +71,9 @@ export class TarFingerprinter {
           hash.update(chunk);
           size += chunk.length;
         });
-        entry.on("end", () => this.records.set(path, { path, type: "file", mode, size, digest: hash.digest("hex") }));
+        entry.on("end", () =>
+          this.records.set(path, { path, type: "file", mode, size, digest: hash.digest("hex") }),
+        );
         break;
       }
       default:

@@ -13,16 +13,23 @@ export async function inspectFilesTarget(target: string): Promise<TargetState> {
   const path = resolve(target);
   const info = await lstat(path).catch(() => undefined);
   if (!info) return { exists: false, empty: true, description: `directory ${path} (does not exist)` };
-  if (!info.isDirectory()) return { exists: true, empty: false, description: `${path} (exists and is not a directory)` };
+  if (!info.isDirectory())
+    return { exists: true, empty: false, description: `${path} (exists and is not a directory)` };
   const count = (await readdir(path)).length;
-  return { exists: true, empty: count === 0, description: `directory ${path} (${count === 0 ? "empty" : `${count} entries`})` };
+  return {
+    exists: true,
+    empty: count === 0,
+    description: `directory ${path} (${count === 0 ? "empty" : `${count} entries`})`,
+  };
 }
 
 export async function fingerprintFilesTarget(target: string, log: Logger): Promise<Fingerprint> {
   const path = resolve(target);
   const info = await lstat(path).catch(() => undefined);
   if (!info?.isDirectory()) {
-    throw new LifeboatError("TARGET_UNREACHABLE", `target directory ${path} does not exist`, { details: { target: path } });
+    throw new LifeboatError("TARGET_UNREACHABLE", `target directory ${path} does not exist`, {
+      details: { target: path },
+    });
   }
   return fingerprintDirectory(path, log);
 }

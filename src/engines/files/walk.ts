@@ -34,7 +34,10 @@ function kindOf(stats: Stats): TreeEntryType | string {
 }
 
 /** Walk `root` (which must be a directory); the root itself is the first entry. */
-export async function walkTree(root: string, onSkipped: (skipped: SkippedEntry) => void): Promise<TreeEntry[]> {
+export async function walkTree(
+  root: string,
+  onSkipped: (skipped: SkippedEntry) => void,
+): Promise<TreeEntry[]> {
   const entries: TreeEntry[] = [];
   const visit = async (relative: string): Promise<void> => {
     const stats = await lstat(relative === "" ? root : join(root, relative));

@@ -55,10 +55,14 @@ export async function captureSqlite(
   } catch (error) {
     await rm(copyPath, { force: true });
     if (error instanceof LifeboatError || context.signal?.aborted) throw error;
-    throw new LifeboatError("SOURCE_TOOL_FAILED", `SQLite backup of ${path} failed: ${(error as Error).message}`, {
-      details: { path },
-      cause: error,
-    });
+    throw new LifeboatError(
+      "SOURCE_TOOL_FAILED",
+      `SQLite backup of ${path} failed: ${(error as Error).message}`,
+      {
+        details: { path },
+        cause: error,
+      },
+    );
   } finally {
     db.close();
   }

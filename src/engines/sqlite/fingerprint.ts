@@ -12,7 +12,12 @@ interface SchemaRow {
   sql: string | null;
 }
 
-const kinds = { table: "objects:tables", index: "objects:indexes", view: "objects:views", trigger: "objects:triggers" };
+const kinds = {
+  table: "objects:tables",
+  index: "objects:indexes",
+  view: "objects:views",
+  trigger: "objects:triggers",
+};
 
 function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
@@ -39,7 +44,9 @@ export function fingerprintDatabase(db: DatabaseSync): Fingerprint {
     // Virtual tables may need a module this process lacks (and their shadow tables are counted anyway).
     const isVirtual = /^\s*CREATE\s+VIRTUAL\s+TABLE/i.test(row.sql ?? "");
     if (row.type === "table" && !isVirtual) {
-      const result = db.prepare(`SELECT count(*) AS n FROM ${quoteIdentifier(row.name)}`).get() as { n: number };
+      const result = db.prepare(`SELECT count(*) AS n FROM ${quoteIdentifier(row.name)}`).get() as {
+        n: number;
+      };
       counts[`rows:${row.name}`] = Number(result.n);
     }
   }

@@ -4,6 +4,7 @@
 import type { SqliteSourceConfig } from "../../config/schema.ts";
 import type { Engine } from "../engine.ts";
 import { captureSqlite } from "./capture.ts";
+import { provisionSqliteScratch, querySqliteScalar, sqliteSourceSize } from "./drill.ts";
 import { restoreSqlite } from "./restore.ts";
 import { fingerprintSqliteTarget, inspectSqliteTarget, isSameSqliteFile } from "./target.ts";
 
@@ -14,4 +15,7 @@ export const sqliteEngine: Engine<SqliteSourceConfig> = {
   restore: restoreSqlite,
   fingerprint: (target) => fingerprintSqliteTarget(target),
   isSameAsSource: (source, target) => isSameSqliteFile(source.path, target),
+  provisionScratch: (source, request) => provisionSqliteScratch(source, request),
+  queryScalar: (target, sql) => querySqliteScalar(target, sql),
+  sourceSize: (source) => sqliteSourceSize(source),
 };

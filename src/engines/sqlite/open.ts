@@ -11,10 +11,15 @@ import { LifeboatError, type ErrorCode } from "../../errors.ts";
  * or TARGET_UNREACHABLE) naming the path when it is missing, not a regular file,
  * unreadable or not a database.
  */
-export async function openExistingReadOnly(path: string, code: ErrorCode, what: string): Promise<DatabaseSync> {
+export async function openExistingReadOnly(
+  path: string,
+  code: ErrorCode,
+  what: string,
+): Promise<DatabaseSync> {
   try {
     const info = await stat(path);
-    if (!info.isFile()) throw new LifeboatError(code, `${what} ${path} is not a regular file`, { details: { path } });
+    if (!info.isFile())
+      throw new LifeboatError(code, `${what} ${path} is not a regular file`, { details: { path } });
   } catch (error) {
     if (error instanceof LifeboatError) throw error;
     throw new LifeboatError(code, `${what} ${path} cannot be read: ${(error as Error).message}`, {
@@ -30,10 +35,14 @@ export async function openExistingReadOnly(path: string, code: ErrorCode, what: 
     return db;
   } catch (error) {
     db?.close();
-    throw new LifeboatError(code, `${what} ${path} cannot be opened as a SQLite database: ${(error as Error).message}`, {
-      details: { path },
-      cause: error,
-    });
+    throw new LifeboatError(
+      code,
+      `${what} ${path} cannot be opened as a SQLite database: ${(error as Error).message}`,
+      {
+        details: { path },
+        cause: error,
+      },
+    );
   }
 }
 

@@ -28,9 +28,13 @@ async function checkTarget(targetPath: string, options: RestoreOptions): Promise
   const parent = dirname(targetPath);
   const parentInfo = await stat(parent).catch(() => undefined);
   if (!parentInfo?.isDirectory()) {
-    throw new LifeboatError("TARGET_UNREACHABLE", `the directory ${parent} of target ${targetPath} does not exist`, {
-      details: { target: targetPath },
-    });
+    throw new LifeboatError(
+      "TARGET_UNREACHABLE",
+      `the directory ${parent} of target ${targetPath} does not exist`,
+      {
+        details: { target: targetPath },
+      },
+    );
   }
   const existing = await lstat(targetPath).catch(() => undefined);
   if (!existing) return;
@@ -40,9 +44,13 @@ async function checkTarget(targetPath: string, options: RestoreOptions): Promise
     });
   }
   if (existing.size > 0 && !options.force && !options.clean) {
-    throw new LifeboatError("TARGET_NOT_EMPTY", `target ${targetPath} already holds a database (${existing.size} bytes)`, {
-      details: { target: targetPath, size: existing.size },
-    });
+    throw new LifeboatError(
+      "TARGET_NOT_EMPTY",
+      `target ${targetPath} already holds a database (${existing.size} bytes)`,
+      {
+        details: { target: targetPath, size: existing.size },
+      },
+    );
   }
 }
 
@@ -61,9 +69,13 @@ export function assertIntegrity(path: string, label = path): void {
     db?.close();
   }
   if (problems.length !== 1 || problems[0] !== "ok") {
-    throw new LifeboatError("VERIFICATION_FAILED", `integrity_check of ${label} failed: ${problems.slice(0, 5).join("; ")}`, {
-      details: { path: label, problems: problems.slice(0, 20) },
-    });
+    throw new LifeboatError(
+      "VERIFICATION_FAILED",
+      `integrity_check of ${label} failed: ${problems.slice(0, 5).join("; ")}`,
+      {
+        details: { path: label, problems: problems.slice(0, 20) },
+      },
+    );
   }
 }
 
@@ -82,6 +94,8 @@ export async function restoreSqlite(
   try {
     await input.artifacts.saveTo(databaseArtifact, partial);
     context.signal?.throwIfAborted();
+    // Fetched and verified: from here on the time is SQLite's own check and the swap.
+    context.onPhase?.("restore");
     assertIntegrity(partial, `restored copy of ${targetPath} (${partial})`);
     await fsyncPath(partial);
     // Side files of the old database must go before the new file takes its name: a -wal left

@@ -12,7 +12,8 @@ export async function inspectSqliteTarget(target: string): Promise<TargetState> 
   const path = resolve(target);
   const info = await stat(path).catch(() => undefined);
   if (!info) return { exists: false, empty: true, description: `SQLite file ${path} (does not exist)` };
-  if (!info.isFile()) return { exists: true, empty: false, description: `${path} (exists and is not a regular file)` };
+  if (!info.isFile())
+    return { exists: true, empty: false, description: `${path} (exists and is not a regular file)` };
   if (info.size === 0) return { exists: true, empty: true, description: `SQLite file ${path} (empty)` };
   return { exists: true, empty: false, description: `SQLite file ${path} (${info.size} bytes)` };
 }
