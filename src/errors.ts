@@ -131,6 +131,10 @@ export const errorTable = {
     exit: ExitCode.verification,
     hint: "The restored data does not match the fingerprint taken at backup; the report lists each difference.",
   },
+  INTERRUPTED: {
+    exit: ExitCode.failure,
+    hint: "The command was stopped by a signal; what it had made was cleaned up. Run it again when ready.",
+  },
   INTERNAL: {
     exit: ExitCode.failure,
     hint: "This is a bug in Lifeboat; please report it with the command and its output.",

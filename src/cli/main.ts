@@ -147,7 +147,7 @@ async function main(argv: readonly string[]): Promise<number> {
     if (interrupted) process.exit(130); // a second Ctrl-C means now
     interrupted = true;
     process.stderr.write(`\n${signal}: stopping, cleaning up (press Ctrl-C again to exit at once)\n`);
-    abort.abort(new LifeboatError("INTERNAL", `interrupted by ${signal}`));
+    abort.abort(new LifeboatError("INTERRUPTED", `interrupted by ${signal}`));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);

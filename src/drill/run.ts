@@ -67,6 +67,8 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
     phases[phase] = (phases[phase] ?? 0) + (now - mark) / 1000;
     mark = now;
   };
+  // SIGINT/SIGTERM: stop at the next phase boundary; the finally block below tears down.
+  const stopIfInterrupted = () => context.signal?.throwIfAborted();
 
   await withTempDir("drill", async (tempDir) => {
     let current: keyof DrillPhases = "select";
@@ -83,6 +85,7 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
     try {
       snapshot = await selectSnapshot(context, request);
       lap("select");
+      stopIfInterrupted();
       current = "start";
       if (!engine.provisionScratch) throw new LifeboatError("INTERNAL", `the ${engine.name} engine cannot make scratch targets`);
       scratch = await engine.provisionScratch(
@@ -96,6 +99,7 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
       );
       context.log.info(`drill ${sourceName}: restoring snapshot ${snapshot.id.slice(0, 8)} into ${scratch.description}`);
       lap("start");
+      stopIfInterrupted();
       current = "fetch";
       await engine.restore(
         { artifacts: context.repository.openArtifacts(snapshot), engineMeta: snapshot.engineMeta },
@@ -104,6 +108,7 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
         engineContext,
       );
       lap(current);
+      stopIfInterrupted();
       current = "verify";
       const actual = await engine.fingerprint(scratch.target, engineContext);
       checks.push(...fingerprintChecks(snapshot.fingerprint, actual));

@@ -4,7 +4,7 @@
 
 import { mkdir, mkdtemp, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { LifeboatError } from "../errors.ts";
 import type { ScratchRequest, ScratchTarget } from "./engine.ts";
 
@@ -14,11 +14,14 @@ function within(outer: string, inner: string): boolean {
   return path === "" || (!path.startsWith("..") && !isAbsolute(path));
 }
 
+/** The real path of `path`, or of its nearest existing ancestor joined with the rest (it may not exist yet). */
 async function real(path: string): Promise<string> {
+  const absolute = resolve(path);
   try {
-    return await realpath(path);
+    return await realpath(absolute);
   } catch {
-    return resolve(path);
+    const parent = dirname(absolute);
+    return parent === absolute ? absolute : join(await real(parent), basename(absolute));
   }
 }
 
@@ -36,7 +39,6 @@ export async function provisionLocalScratch(
   engineName: string,
 ): Promise<ScratchTarget> {
   const parent = resolve(request.target?.path ?? tmpdir());
-  await mkdir(parent, { recursive: true });
   const sourceRoot = await real(sourcePath);
   const realParent = await real(parent);
   // A scratch tree inside the source tree would write into the source (and be captured by its next backup).
@@ -47,6 +49,7 @@ export async function provisionLocalScratch(
       { details: { scratch: parent, source: sourcePath } },
     );
   }
+  await mkdir(parent, { recursive: true }); // only after the check: creating it could write into the source
   const safeLabel = request.label.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 80);
   const dir = await mkdtemp(join(parent, `lifeboat-drill-${safeLabel}-`));
   const target = join(dir, leaf);
