@@ -37,6 +37,8 @@ export default tseslint.config(
   {
     files: ["src/repository/**/*.ts"],
     ignores: ["**/*.test.ts"],
-    rules: { "no-restricted-imports": ["error", forbid(["plan", "drill", "schedule", "report", "cli", "server"])] },
+    rules: {
+      "no-restricted-imports": ["error", forbid(["plan", "drill", "schedule", "report", "cli", "server"])],
+    },
   },
 );

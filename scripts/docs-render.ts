@@ -13,10 +13,12 @@ const exitMeaning: Record<number, string> = {
   [ExitCode.ok]: "success",
   [ExitCode.failure]: "unexpected failure (a bug, or an environment problem with no better code)",
   [ExitCode.usage]: "bad command line or bad lifeboat.yaml",
-  [ExitCode.repository]: "the repository cannot be opened or used (missing, locked, wrong password, newer format)",
+  [ExitCode.repository]:
+    "the repository cannot be opened or used (missing, locked, wrong password, newer format)",
   [ExitCode.integrity]: "stored data failed verification (checksum mismatch, missing or truncated object)",
   [ExitCode.sourceOrTarget]: "a source or target could not be read or written",
-  [ExitCode.verification]: "a restore does not match the snapshot's fingerprint, or a drill's verification failed",
+  [ExitCode.verification]:
+    "a restore does not match the snapshot's fingerprint, or a drill's verification failed",
   [ExitCode.objectiveMissed]: "a drill restored and verified the data, but missed its RTO or RPO objective",
   [ExitCode.drillError]: "a drill could not complete, so nothing was proved",
 };
@@ -35,7 +37,7 @@ export function renderErrorTable(): string {
     "",
     "Every failure Lifeboat reports on purpose carries a stable code (scripts may match on it),",
     "a message naming what failed (object id, field path, server), and a hint saying what to do.",
-    "With `--json` the error is printed on stdout as `{ \"error\": { \"code\", \"message\", \"hint\", \"details\" } }`;",
+    'With `--json` the error is printed on stdout as `{ "error": { "code", "message", "hint", "details" } }`;',
     "the human form goes to stderr as `error [CODE]: message` and `hint: ...`.",
     "",
     "## Exit codes",

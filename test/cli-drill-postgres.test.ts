@@ -78,13 +78,19 @@ sources:
     const name = /database (lifeboat_drill_\S+)/.exec(result.json.scratch.description)?.[1];
     assert.ok(name, result.json.scratch.description);
     assert.equal(await scratchServer.psql(`SELECT count(*) FROM bookings`, name), "1000");
-    assert.equal(await source.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'lifeboat_drill%'"), "0");
+    assert.equal(
+      await source.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'lifeboat_drill%'"),
+      "0",
+    );
   });
 
   test("a scratch server that is the source's own server is refused", async () => {
     const result = await ws.cli(["drill", "on-source-server", "--json"]);
     assert.equal(result.code, 8, result.stdout + result.stderr);
     assert.match(result.json.issues.join("\n"), /SCRATCH_ON_SOURCE/);
-    assert.equal(await source.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'lifeboat_drill%'"), "0");
+    assert.equal(
+      await source.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'lifeboat_drill%'"),
+      "0",
+    );
   });
 });

@@ -79,9 +79,12 @@ sources:
 
 describe("lifeboat drill", () => {
   let ws: Workspace;
-  const slackEnv = () => ({ TEST_SLACK_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/services/T0/B0/xyz` });
+  const slackEnv = () => ({
+    TEST_SLACK_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/services/T0/B0/xyz`,
+  });
   const drill = (args: string[]) => ws.cli(["drill", ...args, "--json"], slackEnv());
-  const scratchEntries = async () => (existsSync(join(ws.dir, "scratch")) ? readdir(join(ws.dir, "scratch")) : []);
+  const scratchEntries = async () =>
+    existsSync(join(ws.dir, "scratch")) ? readdir(join(ws.dir, "scratch")) : [];
 
   before(async () => {
     await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
@@ -95,7 +98,8 @@ describe("lifeboat drill", () => {
     await mkdir(join(ws.dir, "uploads", "a"), { recursive: true });
     await writeFile(join(ws.dir, "uploads", "a", "photo.jpg"), randomBytes(100_000));
     await mkdir(join(ws.dir, "big"));
-    for (let i = 0; i < 16; i++) await writeFile(join(ws.dir, "big", `blob-${i}.bin`), randomBytes(4 * 1024 * 1024));
+    for (let i = 0; i < 16; i++)
+      await writeFile(join(ws.dir, "big", `blob-${i}.bin`), randomBytes(4 * 1024 * 1024));
     assert.equal((await ws.cli(["init"])).code, 0);
     const backup = await ws.cli(["backup", "--json"]);
     assert.equal(backup.code, 0, backup.stderr);
@@ -128,19 +132,32 @@ describe("lifeboat drill", () => {
       ],
     );
     const reports = await readdir(join(ws.dir, "reports"));
-    const record = await readFile(join(ws.dir, "reports", reports.find((name) => name.endsWith(".md"))!), "utf8");
+    const record = await readFile(
+      join(
+        ws.dir,
+        "reports",
+        reports.find((name) => name.endsWith(".md"))!,
+      ),
+      "utf8",
+    );
     assert.match(record, /RTO target \(minutes\): 15\.00/);
     assert.match(record, /Validation results:/);
     assert.deepEqual(await scratchEntries(), []);
     // Webhook always, Slack only on failure.
-    assert.deepEqual(received.map((entry) => entry.path), ["/hooks/lifeboat"]);
+    assert.deepEqual(
+      received.map((entry) => entry.path),
+      ["/hooks/lifeboat"],
+    );
     assert.equal(received[0]!.body.id, report.id);
 
     const files = await drill(["uploads"]);
     assert.equal(files.code, 0, files.stderr);
     assert.equal(files.json.checks[0].result, "passed");
     const history = await ws.cli(["drills", "--json"]);
-    assert.deepEqual(history.json.drills.map((entry: { source: string }) => entry.source), ["app-sqlite", "uploads"]);
+    assert.deepEqual(
+      history.json.drills.map((entry: { source: string }) => entry.source),
+      ["app-sqlite", "uploads"],
+    );
   });
 
   test("a failing SQL check fails the drill (exit 6), keeps and names the scratch, tells Slack", async () => {
@@ -151,7 +168,10 @@ describe("lifeboat drill", () => {
     const sql = result.json.checks.find((check: { kind: string }) => check.kind === "sql");
     assert.equal(sql.result, "failed");
     assert.equal(result.json.scratch.kept, true);
-    assert.ok(existsSync(result.json.scratch.description.replace(/^.* (\/\S+)$/, "$1")), "kept scratch exists");
+    assert.ok(
+      existsSync(result.json.scratch.description.replace(/^.* (\/\S+)$/, "$1")),
+      "kept scratch exists",
+    );
     const slack = received.find((entry) => entry.path.startsWith("/services/"));
     assert.ok(slack, "Slack got the failure");
     assert.match(String(slack.body.text), /failing-check: verification failed/);
@@ -169,7 +189,10 @@ describe("lifeboat drill", () => {
   test("an empty database cannot pass a drill", async () => {
     const result = await drill(["empty-db"]);
     assert.equal(result.code, 6, result.stderr);
-    assert.equal(result.json.checks.find((check: { kind: string }) => check.kind === "not_empty").result, "failed");
+    assert.equal(
+      result.json.checks.find((check: { kind: string }) => check.kind === "not_empty").result,
+      "failed",
+    );
   });
 
   test("a scratch place inside the source is refused", async () => {
@@ -182,7 +205,9 @@ describe("lifeboat drill", () => {
 
   test("a tampered snapshot fails at restore, and the report is still written", async () => {
     const dataDir = join(ws.dir, "repo", "data");
-    const objects = (await readdir(dataDir, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
+    const objects = (await readdir(dataDir, { recursive: true, withFileTypes: true })).filter((entry) =>
+      entry.isFile(),
+    );
     const originals = new Map<string, Buffer>();
     for (const entry of objects) {
       const file = join(entry.parentPath, entry.name);
@@ -218,7 +243,9 @@ describe("lifeboat drill", () => {
     child.kill("SIGTERM");
     const code = await exited;
     assert.notEqual(code, 0);
-    const left = (await scratchEntries()).filter((entry) => !scratchBefore.has(entry) && entry.includes("big-tree"));
+    const left = (await scratchEntries()).filter(
+      (entry) => !scratchBefore.has(entry) && entry.includes("big-tree"),
+    );
     assert.deepEqual(left, [], "no scratch left behind");
   });
 });

@@ -22,7 +22,8 @@ sources:
 `,
   );
   await mkdir(join(ws.dir, "uploads"));
-  for (let i = 0; i < 12; i++) await writeFile(join(ws.dir, "uploads", `file-${i}.bin`), randomBytes(3 * 1024 * 1024));
+  for (let i = 0; i < 12; i++)
+    await writeFile(join(ws.dir, "uploads", `file-${i}.bin`), randomBytes(3 * 1024 * 1024));
   assert.equal((await ws.cli(["init"])).code, 0);
 });
 after(() => ws.cleanup());
@@ -54,12 +55,16 @@ test("kill -9 at any point of a backup leaves a repository that passes check", a
   // Change every file so each killed run has real new chunks to write.
   let expected = await snapshotCount();
   for (const fraction of [0.05, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9, 1.0]) {
-    for (let i = 0; i < 12; i += 3) await writeFile(join(ws.dir, "uploads", `file-${i}.bin`), randomBytes(3 * 1024 * 1024));
+    for (let i = 0; i < 12; i += 3)
+      await writeFile(join(ws.dir, "uploads", `file-${i}.bin`), randomBytes(3 * 1024 * 1024));
     await killBackupAfter(Math.round(fullMs * fraction));
     const count = await snapshotCount();
     // Either the backup committed before the kill (one more snapshot, which check below reads
     // in full) or it left no snapshot at all: never a partial one.
-    assert.ok(count === expected || count === expected + 1, `snapshot count ${count}, expected ${expected} or one more`);
+    assert.ok(
+      count === expected || count === expected + 1,
+      `snapshot count ${count}, expected ${expected} or one more`,
+    );
     expected = count;
     const check = await ws.cli(["check", "--read-data", "--json"]);
     assert.equal(check.code, 0, `check after kill at ${fraction}: ${check.stdout}${check.stderr}`);

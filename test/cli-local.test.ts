@@ -20,7 +20,9 @@ async function listFiles(dir: string): Promise<string[]> {
 
 async function makeSources(dir: string): Promise<void> {
   const db = new DatabaseSync(join(dir, "app.db"));
-  db.exec("CREATE TABLE bookings (id INTEGER PRIMARY KEY, note TEXT); CREATE TABLE leads (id INTEGER PRIMARY KEY, email TEXT)");
+  db.exec(
+    "CREATE TABLE bookings (id INTEGER PRIMARY KEY, note TEXT); CREATE TABLE leads (id INTEGER PRIMARY KEY, email TEXT)",
+  );
   const insert = db.prepare("INSERT INTO bookings (note) VALUES (?)");
   for (let i = 0; i < 2000; i++) insert.run(`booking ${i} — ünïcode ✓`);
   db.exec("INSERT INTO leads (email) VALUES ('a@example.test'), ('b@example.test')");
@@ -68,7 +70,10 @@ describe("lifeboat CLI with local sources", () => {
 
     const backup = await run(["backup", "--json"]);
     assert.equal(backup.code, 0, backup.stderr);
-    assert.deepEqual(backup.json.snapshots.map((s: { source: string }) => s.source).sort(), ["app-sqlite", "uploads"]);
+    assert.deepEqual(backup.json.snapshots.map((s: { source: string }) => s.source).sort(), [
+      "app-sqlite",
+      "uploads",
+    ]);
     const sqlite = backup.json.snapshots.find((s: { source: string }) => s.source === "app-sqlite");
     assert.equal(sqlite.fingerprint.counts["rows:bookings"], 2000);
 
@@ -144,13 +149,19 @@ describe("lifeboat CLI with local sources", () => {
     const old = await run(["snapshots", "--json"]);
     assert.equal(old.json.error.code, "WRONG_PASSWORD");
     // Put the original password back for the tests that follow.
-    const readd = await run(["key", "add", "--json"], { LIFEBOAT_PASSWORD: "second secret", LIFEBOAT_NEW_PASSWORD: ws.password });
+    const readd = await run(["key", "add", "--json"], {
+      LIFEBOAT_PASSWORD: "second secret",
+      LIFEBOAT_NEW_PASSWORD: ws.password,
+    });
     assert.equal(readd.code, 0, readd.stderr);
   });
 
   test("bad config: every invalid field reported by path, exit 2", async () => {
     const badFile = join(ws.dir, "bad.yaml");
-    await writeFile(badFile, "repository: { url: 'ftp://x', password_env: LIFEBOAT_PASSWORD }\nsources:\n  db: { engine: postgres }\n");
+    await writeFile(
+      badFile,
+      "repository: { url: 'ftp://x', password_env: LIFEBOAT_PASSWORD }\nsources:\n  db: { engine: postgres }\n",
+    );
     const bad = await run(["-c", badFile, "snapshots"]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /repository\.url/);
@@ -200,10 +211,16 @@ describe("lifeboat CLI with local sources", () => {
         try {
           const key = file.slice(join(ws.dir, "repo").length + 1);
           const failed = await restoreFailsWith("CHECKSUM_MISMATCH");
-          assert.ok(failed.some((failure) => failure.message.includes(key)), `message names ${key}`);
+          assert.ok(
+            failed.some((failure) => failure.message.includes(key)),
+            `message names ${key}`,
+          );
           const check = await run(["check", "--read-data", "--json"]);
           assert.equal(check.code, 4);
-          assert.deepEqual(check.json.problems.map((p: { object: string }) => p.object), [key]);
+          assert.deepEqual(
+            check.json.problems.map((p: { object: string }) => p.object),
+            [key],
+          );
         } finally {
           await writeFile(file, original);
         }

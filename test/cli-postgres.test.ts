@@ -97,7 +97,11 @@ sources:
     const code = await exited;
     assert.equal(code, 5, stdout);
     assert.equal(JSON.parse(stdout).failures[0].error.code, "SOURCE_TOOL_FAILED");
-    assert.equal((await ws.cli(["snapshots", "--json"])).json.snapshots.length, before, "no snapshot recorded");
+    assert.equal(
+      (await ws.cli(["snapshots", "--json"])).json.snapshots.length,
+      before,
+      "no snapshot recorded",
+    );
 
     const check = await ws.cli(["check", "--json"]);
     assert.equal(check.code, 0, check.stdout);

@@ -6,7 +6,10 @@ import { test } from "node:test";
 import { renderConfigJsonSchema, renderErrorTable } from "../scripts/docs-render.ts";
 
 test("docs/config.schema.json is up to date (run `npm run docs`)", async () => {
-  assert.equal(await readFile(new URL("../docs/config.schema.json", import.meta.url), "utf8"), renderConfigJsonSchema());
+  assert.equal(
+    await readFile(new URL("../docs/config.schema.json", import.meta.url), "utf8"),
+    renderConfigJsonSchema(),
+  );
 });
 
 test("docs/errors.md is up to date (run `npm run docs`)", async () => {

@@ -54,11 +54,15 @@ function buildProgram(): Command {
     .command("snapshots")
     .description("list snapshots, oldest first")
     .argument("[source...]", "only these sources")
-    .action((sources: string[], _options, command: Command) => snapshotsCommand(commandEnv(command), sources));
+    .action((sources: string[], _options, command: Command) =>
+      snapshotsCommand(commandEnv(command), sources),
+    );
 
   program
     .command("restore")
-    .description("restore a snapshot of SOURCE into a target and verify it against the snapshot's fingerprint")
+    .description(
+      "restore a snapshot of SOURCE into a target and verify it against the snapshot's fingerprint",
+    )
     .argument("<source>", "source name")
     .requiredOption("--to <target>", "target: a postgres:// URL, a file path (sqlite) or a directory (files)")
     .option("--snapshot <id>", "snapshot id, unique id prefix, or latest", "latest")
@@ -71,7 +75,9 @@ function buildProgram(): Command {
   program
     .command("check")
     .description("verify the repository's structure, and optionally read and verify its data")
-    .addOption(new Option("--read-data", "read, decrypt and re-hash every data object").conflicts("readDataSubset"))
+    .addOption(
+      new Option("--read-data", "read, decrypt and re-hash every data object").conflicts("readDataSubset"),
+    )
     .option("--read-data-subset <percent>", "read and verify this share of the data objects, e.g. 10%")
     .action((flags, command: Command) => checkCommand(commandEnv(command), flags));
 
@@ -80,7 +86,9 @@ function buildProgram(): Command {
     .description("restore snapshots into scratch targets, verify them and measure RTO/RPO against objectives")
     .argument("[source...]", "source names (all when none is named)")
     .option("--snapshot <id>", "snapshot id, unique prefix, latest or random", "latest")
-    .action((sources: string[], flags, command: Command) => drillCommand(commandEnv(command), sources, flags));
+    .action((sources: string[], flags, command: Command) =>
+      drillCommand(commandEnv(command), sources, flags),
+    );
 
   program
     .command("drills")
@@ -114,7 +122,9 @@ function buildProgram(): Command {
 
   program
     .command("demo")
-    .description("back up a sample SQLite database and uploads folder, restore them into scratch places and verify")
+    .description(
+      "back up a sample SQLite database and uploads folder, restore them into scratch places and verify",
+    )
     .option("--keep", "keep the demo's working directory")
     .option("--dir <path>", "working directory (default: a new temporary one)")
     .action((flags, command: Command) => demoCommand(commandEnv(command), flags));
@@ -130,7 +140,9 @@ function reportFailure(error: unknown, json: boolean): number {
   const failure =
     error instanceof LifeboatError
       ? error
-      : new LifeboatError("INTERNAL", error instanceof Error ? error.message : String(error), { cause: error });
+      : new LifeboatError("INTERNAL", error instanceof Error ? error.message : String(error), {
+          cause: error,
+        });
   if (!failure.reported) {
     if (json) process.stdout.write(JSON.stringify({ error: failure.toJSON() }, null, 2) + "\n");
     process.stderr.write(redact(`error [${failure.code}]: ${failure.message}\nhint: ${failure.hint}\n`));

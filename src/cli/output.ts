@@ -8,7 +8,10 @@ export interface Output {
   result(data: unknown, human: () => string): void;
 }
 
-export function createOutput(json: boolean, write: (text: string) => void = (text) => process.stdout.write(text)): Output {
+export function createOutput(
+  json: boolean,
+  write: (text: string) => void = (text) => process.stdout.write(text),
+): Output {
   return {
     json,
     result(data, human) {
@@ -39,6 +42,9 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
     Math.max(header.length, ...rows.map((row) => (row[column] ?? "").length)),
   );
   const line = (cells: readonly string[]) =>
-    cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd();
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join("  ")
+      .trimEnd();
   return [line(headers), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)].join("\n");
 }

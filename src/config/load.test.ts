@@ -64,9 +64,15 @@ sources:
 });
 
 test("YAML syntax errors are BAD_CONFIG, not a crash", () => {
-  assert.throws(() => parseConfig("repository: [unclosed"), (error) => isLifeboatError(error, "BAD_CONFIG"));
+  assert.throws(
+    () => parseConfig("repository: [unclosed"),
+    (error) => isLifeboatError(error, "BAD_CONFIG"),
+  );
 });
 
 test("an empty file reports the missing repository", () => {
-  assert.deepEqual(problemsOf("").map((p) => p.path), ["repository"]);
+  assert.deepEqual(
+    problemsOf("").map((p) => p.path),
+    ["repository"],
+  );
 });

@@ -83,8 +83,12 @@ function resolvePaths(config: Config, baseDir: string): Config {
   const sources: Config["sources"] = {};
   for (const [name, source] of Object.entries(config.sources)) {
     const drillPath = source.drill?.target?.path;
-    const drill = source.drill && drillPath ? { ...source.drill, target: { ...source.drill.target, path: absolute(drillPath) } } : source.drill;
-    const resolved: SourceConfig = source.engine === "postgres" ? { ...source } : { ...source, path: absolute(source.path) };
+    const drill =
+      source.drill && drillPath
+        ? { ...source.drill, target: { ...source.drill.target, path: absolute(drillPath) } }
+        : source.drill;
+    const resolved: SourceConfig =
+      source.engine === "postgres" ? { ...source } : { ...source, path: absolute(source.path) };
     if (drill) resolved.drill = drill;
     sources[name] = resolved;
   }

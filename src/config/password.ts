@@ -15,7 +15,10 @@ export async function readRepositoryPassword(
     const value = env[repository.password_env];
     if (value) return value;
     if (!repository.password_file) {
-      throw new LifeboatError("PASSWORD_MISSING", `environment variable ${repository.password_env} is not set`);
+      throw new LifeboatError(
+        "PASSWORD_MISSING",
+        `environment variable ${repository.password_env} is not set`,
+      );
     }
   }
   if (repository.password_file) {

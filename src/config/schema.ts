@@ -22,21 +22,32 @@ const objectives = z
 const httpCheck = z.strictObject({
   url: z.string().url(),
   status: z.int().min(100).max(599).default(200).describe("Expected HTTP status."),
-  json_field: z.string().optional().describe("Dotted path of a field in the JSON body, e.g. database.migrations_current."),
+  json_field: z
+    .string()
+    .optional()
+    .describe("Dotted path of a field in the JSON body, e.g. database.migrations_current."),
   equals: z.unknown().optional().describe("Expected value of json_field (default: any truthy value)."),
   timeout: duration.default("10s"),
 });
 
 const drillCheck = z.union([
-  z.strictObject({ sql: z.string().min(1).describe("A query whose first column of the first row must be true.") }),
+  z.strictObject({
+    sql: z.string().min(1).describe("A query whose first column of the first row must be true."),
+  }),
   z.strictObject({ http: httpCheck }),
   z.strictObject({
-    command: z.string().min(1).describe("Shell command run with the scratch target's connection details in its environment."),
+    command: z
+      .string()
+      .min(1)
+      .describe("Shell command run with the scratch target's connection details in its environment."),
     timeout: duration.default("5m"),
   }),
   z.strictObject({
     expect_rows: z.strictObject({
-      table: z.string().min(1).describe("Table as in the fingerprint: schema.table for postgres, table for sqlite."),
+      table: z
+        .string()
+        .min(1)
+        .describe("Table as in the fingerprint: schema.table for postgres, table for sqlite."),
       min: z.int().min(0).optional(),
       equals: z.int().min(0).optional(),
     }),
@@ -47,12 +58,21 @@ const drill = z
   .strictObject({
     target: z
       .strictObject({
-        url: z.string().optional().describe("postgres: a server for scratch databases (the database part is replaced)."),
-        path: z.string().optional().describe("sqlite/files: a directory under which scratch targets are made."),
+        url: z
+          .string()
+          .optional()
+          .describe("postgres: a server for scratch databases (the database part is replaced)."),
+        path: z
+          .string()
+          .optional()
+          .describe("sqlite/files: a directory under which scratch targets are made."),
       })
       .optional()
       .describe("Where scratch targets are made; by default a throwaway local one."),
-    keep_on_failure: z.boolean().default(false).describe("Leave the scratch target in place when the drill fails."),
+    keep_on_failure: z
+      .boolean()
+      .default(false)
+      .describe("Leave the scratch target in place when the drill fails."),
     allow_source_server: z
       .boolean()
       .default(false)
@@ -109,20 +129,29 @@ export const repositorySchema = z
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name")
       .optional()
       .describe("Name of the environment variable holding the repository password."),
-    password_file: z.string().optional().describe("Path of a file whose first line is the repository password."),
+    password_file: z
+      .string()
+      .optional()
+      .describe("Path of a file whose first line is the repository password."),
     encryption: z
       .enum(["aes-256-gcm", "none"])
       .default("aes-256-gcm")
       .describe("Set to none only for deliberately unencrypted repositories (used by `init`)."),
   })
-  .refine((repository) => repository.encryption === "none" || repository.password_env || repository.password_file, {
-    message: "an encrypted repository needs password_env or password_file",
-    path: ["password_env"],
-  });
+  .refine(
+    (repository) => repository.encryption === "none" || repository.password_env || repository.password_file,
+    {
+      message: "an encrypted repository needs password_env or password_file",
+      path: ["password_env"],
+    },
+  );
 
 const notifyWhen = z.enum(["always", "failure"]).default("failure");
 const notifyTarget = z.union([
-  z.strictObject({ webhook: z.string().url().describe("Generic JSON POST of the drill report."), on: notifyWhen }),
+  z.strictObject({
+    webhook: z.string().url().describe("Generic JSON POST of the drill report."),
+    on: notifyWhen,
+  }),
   z.strictObject({
     slack_webhook_env: z
       .string()
@@ -137,7 +166,9 @@ export const configSchema = z.strictObject({
   sources: z.record(sourceName, sourceSchema).default({}),
   notify: z.array(notifyTarget).default([]).describe("Where drill reports are sent."),
   reports: z
-    .strictObject({ dir: z.string().default("./drill-reports").describe("Folder for drill reports (JSON and Markdown).") })
+    .strictObject({
+      dir: z.string().default("./drill-reports").describe("Folder for drill reports (JSON and Markdown)."),
+    })
     .default({ dir: "./drill-reports" }),
 });
 

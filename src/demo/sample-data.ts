@@ -23,7 +23,11 @@ export async function createSampleDatabase(path: string): Promise<void> {
     db.exec("BEGIN");
     for (let i = 1; i <= 500; i++) client.run(`Client ${i} — Zoë ${i}`, `client${i}@example.test`);
     for (let i = 1; i <= 5000; i++) {
-      booking.run((i % 500) + 1, new Date(Date.UTC(2026, 0, 1) + i * 3_600_000).toISOString(), `booking ${i} ✓`);
+      booking.run(
+        (i % 500) + 1,
+        new Date(Date.UTC(2026, 0, 1) + i * 3_600_000).toISOString(),
+        `booking ${i} ✓`,
+      );
       if (i % 2 === 0) invoice.run(i, (i * 37) % 20000, Buffer.alloc(256, i % 251));
     }
     db.exec("COMMIT");
@@ -42,8 +46,13 @@ export async function createSampleUploads(dir: string): Promise<void> {
     await writeFile(join(dir, "avatars", `client-${i}.png`), bytes);
   }
   for (let i = 1; i <= 12; i++) {
-    await writeFile(join(dir, "invoices", "2026", `facture-${i}-été.txt`), `Invoice ${i}\nTotal: ${i * 125} EUR\n`);
+    await writeFile(
+      join(dir, "invoices", "2026", `facture-${i}-été.txt`),
+      `Invoice ${i}\nTotal: ${i * 125} EUR\n`,
+    );
   }
-  await writeFile(join(dir, "README.txt"), "Files uploaded by users of the demo booking app.\n", { mode: 0o640 });
+  await writeFile(join(dir, "README.txt"), "Files uploaded by users of the demo booking app.\n", {
+    mode: 0o640,
+  });
   await symlink("avatars/client-1.png", join(dir, "latest-avatar.png"));
 }

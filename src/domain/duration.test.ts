@@ -13,7 +13,11 @@ test("parses runbook durations", () => {
 
 test("rejects what is not a duration", () => {
   for (const bad of ["15", "15 minutes", "-1m", "m", ""]) {
-    assert.throws(() => parseDuration(bad), (error) => isLifeboatError(error, "BAD_CONFIG"), bad);
+    assert.throws(
+      () => parseDuration(bad),
+      (error) => isLifeboatError(error, "BAD_CONFIG"),
+      bad,
+    );
   }
 });
 

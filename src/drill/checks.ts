@@ -63,30 +63,51 @@ function truthy(value: unknown): boolean {
 async function sqlCheck(sql: string, env: CheckEnvironment): Promise<CheckOutcome> {
   const name = `sql: ${sql}`;
   if (!env.engine.queryScalar) {
-    return { name, kind: "sql", result: "error", detail: `the ${env.engine.name} engine cannot run SQL checks` };
+    return {
+      name,
+      kind: "sql",
+      result: "error",
+      detail: `the ${env.engine.name} engine cannot run SQL checks`,
+    };
   }
   try {
     const value = await env.engine.queryScalar(env.scratch.target, sql, env.context);
-    return { name, kind: "sql", result: truthy(value) ? "passed" : "failed", detail: `returned ${String(value)}` };
+    return {
+      name,
+      kind: "sql",
+      result: truthy(value) ? "passed" : "failed",
+      detail: `returned ${String(value)}`,
+    };
   } catch (error) {
     return { name, kind: "sql", result: "error", detail: (error as Error).message };
   }
 }
 
 function fieldAt(body: unknown, path: string): unknown {
-  return path.split(".").reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], body);
+  return path
+    .split(".")
+    .reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], body);
 }
 
 async function httpCheck(http: Extract<DrillCheckConfig, { http: unknown }>["http"]): Promise<CheckOutcome> {
   const name = `http: ${http.url}`;
   try {
-    const response = await fetch(http.url, { signal: AbortSignal.timeout(parseDuration(http.timeout) * 1000) });
+    const response = await fetch(http.url, {
+      signal: AbortSignal.timeout(parseDuration(http.timeout) * 1000),
+    });
     if (response.status !== http.status) {
-      return { name, kind: "http", result: "failed", detail: `status ${response.status}, expected ${http.status}` };
+      return {
+        name,
+        kind: "http",
+        result: "failed",
+        detail: `status ${response.status}, expected ${http.status}`,
+      };
     }
-    if (!http.json_field) return { name, kind: "http", result: "passed", detail: `status ${response.status}` };
+    if (!http.json_field)
+      return { name, kind: "http", result: "passed", detail: `status ${response.status}` };
     const value = fieldAt(await response.json(), http.json_field);
-    const ok = http.equals === undefined ? truthy(value) : JSON.stringify(value) === JSON.stringify(http.equals);
+    const ok =
+      http.equals === undefined ? truthy(value) : JSON.stringify(value) === JSON.stringify(http.equals);
     return {
       name,
       kind: "http",
@@ -130,7 +151,8 @@ function expectRowsCheck(
 ): CheckOutcome {
   const name = `expect_rows: ${expect.table}`;
   const rows = fingerprint.counts[`rows:${expect.table}`];
-  if (rows === undefined) return { name, kind: "expect_rows", result: "failed", detail: `no table ${expect.table} in the restore` };
+  if (rows === undefined)
+    return { name, kind: "expect_rows", result: "failed", detail: `no table ${expect.table} in the restore` };
   const failures = [
     expect.min !== undefined && rows < expect.min ? `fewer than ${expect.min}` : "",
     expect.equals !== undefined && rows !== expect.equals ? `not ${expect.equals}` : "",

@@ -87,7 +87,9 @@ export interface DrillReport {
 }
 
 /** The status follows from the evidence; it is derived, never set by hand. */
-export function drillStatus(report: Pick<DrillReport, "checks" | "rto" | "rpo"> & { failed: boolean }): DrillStatus {
+export function drillStatus(
+  report: Pick<DrillReport, "checks" | "rto" | "rpo"> & { failed: boolean },
+): DrillStatus {
   if (report.failed) return "error";
   if (report.checks.length === 0 || report.checks.some((check) => check.result !== "passed")) {
     return "verification_failed";

@@ -32,14 +32,24 @@ export interface DrillRequest {
 }
 
 /** Failures that prove the backup itself does not restore, as opposed to the drill being unable to run. */
-const backupFaults = new Set(["CHECKSUM_MISMATCH", "OBJECT_MISSING", "OBJECT_TRUNCATED", "VERIFICATION_FAILED", "SOURCE_TOOL_FAILED"]);
+const backupFaults = new Set([
+  "CHECKSUM_MISMATCH",
+  "OBJECT_MISSING",
+  "OBJECT_TRUNCATED",
+  "VERIFICATION_FAILED",
+  "SOURCE_TOOL_FAILED",
+]);
 
 export function drillId(now: Date): string {
-  return `${now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${randomBytes(3).toString("hex")}`;
+  return `${now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z")}-${randomBytes(3).toString("hex")}`;
 }
 
 async function selectSnapshot(context: OperationContext, request: DrillRequest): Promise<Snapshot> {
-  if (request.selector !== "random") return context.repository.findSnapshot(request.selector, request.sourceName);
+  if (request.selector !== "random")
+    return context.repository.findSnapshot(request.selector, request.sourceName);
   const snapshots = await context.repository.listSnapshots({ source: request.sourceName });
   const chosen = snapshots[Math.floor(Math.random() * snapshots.length)];
   if (!chosen) throw new LifeboatError("SNAPSHOT_NOT_FOUND", `no snapshot of ${request.sourceName} to drill`);
@@ -87,7 +97,8 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
       lap("select");
       stopIfInterrupted();
       current = "start";
-      if (!engine.provisionScratch) throw new LifeboatError("INTERNAL", `the ${engine.name} engine cannot make scratch targets`);
+      if (!engine.provisionScratch)
+        throw new LifeboatError("INTERNAL", `the ${engine.name} engine cannot make scratch targets`);
       scratch = await engine.provisionScratch(
         source,
         {
@@ -97,7 +108,9 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
         },
         engineContext,
       );
-      context.log.info(`drill ${sourceName}: restoring snapshot ${snapshot.id.slice(0, 8)} into ${scratch.description}`);
+      context.log.info(
+        `drill ${sourceName}: restoring snapshot ${snapshot.id.slice(0, 8)} into ${scratch.description}`,
+      );
       lap("start");
       stopIfInterrupted();
       current = "fetch";
@@ -113,16 +126,26 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
       const actual = await engine.fingerprint(scratch.target, engineContext);
       checks.push(...fingerprintChecks(snapshot.fingerprint, actual));
       for (const check of source.drill?.checks ?? []) {
-        checks.push(await runUserCheck(check, { engine, scratch, fingerprint: actual, context: engineContext }));
+        checks.push(
+          await runUserCheck(check, { engine, scratch, fingerprint: actual, context: engineContext }),
+        );
       }
       lap("verify");
       verifiedAt = mark;
     } catch (error) {
       lap(current);
-      const failure = isLifeboatError(error) ? error : new LifeboatError("INTERNAL", String((error as Error)?.message ?? error));
+      const failure = isLifeboatError(error)
+        ? error
+        : new LifeboatError("INTERNAL", String((error as Error)?.message ?? error));
       issues.push(`${current}: [${failure.code}] ${failure.message}`);
       if (!backupFaults.has(failure.code)) failedHard = true;
-      else checks.push({ name: "restore", kind: "fingerprint", result: "failed", detail: `[${failure.code}] ${failure.message}` });
+      else
+        checks.push({
+          name: "restore",
+          kind: "fingerprint",
+          result: "failed",
+          detail: `[${failure.code}] ${failure.message}`,
+        });
     } finally {
       const failed = failedHard || checks.length === 0 || checks.some((check) => check.result !== "passed");
       if (scratch && failed && source.drill?.keep_on_failure) {
@@ -144,8 +167,12 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
   const objectives = source.objectives ?? {};
   const rto = evaluateObjective(objectives.rto ? parseDuration(objectives.rto) : null, rtoAchieved);
   const rpo = evaluateObjective(objectives.rpo ? parseDuration(objectives.rpo) : null, rpoAchieved);
-  const predictedRto = snapshot && rtoAchieved !== null ? await predictRto(context, request, snapshot, phases, rto.objective) : null;
-  if (predictedRto?.exceedsObjective) issues.push("at the source's current size the restore would exceed the RTO");
+  const predictedRto =
+    snapshot && rtoAchieved !== null
+      ? await predictRto(context, request, snapshot, phases, rto.objective)
+      : null;
+  if (predictedRto?.exceedsObjective)
+    issues.push("at the source's current size the restore would exceed the RTO");
 
   return {
     schema: DRILL_REPORT_SCHEMA,
@@ -198,7 +225,12 @@ async function predictRto(
   const bytesPerSecond = snapshotBytes / restoreSeconds;
   const growth = Math.max(sourceBytes / snapshotBytes, 1);
   const seconds = (phases.start ?? 0) + restoreSeconds * growth + (phases.verify ?? 0) * growth;
-  return { sourceBytes, bytesPerSecond, seconds, exceedsObjective: objective === null ? null : seconds > objective };
+  return {
+    sourceBytes,
+    bytesPerSecond,
+    seconds,
+    exceedsObjective: objective === null ? null : seconds > objective,
+  };
 }
 
 function safeUser(): string {

@@ -108,7 +108,12 @@ export interface Engine<C extends SourceConfig = SourceConfig> {
    * without clean/force; until every artifact has been verified the target is
    * not touched; an interrupted restore leaves nothing that looks complete.
    */
-  restore(input: RestoreInput, target: string, options: RestoreOptions, context: EngineContext): Promise<void>;
+  restore(
+    input: RestoreInput,
+    target: string,
+    options: RestoreOptions,
+    context: EngineContext,
+  ): Promise<void>;
   /** Fingerprint a restored target the same way capture fingerprints the source. */
   fingerprint(target: string, context: EngineContext): Promise<Fingerprint>;
   /** True when `target` denotes the source itself (restoring there is refused). */

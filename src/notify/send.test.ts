@@ -28,12 +28,18 @@ test("webhook gets the report, Slack gets text and blocks, failures only when as
     { kind: "webhook", url: `${base}/hooks/lifeboat`, on: "always" },
     { kind: "slack", url: `${base}/services/T000/B000/secret`, on: "failure" },
   ]);
-  assert.deepEqual(deliveries.map((delivery) => delivery.ok), [true, true]);
+  assert.deepEqual(
+    deliveries.map((delivery) => delivery.ok),
+    [true, true],
+  );
   assert.equal(received[0]?.path, "/hooks/lifeboat");
   assert.deepEqual(received[0]?.body, JSON.parse(JSON.stringify(sampleReport)));
   const slack = received[1]?.body as { text: string; blocks: { type: string }[] };
   assert.match(slack.text, /drill of app-db: objective missed/);
-  assert.deepEqual(slack.blocks.map((block) => block.type), ["section", "section", "context"]);
+  assert.deepEqual(
+    slack.blocks.map((block) => block.type),
+    ["section", "section", "context"],
+  );
   assert.ok(!deliveries[1]!.target.includes("secret"), "a Slack URL is a credential and is not echoed");
 });
 
@@ -45,7 +51,13 @@ test("on: failure stays quiet for a passed drill; a failing receiver is reported
     { kind: "webhook", url: `${base}/broken`, on: "always" },
     { kind: "webhook", url: "http://127.0.0.1:1/unreachable", on: "always" },
   ]);
-  assert.deepEqual(received.map((entry) => entry.path), ["/broken"]);
-  assert.deepEqual(deliveries.map((delivery) => delivery.ok), [false, false]);
+  assert.deepEqual(
+    received.map((entry) => entry.path),
+    ["/broken"],
+  );
+  assert.deepEqual(
+    deliveries.map((delivery) => delivery.ok),
+    [false, false],
+  );
   assert.match(deliveries[0]!.detail, /HTTP 500/);
 });

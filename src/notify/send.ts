@@ -27,7 +27,9 @@ function wanted(target: NotifyTarget, report: DrillReport): boolean {
 /** Where a webhook points, without its secret path (Slack URLs are credentials). */
 function describe(target: NotifyTarget): string {
   const url = new URL(target.url);
-  return target.kind === "slack" ? `slack (${url.host})` : `webhook ${redact(`${url.origin}${url.pathname}`)}`;
+  return target.kind === "slack"
+    ? `slack (${url.host})`
+    : `webhook ${redact(`${url.origin}${url.pathname}`)}`;
 }
 
 export async function notify(
@@ -50,7 +52,9 @@ export async function notify(
       deliveries.push({
         target: describe(target),
         ok: response.ok,
-        detail: response.ok ? `HTTP ${response.status}` : `HTTP ${response.status} ${(await response.text()).slice(0, 200)}`,
+        detail: response.ok
+          ? `HTTP ${response.status}`
+          : `HTTP ${response.status} ${(await response.text()).slice(0, 200)}`,
       });
     } catch (error) {
       deliveries.push({ target: describe(target), ok: false, detail: (error as Error).message });

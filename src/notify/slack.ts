@@ -38,7 +38,12 @@ export function slackMessage(report: DrillReport): SlackMessage {
     blocks: [
       { type: "section", text: { type: "mrkdwn", text } },
       { type: "section", text: { type: "mrkdwn", text: lines.join("\n").slice(0, 2900) } },
-      { type: "context", elements: [{ type: "mrkdwn", text: `${report.operator} · ${report.environment} · report ${report.id}` }] },
+      {
+        type: "context",
+        elements: [
+          { type: "mrkdwn", text: `${report.operator} · ${report.environment} · report ${report.id}` },
+        ],
+      },
     ],
   };
 }

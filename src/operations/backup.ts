@@ -58,7 +58,9 @@ export async function backupSource(
     };
   } catch (error) {
     if (error instanceof LifeboatError) throw error;
-    throw new LifeboatError("INTERNAL", `backup of ${name} failed: ${(error as Error).message}`, { cause: error });
+    throw new LifeboatError("INTERNAL", `backup of ${name} failed: ${(error as Error).message}`, {
+      cause: error,
+    });
   } finally {
     context.progress.stop();
   }

@@ -32,7 +32,10 @@ export interface RestoreResult {
   readonly differences: readonly FingerprintDifference[];
 }
 
-export async function restoreSnapshot(context: OperationContext, request: RestoreRequest): Promise<RestoreResult> {
+export async function restoreSnapshot(
+  context: OperationContext,
+  request: RestoreRequest,
+): Promise<RestoreResult> {
   const snapshot = await context.repository.findSnapshot(request.selector, request.sourceName);
   const engine = context.engineFor(snapshot.engine);
   if (request.source && request.source.engine !== snapshot.engine) {
@@ -52,7 +55,13 @@ export async function restoreSnapshot(context: OperationContext, request: Restor
       ? await engine.isSameAsSource(request.source, request.target, engineContext)
       : false;
     const targetState = await engine.inspectTarget(request.target, engineContext);
-    const plan = planRestore({ snapshot, target: request.target, targetState, targetIsSource, options: request.options });
+    const plan = planRestore({
+      snapshot,
+      target: request.target,
+      targetState,
+      targetIsSource,
+      options: request.options,
+    });
     if (request.dryRun) return { plan, dryRun: true, snapshot, phases: {}, verified: false, differences: [] };
 
     const restoreStart = context.now().getTime();
@@ -60,7 +69,10 @@ export async function restoreSnapshot(context: OperationContext, request: Restor
     context.progress.start(`restore ${request.sourceName}`, total);
     try {
       await engine.restore(
-        { artifacts: progressTracked(context, context.repository.openArtifacts(snapshot)), engineMeta: snapshot.engineMeta },
+        {
+          artifacts: progressTracked(context, context.repository.openArtifacts(snapshot)),
+          engineMeta: snapshot.engineMeta,
+        },
         request.target,
         request.options,
         engineContext,
@@ -71,9 +83,14 @@ export async function restoreSnapshot(context: OperationContext, request: Restor
     const verifyStart = context.now().getTime();
     const actual = await engine.fingerprint(request.target, engineContext);
     const differences = compareFingerprints(snapshot.fingerprint, actual);
-    const phases = { restore: (verifyStart - restoreStart) / 1000, verify: (context.now().getTime() - verifyStart) / 1000 };
+    const phases = {
+      restore: (verifyStart - restoreStart) / 1000,
+      verify: (context.now().getTime() - verifyStart) / 1000,
+    };
     if (differences.length > 0) {
-      const shown = differences.slice(0, 10).map((d) => `${d.key}: expected ${d.expected}, found ${d.actual}`);
+      const shown = differences
+        .slice(0, 10)
+        .map((d) => `${d.key}: expected ${d.expected}, found ${d.actual}`);
       throw new LifeboatError(
         "VERIFICATION_FAILED",
         `restored ${request.target} does not match snapshot ${snapshot.id.slice(0, 8)}:\n  ${shown.join("\n  ")}`,

@@ -43,7 +43,9 @@ export function planRestore(input: {
   const chunks = new Set(snapshot.artifacts.flatMap((artifact) => artifact.chunks)).size;
   const steps = [
     `fetch and verify ${snapshot.artifacts.length} artifact(s), ${bytes} bytes in ${chunks} chunk(s)`,
-    replacesExisting ? `replace the existing ${targetState.description}` : `create ${targetState.description}`,
+    replacesExisting
+      ? `replace the existing ${targetState.description}`
+      : `create ${targetState.description}`,
     `restore snapshot ${snapshot.id.slice(0, 8)} (${snapshot.engine}) into ${target}`,
     "fingerprint the target and compare with the snapshot's fingerprint",
   ];

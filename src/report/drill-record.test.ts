@@ -3,7 +3,6 @@ import { test } from "node:test";
 import { sampleReport } from "../../test/support/sample-report.ts";
 import { renderDrillRecord } from "./drill-record.ts";
 
-
 test("the drill record fills every field of the runbook template", () => {
   const record = renderDrillRecord(sampleReport);
   for (const field of [

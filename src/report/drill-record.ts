@@ -25,7 +25,9 @@ const phaseNames: Record<keyof DrillPhases, string> = {
 /** Minutes as the template asks, with the exact figure beside it when a drill is quicker than that shows. */
 function minutes(seconds: number | null): string {
   if (seconds === null) return "n/a";
-  return seconds < 60 ? `${(seconds / 60).toFixed(2)} (${formatSeconds(seconds)})` : (seconds / 60).toFixed(2);
+  return seconds < 60
+    ? `${(seconds / 60).toFixed(2)} (${formatSeconds(seconds)})`
+    : (seconds / 60).toFixed(2);
 }
 
 function hours(seconds: number | null): string {
@@ -33,7 +35,8 @@ function hours(seconds: number | null): string {
 }
 
 function verdict(outcome: ObjectiveOutcome): string {
-  if (outcome.met === null) return outcome.objective === null ? " (no objective declared)" : " (not measured)";
+  if (outcome.met === null)
+    return outcome.objective === null ? " (no objective declared)" : " (not measured)";
   return outcome.met ? " (met)" : " (MISSED)";
 }
 
@@ -96,12 +99,15 @@ export function renderDrillRecord(report: DrillReport): string {
 /** Follow-ups a reviewer would write anyway, derived from what went wrong. */
 function followUpActions(report: DrillReport): string[] {
   const actions: string[] = [];
-  if (report.rto.met === false) actions.push("Restore took longer than the RTO: speed up the restore or revisit the objective.");
-  if (report.rpo.met === false) actions.push("The newest snapshot is older than the RPO: back up more often.");
+  if (report.rto.met === false)
+    actions.push("Restore took longer than the RTO: speed up the restore or revisit the objective.");
+  if (report.rpo.met === false)
+    actions.push("The newest snapshot is older than the RPO: back up more often.");
   if (report.predictedRto?.exceedsObjective) {
     actions.push("At the source's current size a restore would exceed the RTO: plan for the growth.");
   }
-  if (report.checks.some((check) => check.result !== "passed")) actions.push("Investigate the failed checks above.");
+  if (report.checks.some((check) => check.result !== "passed"))
+    actions.push("Investigate the failed checks above.");
   if (report.scratch.kept) actions.push("Inspect, then remove, the kept scratch target.");
   return actions;
 }

@@ -12,7 +12,10 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   await rename(temp, path);
 }
 
-export async function writeReportFiles(dir: string, report: DrillReport): Promise<{ json: string; markdown: string }> {
+export async function writeReportFiles(
+  dir: string,
+  report: DrillReport,
+): Promise<{ json: string; markdown: string }> {
   await mkdir(dir, { recursive: true });
   const base = join(dir, `${report.id}-${report.source}`);
   const paths = { json: `${base}.json`, markdown: `${base}.md` };

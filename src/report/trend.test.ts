@@ -4,7 +4,12 @@ import { sampleReport } from "../../test/support/sample-report.ts";
 import type { DrillReport } from "../drill/report.ts";
 import { drillTrend, sparkline } from "./trend.ts";
 
-function drill(source: string, day: number, rto: number | null, status: DrillReport["status"] = "passed"): DrillReport {
+function drill(
+  source: string,
+  day: number,
+  rto: number | null,
+  status: DrillReport["status"] = "passed",
+): DrillReport {
   return {
     ...sampleReport,
     source,

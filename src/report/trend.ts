@@ -31,7 +31,9 @@ export function drillTrend(reports: readonly DrillReport[]): TrendRow[] {
   }
   return [...bySource.entries()].map(([source, list]) => {
     const last = list[list.length - 1]!;
-    const earlier = list.slice(0, -1).flatMap((report) => (report.rto.achieved === null ? [] : [report.rto.achieved]));
+    const earlier = list
+      .slice(0, -1)
+      .flatMap((report) => (report.rto.achieved === null ? [] : [report.rto.achieved]));
     const base = median(earlier);
     return {
       source,
@@ -53,6 +55,10 @@ export function sparkline(values: readonly (number | null)[]): string {
   const known = values.filter((value): value is number => value !== null);
   const max = Math.max(...known, 0);
   return values
-    .map((value) => (value === null ? "·" : bars[max === 0 ? 0 : Math.min(bars.length - 1, Math.floor((value / max) * (bars.length - 1)))]))
+    .map((value) =>
+      value === null
+        ? "·"
+        : bars[max === 0 ? 0 : Math.min(bars.length - 1, Math.floor((value / max) * (bars.length - 1)))],
+    )
     .join("");
 }

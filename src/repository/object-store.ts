@@ -121,9 +121,15 @@ export class ObjectStore {
 
   /** Seal and store a JSON document (a drill report) under `<folder>/<id>`. */
   async putDocument(folder: DocumentFolder, id: string, plaintext: Buffer): Promise<void> {
-    if (!/^[A-Za-z0-9._-]+$/.test(id)) throw objectError("INTERNAL", `${folder}/${id}`, "invalid document id");
+    if (!/^[A-Za-z0-9._-]+$/.test(id))
+      throw objectError("INTERNAL", `${folder}/${id}`, "invalid document id");
     const key = `${folder}/${id}`;
-    const sealed = seal(key, await encodePayload(plaintext, { sample: false }), this.protection, this.#master.encryption);
+    const sealed = seal(
+      key,
+      await encodePayload(plaintext, { sample: false }),
+      this.protection,
+      this.#master.encryption,
+    );
     await this.backend.put(key, sealed, { ifAbsent: true });
   }
 

@@ -184,7 +184,10 @@ class OpenRepository implements Repository {
       try {
         return JSON.parse(plaintext.toString("utf8")) as unknown;
       } catch (error) {
-        throw new LifeboatError("CHECKSUM_MISMATCH", `drill report ${key} is not valid JSON`, { details: { object: key }, cause: error });
+        throw new LifeboatError("CHECKSUM_MISMATCH", `drill report ${key} is not valid JSON`, {
+          details: { object: key },
+          cause: error,
+        });
       }
     });
     return documents;

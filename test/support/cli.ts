@@ -17,7 +17,10 @@ export interface CliResult {
   readonly json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-export function runCli(args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cliPath, ...args], {
       cwd: options.cwd,
@@ -42,7 +45,10 @@ export function runCli(args: readonly string[], options: { env?: Record<string, 
 }
 
 /** A scratch directory with a lifeboat.yaml; `cli()` runs commands against it. */
-export async function workspace(configYaml: (dir: string) => string, password = "correct horse battery staple") {
+export async function workspace(
+  configYaml: (dir: string) => string,
+  password = "correct horse battery staple",
+) {
   const dir = await mkdtemp(join(tmpdir(), "lifeboat-cli-test-"));
   const configFile = join(dir, "lifeboat.yaml");
   await writeFile(configFile, configYaml(dir));

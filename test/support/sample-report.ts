@@ -20,7 +20,12 @@ export const sampleReport: DrillReport = {
   predictedRto: { sourceBytes: 2048, bytesPerSecond: 1, seconds: 2048, exceedsObjective: true },
   checks: [
     { name: "fingerprint", kind: "fingerprint", result: "passed", detail: "14 counts match" },
-    { name: "sql: select count(*) > 0 from bookings", kind: "sql", result: "passed", detail: "returned true" },
+    {
+      name: "sql: select count(*) > 0 from bookings",
+      kind: "sql",
+      result: "passed",
+      detail: "returned true",
+    },
   ],
   issues: ["restore took 1500s"],
   lifeboatVersion: "0.1.0",

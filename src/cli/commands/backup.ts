@@ -13,24 +13,30 @@ interface Failure {
 }
 
 export async function backupCommand(env: CommandEnv, names: readonly string[]): Promise<void> {
-  const { results, failures } = await withRepository(env, { kind: "shared", command: "backup" }, async (context, config) => {
-    const selected = selectSources(config, names);
-    if (selected.length === 0) throw new LifeboatError("BAD_ARGUMENT", "lifeboat.yaml declares no sources to back up");
-    const results: BackupResult[] = [];
-    const failures: Failure[] = [];
-    for (const [name, source] of selected) {
-      if (env.signal.aborted) break;
-      env.log.info(`backing up ${name} (${source.engine})...`);
-      try {
-        results.push(await backupSource(context, name, source));
-      } catch (error) {
-        const failure = error instanceof LifeboatError ? error : new LifeboatError("INTERNAL", String(error));
-        env.log.error(`backup of ${name} failed: [${failure.code}] ${failure.message}`);
-        failures.push({ source: name, error: failure });
+  const { results, failures } = await withRepository(
+    env,
+    { kind: "shared", command: "backup" },
+    async (context, config) => {
+      const selected = selectSources(config, names);
+      if (selected.length === 0)
+        throw new LifeboatError("BAD_ARGUMENT", "lifeboat.yaml declares no sources to back up");
+      const results: BackupResult[] = [];
+      const failures: Failure[] = [];
+      for (const [name, source] of selected) {
+        if (env.signal.aborted) break;
+        env.log.info(`backing up ${name} (${source.engine})...`);
+        try {
+          results.push(await backupSource(context, name, source));
+        } catch (error) {
+          const failure =
+            error instanceof LifeboatError ? error : new LifeboatError("INTERNAL", String(error));
+          env.log.error(`backup of ${name} failed: [${failure.code}] ${failure.message}`);
+          failures.push({ source: name, error: failure });
+        }
       }
-    }
-    return { results, failures };
-  });
+      return { results, failures };
+    },
+  );
 
   env.output.result(
     {
@@ -56,10 +62,14 @@ export async function backupCommand(env: CommandEnv, names: readonly string[]): 
   );
   const first = failures[0];
   if (first) {
-    throw new LifeboatError(first.error.code, `${failures.length} of ${failures.length + results.length} backups failed`, {
-      details: { failed: failures.map((failure) => failure.source) },
-      hint: first.error.hint,
-      reported: true,
-    });
+    throw new LifeboatError(
+      first.error.code,
+      `${failures.length} of ${failures.length + results.length} backups failed`,
+      {
+        details: { failed: failures.map((failure) => failure.source) },
+        hint: first.error.hint,
+        reported: true,
+      },
+    );
   }
 }

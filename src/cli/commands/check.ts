@@ -10,12 +10,18 @@ export function parseSubset(value: string | undefined, readData: boolean): numbe
   const match = /^(\d+(?:\.\d+)?)%?$/.exec(value.trim());
   const percent = match ? Number(match[1]) : NaN;
   if (!(percent > 0 && percent <= 100)) {
-    throw new LifeboatError("BAD_ARGUMENT", `--read-data-subset must be a percentage in (0, 100], got ${value}`);
+    throw new LifeboatError(
+      "BAD_ARGUMENT",
+      `--read-data-subset must be a percentage in (0, 100], got ${value}`,
+    );
   }
   return percent;
 }
 
-export async function checkCommand(env: CommandEnv, flags: { readData?: boolean; readDataSubset?: string }): Promise<void> {
+export async function checkCommand(
+  env: CommandEnv,
+  flags: { readData?: boolean; readDataSubset?: string },
+): Promise<void> {
   const readDataPercent = parseSubset(flags.readDataSubset, !!flags.readData);
   const report = await withRepository(env, { kind: "shared", command: "check" }, (context) => {
     context.progress.start("check");
@@ -26,7 +32,9 @@ export async function checkCommand(env: CommandEnv, flags: { readData?: boolean;
   env.output.result({ ok: report.problems.length === 0, readDataPercent, ...report }, () =>
     [
       `${report.snapshots} snapshot(s), ${report.objectsReferenced} object(s) referenced, ${report.objectsRead} read and verified`,
-      report.unreferenced ? `${report.unreferenced} unreferenced object(s) (left by interrupted backups; harmless)` : "",
+      report.unreferenced
+        ? `${report.unreferenced} unreferenced object(s) (left by interrupted backups; harmless)`
+        : "",
       report.leftoversRemoved ? `${report.leftoversRemoved} leftover temp file(s) removed` : "",
       ...report.problems.map((problem) => `${problem.code} ${problem.object}: ${problem.message}`),
       report.problems.length ? `${report.problems.length} problem(s) found` : "no problems found",
@@ -36,8 +44,12 @@ export async function checkCommand(env: CommandEnv, flags: { readData?: boolean;
   );
   const first = report.problems[0];
   if (first) {
-    throw new LifeboatError(first.code === "BAD_MANIFEST" ? "CHECKSUM_MISMATCH" : first.code, `check found ${report.problems.length} problem(s)`, {
-      reported: true,
-    });
+    throw new LifeboatError(
+      first.code === "BAD_MANIFEST" ? "CHECKSUM_MISMATCH" : first.code,
+      `check found ${report.problems.length} problem(s)`,
+      {
+        reported: true,
+      },
+    );
   }
 }

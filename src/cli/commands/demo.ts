@@ -56,11 +56,15 @@ export async function demoCommand(env: CommandEnv, flags: { keep?: boolean; dir?
     await createSampleDatabase(join(dir, "app.db"));
     await createSampleUploads(join(dir, "uploads"));
     await writeFile(join(dir, "lifeboat.yaml"), demoConfig);
-    await writeFile(join(dir, "repository-password.txt"), randomBytes(24).toString("base64url") + "\n", { mode: 0o600 });
+    await writeFile(join(dir, "repository-password.txt"), randomBytes(24).toString("base64url") + "\n", {
+      mode: 0o600,
+    });
 
     const { config } = await loadConfig(join(dir, "lifeboat.yaml"));
     const backend = openStorage(config.repository.url);
-    const repository = await initRepository(backend, { password: await readRepositoryPassword(config.repository) });
+    const repository = await initRepository(backend, {
+      password: await readRepositoryPassword(config.repository),
+    });
     const rows: DemoRow[] = [];
     try {
       const context = operationContext(env, repository);
@@ -78,7 +82,10 @@ export async function demoCommand(env: CommandEnv, flags: { keep?: boolean; dir?
     }
     env.output.result(demoJson(dir, rows, !!flags.keep), () => demoText(dir, rows, !!flags.keep));
     if (rows.some((row) => row.drill.status !== "passed")) {
-      throw new LifeboatError("VERIFICATION_FAILED", "a demo drill did not pass", { reported: true, exitCode: ExitCode.verification });
+      throw new LifeboatError("VERIFICATION_FAILED", "a demo drill did not pass", {
+        reported: true,
+        exitCode: ExitCode.verification,
+      });
     }
   } finally {
     if (!flags.keep && !flags.dir) await rm(dir, { recursive: true, force: true });

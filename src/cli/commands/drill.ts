@@ -20,7 +20,10 @@ const exitFor: Record<DrillStatus, ExitCode> = {
 };
 const severity: DrillStatus[] = ["passed", "objective_missed", "verification_failed", "error"];
 
-export function notifyTargets(config: Config, env: NodeJS.ProcessEnv = process.env): { targets: NotifyTarget[]; problems: string[] } {
+export function notifyTargets(
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+): { targets: NotifyTarget[]; problems: string[] } {
   const targets: NotifyTarget[] = [];
   const problems: string[] = [];
   for (const entry of config.notify) {
@@ -34,10 +37,15 @@ export function notifyTargets(config: Config, env: NodeJS.ProcessEnv = process.e
   return { targets, problems };
 }
 
-export async function drillCommand(env: CommandEnv, names: readonly string[], flags: { snapshot: string }): Promise<void> {
+export async function drillCommand(
+  env: CommandEnv,
+  names: readonly string[],
+  flags: { snapshot: string },
+): Promise<void> {
   const reports = await withRepository(env, { kind: "shared", command: "drill" }, async (context, config) => {
     const selected = selectSources(config, names);
-    if (selected.length === 0) throw new LifeboatError("BAD_ARGUMENT", "lifeboat.yaml declares no sources to drill");
+    if (selected.length === 0)
+      throw new LifeboatError("BAD_ARGUMENT", "lifeboat.yaml declares no sources to drill");
     const { targets, problems } = notifyTargets(config);
     for (const problem of problems) env.log.warn(problem);
     const reports: DrillReport[] = [];
@@ -62,7 +70,10 @@ export async function drillCommand(env: CommandEnv, names: readonly string[], fl
       .concat(reports.length > 1 ? [summary(reports)] : [])
       .join("\n"),
   );
-  const worst = reports.reduce<DrillStatus>((acc, report) => (severity.indexOf(report.status) > severity.indexOf(acc) ? report.status : acc), "passed");
+  const worst = reports.reduce<DrillStatus>(
+    (acc, report) => (severity.indexOf(report.status) > severity.indexOf(acc) ? report.status : acc),
+    "passed",
+  );
   if (worst !== "passed") {
     throw new LifeboatError("VERIFICATION_FAILED", `drill ${worst.replace("_", " ")}`, {
       reported: true,
@@ -73,6 +84,9 @@ export async function drillCommand(env: CommandEnv, names: readonly string[], fl
 
 function summary(reports: readonly DrillReport[]): string {
   return reports
-    .map((report) => `${report.source}: ${report.status} (RTO ${report.rto.achieved === null ? "n/a" : formatSeconds(report.rto.achieved)})`)
+    .map(
+      (report) =>
+        `${report.source}: ${report.status} (RTO ${report.rto.achieved === null ? "n/a" : formatSeconds(report.rto.achieved)})`,
+    )
     .join("\n");
 }

@@ -50,7 +50,9 @@ export async function drillsCommand(env: CommandEnv, names: readonly string[]): 
                 String(row.passed),
                 row.lastStatus,
                 seconds(row.lastRto),
-                row.rtoVersusMedian === null ? "-" : `${row.rtoVersusMedian >= 1 ? "+" : ""}${Math.round((row.rtoVersusMedian - 1) * 100)}%`,
+                row.rtoVersusMedian === null
+                  ? "-"
+                  : `${row.rtoVersusMedian >= 1 ? "+" : ""}${Math.round((row.rtoVersusMedian - 1) * 100)}%`,
                 sparkline(row.rtoHistory),
               ]),
             ),
@@ -60,5 +62,9 @@ export async function drillsCommand(env: CommandEnv, names: readonly string[]): 
 
 /** Reports of a newer schema than this Lifeboat knows are skipped rather than misread. */
 function isDrillReport(value: unknown): value is DrillReport {
-  return typeof value === "object" && value !== null && (value as { schema?: unknown }).schema === DRILL_REPORT_SCHEMA;
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as { schema?: unknown }).schema === DRILL_REPORT_SCHEMA
+  );
 }

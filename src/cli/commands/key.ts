@@ -11,29 +11,48 @@ export async function keyListCommand(env: CommandEnv): Promise<void> {
   env.output.result({ keys }, () =>
     table(
       ["ID", "CURRENT", "CREATED", "HOST", "USER"],
-      keys.map((key) => [key.id.slice(0, 8), key.current ? "*" : "", key.created, key.hostname, key.username]),
+      keys.map((key) => [
+        key.id.slice(0, 8),
+        key.current ? "*" : "",
+        key.created,
+        key.hostname,
+        key.username,
+      ]),
     ),
   );
 }
 
-export async function readNewPassword(flags: { newPasswordEnv: string; newPasswordFile?: string }): Promise<string> {
+export async function readNewPassword(flags: {
+  newPasswordEnv: string;
+  newPasswordFile?: string;
+}): Promise<string> {
   if (flags.newPasswordFile) {
     const password = (await readFile(flags.newPasswordFile, "utf8")).split(/\r?\n/)[0] ?? "";
-    if (!password) throw new LifeboatError("PASSWORD_MISSING", `password file ${flags.newPasswordFile} is empty`);
+    if (!password)
+      throw new LifeboatError("PASSWORD_MISSING", `password file ${flags.newPasswordFile} is empty`);
     return password;
   }
   const password = process.env[flags.newPasswordEnv];
   if (!password) {
-    throw new LifeboatError("PASSWORD_MISSING", `environment variable ${flags.newPasswordEnv} (the new password) is not set`, {
-      hint: `Set ${flags.newPasswordEnv}, or pass --new-password-file FILE.`,
-    });
+    throw new LifeboatError(
+      "PASSWORD_MISSING",
+      `environment variable ${flags.newPasswordEnv} (the new password) is not set`,
+      {
+        hint: `Set ${flags.newPasswordEnv}, or pass --new-password-file FILE.`,
+      },
+    );
   }
   return password;
 }
 
-export async function keyAddCommand(env: CommandEnv, flags: { newPasswordEnv: string; newPasswordFile?: string }): Promise<void> {
+export async function keyAddCommand(
+  env: CommandEnv,
+  flags: { newPasswordEnv: string; newPasswordFile?: string },
+): Promise<void> {
   const password = await readNewPassword(flags);
-  const key = await withRepository(env, { kind: "shared", command: "key add" }, (context) => context.repository.addKey(password));
+  const key = await withRepository(env, { kind: "shared", command: "key add" }, (context) =>
+    context.repository.addKey(password),
+  );
   env.output.result({ key }, () => `added key ${key.id.slice(0, 8)}`);
 }
 
@@ -42,13 +61,20 @@ export async function keyRemoveCommand(env: CommandEnv, id: string): Promise<voi
     const keys = await context.repository.listKeys();
     const matches = keys.filter((key) => key.id.startsWith(id));
     if (matches.length !== 1) {
-      throw new LifeboatError(matches.length ? "BAD_ARGUMENT" : "KEY_NOT_FOUND", matches.length ? `key id ${id} is ambiguous` : `no key with id ${id}`);
+      throw new LifeboatError(
+        matches.length ? "BAD_ARGUMENT" : "KEY_NOT_FOUND",
+        matches.length ? `key id ${id} is ambiguous` : `no key with id ${id}`,
+      );
     }
     const [key] = matches as [(typeof matches)[number]];
     if (key.current) {
-      throw new LifeboatError("BAD_ARGUMENT", `key ${key.id.slice(0, 8)} is the one this command opened the repository with`, {
-        hint: "Open the repository with another key's password to remove this one.",
-      });
+      throw new LifeboatError(
+        "BAD_ARGUMENT",
+        `key ${key.id.slice(0, 8)} is the one this command opened the repository with`,
+        {
+          hint: "Open the repository with another key's password to remove this one.",
+        },
+      );
     }
     await context.repository.removeKey(key.id);
     return key;

@@ -12,7 +12,11 @@ export interface RestoreFlags {
   readonly dryRun?: boolean;
 }
 
-export async function restoreCommand(env: CommandEnv, sourceName: string, flags: RestoreFlags): Promise<void> {
+export async function restoreCommand(
+  env: CommandEnv,
+  sourceName: string,
+  flags: RestoreFlags,
+): Promise<void> {
   const result = await withRepository(env, { kind: "shared", command: "restore" }, (context, config) =>
     restoreSnapshot(context, {
       sourceName,
@@ -36,7 +40,10 @@ export async function restoreCommand(env: CommandEnv, sourceName: string, flags:
     },
     () =>
       result.dryRun
-        ? [`dry run: would restore snapshot ${result.snapshot.id.slice(0, 8)} of ${sourceName}:`, ...result.plan.steps.map((step) => `  - ${step}`)].join("\n")
+        ? [
+            `dry run: would restore snapshot ${result.snapshot.id.slice(0, 8)} of ${sourceName}:`,
+            ...result.plan.steps.map((step) => `  - ${step}`),
+          ].join("\n")
         : `restored snapshot ${result.snapshot.id.slice(0, 8)} of ${sourceName} into ${flags.to} ` +
           `in ${(result.phases.restore ?? 0).toFixed(1)}s; verified against its fingerprint ` +
           `(${Object.keys(result.snapshot.fingerprint.counts).length} counts, ${Object.keys(result.snapshot.fingerprint.hashes).length} hashes match)`,

@@ -7,7 +7,10 @@ import { listLocks, removeStaleLocks } from "../../repository/locks.ts";
 import { table } from "../output.ts";
 import { loadSessionConfig, openStorage, type CommandEnv } from "../session.ts";
 
-export async function unlockCommand(env: CommandEnv, flags: { removeAll?: boolean; dryRun?: boolean }): Promise<void> {
+export async function unlockCommand(
+  env: CommandEnv,
+  flags: { removeAll?: boolean; dryRun?: boolean },
+): Promise<void> {
   const { config } = await loadSessionConfig(env);
   const backend = openStorage(config.repository.url);
   try {
@@ -20,7 +23,14 @@ export async function unlockCommand(env: CommandEnv, flags: { removeAll?: boolea
         locks.length
           ? `locks present (nothing removed):\n${table(
               ["ID", "KIND", "HOST", "PID", "COMMAND", "REFRESHED"],
-              locks.map((lock) => [lock.id.slice(0, 8), lock.kind, lock.hostname, String(lock.pid), lock.command, lock.refreshed]),
+              locks.map((lock) => [
+                lock.id.slice(0, 8),
+                lock.kind,
+                lock.hostname,
+                String(lock.pid),
+                lock.command,
+                lock.refreshed,
+              ]),
             )}`
           : "no locks",
       );

@@ -6,7 +6,10 @@ import type { FilesSourceConfig } from "../../config/schema.ts";
 import type { ScratchRequest, ScratchTarget } from "../engine.ts";
 import { provisionLocalScratch } from "../local-scratch.ts";
 
-export function provisionFilesScratch(source: FilesSourceConfig, request: ScratchRequest): Promise<ScratchTarget> {
+export function provisionFilesScratch(
+  source: FilesSourceConfig,
+  request: ScratchRequest,
+): Promise<ScratchTarget> {
   return provisionLocalScratch(source.path, true, request, "tree", "files");
 }
 

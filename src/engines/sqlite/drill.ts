@@ -7,7 +7,10 @@ import { LifeboatError } from "../../errors.ts";
 import type { ScratchRequest, ScratchTarget } from "../engine.ts";
 import { provisionLocalScratch } from "../local-scratch.ts";
 
-export function provisionSqliteScratch(source: SqliteSourceConfig, request: ScratchRequest): Promise<ScratchTarget> {
+export function provisionSqliteScratch(
+  source: SqliteSourceConfig,
+  request: ScratchRequest,
+): Promise<ScratchTarget> {
   return provisionLocalScratch(source.path, false, request, "restored.db", "sqlite");
 }
 
@@ -19,7 +22,11 @@ export async function querySqliteScalar(target: string, sql: string): Promise<un
     const row = db.prepare(sql).get() as Record<string, unknown> | undefined;
     return row === undefined ? null : Object.values(row)[0];
   } catch (error) {
-    throw new LifeboatError("VERIFICATION_FAILED", `SQL check failed on ${target}: ${(error as Error).message}`, { cause: error });
+    throw new LifeboatError(
+      "VERIFICATION_FAILED",
+      `SQL check failed on ${target}: ${(error as Error).message}`,
+      { cause: error },
+    );
   } finally {
     db?.close();
   }
