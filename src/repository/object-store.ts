@@ -79,8 +79,23 @@ export class ObjectStore {
     return sealed.length;
   }
 
-  /** A chunk's plaintext, authenticated, decompressed and re-hashed against its id. */
+  /**
+   * A chunk's plaintext, authenticated, decompressed and re-hashed against its id.
+   * Bytes damaged in transit (a flaky network, a proxy) look exactly like bytes
+   * damaged at rest, so a chunk that fails verification is read once more; only
+   * a second failure is reported, and it names the object.
+   */
   async readChunk(id: string): Promise<Buffer> {
+    try {
+      return await this.#readChunkOnce(id);
+    } catch (error) {
+      if (!isLifeboatError(error, "CHECKSUM_MISMATCH") && !isLifeboatError(error, "OBJECT_TRUNCATED"))
+        throw error;
+      return this.#readChunkOnce(id);
+    }
+  }
+
+  async #readChunkOnce(id: string): Promise<Buffer> {
     const key = chunkKey(id);
     const payload = unseal(key, await this.get(key), this.protection, this.#master.encryption);
     const plaintext = await decodePayload(key, payload, this.#chunkMax);
