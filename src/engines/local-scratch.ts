@@ -2,28 +2,12 @@
 // a fresh directory per drill, under the configured drill.target.path or the
 // system temp dir, never inside or around the source itself.
 
-import { mkdir, mkdtemp, realpath, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { LifeboatError } from "../errors.ts";
+import { canonicalPath, isInside } from "../runtime/paths.ts";
 import type { ScratchRequest, ScratchTarget } from "./engine.ts";
-
-/** True when `inner` is `outer` or lies inside it. */
-function within(outer: string, inner: string): boolean {
-  const path = relative(outer, inner);
-  return path === "" || (!path.startsWith("..") && !isAbsolute(path));
-}
-
-/** The real path of `path`, or of its nearest existing ancestor joined with the rest (it may not exist yet). */
-async function real(path: string): Promise<string> {
-  const absolute = resolve(path);
-  try {
-    return await realpath(absolute);
-  } catch {
-    const parent = dirname(absolute);
-    return parent === absolute ? absolute : join(await real(parent), basename(absolute));
-  }
-}
 
 /**
  * Make `<parent>/lifeboat-drill-<label>-XXXX/<leaf>` as the scratch target.
@@ -39,10 +23,14 @@ export async function provisionLocalScratch(
   engineName: string,
 ): Promise<ScratchTarget> {
   const parent = resolve(request.target?.path ?? tmpdir());
-  const sourceRoot = await real(sourcePath);
-  const realParent = await real(parent);
+  const sourceRoot = await canonicalPath(sourcePath);
+  const realParent = await canonicalPath(parent);
   // A scratch tree inside the source tree would write into the source (and be captured by its next backup).
-  if (sourceIsDirectory && within(sourceRoot, realParent) && !request.allowSourceServer) {
+  if (
+    sourceIsDirectory &&
+    (realParent === sourceRoot || isInside(realParent, sourceRoot)) &&
+    !request.allowSourceServer
+  ) {
     throw new LifeboatError(
       "SCRATCH_ON_SOURCE",
       `the ${engineName} drill's scratch place ${parent} overlaps the source ${sourcePath}`,
@@ -53,7 +41,7 @@ export async function provisionLocalScratch(
   const safeLabel = request.label.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 80);
   const dir = await mkdtemp(join(parent, `lifeboat-drill-${safeLabel}-`));
   const target = join(dir, leaf);
-  if ((await real(target)) === (await real(sourcePath))) {
+  if ((await canonicalPath(target)) === (await canonicalPath(sourcePath))) {
     throw new LifeboatError("TARGET_IS_SOURCE", `scratch target ${target} is the source itself`);
   }
   return {

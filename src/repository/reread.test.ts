@@ -1,6 +1,7 @@
 // A chunk corrupted in transit is read again; damage at rest is still reported.
 
 import assert from "node:assert/strict";
+import { Readable } from "node:stream";
 import { test } from "node:test";
 import { FaultyBackend } from "../storage/faulty.ts";
 import { MemoryBackend } from "../storage/memory.ts";
@@ -12,7 +13,7 @@ async function repositoryWithSnapshot() {
   const { repository } = await newRepository("secret", memory);
   const writer = await repository.newSnapshotWriter();
   const data = compressible(300_000);
-  await writer.write("blob", [data]);
+  await writer.write("blob", Readable.from([data]));
   const snapshot = await writer.commit(draft());
   return { memory, snapshot, data };
 }

@@ -11,11 +11,12 @@
 // setuid bits by chown) and directory mtimes are applied, and everything is
 // fsynced before the caller renames the directory into place.
 
-import { chmod, lchown, lutimes, open, realpath, symlink, utimes } from "node:fs/promises";
+import { chmod, lchown, lutimes, realpath, symlink, utimes } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { Unpack, type ReadEntry } from "tar";
 import { LifeboatError } from "../../errors.ts";
+import { fsyncPath } from "../../runtime/paths.ts";
 import { normalizeArchivePath } from "./tar-fingerprint.ts";
 
 interface ExtractedEntry {
@@ -38,15 +39,6 @@ export function unsafeArchivePath(path: string): string | undefined {
   if (path.startsWith("/") || /^[a-zA-Z]:/.test(path)) return "is absolute";
   if (path.split("/").includes("..")) return "contains '..'";
   return undefined;
-}
-
-async function fsync(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Feed the stream to tar; on a stream error (e.g. CHECKSUM_MISMATCH) abort tar and rethrow that error. */
@@ -170,15 +162,15 @@ export async function extractTree(
     if (entry.type !== "file") continue;
     const absolute = join(root, entry.path);
     await chmod(absolute, entry.mode);
-    await fsync(absolute);
+    await fsyncPath(absolute);
   }
   // Deepest directories first: setting a child's times or mode must not disturb its parent afterwards.
   const directories = entries.filter((entry) => entry.type === "dir").reverse();
   for (const entry of directories) {
     const absolute = entry.path === "" ? root : join(root, entry.path);
     await chmod(absolute, entry.mode);
-    await fsync(absolute);
+    await fsyncPath(absolute);
     if (entry.mtime) await utimes(absolute, entry.mtime, entry.mtime);
   }
-  await fsync(root);
+  await fsyncPath(root);
 }

@@ -7,21 +7,13 @@
 // carry the `.lifeboat-partial-` / `.lifeboat-old-` names and are safe to delete.
 
 import { randomBytes } from "node:crypto";
-import { lstat, mkdir, open, readdir, rename, rm } from "node:fs/promises";
+import { lstat, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { LifeboatError, isLifeboatError } from "../../errors.ts";
 import type { EngineContext, RestoreInput, RestoreOptions } from "../engine.ts";
 import { treeArtifact } from "./capture.ts";
+import { fsyncPath } from "../../runtime/paths.ts";
 import { extractTree } from "./extract.ts";
-
-async function fsyncDirectory(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /** Whether the target exists and holds anything; refuses what restore must not replace. */
 async function checkTarget(
@@ -103,10 +95,10 @@ export async function restoreFiles(
         await rename(old, targetPath); // put the old tree back rather than leave nothing
         throw error;
       }
-      await fsyncDirectory(dirname(targetPath));
+      await fsyncPath(dirname(targetPath));
       await rm(old, { recursive: true, force: true, maxRetries: 3 });
     }
-    await fsyncDirectory(dirname(targetPath));
+    await fsyncPath(dirname(targetPath));
     context.log.debug(`files: restored ${targetPath}`);
   } catch (error) {
     await rm(partial, { recursive: true, force: true, maxRetries: 3 });

@@ -1,11 +1,12 @@
 // Looking at a files target without changing it, and deciding whether a
 // target overlaps the source (restoring into or around the source is refused).
 
-import { lstat, readdir, realpath } from "node:fs/promises";
-import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { lstat, readdir } from "node:fs/promises";
+import { resolve } from "node:path";
 import type { Fingerprint } from "../../domain/fingerprint.ts";
 import { LifeboatError } from "../../errors.ts";
 import type { Logger } from "../../runtime/logger.ts";
+import { canonicalPath, isInside } from "../../runtime/paths.ts";
 import type { TargetState } from "../engine.ts";
 import { fingerprintDirectory } from "./fingerprint-dir.ts";
 
@@ -32,23 +33,6 @@ export async function fingerprintFilesTarget(target: string, log: Logger): Promi
     });
   }
   return fingerprintDirectory(path, log);
-}
-
-/** The canonical path of something that may not exist yet: resolve the nearest existing ancestor. */
-async function canonicalPath(path: string): Promise<string> {
-  const absolute = resolve(path);
-  try {
-    return await realpath(absolute);
-  } catch {
-    const parent = dirname(absolute);
-    if (parent === absolute) return absolute;
-    return join(await canonicalPath(parent), basename(absolute));
-  }
-}
-
-function isInside(child: string, parent: string): boolean {
-  const path = relative(parent, child);
-  return path !== "" && !path.startsWith("..") && !isAbsolute(path);
 }
 
 /** True when target is the source, lies inside it, or contains it: each would destroy or recurse into the source. */

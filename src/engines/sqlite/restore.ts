@@ -5,24 +5,16 @@
 // `.<name>.lifeboat-partial-*` file, which nothing mistakes for the database.
 
 import { randomBytes } from "node:crypto";
-import { lstat, open, rename, rm, stat } from "node:fs/promises";
+import { lstat, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { LifeboatError } from "../../errors.ts";
+import { fsyncPath } from "../../runtime/paths.ts";
 import type { EngineContext, RestoreInput, RestoreOptions } from "../engine.ts";
 import { databaseArtifact } from "./capture.ts";
 
 /** Files SQLite keeps beside a database; a stale one would be replayed into the new file and corrupt it. */
 export const sideFileSuffixes = ["-wal", "-shm", "-journal"] as const;
-
-async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 async function checkTarget(targetPath: string, options: RestoreOptions): Promise<void> {
   const parent = dirname(targetPath);
