@@ -86,6 +86,16 @@ const postgresUrl = z
   .regex(/^postgres(ql)?:\/\//, "a postgres:// URL")
   .describe("libpq connection URL. Put the password in PGPASSWORD or ~/.pgpass, never here.");
 
+// Optional rather than .default(false): parsed configs and hand-built source
+// objects stay exactly as they were before the option existed; absent means off.
+const contentHashes = z
+  .boolean()
+  .optional()
+  .meta({ default: false })
+  .describe(
+    "Also fingerprint every table's contents (a hash per table) so restores and drills compare data, not just row counts. Costs a full read of every table at backup and at verify.",
+  );
+
 export const postgresSourceSchema = z.strictObject({
   engine: z.literal("postgres"),
   url: postgresUrl,
@@ -94,6 +104,7 @@ export const postgresSourceSchema = z.strictObject({
     .default(false)
     .describe("Also capture roles and tablespaces (pg_dumpall --globals-only)."),
   jobs: z.int().min(1).max(64).default(2).describe("Parallel pg_dump / pg_restore jobs."),
+  content_hashes: contentHashes,
   objectives: objectives.optional(),
   drill: drill.optional(),
 });
@@ -101,6 +112,7 @@ export const postgresSourceSchema = z.strictObject({
 export const sqliteSourceSchema = z.strictObject({
   engine: z.literal("sqlite"),
   path: z.string().min(1).describe("Path of the SQLite database file."),
+  content_hashes: contentHashes,
   objectives: objectives.optional(),
   drill: drill.optional(),
 });

@@ -13,6 +13,11 @@ export function fingerprintChecks(expected: Fingerprint, actual: Fingerprint): C
   const differences = compareFingerprints(expected, actual);
   const compared = Object.keys(expected.counts).length + Object.keys(expected.hashes).length;
   const tables = Object.keys(actual.counts).filter((key) => key.startsWith("rows:")).length;
+  const hashedTables = Object.keys(expected.hashes).filter((key) => key.startsWith("content:")).length;
+  const deep =
+    hashedTables > 0
+      ? ` (including content hashes of ${hashedTables} ${hashedTables === 1 ? "table" : "tables"})`
+      : "";
   const emptyDetail = isEmptyFingerprint(actual)
     ? "the restored target holds no data at all"
     : tables === 0 && Object.keys(actual.counts).some((key) => key === "objects:tables")
@@ -25,7 +30,7 @@ export function fingerprintChecks(expected: Fingerprint, actual: Fingerprint): C
       result: differences.length === 0 ? "passed" : "failed",
       detail:
         differences.length === 0
-          ? `${compared} facts match the backup's fingerprint`
+          ? `${compared} facts match the backup's fingerprint${deep}`
           : differences
               .slice(0, 8)
               .map((d) => `${d.key}: expected ${d.expected ?? "absent"}, found ${d.actual ?? "absent"}`)

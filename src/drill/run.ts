@@ -123,7 +123,9 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
       lap(current);
       stopIfInterrupted();
       current = "verify";
-      const actual = await engine.fingerprint(scratch.target, engineContext);
+      const actual = await engine.fingerprint(scratch.target, engineContext, {
+        contentHashes: Object.keys(snapshot.fingerprint.hashes).some((key) => key.startsWith("content:")),
+      });
       checks.push(...fingerprintChecks(snapshot.fingerprint, actual));
       for (const check of source.drill?.checks ?? []) {
         checks.push(

@@ -73,6 +73,11 @@ export interface CaptureResult {
   readonly fingerprint: Fingerprint;
 }
 
+export interface FingerprintOptions {
+  /** Also compute `content:<table>` hashes (the deep check); engines without tables ignore it. */
+  readonly contentHashes?: boolean;
+}
+
 export interface RestoreOptions {
   /** Databases: drop and recreate a non-empty target. */
   readonly clean?: boolean;
@@ -114,8 +119,12 @@ export interface Engine<C extends SourceConfig = SourceConfig> {
     options: RestoreOptions,
     context: EngineContext,
   ): Promise<void>;
-  /** Fingerprint a restored target the same way capture fingerprints the source. */
-  fingerprint(target: string, context: EngineContext): Promise<Fingerprint>;
+  /**
+   * Fingerprint a restored target the same way capture fingerprints the source.
+   * With options.contentHashes (asked for when the snapshot's fingerprint has
+   * `content:` hashes) engines that support it also hash every table's contents.
+   */
+  fingerprint(target: string, context: EngineContext, options?: FingerprintOptions): Promise<Fingerprint>;
   /** True when `target` denotes the source itself (restoring there is refused). */
   isSameAsSource(source: C, target: string, context: EngineContext): Promise<boolean>;
   /**

@@ -81,7 +81,9 @@ export async function restoreSnapshot(
       context.progress.stop();
     }
     const verifyStart = context.now().getTime();
-    const actual = await engine.fingerprint(request.target, engineContext);
+    const actual = await engine.fingerprint(request.target, engineContext, {
+      contentHashes: Object.keys(snapshot.fingerprint.hashes).some((key) => key.startsWith("content:")),
+    });
     const differences = compareFingerprints(snapshot.fingerprint, actual);
     const phases = {
       restore: (verifyStart - restoreStart) / 1000,

@@ -4,7 +4,8 @@
 // keep going. pg_dump spools a directory-format dump (parallel, uncompressed:
 // the repository compresses and deduplicates, so an unchanged table yields
 // an identical file) into the temp dir; only after it exits 0 are the files
-// streamed into the sink, so a failed dump leaves nothing behind.
+// streamed into the sink, so a failed dump leaves nothing behind. With
+// `content_hashes` the fingerprint also hashes every table in that snapshot.
 
 import { createReadStream } from "node:fs";
 import { mkdtemp, readdir } from "node:fs/promises";
@@ -67,7 +68,7 @@ export async function capture(
     // and overlapping the two scans keeps the capture close to pg_dump's time.
     const [dumped, fingerprinted] = await Promise.allSettled([
       runPgDump(location, snapshot.snapshot, source.jobs, dumpDir, context),
-      readFingerprintKeepingSnapshot(client),
+      readFingerprintKeepingSnapshot(client, source.content_hashes === true),
     ]);
     if (dumped.status === "rejected") throw dumped.reason;
     const fingerprint: Fingerprint = await sqlStep(where, "reading the fingerprint", async () => {
@@ -116,10 +117,13 @@ export async function capture(
  * snapshot, and would fail with a confusing "could not import" instead of
  * pg_dump's own, clearer error. A savepoint contains the failure.
  */
-async function readFingerprintKeepingSnapshot(client: pg.Client): Promise<Fingerprint> {
+async function readFingerprintKeepingSnapshot(
+  client: pg.Client,
+  contentHashes: boolean,
+): Promise<Fingerprint> {
   await client.query("SAVEPOINT lifeboat_fingerprint");
   try {
-    const fingerprint = await readFingerprint(client);
+    const fingerprint = await readFingerprint(client, { contentHashes });
     await client.query("RELEASE SAVEPOINT lifeboat_fingerprint");
     return fingerprint;
   } catch (error) {

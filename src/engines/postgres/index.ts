@@ -4,7 +4,7 @@
 
 import type { PostgresSourceConfig } from "../../config/schema.ts";
 import type { Fingerprint } from "../../domain/fingerprint.ts";
-import type { Engine } from "../engine.ts";
+import type { Engine, FingerprintOptions } from "../engine.ts";
 import { capture } from "./capture.ts";
 import { describeLocation, parsePostgresUrl, withClient } from "./connection.ts";
 import { readFingerprint } from "./fingerprint.ts";
@@ -16,12 +16,12 @@ import { inspectTarget } from "./target.ts";
 import { LifeboatError } from "../../errors.ts";
 
 /** Fingerprint a database the way capture does: in one repeatable-read transaction. */
-async function fingerprintTarget(target: string): Promise<Fingerprint> {
+async function fingerprintTarget(target: string, options: FingerprintOptions = {}): Promise<Fingerprint> {
   const location = parsePostgresUrl(target, "target");
   return withClient(location, "TARGET_UNREACHABLE", async (client) => {
     try {
       await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-      const fingerprint = await readFingerprint(client);
+      const fingerprint = await readFingerprint(client, { contentHashes: options.contentHashes === true });
       await client.query("COMMIT");
       return fingerprint;
     } catch (error) {
@@ -39,7 +39,7 @@ export const postgresEngine: Engine<PostgresSourceConfig> = {
   capture,
   inspectTarget: (target) => inspectTarget(parsePostgresUrl(target, "target")),
   restore,
-  fingerprint: fingerprintTarget,
+  fingerprint: (target, _context, options) => fingerprintTarget(target, options),
   isSameAsSource: (source, target) => isSameAsSource(source, target),
   provisionScratch,
   queryScalar,

@@ -71,7 +71,7 @@ export async function captureSqlite(
     const copy = openPrivateCopy(copyPath);
     let fingerprint;
     try {
-      fingerprint = fingerprintDatabase(copy);
+      fingerprint = fingerprintDatabase(copy, { contentHashes: source.content_hashes === true });
     } finally {
       copy.close();
     }

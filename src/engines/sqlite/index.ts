@@ -13,7 +13,7 @@ export const sqliteEngine: Engine<SqliteSourceConfig> = {
   capture: captureSqlite,
   inspectTarget: (target) => inspectSqliteTarget(target),
   restore: restoreSqlite,
-  fingerprint: (target) => fingerprintSqliteTarget(target),
+  fingerprint: (target, _context, options) => fingerprintSqliteTarget(target, options),
   isSameAsSource: (source, target) => isSameSqliteFile(source.path, target),
   provisionScratch: (source, request) => provisionSqliteScratch(source, request),
   queryScalar: (target, sql) => querySqliteScalar(target, sql),

@@ -4,7 +4,7 @@
 import { realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Fingerprint } from "../../domain/fingerprint.ts";
-import type { TargetState } from "../engine.ts";
+import type { FingerprintOptions, TargetState } from "../engine.ts";
 import { fingerprintDatabase } from "./fingerprint.ts";
 import { openExistingReadOnly } from "./open.ts";
 
@@ -18,10 +18,13 @@ export async function inspectSqliteTarget(target: string): Promise<TargetState> 
   return { exists: true, empty: false, description: `SQLite file ${path} (${info.size} bytes)` };
 }
 
-export async function fingerprintSqliteTarget(target: string): Promise<Fingerprint> {
+export async function fingerprintSqliteTarget(
+  target: string,
+  options: FingerprintOptions = {},
+): Promise<Fingerprint> {
   const db = await openExistingReadOnly(resolve(target), "TARGET_UNREACHABLE", "SQLite target");
   try {
-    return fingerprintDatabase(db);
+    return fingerprintDatabase(db, { contentHashes: options.contentHashes === true });
   } finally {
     db.close();
   }
