@@ -109,4 +109,34 @@ sources:
     assert.equal(next.code, 0, next.stderr);
     assert.equal(next.json.snapshots[0].fingerprint.counts["rows:public.bulk"], 400000);
   });
+
+  test("a password in the source URL never reaches output, manifests or reports", async () => {
+    const secret = "s3cret-pw-in-url";
+    const leaky = await workspace(
+      (dir) => `repository: { url: "file://${dir}/repo", password_env: LIFEBOAT_PASSWORD }
+sources:
+  app-db: { engine: postgres, url: "${cluster.url("app").replace("postgres@", `postgres:${secret}@`)}" }
+`,
+    );
+    try {
+      const outputs = [
+        await leaky.cli(["init"]),
+        await leaky.cli(["backup", "--json", "-v"]),
+        await leaky.cli(["snapshots", "--json"]),
+        await leaky.cli(["restore", "app-db", "--to", cluster.url("app_secret_check"), "--json", "-v"]),
+      ];
+      for (const result of outputs) {
+        assert.equal(result.code, 0, result.stderr);
+        assert.ok(!result.stdout.includes(secret) && !result.stderr.includes(secret), "password printed");
+      }
+      // Unreachable now: the error must name the server, never the password.
+      await cluster.psql("ALTER DATABASE app ALLOW_CONNECTIONS false");
+      const failed = await leaky.cli(["backup", "--json"]);
+      await cluster.psql("ALTER DATABASE app ALLOW_CONNECTIONS true");
+      assert.notEqual(failed.code, 0);
+      assert.ok(!failed.stdout.includes(secret) && !failed.stderr.includes(secret), "password in an error");
+    } finally {
+      await leaky.cleanup();
+    }
+  });
 });
