@@ -8,11 +8,15 @@ import { Readable } from "node:stream";
 import type { ArtifactRef, Snapshot } from "../domain/snapshot.ts";
 import type { ArtifactSource } from "../engines/engine.ts";
 import { LifeboatError } from "../errors.ts";
+import { discard } from "./buffers.ts";
 import { objectError } from "./envelope.ts";
 import { snapshotKey } from "./object-store.ts";
 import type { ObjectStore } from "./object-store.ts";
 
-export const READ_AHEAD = 3;
+/** Chunks fetched and decoded ahead of the consumer: enough to keep every codec worker busy. */
+export const READ_AHEAD = 6;
+/** saveTo flushes the file to disk after this many bytes, while reading on. */
+const FLUSH_EVERY = 32 * 1024 * 1024;
 
 async function* verifiedChunks(
   store: ObjectStore,
@@ -92,8 +96,23 @@ export class RepositoryArtifactSource implements ArtifactSource {
     try {
       const handle = await openFile(temp, "wx", 0o600);
       try {
-        for await (const chunk of verifiedChunks(this.#store, this.#snapshotId, ref))
+        // The disk is flushed as we go (one flush at a time, overlapping the
+        // reads), not all at the end: with gigabytes of RAM nothing else
+        // would start writing a file of a few hundred MB back before sync().
+        let flushing: Promise<void> = Promise.resolve();
+        let unflushed = 0;
+        for await (const chunk of verifiedChunks(this.#store, this.#snapshotId, ref)) {
           await handle.write(chunk);
+          unflushed += chunk.length;
+          discard(chunk); // only this loop ever saw it: free it now, not at the next GC
+          if (unflushed >= FLUSH_EVERY) {
+            await flushing;
+            flushing = handle.datasync();
+            flushing.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
+            unflushed = 0;
+          }
+        }
+        await flushing;
         await handle.sync();
       } finally {
         await handle.close();

@@ -5,6 +5,7 @@
 import { randomInt } from "node:crypto";
 import { isLifeboatError } from "../errors.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
+import { discard } from "./buffers.ts";
 import { mapLimited } from "./limiter.ts";
 import { decodeManifest } from "./manifest.ts";
 import { chunkKey, DATA_PREFIX, SNAPSHOTS_PREFIX, snapshotKey } from "./object-store.ts";
@@ -114,7 +115,7 @@ export async function checkRepository(store: ObjectStore, options: CheckOptions)
   options.onProgress?.(0, toRead.length);
   await mapLimited(toRead, PARALLEL_READS, async (id) => {
     try {
-      await store.readChunk(id);
+      discard(await store.readChunk(id));
     } catch (error) {
       problems.push(problemOf(error, chunkKey(id), referencedBy.get(id) ?? []));
     }

@@ -79,4 +79,19 @@ describe("chunker", () => {
     assert.deepEqual(await chunksOf(chunker, Buffer.alloc(0)), []);
     assert.deepEqual(await chunksOf(chunker, Buffer.from("hello")), [Buffer.from("hello")]);
   });
+
+  it("with copy, yields the same chunks in fresh buffers that share no memory with the source", async () => {
+    const chunker = new Chunker(gearTableOf(key), { min: 1024, avg: 4096, max: 16384 });
+    const data = randomBytes(256 * 1024);
+    const source = Buffer.from(data);
+    const copies: Buffer[] = [];
+    for await (const chunk of chunker.chunks(inPieces(source, 5000), { copy: true })) copies.push(chunk);
+    source.fill(0); // the source's memory is reused: the copies must not change
+    assert.deepEqual(
+      copies.map((chunk) => chunk.length),
+      (await chunksOf(chunker, data)).map((chunk) => chunk.length),
+    );
+    assert.deepEqual(Buffer.concat(copies), data);
+    for (const chunk of copies) assert.notEqual(chunk.buffer, source.buffer);
+  });
 });

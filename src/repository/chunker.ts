@@ -65,8 +65,14 @@ export class Chunker {
    * memory), a chunk spanning pieces is copied once. Boundaries are exactly
    * those of cut(), whatever the piece sizes. The producer must not reuse a
    * piece's memory after yielding it (Node streams never do).
+   *
+   * With `{ copy: true }` every chunk is a fresh buffer that the caller owns
+   * outright (the writer hands it to a worker thread by transfer, and frees
+   * it without waiting for a GC); each byte is still copied only once.
    */
-  async *chunks(source: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+  async *chunks(source: AsyncIterable<Uint8Array>, options: { copy?: boolean } = {}): AsyncGenerator<Buffer> {
+    const copy = options.copy === true;
+    const join = (parts: Buffer[]) => (parts.length === 1 && !copy ? parts[0]! : Buffer.concat(parts));
     const scan = new ScanState();
     let parts: Buffer[] = [];
     for await (const piece of source) {
@@ -79,12 +85,12 @@ export class Chunker {
           break;
         }
         parts.push(bytes.subarray(offset, end));
-        yield parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+        yield join(parts);
         parts = [];
         offset = end;
       }
     }
-    if (parts.length > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    if (parts.length > 0) yield join(parts);
   }
 
   /**

@@ -1,10 +1,10 @@
 // The payload inside an envelope: one compression byte, then the data
-// (docs/repository-format.md, "Envelope"). zstd runs through node:zlib's
-// async API, so compression of several chunks proceeds in parallel on
-// libuv's thread pool while the main thread chunks and hashes.
+// (docs/repository-format.md, "Envelope"). Chunks are encoded with the sync
+// functions inside the codec workers (codec-worker.ts), off the main thread;
+// manifests and documents use the async ones, which run on libuv's pool.
 
 import { promisify } from "node:util";
-import { constants, zstdCompress, zstdDecompress } from "node:zlib";
+import { constants, zstdCompress, zstdCompressSync, zstdDecompress, zstdDecompressSync } from "node:zlib";
 import { objectError } from "./envelope.ts";
 
 const compressAsync = promisify(zstdCompress);
@@ -29,11 +29,26 @@ function outputSize(length: number): number {
   return Math.max(64 * 1024, length + (length >> 7) + 1024);
 }
 
+function compressOptions(length: number) {
+  return { chunkSize: outputSize(length), params: { [constants.ZSTD_c_compressionLevel]: LEVEL } };
+}
+
 function compress(data: Uint8Array): Promise<Buffer> {
-  return compressAsync(data, {
-    chunkSize: outputSize(data.length),
-    params: { [constants.ZSTD_c_compressionLevel]: LEVEL },
-  });
+  return compressAsync(data, compressOptions(data.length));
+}
+
+function compressSync(data: Uint8Array): Buffer {
+  return zstdCompressSync(data, compressOptions(data.length));
+}
+
+function sampleOf(data: Buffer): Buffer | undefined {
+  if (data.length <= 4 * SAMPLE_SLICE) return undefined;
+  const middle = Math.floor(data.length / 2);
+  return Buffer.concat([
+    data.subarray(0, SAMPLE_SLICE),
+    data.subarray(middle, middle + SAMPLE_SLICE),
+    data.subarray(data.length - SAMPLE_SLICE),
+  ]);
 }
 
 /**
@@ -42,14 +57,13 @@ function compress(data: Uint8Array): Promise<Buffer> {
  * incompressible data does not cost a full zstd pass.
  */
 async function looksCompressible(data: Buffer): Promise<boolean> {
-  if (data.length <= 4 * SAMPLE_SLICE) return true;
-  const middle = Math.floor(data.length / 2);
-  const sample = Buffer.concat([
-    data.subarray(0, SAMPLE_SLICE),
-    data.subarray(middle, middle + SAMPLE_SLICE),
-    data.subarray(data.length - SAMPLE_SLICE),
-  ]);
-  return (await compress(sample)).length < sample.length * SAMPLE_WORTH_IT;
+  const sample = sampleOf(data);
+  return sample === undefined || (await compress(sample)).length < sample.length * SAMPLE_WORTH_IT;
+}
+
+function looksCompressibleSync(data: Buffer): boolean {
+  const sample = sampleOf(data);
+  return sample === undefined || compressSync(sample).length < sample.length * SAMPLE_WORTH_IT;
 }
 
 /** Payload parts for `seal`: the compression byte and the (maybe compressed) data, whichever is smaller. */
@@ -61,16 +75,70 @@ export async function encodePayload(data: Buffer, options: { sample: boolean }):
   return [Uint8Array.of(STORED), data];
 }
 
-/** The data of a payload; `maxLength` guards against a decompression bomb in a damaged object. */
-export async function decodePayload(objectKey: string, payload: Buffer, maxLength: number): Promise<Buffer> {
+/** encodePayload on the calling thread, for the codec workers. */
+export function encodePayloadSync(data: Buffer, options: { sample: boolean }): Uint8Array[] {
+  if (data.length > 0 && (!options.sample || looksCompressibleSync(data))) {
+    const compressed = compressSync(data);
+    if (compressed.length < data.length) return [Uint8Array.of(ZSTD), compressed];
+  }
+  return [Uint8Array.of(STORED), data];
+}
+
+function checkCompressionByte(objectKey: string, payload: Buffer): void {
   if (payload.length < 1)
     throw objectError("CHECKSUM_MISMATCH", objectKey, "payload has no compression byte");
+  if (payload[0] !== STORED && payload[0] !== ZSTD)
+    throw objectError("CHECKSUM_MISMATCH", objectKey, `unknown compression ${payload[0]}`);
+}
+
+function decompressOptions(maxLength: number, compressedLength: number) {
+  return { maxOutputLength: maxLength, chunkSize: outputSize(Math.min(maxLength, compressedLength * 8)) };
+}
+
+/** The data of a payload; `maxLength` guards against a decompression bomb in a damaged object. */
+export async function decodePayload(objectKey: string, payload: Buffer, maxLength: number): Promise<Buffer> {
+  checkCompressionByte(objectKey, payload);
   const data = payload.subarray(1);
   if (payload[0] === STORED) return data;
-  if (payload[0] !== ZSTD)
-    throw objectError("CHECKSUM_MISMATCH", objectKey, `unknown compression ${payload[0]}`);
   try {
-    return await decompressAsync(data, { maxOutputLength: maxLength, chunkSize: outputSize(Math.min(maxLength, data.length * 8)) });
+    return await decompressAsync(data, decompressOptions(maxLength, data.length));
+  } catch (error) {
+    throw objectError("CHECKSUM_MISMATCH", objectKey, "zstd data cannot be decompressed", error);
+  }
+}
+
+/**
+ * The decompressed size a zstd frame header declares (zstd records it when
+ * the whole input is compressed at once, as here), or undefined. Only a hint
+ * for the output buffer: the frame is still checked as it is decompressed.
+ */
+function declaredSize(frame: Buffer): number | undefined {
+  if (frame.length < 6 || frame.readUInt32LE(0) !== 0xfd2fb528) return undefined;
+  const descriptor = frame[4]!;
+  const sizeFlag = descriptor >> 6;
+  const singleSegment = (descriptor >> 5) & 1;
+  const at = 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][descriptor & 3]!;
+  const width = [singleSegment, 2, 4, 8][sizeFlag]!;
+  if (width === 0 || frame.length < at + width) return undefined;
+  if (width === 1) return frame[at]!;
+  if (width === 2) return frame.readUInt16LE(at) + 256;
+  if (width === 4) return frame.readUInt32LE(at);
+  return Number(frame.readBigUInt64LE(at));
+}
+
+/** decodePayload on the calling thread, for the codec workers. */
+export function decodePayloadSync(objectKey: string, payload: Buffer, maxLength: number): Buffer {
+  checkCompressionByte(objectKey, payload);
+  const data = payload.subarray(1);
+  if (payload[0] === STORED) return data;
+  // One output buffer of exactly the declared size: no copy out of a larger one, no stitching of pieces.
+  const declared = declaredSize(data);
+  const options =
+    declared !== undefined && declared > 0 && declared <= maxLength
+      ? { maxOutputLength: maxLength, chunkSize: declared }
+      : decompressOptions(maxLength, data.length);
+  try {
+    return zstdDecompressSync(data, options);
   } catch (error) {
     throw objectError("CHECKSUM_MISMATCH", objectKey, "zstd data cannot be decompressed", error);
   }

@@ -7,6 +7,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import { LifeboatError } from "../errors.ts";
 import type { ErrorCode } from "../errors.ts";
+import { discard } from "./buffers.ts";
 
 export type Protection = "aes-256-gcm" | "none";
 
@@ -67,10 +68,10 @@ export function seal(
   const nonce = randomBytes(NONCE_BYTES);
   const cipher = createCipheriv("aes-256-gcm", key, nonce);
   cipher.setAAD(aadOf(head, objectKey));
-  const out = [head, nonce];
-  for (const part of parts) out.push(cipher.update(part));
-  out.push(cipher.final(), cipher.getAuthTag());
-  return Buffer.concat(out);
+  const encrypted = parts.map((part) => cipher.update(part));
+  const sealed = Buffer.concat([head, nonce, ...encrypted, cipher.final(), cipher.getAuthTag()]);
+  for (const piece of encrypted) discard(piece); // ours alone, and copied: free it now, not at the next GC
+  return sealed;
 }
 
 /** The authenticated payload of the object stored under `objectKey`, or a LifeboatError naming it. */

@@ -5,6 +5,9 @@
 import { createHash } from "node:crypto";
 import { isLifeboatError } from "../errors.ts";
 import type { Backend } from "../storage/backend.ts";
+import { discard } from "./buffers.ts";
+import { acquireCodecPool } from "./codec-pool.ts";
+import type { CodecContext, HeldChunk } from "./codec-pool.ts";
 import { decodePayload, encodePayload } from "./compression.ts";
 import { chunkIdOf } from "./crypto.ts";
 import type { MasterKey } from "./crypto.ts";
@@ -31,11 +34,18 @@ export function sha256Hex(data: Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
+export interface SealedChunk {
+  readonly key: string;
+  readonly bytes: Uint8Array;
+}
+
 export class ObjectStore {
   readonly backend: Backend;
   readonly protection: Protection;
   readonly #master: MasterKey;
   readonly #chunkMax: number;
+  /** Chunk work runs in the codec pool, acquired on first use and released by close(). */
+  #codec: { context: CodecContext; release: () => Promise<void> } | undefined;
 
   constructor(backend: Backend, master: MasterKey, protection: Protection, chunkMax: number) {
     this.backend = backend;
@@ -66,17 +76,53 @@ export class ObjectStore {
     }
   }
 
-  /** Compress, seal and store a chunk; returns the bytes stored. */
-  async putChunk(id: string, plaintext: Buffer): Promise<number> {
-    const key = chunkKey(id);
-    const sealed = seal(
-      key,
-      await encodePayload(plaintext, { sample: true }),
-      this.protection,
-      this.#master.encryption,
-    );
-    await this.backend.put(key, sealed);
-    return sealed.length;
+  /**
+   * Compute a chunk's id in a worker thread, which keeps the chunk until
+   * sealChunk() or drop(): the caller decides in between whether it is new.
+   * The chunk is taken over (transferred): the caller must own it outright.
+   */
+  hashChunk(plaintext: Uint8Array): Promise<HeldChunk> {
+    return this.#context().hash(plaintext);
+  }
+
+  /** Compress and seal a held chunk, in its worker: the object to store. */
+  async sealChunk(chunk: HeldChunk): Promise<SealedChunk> {
+    const key = chunkKey(chunk.id);
+    return { key, bytes: await chunk.seal(key) };
+  }
+
+  /** Store a sealed chunk (its bytes are freed once stored); returns the bytes stored. */
+  async putSealed(sealed: SealedChunk): Promise<number> {
+    const length = sealed.bytes.length;
+    await this.backend.put(sealed.key, sealed.bytes);
+    discard(sealed.bytes); // a resolved put keeps no reference (the Backend contract)
+    return length;
+  }
+
+  /** Start the worker threads now, while the caller does something else (lists data/, runs a dump). */
+  warmUp(): void {
+    this.#context().warmUp();
+  }
+
+  /** Release the worker threads this store used (the repository is being closed; a later use starts over). */
+  async close(): Promise<void> {
+    const codec = this.#codec;
+    this.#codec = undefined;
+    if (codec) {
+      codec.context.forget();
+      await codec.release();
+    }
+  }
+
+  #context(): CodecContext {
+    if (!this.#codec) {
+      const { pool, release } = acquireCodecPool();
+      this.#codec = {
+        context: pool.context(this.#master, this.protection, this.#chunkMax),
+        release,
+      };
+    }
+    return this.#codec.context;
   }
 
   /**
@@ -97,12 +143,8 @@ export class ObjectStore {
 
   async #readChunkOnce(id: string): Promise<Buffer> {
     const key = chunkKey(id);
-    const payload = unseal(key, await this.get(key), this.protection, this.#master.encryption);
-    const plaintext = await decodePayload(key, payload, this.#chunkMax);
-    if (this.chunkIdOf(plaintext) !== id) {
-      throw objectError("CHECKSUM_MISMATCH", key, "content does not hash to the chunk's id");
-    }
-    return plaintext;
+    const stored = await this.get(key);
+    return this.#context().open(key, id, stored);
   }
 
   /** Store manifest bytes under their SHA-256; the commit point of a snapshot. */

@@ -194,10 +194,12 @@ class OpenRepository implements Repository {
   }
 
   async newSnapshotWriter(): Promise<SnapshotWriter> {
+    this.#store.warmUp(); // workers load while data/ is listed
     return new RepositorySnapshotWriter(this.#store, this.#chunker, await loadChunkIndex(this.#store));
   }
 
   openArtifacts(snapshot: Snapshot): ArtifactSource {
+    this.#store.warmUp();
     return new RepositoryArtifactSource(this.#store, snapshot);
   }
 
@@ -268,6 +270,7 @@ class OpenRepository implements Repository {
   }
 
   async close(): Promise<void> {
+    await this.#store.close();
     await this.#backend.close();
   }
 

@@ -2,6 +2,11 @@
 // chunks already stored, compressed, encrypted and uploaded with bounded
 // concurrency; the manifest is written last, only after every chunk put has
 // resolved (docs/repository-format.md, "Write ordering").
+//
+// The main thread chunks and hashes the whole stream; each chunk then goes
+// to a codec worker (codec-pool.ts) for its id and, when new, compression
+// and sealing, so several chunks are in the works at once. Their ids land in
+// the artifact's list in stream order whatever order the workers finish in.
 
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
@@ -14,8 +19,14 @@ import { DATA_PREFIX } from "./object-store.ts";
 import type { ObjectStore } from "./object-store.ts";
 import type { SnapshotWriter, WriteStats } from "./types.ts";
 
-/** Uploads in flight per writer: enough to hide storage latency, few enough to bound memory (~4 × 3 × max chunk). */
+/** Uploads in flight per writer: enough to hide storage latency. */
 export const UPLOADS_IN_FLIGHT = 4;
+/**
+ * Chunks between the chunker and their resolved put, per writer: enough to
+ * keep every worker busy while uploads wait, few enough to bound memory
+ * (each holds at most a max-size chunk and its envelope).
+ */
+export const CHUNKS_IN_FLIGHT = 8;
 
 /** Ids of the chunks already stored, from one listing of data/ (objects too small to be whole are not trusted). */
 export async function loadChunkIndex(store: ObjectStore): Promise<Set<string>> {
@@ -36,6 +47,7 @@ export class RepositorySnapshotWriter implements SnapshotWriter {
   /** Chunks stored before this run plus those this run has started storing. */
   readonly #known: Set<string>;
   readonly #uploads = new Limiter(UPLOADS_IN_FLIGHT);
+  readonly #inFlight = new Limiter(CHUNKS_IN_FLIGHT);
   readonly #artifacts: (ArtifactRef | undefined)[] = [];
   readonly #names = new Set<string>();
   #writing = 0;
@@ -59,45 +71,41 @@ export class RepositorySnapshotWriter implements SnapshotWriter {
     this.#names.add(name);
     const slot = this.#artifacts.push(undefined) - 1;
     this.#writing++;
-    const uploads = new Set<Promise<void>>();
-    let uploadFailure: unknown;
+    const tasks = new Set<Promise<void>>();
+    let taskFailure: unknown;
     try {
       const hash = createHash("sha256");
       const chunks: string[] = [];
       let size = 0;
-      for await (const chunk of this.#chunker.chunks(data as AsyncIterable<Uint8Array>)) {
-        if (uploadFailure !== undefined) throw uploadFailure;
+      // Fresh chunks, ours alone: each is handed to a worker without a second copy.
+      for await (const chunk of this.#chunker.chunks(data as AsyncIterable<Uint8Array>, { copy: true })) {
+        if (taskFailure !== undefined) throw taskFailure;
+        const length = chunk.length; // the chunk goes to a worker below, and reads as empty afterwards
         hash.update(chunk);
-        size += chunk.length;
-        const id = this.#store.chunkIdOf(chunk);
-        chunks.push(id);
-        this.#stats.bytesRead += chunk.length;
+        size += length;
+        this.#stats.bytesRead += length;
         this.#stats.chunksTotal++;
-        if (!this.#known.has(id)) {
-          this.#known.add(id);
-          this.#stats.chunksNew++;
-          // Backpressure: the source is not read on while the uploads are all busy.
-          await this.#uploads.acquire();
-          const upload: Promise<void> = this.#store
-            .putChunk(id, chunk)
-            .then(
-              (stored) => {
-                this.#stats.bytesStored += stored;
-              },
-              (error: unknown) => {
-                uploadFailure ??= error;
-              },
-            )
-            .finally(() => {
-              this.#uploads.release();
-              uploads.delete(upload);
-            });
-          uploads.add(upload);
-        }
-        this.onProgress?.(chunk.length);
+        // Backpressure: the source is not read on while CHUNKS_IN_FLIGHT are in the works.
+        await this.#inFlight.acquire();
+        const position = chunks.push("") - 1;
+        const task: Promise<void> = this.#storeChunk(chunk)
+          .then(
+            (id) => {
+              chunks[position] = id;
+            },
+            (error: unknown) => {
+              taskFailure ??= error;
+            },
+          )
+          .finally(() => {
+            this.#inFlight.release();
+            tasks.delete(task);
+          });
+        tasks.add(task);
+        this.onProgress?.(length);
       }
-      await Promise.all(uploads);
-      if (uploadFailure !== undefined) throw uploadFailure;
+      await Promise.all(tasks);
+      if (taskFailure !== undefined) throw taskFailure;
       const ref: ArtifactRef = { name, size, sha256: hash.digest("hex"), chunks };
       this.#artifacts[slot] = ref;
       return ref;
@@ -105,11 +113,31 @@ export class RepositorySnapshotWriter implements SnapshotWriter {
       // Chunks of this run are in #known whether or not their upload worked:
       // the writer cannot be trusted to commit any more.
       this.#failure ??= error;
-      await Promise.allSettled(uploads);
+      await Promise.allSettled(tasks);
       throw error;
     } finally {
       this.#writing--;
     }
+  }
+
+  /** The chunk's id, after storing it unless it is already stored (or being stored by this run). */
+  async #storeChunk(chunk: Uint8Array): Promise<string> {
+    const held = await this.#store.hashChunk(chunk);
+    if (this.#known.has(held.id)) {
+      held.drop();
+      return held.id;
+    }
+    this.#known.add(held.id);
+    this.#stats.chunksNew++;
+    const sealed = await this.#store.sealChunk(held);
+    await this.#uploads.acquire();
+    try {
+      const stored = await this.#store.putSealed(sealed);
+      this.#stats.bytesStored += stored; // not `+= await`: that would read the total before awaiting
+    } finally {
+      this.#uploads.release();
+    }
+    return held.id;
   }
 
   async commit(draft: SnapshotDraft): Promise<Snapshot> {
