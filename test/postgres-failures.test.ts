@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import type { EngineContext } from "../src/engines/engine.ts";
 import { postgresEngine } from "../src/engines/postgres/index.ts";
@@ -34,9 +35,19 @@ function recordingRunner(calls: { command: string; args: readonly string[]; opti
   } satisfies ProcessRunner;
 }
 
-/** Reads back like MemoryArtifacts, except that one artifact fails verification. */
+/** Reads back like MemoryArtifacts, except that one artifact fails verification (after some of its bytes, as a stream does). */
 class CorruptArtifacts extends MemoryArtifacts {
   corrupt = "";
+  override open(name: string): Readable {
+    if (name !== this.corrupt) return super.open(name);
+    const bytes = this.stored.get(name)!;
+    return Readable.from(
+      (async function* () {
+        yield bytes.subarray(0, Math.floor(bytes.length / 2));
+        throw new LifeboatError("CHECKSUM_MISMATCH", `chunk 5e1f... of artifact ${name} failed verification`);
+      })(),
+    );
+  }
   override async saveTo(name: string, path: string): Promise<void> {
     if (name === this.corrupt) {
       throw new LifeboatError("CHECKSUM_MISMATCH", `chunk 5e1f... of artifact ${name} failed verification`);
@@ -98,9 +109,12 @@ describe("postgres engine failures", () => {
         /pg_dump failed \(exit code 1\)/.test(error.message) &&
         /row-level security/.test(error.message),
     );
-    assert.equal(sink.artifacts.length, 0);
-    // pg_dump had already written a_public's data file when it failed on z_guarded.
-    assert.ok((await filesUnder(context.tempDir)).some((name) => /^\d+\.dat$/.test(name)));
+    // Data files pg_dump finished before it failed may have been stored already: they stay
+    // unreferenced, since the caller commits a snapshot only after capture returns. The
+    // dump itself never is: toc.dat is stored only after pg_dump exited 0.
+    assert.ok(!sink.artifacts.some((artifact) => artifact.name === "dump/toc.dat"));
+    // Nothing of the spool is left behind.
+    assert.deepEqual(await filesUnder(context.tempDir), []);
   });
 
   it("records nothing when pg_dump cannot read a table", async () => {

@@ -3,12 +3,14 @@
 // it, so the counts describe exactly the rows in the dump even when writers
 // keep going. pg_dump spools a directory-format dump (parallel, uncompressed:
 // the repository compresses and deduplicates, so an unchanged table yields
-// an identical file) into the temp dir; only after it exits 0 are the files
-// streamed into the sink, so a failed dump leaves nothing behind. With
-// `content_hashes` the fingerprint also hashes every table in that snapshot.
+// an identical file) into the temp dir; each data file is streamed into the
+// sink as soon as pg_dump has finished it (dump-upload.ts), the rest after
+// pg_dump exits 0. A failed dump throws, so the caller never commits the
+// snapshot: what was stored stays unreferenced. With `content_hashes` the
+// fingerprint also hashes every table in that snapshot.
 
 import { createReadStream } from "node:fs";
-import { mkdtemp, readdir } from "node:fs/promises";
+import { mkdtemp, realpath, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type pg from "pg";
 import type { PostgresSourceConfig } from "../../config/schema.ts";
@@ -24,6 +26,7 @@ import {
   toolConnection,
   type PgLocation,
 } from "./connection.ts";
+import { DumpUpload } from "./dump-upload.ts";
 import { readFingerprint } from "./fingerprint.ts";
 import { readDatabaseInfo, readServerInfo } from "./server-info.ts";
 
@@ -59,33 +62,14 @@ export async function capture(
       );
     }
 
-    const spool = await mkdtemp(join(context.tempDir, "pg-capture-"));
-    const dumpDir = join(spool, "dump");
-    const globalsFile = join(spool, globalsArtifact);
-    if (source.globals) await dumpGlobals(location, globalsFile, context);
-
-    // The fingerprint is read while pg_dump runs: both see the same snapshot,
-    // and overlapping the two scans keeps the capture close to pg_dump's time.
-    const [dumped, fingerprinted] = await Promise.allSettled([
-      runPgDump(location, snapshot.snapshot, source.jobs, dumpDir, context),
-      readFingerprintKeepingSnapshot(client, source.content_hashes === true),
-    ]);
-    if (dumped.status === "rejected") throw dumped.reason;
-    const fingerprint: Fingerprint = await sqlStep(where, "reading the fingerprint", async () => {
-      if (fingerprinted.status === "rejected") throw fingerprinted.reason;
-      return fingerprinted.value;
-    });
-    await client.query("COMMIT").catch(() => {});
-
-    for (const name of await dumpFileOrder(dumpDir)) {
-      await sink.write(
-        dumpPrefix + name,
-        createReadStream(join(dumpDir, name), { highWaterMark: readChunk }),
-      );
-    }
-    if (source.globals) {
-      await sink.write(globalsArtifact, createReadStream(globalsFile, { highWaterMark: readChunk }));
-    }
+    const { fingerprint, pgDumpVersion } = await dumpAndStore(
+      source,
+      location,
+      client,
+      snapshot.snapshot,
+      sink,
+      context,
+    );
 
     return {
       consistentAt: new Date(snapshot.consistent_at).toISOString(),
@@ -102,12 +86,73 @@ export async function capture(
         encoding: database.encoding,
         lc_collate: database.collate,
         lc_ctype: database.ctype,
-        pg_dump_version: dumped.value,
+        pg_dump_version: pgDumpVersion,
         globals: source.globals,
       },
     };
   } finally {
     await client.end().catch(() => {});
+  }
+}
+
+/**
+ * pg_dump into a spool (stored into the sink as it goes) while the
+ * fingerprint is read in the snapshot transaction; then globals. The spool
+ * is removed whatever happens.
+ */
+async function dumpAndStore(
+  source: PostgresSourceConfig,
+  location: PgLocation,
+  client: pg.Client,
+  snapshotId: string,
+  sink: ArtifactSink,
+  context: EngineContext,
+): Promise<{ fingerprint: Fingerprint; pgDumpVersion: string }> {
+  const where = describeLocation(location);
+  const spool = await mkdtemp(join(context.tempDir, "pg-capture-"));
+  try {
+    const dumpDir = join(spool, "dump");
+    const globalsFile = join(spool, globalsArtifact);
+    if (source.globals) await dumpGlobals(location, globalsFile, context);
+
+    // A failed store stops pg_dump at once instead of letting it run to the end.
+    const storeFailed = new AbortController();
+    const upload = new DumpUpload({
+      sink,
+      prefix: dumpPrefix,
+      dumpDir,
+      canonicalDumpDir: join(await realpath(spool), "dump"),
+      log: context.log,
+      onFailure: (error) => storeFailed.abort(error),
+    });
+    const signal = context.signal
+      ? AbortSignal.any([context.signal, storeFailed.signal])
+      : storeFailed.signal;
+
+    // The fingerprint is read while pg_dump runs: both see the same snapshot,
+    // and overlapping the two scans keeps the capture close to pg_dump's time.
+    const [dumped, fingerprinted] = await Promise.allSettled([
+      runPgDump(location, snapshotId, source.jobs, dumpDir, { ...context, signal }),
+      readFingerprintKeepingSnapshot(client, source.content_hashes === true),
+    ]);
+    if (dumped.status === "rejected" || fingerprinted.status === "rejected") await upload.abandon();
+    // A store failure is the cause when pg_dump was stopped because of it.
+    if (storeFailed.signal.aborted) throw storeFailed.signal.reason;
+    if (dumped.status === "rejected") throw dumped.reason;
+    const fingerprint: Fingerprint = await sqlStep(where, "reading the fingerprint", async () => {
+      if (fingerprinted.status === "rejected") throw fingerprinted.reason;
+      return fingerprinted.value;
+    });
+    await client.query("COMMIT").catch(() => {});
+
+    await upload.finish();
+    if (source.globals) {
+      await sink.write(globalsArtifact, createReadStream(globalsFile, { highWaterMark: readChunk }));
+    }
+    return { fingerprint, pgDumpVersion: dumped.value };
+  } finally {
+    // Spooled files of a failed capture go now, not only with the caller's temp dir.
+    await rm(spool, { recursive: true, force: true });
   }
 }
 
@@ -185,20 +230,4 @@ async function dumpGlobals(location: PgLocation, file: string, context: EngineCo
     details: failure.details,
     hint: "Capturing globals reads pg_authid, which needs a superuser: connect as one, or set `globals: false` for this source.",
   });
-}
-
-/** toc.dat first (a restore needs it before anything else), then the data files by name: a stable order. */
-async function dumpFileOrder(dumpDir: string): Promise<string[]> {
-  const entries = await readdir(dumpDir, { withFileTypes: true });
-  const files = entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
-  const unexpected = entries.filter((entry) => !entry.isFile());
-  if (unexpected.length > 0) {
-    throw new LifeboatError(
-      "INTERNAL",
-      `pg_dump produced unexpected entries: ${unexpected.map((e) => e.name).join(", ")}`,
-    );
-  }
-  return files.sort((left, right) =>
-    left === "toc.dat" ? -1 : right === "toc.dat" ? 1 : left < right ? -1 : left > right ? 1 : 0,
-  );
 }

@@ -1,9 +1,10 @@
-// Restore: verify every artifact into a staging directory, then (and only
-// then) touch the target server: guard against a non-empty target, apply
-// globals if asked, pg_restore in parallel into a `_lifeboat_partial_`
-// database and rename it into place at the end. A failure drops the partial
-// database; a kill leaves one whose name says it is incomplete, dropped by
-// the next restore into the same target.
+// Restore: stage and verify toc.dat (and globals), then touch the target
+// server: guard against a non-empty target, apply globals if asked, restore
+// into a `_lifeboat_partial_` database with pg_restore while the data files
+// are still being fetched and verified (data-load.ts), and rename it into
+// place only when every pg_restore run succeeded and every artifact verified.
+// A failure drops the partial database; a kill leaves one whose name says it
+// is incomplete, dropped by the next restore into the same target.
 
 import { availableParallelism } from "node:os";
 import type pg from "pg";
@@ -18,7 +19,8 @@ import {
   type PgLocation,
 } from "./connection.ts";
 import { readServerInfo } from "./server-info.ts";
-import { stageDump } from "./staging.ts";
+import { defaultLoadTuning, loadInPhases, type LoadTuning } from "./data-load.ts";
+import { stageAll, stageToc, type StagedToc } from "./staging.ts";
 import {
   connectMaintenance,
   createDatabase,
@@ -34,11 +36,15 @@ export async function restore(
   target: string,
   options: RestoreOptions,
   context: EngineContext,
+  /** `false`: stage every file before pg_restore starts, in one run (the behaviour before pipelining). */
+  tuning: LoadTuning | false = defaultLoadTuning,
 ): Promise<void> {
   const location = parsePostgresUrl(target, "target");
   const where = describeLocation(location);
-  const staged = await stageDump(input.artifacts, context.tempDir, options.globals === true, context.signal);
-  // Everything is fetched and verified: from here on the time is the service's own restore.
+  const staged = await stageToc(input.artifacts, context.tempDir, options.globals === true);
+  if (tuning === false) await stageAll(input.artifacts, staged, context.signal);
+  // toc.dat is fetched and verified: from here on the time is the service's own
+  // restore, with the data files fetched and verified alongside it.
   context.signal?.throwIfAborted();
   context.onPhase?.("restore");
   if (options.globals && !staged.globalsFile) {
@@ -81,7 +87,15 @@ export async function restore(
           "restoring without ownership and privileges (--no-owner --no-privileges): the target is another server and globals were not restored",
         );
       }
-      await runPgRestore(withDatabase(location, partial), staged.dumpDir, keepOwners, options, context);
+      await runPgRestore(
+        withDatabase(location, partial),
+        staged,
+        input,
+        keepOwners,
+        options,
+        context,
+        tuning,
+      );
       // Interrupted after pg_restore finished: still stop, so an old target is never dropped late.
       context.signal?.throwIfAborted();
       // Re-check at the last moment: someone may have filled the target meanwhile.
@@ -119,32 +133,58 @@ async function sameCluster(maintenance: pg.Client, input: RestoreInput): Promise
   return server.systemIdentifier === sourceId;
 }
 
+/**
+ * pg_restore into the partial database: in phases while the data files are
+ * fetched (data-load.ts), or in one run over a fully staged dump.
+ */
 async function runPgRestore(
   location: PgLocation,
-  dumpDir: string,
+  staged: StagedToc,
+  input: RestoreInput,
   keepOwners: boolean,
   options: RestoreOptions,
   context: EngineContext,
+  tuning: LoadTuning | false,
 ): Promise<void> {
   const connection = toolConnection(location);
   const jobs = options.jobs ?? Math.min(4, availableParallelism());
-  const args = [
+  const common = [
     "--format=directory",
-    `--jobs=${jobs}`,
     "--no-password",
     "--exit-on-error",
     ...(keepOwners ? [] : ["--no-owner", "--no-privileges"]),
     ...connection.args,
-    dumpDir,
   ];
-  context.log.debug(`pg_restore ${args.join(" ")}`);
-  const result = await context.runner.run("pg_restore", args, {
-    env: connection.env,
-    signal: context.signal,
+  const pgRestore = async (extra: readonly string[], dir: string, signal: AbortSignal | undefined) => {
+    const args = [...extra, ...common, dir];
+    context.log.debug(`pg_restore ${args.join(" ")}`);
+    const result = await context.runner.run("pg_restore", args, {
+      env: connection.env,
+      ...(signal ? { signal } : {}),
+    });
+    // Stopped on purpose (an interruption, a damaged artifact): report that, not a pg_restore failure.
+    if (!result.ok) signal?.throwIfAborted();
+    if (!result.ok) throw toolFailure(result, `restoring into ${describeLocation(location)}`);
+  };
+  if (tuning === false) return pgRestore([`--jobs=${jobs}`], staged.dumpDir, context.signal);
+
+  await loadInPhases({
+    artifacts: input.artifacts,
+    staged,
+    jobs,
+    tuning,
+    log: context.log,
+    ...(context.signal ? { signal: context.signal } : {}),
+    pgRestore,
+    listIds: async () => {
+      const listed = await context.runner.run("pg_restore", ["--list", staged.dumpDir], {
+        ...(context.signal ? { signal: context.signal } : {}),
+      });
+      if (!listed.ok) context.signal?.throwIfAborted();
+      if (!listed.ok) throw toolFailure(listed, `reading the dump's table of contents`);
+      return [...listed.stdout.matchAll(/^(\d+);/gm)].map((match) => Number(match[1]));
+    },
   });
-  // Killed by an interruption: report the interruption, not a pg_restore failure.
-  if (!result.ok) context.signal?.throwIfAborted();
-  if (!result.ok) throw toolFailure(result, `restoring into ${describeLocation(location)}`);
 }
 
 /**
