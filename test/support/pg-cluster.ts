@@ -5,9 +5,11 @@
 
 import { spawn, spawnSync } from "node:child_process";
 import { chmod, chown, mkdir, mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../src/runtime/free-port.ts";
+
+export { freePort };
 
 export const pgBinDir = process.env.LIFEBOAT_PG_BINDIR ?? "/usr/lib/postgresql/15/bin";
 const serverUser = "postgres";
@@ -61,20 +63,6 @@ async function runChecked(command: string, args: readonly string[], input?: stri
 
 function asServerUser(binary: string, args: readonly string[]): [string, string[]] {
   return ["runuser", ["-u", serverUser, "--", join(pgBinDir, binary), ...args]];
-}
-
-/** Ask the kernel for a free port: bind port 0, read it, release it. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 // Clusters still running when the test process exits (a failed `before`, a

@@ -12,10 +12,10 @@
 import { spawnSync } from "node:child_process";
 import { access, chmod, chown, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LifeboatError } from "../../errors.ts";
+import { freePort } from "../../runtime/free-port.ts";
 import type { ProcessRunner, RunOptions } from "../../runtime/process.ts";
 import type { EngineContext } from "../engine.ts";
 import type { ServerBinaries } from "./server-binaries.ts";
@@ -199,18 +199,4 @@ async function serverUserIds(runner: ProcessRunner): Promise<{ uid: number; gid:
     );
   }
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-}
-
-/** Ask the kernel for a free port: bind port 0 on 127.0.0.1, read it, release it. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
