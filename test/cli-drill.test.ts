@@ -98,7 +98,7 @@ describe("lifeboat drill", () => {
     await mkdir(join(ws.dir, "uploads", "a"), { recursive: true });
     await writeFile(join(ws.dir, "uploads", "a", "photo.jpg"), randomBytes(100_000));
     await mkdir(join(ws.dir, "big"));
-    for (let i = 0; i < 16; i++)
+    for (let i = 0; i < 24; i++)
       await writeFile(join(ws.dir, "big", `blob-${i}.bin`), randomBytes(4 * 1024 * 1024));
     assert.equal((await ws.cli(["init"])).code, 0);
     const backup = await ws.cli(["backup", "--json"]);
