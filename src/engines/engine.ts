@@ -110,8 +110,10 @@ export interface Engine<C extends SourceConfig = SourceConfig> {
   inspectTarget(target: string, context: EngineContext): Promise<TargetState>;
   /**
    * Restore into `target`. Guarantees: the target is refused when non-empty
-   * without clean/force; until every artifact has been verified the target is
-   * not touched; an interrupted restore leaves nothing that looks complete.
+   * without clean/force; nothing appears under the target's name (and nothing
+   * there is replaced) until every artifact has been verified: data may be
+   * loaded into a clearly named partial target meanwhile; an interrupted
+   * restore leaves nothing that looks complete.
    */
   restore(
     input: RestoreInput,
