@@ -13,8 +13,12 @@ import { objectError } from "./envelope.ts";
 import { snapshotKey } from "./object-store.ts";
 import type { ObjectStore } from "./object-store.ts";
 
-/** Chunks fetched and decoded ahead of the consumer: enough to keep every codec worker busy. */
-export const READ_AHEAD = 6;
+/**
+ * Chunks fetched and decoded ahead of the consumer: enough to keep every codec
+ * worker busy (2, 4 and 8 measured alike), and a bound on memory: a restore may
+ * read two artifacts at once, each holding this many chunks and envelopes.
+ */
+export const READ_AHEAD = 4;
 /** saveTo flushes the file to disk after this many bytes, while reading on. */
 const FLUSH_EVERY = 32 * 1024 * 1024;
 

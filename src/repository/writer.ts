@@ -26,7 +26,7 @@ export const UPLOADS_IN_FLIGHT = 4;
  * keep every worker busy while uploads wait, few enough to bound memory
  * (each holds at most a max-size chunk and its envelope).
  */
-export const CHUNKS_IN_FLIGHT = 8;
+export const CHUNKS_IN_FLIGHT = 6;
 
 /** Ids of the chunks already stored, from one listing of data/ (objects too small to be whole are not trusted). */
 export async function loadChunkIndex(store: ObjectStore): Promise<Set<string>> {
