@@ -7,15 +7,14 @@ import assert from "node:assert/strict";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import type { EngineContext } from "../src/engines/engine.ts";
 import { postgresEngine } from "../src/engines/postgres/index.ts";
-import { LifeboatError, isLifeboatError } from "../src/errors.ts";
+import { isLifeboatError } from "../src/errors.ts";
 import { silentLogger } from "../src/runtime/logger.ts";
 import { processRunner, type ProcessRunner, type RunOptions } from "../src/runtime/process.ts";
 import { freePort, startCluster, type PgCluster } from "./support/pg-cluster.ts";
-import { MemoryArtifacts } from "./support/memory-artifacts.ts";
+import { CorruptArtifacts, MemoryArtifacts } from "./support/memory-artifacts.ts";
 
 const tempDirs: string[] = [];
 async function makeContext(runner: ProcessRunner = processRunner): Promise<EngineContext> {
@@ -33,27 +32,6 @@ function recordingRunner(calls: { command: string; args: readonly string[]; opti
       return processRunner.run(command, args, options);
     },
   } satisfies ProcessRunner;
-}
-
-/** Reads back like MemoryArtifacts, except that one artifact fails verification (after some of its bytes, as a stream does). */
-class CorruptArtifacts extends MemoryArtifacts {
-  corrupt = "";
-  override open(name: string): Readable {
-    if (name !== this.corrupt) return super.open(name);
-    const bytes = this.stored.get(name)!;
-    return Readable.from(
-      (async function* () {
-        yield bytes.subarray(0, Math.floor(bytes.length / 2));
-        throw new LifeboatError("CHECKSUM_MISMATCH", `chunk 5e1f... of artifact ${name} failed verification`);
-      })(),
-    );
-  }
-  override async saveTo(name: string, path: string): Promise<void> {
-    if (name === this.corrupt) {
-      throw new LifeboatError("CHECKSUM_MISMATCH", `chunk 5e1f... of artifact ${name} failed verification`);
-    }
-    return super.saveTo(name, path);
-  }
 }
 
 async function filesUnder(dir: string): Promise<string[]> {

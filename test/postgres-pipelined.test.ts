@@ -11,7 +11,6 @@ import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import type { ArtifactSink, EngineContext } from "../src/engines/engine.ts";
 import { defaultLoadTuning, type LoadTuning } from "../src/engines/postgres/data-load.ts";
@@ -19,10 +18,10 @@ import { DumpUpload } from "../src/engines/postgres/dump-upload.ts";
 import { postgresEngine } from "../src/engines/postgres/index.ts";
 import { restore } from "../src/engines/postgres/restore.ts";
 import { SpoolWatcher } from "../src/engines/postgres/spool-watch.ts";
-import { isLifeboatError, LifeboatError } from "../src/errors.ts";
+import { isLifeboatError } from "../src/errors.ts";
 import { silentLogger } from "../src/runtime/logger.ts";
 import { processRunner } from "../src/runtime/process.ts";
-import { MemoryArtifacts } from "./support/memory-artifacts.ts";
+import { CorruptArtifacts } from "./support/memory-artifacts.ts";
 import { startCluster, type PgCluster } from "./support/pg-cluster.ts";
 
 /** Tiny pieces and batches, so a small database goes through every path: pieces, several batches, the rest. */
@@ -60,24 +59,6 @@ END $$;
 /** pg_dump ≥ 15.14 brackets its output with \\restrict / \\unrestrict and a random key: the only run-dependent lines. */
 function normalizeDump(text: string): string {
   return text.replace(/^\\(un)?restrict \S+$/gm, "\\$1restrict <key>");
-}
-
-/** Reads back like MemoryArtifacts, except that one artifact's stream fails half-way, as a damaged chunk does. */
-class CorruptArtifacts extends MemoryArtifacts {
-  corrupt = "";
-  override open(name: string): Readable {
-    if (name !== this.corrupt) return super.open(name);
-    const bytes = this.stored.get(name)!;
-    return Readable.from(
-      (async function* () {
-        yield bytes.subarray(0, Math.floor(bytes.length / 2));
-        throw new LifeboatError(
-          "CHECKSUM_MISMATCH",
-          `chunk 0badc0de of artifact ${name} failed verification`,
-        );
-      })(),
-    );
-  }
 }
 
 /** Processes whose command line mentions `text` (a restore's temp dir). */

@@ -41,3 +41,30 @@ export class MemoryArtifacts implements ArtifactSink, ArtifactSource {
     await writeFile(path, bytes);
   }
 }
+
+/**
+ * Reads back like MemoryArtifacts, except that the artifact named `corrupt`
+ * fails verification: its stream after half its bytes (as a damaged chunk
+ * does mid-stream), and saveTo at once.
+ */
+export class CorruptArtifacts extends MemoryArtifacts {
+  corrupt = "";
+
+  override open(name: string): Readable {
+    if (name !== this.corrupt) return super.open(name);
+    const bytes = this.stored.get(name)!;
+    return Readable.from(
+      (async function* () {
+        yield bytes.subarray(0, Math.floor(bytes.length / 2));
+        throw new LifeboatError("CHECKSUM_MISMATCH", `chunk 5e1f... of artifact ${name} failed verification`);
+      })(),
+    );
+  }
+
+  override async saveTo(name: string, path: string): Promise<void> {
+    if (name === this.corrupt) {
+      throw new LifeboatError("CHECKSUM_MISMATCH", `chunk 5e1f... of artifact ${name} failed verification`);
+    }
+    return super.saveTo(name, path);
+  }
+}
