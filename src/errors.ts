@@ -10,7 +10,7 @@ export const ExitCode = {
   failure: 1,
   /** Bad command line or bad lifeboat.yaml. */
   usage: 2,
-  /** The repository cannot be opened or used: missing, locked, wrong password, newer format. */
+  /** The repository cannot be opened or used (newer format, unreadable config, storage failure); missing, locked and wrong password have their own codes. */
   repository: 3,
   /** Stored data failed verification: checksum mismatch, missing or truncated object. */
   integrity: 4,
@@ -22,6 +22,14 @@ export const ExitCode = {
   objectiveMissed: 7,
   /** A drill could not complete (no scratch target, no snapshot, ...): nothing was proved either way. */
   drillError: 8,
+  /** There is no repository at repository.url (restic uses 10 too). */
+  repositoryMissing: 10,
+  /** The repository is locked by another process (restic: 11). */
+  locked: 11,
+  /** No key of the repository opens with the password given (restic: 12). */
+  wrongPassword: 12,
+  /** Stopped by SIGINT or SIGTERM; what the command had made was cleaned up (128 + SIGINT, as shells report it). */
+  interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -52,7 +60,7 @@ export const errorTable = {
     hint: "Set the variable named by repository.password_env, or point repository.password_file at a key file.",
   },
   REPOSITORY_NOT_FOUND: {
-    exit: ExitCode.repository,
+    exit: ExitCode.repositoryMissing,
     hint: "Check repository.url, or create the repository with `lifeboat init`.",
   },
   REPOSITORY_EXISTS: {
@@ -64,7 +72,7 @@ export const errorTable = {
     hint: "This repository was written by a newer Lifeboat; upgrade Lifeboat to read it.",
   },
   WRONG_PASSWORD: {
-    exit: ExitCode.repository,
+    exit: ExitCode.wrongPassword,
     hint: "No key of this repository opens with that password; check the variable named by repository.password_env.",
   },
   KEY_NOT_FOUND: {
@@ -76,7 +84,7 @@ export const errorTable = {
     hint: "Add another key with `lifeboat key add` before removing this one, or the repository becomes unreadable.",
   },
   LOCKED: {
-    exit: ExitCode.repository,
+    exit: ExitCode.locked,
     hint: "Another Lifeboat process holds the repository lock; wait for it, or remove a stale lock with `lifeboat unlock` once you are sure it is dead.",
   },
   SNAPSHOT_NOT_FOUND: {
@@ -132,7 +140,7 @@ export const errorTable = {
     hint: "The restored data does not match the fingerprint taken at backup; the report lists each difference.",
   },
   INTERRUPTED: {
-    exit: ExitCode.failure,
+    exit: ExitCode.interrupted,
     hint: "The command was stopped by a signal; what it had made was cleaned up. Run it again when ready.",
   },
   INTERNAL: {

@@ -48,7 +48,7 @@ test("a live exclusive lock refuses a backup and names its holder", async () => 
   const lock = await acquireLock(new FsBackend(join(ws.dir, "repo")), "exclusive", "prune (test)");
   try {
     const refused = await ws.cli(["backup", "uploads", "--json"]);
-    assert.equal(refused.code, 3, refused.stderr);
+    assert.equal(refused.code, 11, refused.stderr);
     assert.equal(refused.json.error.code, "LOCKED");
     assert.match(refused.json.error.message, new RegExp(`pid ${process.pid}`));
     assert.match(refused.json.error.message, /prune \(test\)/);

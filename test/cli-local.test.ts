@@ -131,7 +131,7 @@ describe("lifeboat CLI with local sources", () => {
 
   test("wrong password has its own error", async () => {
     const wrong = await run(["snapshots", "--json"], { LIFEBOAT_PASSWORD: "not the password" });
-    assert.equal(wrong.code, 3);
+    assert.equal(wrong.code, 12);
     assert.equal(wrong.json.error.code, "WRONG_PASSWORD");
     const missing = await run(["snapshots", "--json"], { LIFEBOAT_PASSWORD: "" });
     assert.equal(missing.json.error.code, "PASSWORD_MISSING");
@@ -172,7 +172,7 @@ describe("lifeboat CLI with local sources", () => {
     const elsewhere = join(ws.dir, "other.yaml");
     await writeFile(elsewhere, config(ws.dir).replace("/repo", "/nowhere"));
     const result = await run(["-c", elsewhere, "snapshots", "--json"]);
-    assert.equal(result.code, 3);
+    assert.equal(result.code, 10);
     assert.equal(result.json.error.code, "REPOSITORY_NOT_FOUND");
   });
 
