@@ -1,7 +1,7 @@
 // Pure renderers for the generated documents; shared by the generator and its freshness test.
 
 import { z } from "zod";
-import { configSchema } from "../src/config/schema.ts";
+import { configSchema } from "../src/engines/config.ts";
 import { ExitCode, errorTable } from "../src/errors.ts";
 
 export function renderConfigJsonSchema(): string {
@@ -14,13 +14,18 @@ const exitMeaning: Record<number, string> = {
   [ExitCode.failure]: "unexpected failure (a bug, or an environment problem with no better code)",
   [ExitCode.usage]: "bad command line or bad lifeboat.yaml",
   [ExitCode.repository]:
-    "the repository cannot be opened or used (missing, locked, wrong password, newer format)",
+    "the repository cannot be opened or used (newer format, damaged config or key, storage failure)",
   [ExitCode.integrity]: "stored data failed verification (checksum mismatch, missing or truncated object)",
   [ExitCode.sourceOrTarget]: "a source or target could not be read or written",
   [ExitCode.verification]:
     "a restore does not match the snapshot's fingerprint, or a drill's verification failed",
   [ExitCode.objectiveMissed]: "a drill restored and verified the data, but missed its RTO or RPO objective",
   [ExitCode.drillError]: "a drill could not complete, so nothing was proved",
+  [ExitCode.repositoryMissing]: "there is no repository at repository.url (as restic's 10)",
+  [ExitCode.locked]: "another process holds the repository lock, or this command lost its lock (restic's 11)",
+  [ExitCode.wrongPassword]: "no key of the repository opens with the password (restic's 12)",
+  [ExitCode.interrupted]:
+    "stopped by SIGINT or SIGTERM; cleanup runs first, for at most 20 s (a second signal exits at once)",
 };
 
 export function renderErrorTable(): string {
@@ -37,8 +42,12 @@ export function renderErrorTable(): string {
     "",
     "Every failure Lifeboat reports on purpose carries a stable code (scripts may match on it),",
     "a message naming what failed (object id, field path, server), and a hint saying what to do.",
-    'With `--json` the error is printed on stdout as `{ "error": { "code", "message", "hint", "details" } }`;',
-    "the human form goes to stderr as `error [CODE]: message` and `hint: ...`.",
+    "The human form always goes to stderr as `error [CODE]: message` and `hint: ...`; with `--json` the",
+    'same error is also printed on stdout as `{ "error": { "code", "message", "hint", "details" } }`, so',
+    "stdout holds exactly one JSON document whatever happens. Secrets are redacted from both.",
+    "",
+    "Exit codes and error codes are stable: a script may rely on them, and a code, once released,",
+    "keeps its meaning.",
     "",
     "## Exit codes",
     "",

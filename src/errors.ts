@@ -79,6 +79,22 @@ export const errorTable = {
     exit: ExitCode.repository,
     hint: "Run `lifeboat key list` to see the repository's key ids.",
   },
+  KEY_DAMAGED: {
+    exit: ExitCode.repository,
+    hint: "A key file fails its integrity check (damaged storage). Open the repository with another key's password, then replace the damaged key: `lifeboat key add`, then `lifeboat key remove <damaged id>`.",
+  },
+  REPOSITORY_CONFIG_DAMAGED: {
+    exit: ExitCode.repository,
+    hint: "The repository's `config` object is damaged. Run `lifeboat repair config` with a repository password: it rewrites `config` from the intact copy sealed in the key files (docs/repository-format.md, \"Recovering a damaged config\").",
+  },
+  REPOSITORY_READ_ONLY: {
+    exit: ExitCode.repository,
+    hint: "The repository's storage refuses writes (a read-only mount or copy). Commands that only read (snapshots, restore, check, drills) still work; write with a writable repository.url.",
+  },
+  LOCK_LOST: {
+    exit: ExitCode.locked,
+    hint: "The repository lock this command held was removed (`lifeboat unlock --remove-all`) or could not be refreshed; the command stopped so it cannot race a prune. Run `lifeboat check`, then run the command again.",
+  },
   LAST_KEY: {
     exit: ExitCode.repository,
     hint: "Add another key with `lifeboat key add` before removing this one, or the repository becomes unreadable.",
@@ -86,6 +102,10 @@ export const errorTable = {
   LOCKED: {
     exit: ExitCode.locked,
     hint: "Another Lifeboat process holds the repository lock; wait for it, or remove a stale lock with `lifeboat unlock` once you are sure it is dead.",
+  },
+  UNKNOWN_ENGINE: {
+    exit: ExitCode.repository,
+    hint: "The snapshot was made by an engine this Lifeboat does not have; restore it with the Lifeboat version that made it (its manifest names the version).",
   },
   SNAPSHOT_NOT_FOUND: {
     exit: ExitCode.repository,
@@ -115,6 +135,10 @@ export const errorTable = {
     exit: ExitCode.sourceOrTarget,
     hint: "The service's own tool (pg_dump, pg_restore, ...) failed; its stderr is quoted above. No snapshot was recorded.",
   },
+  SOURCE_LOCKED: {
+    exit: ExitCode.sourceOrTarget,
+    hint: "Another session holds a lock the backup must wait for (ACCESS EXCLUSIVE: ALTER TABLE, LOCK TABLE, VACUUM FULL, ...); the message names it. Let it finish or end it (pg_terminate_backend(pid)), or raise the source's lock_timeout. No snapshot was recorded.",
+  },
   TOOL_NOT_FOUND: {
     exit: ExitCode.sourceOrTarget,
     hint: "Install the service's client tools (for PostgreSQL: the postgresql-client package) or put them on PATH.",
@@ -127,6 +151,10 @@ export const errorTable = {
     exit: ExitCode.sourceOrTarget,
     hint: "Restoring over the source itself is refused; choose another target.",
   },
+  TARGET_IDENTITY_UNKNOWN: {
+    exit: ExitCode.sourceOrTarget,
+    hint: "Lifeboat could not prove the target is not the source (the reason says what could not be read). Grant the role EXECUTE on pg_control_system(), make the source reachable, or, once you have checked yourself, pass --target-not-source.",
+  },
   SCRATCH_ON_SOURCE: {
     exit: ExitCode.sourceOrTarget,
     hint: "A drill's scratch target must not live on the source's own server or path; configure drill.target elsewhere, or set drill.allow_source_server: true to accept the risk deliberately.",
@@ -134,6 +162,10 @@ export const errorTable = {
   TARGET_UNREACHABLE: {
     exit: ExitCode.sourceOrTarget,
     hint: "Check the --to target: the server must be reachable and the path's parent must exist and be writable.",
+  },
+  TARGET_FULL: {
+    exit: ExitCode.sourceOrTarget,
+    hint: "The target's filesystem is full (or over quota): free space there or restore elsewhere, then run the restore again. The existing target was left as it was.",
   },
   VERIFICATION_FAILED: {
     exit: ExitCode.verification,

@@ -30,6 +30,7 @@ import { LifeboatError, isLifeboatError } from "../src/errors.ts";
 import { processRunner } from "../src/runtime/process.ts";
 import type { Logger } from "../src/runtime/logger.ts";
 import { MemoryArtifacts } from "./support/memory-artifacts.ts";
+import { isSameTarget } from "./support/identity.ts";
 
 let base: string;
 const warnings: string[] = [];
@@ -375,12 +376,12 @@ describe("files engine", () => {
   test("isSameAsSource: the source, an alias, inside it or around it", async () => {
     const config = { engine: "files" as const, path: source };
     await symlink(source, join(base, "alias"));
-    assert.equal(await filesEngine.isSameAsSource(config, source + "/", context), true);
-    assert.equal(await filesEngine.isSameAsSource(config, join(base, "alias"), context), true);
-    assert.equal(await filesEngine.isSameAsSource(config, join(source, "a", "new-restore"), context), true);
-    assert.equal(await filesEngine.isSameAsSource(config, join(base, "alias", "x", "y"), context), true);
-    assert.equal(await filesEngine.isSameAsSource(config, base, context), true);
-    assert.equal(await filesEngine.isSameAsSource(config, join(base, "source-sibling"), context), false);
-    assert.equal(await filesEngine.isSameAsSource(config, join(base, "sourcefoo"), context), false);
+    assert.equal(await isSameTarget(filesEngine, config, source + "/", context), true);
+    assert.equal(await isSameTarget(filesEngine, config, join(base, "alias"), context), true);
+    assert.equal(await isSameTarget(filesEngine, config, join(source, "a", "new-restore"), context), true);
+    assert.equal(await isSameTarget(filesEngine, config, join(base, "alias", "x", "y"), context), true);
+    assert.equal(await isSameTarget(filesEngine, config, base, context), true);
+    assert.equal(await isSameTarget(filesEngine, config, join(base, "source-sibling"), context), false);
+    assert.equal(await isSameTarget(filesEngine, config, join(base, "sourcefoo"), context), false);
   });
 });

@@ -4,17 +4,18 @@
 // restore, SQL checks, restore phases and the source's size.
 
 import assert from "node:assert/strict";
-import { access, mkdtemp, rm } from "node:fs/promises";
-import { connect as tcpConnect } from "node:net";
+import { readFileSync } from "node:fs";
+import { access, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { PostgresSourceConfig } from "../src/config/schema.ts";
+import type { PostgresSourceConfig } from "../src/engines/postgres/config.ts";
 import { compareFingerprints } from "../src/domain/fingerprint.ts";
 import { drillId } from "../src/drill/run.ts";
 import type { EngineContext, RestorePhase, ScratchTarget } from "../src/engines/engine.ts";
 import { postgresEngine } from "../src/engines/postgres/index.ts";
 import { findServerBinaries } from "../src/engines/postgres/server-binaries.ts";
+import { sourceSize as querySourceSize } from "../src/engines/postgres/query.ts";
 import { partialPrefix } from "../src/engines/postgres/target.ts";
 import { isLifeboatError, LifeboatError, type ErrorCode } from "../src/errors.ts";
 import type { Logger } from "../src/runtime/logger.ts";
@@ -37,7 +38,7 @@ function normalizeDump(text: string): string {
 
 const provisionScratch = postgresEngine.provisionScratch!;
 const queryScalar = postgresEngine.queryScalar!;
-const sourceSize = postgresEngine.sourceSize!;
+const sourceSize = (config: PostgresSourceConfig, _context: EngineContext) => querySourceSize(config);
 
 const tempDirs: string[] = [];
 const leftovers: ScratchTarget[] = [];
@@ -92,15 +93,36 @@ async function rejectsWith(
   return error;
 }
 
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({ host: "127.0.0.1", port });
-    socket.on("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on("error", () => resolve(false));
-  });
+// A throwaway cluster listens on no TCP port to probe: whether it still runs is whether its postmaster does.
+async function postmasterPid(dataDir: string): Promise<number> {
+  return Number((await readFile(join(dataDir, "postmaster.pid"), "utf8")).split("\n")[0]);
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = readFileSyncOrEmpty(`/proc/${pid}/stat`);
+  return !/^\d+ \(.*\) Z/.test(stat); // a zombie has ended
+}
+
+function readFileSyncOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** Whether the process ends within a few seconds (an immediate shutdown's last steps follow pg_ctl's return). */
+async function processEnds(pid: number): Promise<boolean> {
+  for (let polls = 0; polls < 100; polls++) {
+    if (!processRuns(pid)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
 }
 
 const exists = (path: string) =>
@@ -166,18 +188,23 @@ describe("postgres engine drill support", () => {
     const scratch = await scratchFor(source(primary));
     assert.match(
       scratch.description,
-      /^throwaway PostgreSQL 15 cluster on 127\.0\.0\.1:\d+, database lifeboat_drill_app_\d{8}t\d{6}z_[0-9a-f]{6}$/,
+      /^throwaway PostgreSQL 15 cluster on unix socket \/\S+\/sock:\d+, database lifeboat_drill_app_\d{8}t\d{6}z_[0-9a-f]{6}$/,
     );
     const port = Number(scratch.env.PGPORT);
+    const socketDir = scratch.env.PGHOST!;
+    assert.match(socketDir, /\/lifeboat-drill-[^/]+\/sock$/);
     assert.deepEqual(scratch.env, {
-      PGHOST: "127.0.0.1",
+      PGHOST: socketDir,
       PGPORT: String(port),
       PGUSER: "postgres",
       PGDATABASE: scratch.env.PGDATABASE,
       DATABASE_URL: scratch.target,
       LIFEBOAT_TARGET: scratch.target,
     });
-    assert.equal(scratch.target, `postgres://postgres@127.0.0.1:${port}/${scratch.env.PGDATABASE}`);
+    assert.equal(
+      scratch.target,
+      `postgres://postgres@${encodeURIComponent(socketDir)}:${port}/${scratch.env.PGDATABASE}`,
+    );
 
     const phases: RestorePhase[] = [];
     await postgresEngine.restore(
@@ -197,11 +224,16 @@ describe("postgres engine drill support", () => {
     assert.equal(dirname(clusterDir), tmpdir());
     assert.match(clusterDir, /\/lifeboat-drill-[^/]+$/);
     assert.ok(await exists(dataDir));
+    // A copy of production data: no TCP, and nobody but the server user may enter its directory.
+    assert.equal(await queryScalar(scratch.target, "SHOW listen_addresses", await makeContext()), "");
+    assert.equal((await stat(clusterDir)).mode & 0o777, 0o700);
+    const pid = await postmasterPid(dataDir);
+    assert.ok(processRuns(pid));
 
     await scratch.destroy();
     await scratch.destroy(); // idempotent
     assert.equal(await exists(clusterDir), false);
-    assert.equal(await portAnswers(port), false);
+    assert.ok(await processEnds(pid), `postmaster ${pid} still runs`);
   });
 
   it("uses a fresh database per drill on a configured scratch server and drops it on destroy", async () => {
@@ -332,9 +364,10 @@ describe("postgres engine drill support", () => {
 
   it("tears down a throwaway cluster while an interrupted restore is still running in it", async () => {
     const scratch = await scratchFor(source(primary));
-    const port = Number(scratch.env.PGPORT);
-    const admin = `postgres://postgres@127.0.0.1:${port}/postgres`;
-    const clusterDir = dirname(String(await queryScalar(admin, "SHOW data_directory", await makeContext())));
+    const admin = scratch.target.replace(/[^/]+$/, "postgres");
+    const dataDir = String(await queryScalar(admin, "SHOW data_directory", await makeContext()));
+    const clusterDir = dirname(dataDir);
+    const pid = await postmasterPid(dataDir);
     const controller = new AbortController();
     const restoring = postgresEngine.restore(
       input,
@@ -352,13 +385,13 @@ describe("postgres engine drill support", () => {
     await scratch.destroy();
     await rejectsWith(restoring, "INTERNAL", /interrupted by SIGINT/);
     assert.equal(await exists(clusterDir), false);
-    assert.equal(await portAnswers(port), false);
+    assert.ok(await processEnds(pid), `postmaster ${pid} still runs`);
   });
 
   it("stops a throwaway cluster when the process exits without destroying it", async () => {
     const engineUrl = new URL("../src/engines/postgres/index.ts", import.meta.url).href;
     const script = `
-      import { mkdtemp } from "node:fs/promises";
+      import { mkdtemp, readFile } from "node:fs/promises";
       import { tmpdir } from "node:os";
       import { join } from "node:path";
       const { postgresEngine } = await import(${JSON.stringify(engineUrl)});
@@ -368,16 +401,18 @@ describe("postgres engine drill support", () => {
       const source = { engine: "postgres", url: process.env.SOURCE_URL, globals: false, jobs: 1 };
       const scratch = await postgresEngine.provisionScratch(source, { allowSourceServer: false, label: "exit_hook" }, context);
       const dataDir = await postgresEngine.queryScalar(scratch.target.replace(/[^/]+$/, "postgres"), "SHOW data_directory", context);
-      process.stdout.write(JSON.stringify({ port: scratch.env.PGPORT, dataDir }));
+      const pid = Number((await readFile(join(dataDir, "postmaster.pid"), "utf8")).split("\\n")[0]);
+      process.stdout.write(JSON.stringify({ pid, dataDir }));
       process.exit(130); // what a second Ctrl-C does
     `;
     const child = await processRunner.run(process.execPath, ["--input-type=module", "-e", script], {
       env: { SOURCE_URL: primary.url("app") },
     });
     assert.equal(child.exitCode, 130, child.stderr);
-    const { port, dataDir } = JSON.parse(child.stdout) as { port: string; dataDir: string };
+    const { pid, dataDir } = JSON.parse(child.stdout) as { pid: number; dataDir: string };
+    assert.ok(pid > 0);
     assert.equal(await exists(dirname(dataDir)), false);
-    assert.equal(await portAnswers(Number(port)), false);
+    assert.ok(await processEnds(pid), `postmaster ${pid} still runs`);
   });
 
   it("does not announce the restore phase when fetching the artifacts fails", async () => {

@@ -16,6 +16,7 @@ import type { Logger } from "../src/runtime/logger.ts";
 import { processRunner, type ProcessRunner } from "../src/runtime/process.ts";
 import { MemoryArtifacts } from "./support/memory-artifacts.ts";
 import { startCluster, type PgCluster } from "./support/pg-cluster.ts";
+import { isSameTarget } from "./support/identity.ts";
 
 const fixtureSql = `
 CREATE ROLE app_owner LOGIN;
@@ -285,12 +286,12 @@ describe("postgres engine", () => {
   it("tells the source apart from other targets", async () => {
     const app = source(primary, "app");
     const context = await makeContext();
-    assert.equal(await postgresEngine.isSameAsSource(app, primary.url("app"), context), true);
+    assert.equal(await isSameTarget(postgresEngine, app, primary.url("app"), context), true);
     assert.equal(
-      await postgresEngine.isSameAsSource(app, `postgres://postgres@localhost:${primary.port}/app`, context),
+      await isSameTarget(postgresEngine, app, `postgres://postgres@localhost:${primary.port}/app`, context),
       true,
     );
-    assert.equal(await postgresEngine.isSameAsSource(app, primary.url("app_restored"), context), false);
-    assert.equal(await postgresEngine.isSameAsSource(app, other.url("app"), context), false);
+    assert.equal(await isSameTarget(postgresEngine, app, primary.url("app_restored"), context), false);
+    assert.equal(await isSameTarget(postgresEngine, app, other.url("app"), context), false);
   });
 });

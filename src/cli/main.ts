@@ -5,25 +5,21 @@
 
 import { Command, CommanderError, Option } from "commander";
 import { ExitCode, LifeboatError } from "../errors.ts";
-import { redact } from "../runtime/logger.ts";
+import { redact, redactDeep } from "../runtime/redact.ts";
 import { lifeboatVersion } from "../version.ts";
-import { backupCommand } from "./commands/backup.ts";
-import { checkCommand } from "./commands/check.ts";
-import { demoCommand } from "./commands/demo.ts";
-import { drillCommand } from "./commands/drill.ts";
-import { drillsCommand } from "./commands/drills.ts";
-import { initCommand } from "./commands/init.ts";
-import { keyAddCommand, keyListCommand, keyRemoveCommand } from "./commands/key.ts";
-import { restoreCommand } from "./commands/restore.ts";
-import { snapshotsCommand } from "./commands/snapshots.ts";
-import { unlockCommand } from "./commands/unlock.ts";
 import { createOutput } from "./output.ts";
-import { createLog, type CommandEnv, type GlobalOptions } from "./session.ts";
+import type { CommandEnv, GlobalOptions } from "./session.ts";
+
+// Each action imports its command module (and through it pg, zod, yaml, the
+// repository, the engines) only when it runs: `--help` and `--version` load
+// commander and this file alone, so they start fast enough for a WAL archive
+// command that runs once per segment. test/cli-help.test.ts checks it.
 
 const abort = new AbortController();
 
-function commandEnv(command: Command): CommandEnv {
+async function commandEnv(command: Command): Promise<CommandEnv> {
   const options = command.optsWithGlobals<GlobalOptions>();
+  const { createLog } = await import("./session.ts");
   return { options, output: createOutput(!!options.json), log: createLog(options), signal: abort.signal };
 }
 
@@ -36,27 +32,37 @@ function buildProgram(): Command {
     .option("-q, --quiet", "print only warnings and errors")
     .option("-v, --verbose", "print debug details")
     .option("--no-progress", "never draw progress bars")
+    .option("--no-lock", "read-only commands: take no repository lock (docs/storage.md)")
+    // Subcommands inherit this: `lifeboat restore --help` lists -c, --json, -q, ... too.
+    .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError()
     .exitOverride();
 
   program
     .command("init")
     .description("create the repository named in lifeboat.yaml")
-    .action((_options, command: Command) => initCommand(commandEnv(command)));
+    .action(async (_options, command: Command) => {
+      const { initCommand } = await import("./commands/init.ts");
+      await initCommand(await commandEnv(command));
+    });
 
   program
     .command("backup")
     .description("back up the named sources (all when none is named)")
     .argument("[source...]", "source names from lifeboat.yaml")
-    .action((sources: string[], _options, command: Command) => backupCommand(commandEnv(command), sources));
+    .action(async (sources: string[], _options, command: Command) => {
+      const { backupCommand } = await import("./commands/backup.ts");
+      await backupCommand(await commandEnv(command), sources);
+    });
 
   program
     .command("snapshots")
     .description("list snapshots, oldest first")
     .argument("[source...]", "only these sources")
-    .action((sources: string[], _options, command: Command) =>
-      snapshotsCommand(commandEnv(command), sources),
-    );
+    .action(async (sources: string[], _options, command: Command) => {
+      const { snapshotsCommand } = await import("./commands/snapshots.ts");
+      await snapshotsCommand(await commandEnv(command), sources);
+    });
 
   program
     .command("restore")
@@ -69,8 +75,15 @@ function buildProgram(): Command {
     .option("--clean", "databases: drop and recreate a non-empty target")
     .option("--force", "files/sqlite: replace a non-empty target")
     .option("--globals", "postgres: also restore roles captured with the snapshot")
+    .option(
+      "--target-not-source",
+      "restore even though Lifeboat cannot prove the target is not the source (identity unreadable)",
+    )
     .option("--dry-run", "show what would be done, change nothing")
-    .action((source: string, flags, command: Command) => restoreCommand(commandEnv(command), source, flags));
+    .action(async (source: string, flags, command: Command) => {
+      const { restoreCommand } = await import("./commands/restore.ts");
+      await restoreCommand(await commandEnv(command), source, flags);
+    });
 
   program
     .command("check")
@@ -79,46 +92,65 @@ function buildProgram(): Command {
       new Option("--read-data", "read, decrypt and re-hash every data object").conflicts("readDataSubset"),
     )
     .option("--read-data-subset <percent>", "read and verify this share of the data objects, e.g. 10%")
-    .action((flags, command: Command) => checkCommand(commandEnv(command), flags));
+    .action(async (flags, command: Command) => {
+      const { checkCommand } = await import("./commands/check.ts");
+      await checkCommand(await commandEnv(command), flags);
+    });
 
   program
     .command("drill")
     .description("restore snapshots into scratch targets, verify them and measure RTO/RPO against objectives")
     .argument("[source...]", "source names (all when none is named)")
     .option("--snapshot <id>", "snapshot id, unique prefix, latest or random", "latest")
-    .action((sources: string[], flags, command: Command) =>
-      drillCommand(commandEnv(command), sources, flags),
-    );
+    .action(async (sources: string[], flags, command: Command) => {
+      const { drillCommand } = await import("./commands/drill.ts");
+      await drillCommand(await commandEnv(command), sources, flags);
+    });
 
   program
     .command("drills")
     .description("list the drill history kept in the repository, with the RTO trend")
     .argument("[source...]", "only these sources")
-    .action((sources: string[], _options, command: Command) => drillsCommand(commandEnv(command), sources));
+    .action(async (sources: string[], _options, command: Command) => {
+      const { drillsCommand } = await import("./commands/drills.ts");
+      await drillsCommand(await commandEnv(command), sources);
+    });
 
   const key = program.command("key").description("manage the passwords that unlock the repository");
   key
     .command("list")
     .description("list the repository's keys")
-    .action((_options, command: Command) => keyListCommand(commandEnv(command)));
+    .action(async (_options, command: Command) => {
+      const { keyListCommand } = await import("./commands/key.ts");
+      await keyListCommand(await commandEnv(command));
+    });
   key
     .command("add")
     .description("add a password; it is read from $LIFEBOAT_NEW_PASSWORD or --new-password-file")
     .option("--new-password-env <name>", "variable holding the new password", "LIFEBOAT_NEW_PASSWORD")
     .option("--new-password-file <path>", "file whose first line is the new password")
-    .action((flags, command: Command) => keyAddCommand(commandEnv(command), flags));
+    .action(async (flags, command: Command) => {
+      const { keyAddCommand } = await import("./commands/key.ts");
+      await keyAddCommand(await commandEnv(command), flags);
+    });
   key
     .command("remove")
     .description("remove a key by id (or unique prefix)")
     .argument("<id>", "key id")
-    .action((id: string, _options, command: Command) => keyRemoveCommand(commandEnv(command), id));
+    .action(async (id: string, _options, command: Command) => {
+      const { keyRemoveCommand } = await import("./commands/key.ts");
+      await keyRemoveCommand(await commandEnv(command), id);
+    });
 
   program
     .command("unlock")
     .description("remove stale locks left by dead processes")
     .option("--remove-all", "remove every lock, live or not (only when you know the holders are gone)")
     .option("--dry-run", "list the locks, remove nothing")
-    .action((flags, command: Command) => unlockCommand(commandEnv(command), flags));
+    .action(async (flags, command: Command) => {
+      const { unlockCommand } = await import("./commands/unlock.ts");
+      await unlockCommand(await commandEnv(command), flags);
+    });
 
   program
     .command("demo")
@@ -127,15 +159,24 @@ function buildProgram(): Command {
     )
     .option("--keep", "keep the demo's working directory")
     .option("--dir <path>", "working directory (default: a new temporary one)")
-    .action((flags, command: Command) => demoCommand(commandEnv(command), flags));
+    .action(async (flags, command: Command) => {
+      const { demoCommand } = await import("./commands/demo.ts");
+      await demoCommand(await commandEnv(command), flags);
+    });
 
   return program;
 }
 
 function reportFailure(error: unknown, json: boolean): number {
   if (error instanceof CommanderError) {
-    // commander already printed usage problems (and --help/--version output) to the terminal.
-    return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    // commander already printed usage problems (and --help/--version output) to stderr;
+    // with --json stdout still gets its one JSON document.
+    if (error.exitCode === 0) return ExitCode.ok;
+    if (json) {
+      const usage = new LifeboatError("BAD_ARGUMENT", error.message.replace(/^error: /, ""));
+      process.stdout.write(JSON.stringify({ error: usage.toJSON() }, null, 2) + "\n");
+    }
+    return ExitCode.usage;
   }
   const failure =
     error instanceof LifeboatError
@@ -144,7 +185,7 @@ function reportFailure(error: unknown, json: boolean): number {
           cause: error,
         });
   if (!failure.reported) {
-    if (json) process.stdout.write(JSON.stringify({ error: failure.toJSON() }, null, 2) + "\n");
+    if (json) process.stdout.write(JSON.stringify(redactDeep({ error: failure.toJSON() }), null, 2) + "\n");
     process.stderr.write(redact(`error [${failure.code}]: ${failure.message}\nhint: ${failure.hint}\n`));
     if (failure.code === "INTERNAL" && failure.cause instanceof Error && failure.cause.stack) {
       process.stderr.write(redact(failure.cause.stack) + "\n");
@@ -153,13 +194,22 @@ function reportFailure(error: unknown, json: boolean): number {
   return failure.exitCode;
 }
 
+/** How long cleanup may take after SIGINT/SIGTERM before the process exits regardless (docs/errors.md). */
+const stopGraceSeconds = 20;
+
 async function main(argv: readonly string[]): Promise<number> {
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) process.exit(130); // a second Ctrl-C means now
+    if (interrupted) process.exit(ExitCode.interrupted); // a second Ctrl-C means now
     interrupted = true;
     process.stderr.write(`\n${signal}: stopping, cleaning up (press Ctrl-C again to exit at once)\n`);
     abort.abort(new LifeboatError("INTERRUPTED", `interrupted by ${signal}`));
+    // Every operation watches the abort signal; should one not return (a call that cannot be
+    // cancelled), the process still ends. Exit hooks stop throwaway clusters and remove spools.
+    setTimeout(() => {
+      process.stderr.write(`${signal}: cleanup did not finish within ${stopGraceSeconds}s; exiting\n`);
+      process.exit(ExitCode.interrupted);
+    }, stopGraceSeconds * 1000).unref();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);

@@ -1,6 +1,9 @@
 // One place decides how results reach the user: a JSON document on stdout
 // with --json (scripts parse it; see docs/cli-json.md), human text otherwise.
-// Logs and progress go to stderr so stdout stays parseable.
+// Logs and progress go to stderr so stdout stays parseable. Everything printed
+// here passes the redaction step (runtime/redact.ts) first.
+
+import { redact, redactDeep } from "../runtime/redact.ts";
 
 export interface Output {
   readonly json: boolean;
@@ -15,9 +18,9 @@ export function createOutput(
   return {
     json,
     result(data, human) {
-      if (json) write(JSON.stringify(data, null, 2) + "\n");
+      if (json) write(JSON.stringify(redactDeep(data), null, 2) + "\n");
       else {
-        const text = human();
+        const text = redact(human());
         if (text) write(text.endsWith("\n") ? text : text + "\n");
       }
     },

@@ -3,17 +3,19 @@
 // stay plain functions.
 
 import { hostname } from "node:os";
-import { loadConfig, configPath } from "../config/load.ts";
+import { loadConfig, configPath } from "../engines/config.ts";
 import { readRepositoryPassword } from "../config/password.ts";
-import type { Config, SourceConfig } from "../config/schema.ts";
+import type { Config, SourceConfig } from "../engines/config.ts";
 import { engineFor } from "../engines/registry.ts";
 import { LifeboatError } from "../errors.ts";
 import type { OperationContext } from "../operations/context.ts";
+import { isLifeboatError } from "../errors.ts";
+import { sweepSpools, type SpoolSweep } from "../operations/temp-dir.ts";
 import { openRepository } from "../repository/repository.ts";
-import type { LockKind, Repository } from "../repository/types.ts";
+import type { DamagedObject, Lock, LockKind, LockRequestOptions, Repository } from "../repository/types.ts";
 import { createLogger, type Logger } from "../runtime/logger.ts";
 import { processRunner } from "../runtime/process.ts";
-import type { Backend } from "../storage/backend.ts";
+import { isReadOnlyStorageError, type Backend } from "../storage/backend.ts";
 import { openBackend } from "../storage/registry.ts";
 import { RetryingBackend } from "../storage/retrying.ts";
 import type { Output } from "./output.ts";
@@ -25,6 +27,8 @@ export interface GlobalOptions {
   readonly quiet?: boolean;
   readonly verbose?: boolean;
   readonly progress?: boolean;
+  /** false with --no-lock: commands that only read skip the repository lock deliberately. */
+  readonly lock?: boolean;
 }
 
 export interface CommandEnv {
@@ -42,31 +46,138 @@ export async function loadSessionConfig(env: CommandEnv): Promise<{ path: string
   return loadConfig(configPath(env.options.config));
 }
 
-/** Open the configured repository, run `body` under a lock of `kind`, always release and close. */
+/**
+ * Commands that never write to the repository. They work on a read-only
+ * repository (a read-only mount, a copy without write permission) without a
+ * lock, and only they accept --no-lock. `drill` is not one: it stores its report.
+ */
+const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set([
+  "restore",
+  "check",
+  "snapshots",
+  "drills",
+  "key list",
+]);
+
+/** How the repository is being used, for commands that report it (check, snapshots). */
+export interface RepositoryAccess {
+  /** Whether this command holds a repository lock. */
+  readonly locked: boolean;
+  /** The storage refused the lock write: nothing may be written (check only counts leftovers). */
+  readonly readOnly: boolean;
+  /** Leftover spools of killed runs removed before the command started. */
+  readonly spools: SpoolSweep;
+}
+
+export interface WithRepositoryOptions {
+  /** Lease timing of the lock; tests shorten it. */
+  readonly lockTiming?: LockRequestOptions;
+}
+
+/** Print what the repository reported as damaged but did not fail on, naming the object and what to run. */
+export function warnDamage(env: CommandEnv): (warning: DamagedObject) => void {
+  return (warning) => env.log.warn(`${warning.message} [${warning.code}; run \`lifeboat check\`]`);
+}
+
+/** Remove leftover spools of killed Lifeboat runs on this host; never fails the command. */
+export async function sweepLeftoverSpools(env: CommandEnv): Promise<SpoolSweep> {
+  const sweep = await sweepSpools();
+  if (sweep.removed > 0) {
+    env.log.info(
+      `removed ${sweep.removed} leftover temporary folder(s) (${sweep.bytesRemoved} bytes) of killed Lifeboat runs`,
+    );
+  }
+  return sweep;
+}
+
+/**
+ * Open the configured repository, run `body` under a lock of `kind`, always
+ * release and close. The lock's loss aborts the signal `body` gets and fails
+ * the command with LOCK_LOST. A read-only repository runs commands that only
+ * read without a lock (with a warning saying what that risks) and refuses
+ * the others with REPOSITORY_READ_ONLY.
+ */
 export async function withRepository<T>(
   env: CommandEnv,
   lock: { kind: LockKind; command: string } | null,
-  body: (context: OperationContext, config: Config) => Promise<T>,
+  body: (context: OperationContext, config: Config, access: RepositoryAccess) => Promise<T>,
+  options: WithRepositoryOptions = {},
 ): Promise<T> {
   const { config } = await loadSessionConfig(env);
   const password = await readRepositoryPassword(config.repository);
+  const spools = await sweepLeftoverSpools(env);
   const backend = openStorage(config.repository.url);
   let repository: Repository;
   try {
-    repository = await openRepository(backend, password);
+    repository = await openRepository(backend, password, { onWarning: warnDamage(env) });
   } catch (error) {
     await backend.close();
     throw error;
   }
   try {
-    const held = lock ? await repository.lock(lock.kind, lock.command) : undefined;
+    const { held, readOnly } = lock
+      ? await takeLock(env, repository, lock, options)
+      : { held: undefined, readOnly: false };
+    const signal = held ? AbortSignal.any([env.signal, held.signal]) : env.signal;
+    const access = { locked: held !== undefined, readOnly, spools };
     try {
-      return await body(operationContext(env, repository), config);
+      const result = await body({ ...operationContext(env, repository), signal }, config, access);
+      held?.signal.throwIfAborted();
+      return result;
+    } catch (error) {
+      // Whatever the body made of the abort, the cause is the lost lock.
+      held?.signal.throwIfAborted();
+      throw error;
     } finally {
-      await held?.release();
+      await held?.release().catch((error: unknown) => {
+        if (!isReadOnlyStorageError(error) && !held.signal.aborted) throw error;
+        env.log.warn(
+          `could not remove lock ${held.info.id} (${error instanceof Error ? error.message : String(error)}); it goes stale by itself`,
+        );
+      });
     }
   } finally {
     await repository.close();
+  }
+}
+
+async function takeLock(
+  env: CommandEnv,
+  repository: Repository,
+  lock: { kind: LockKind; command: string },
+  options: WithRepositoryOptions,
+): Promise<{ held: Lock | undefined; readOnly: boolean }> {
+  const readsOnly = READ_ONLY_COMMANDS.has(lock.command);
+  const unprotected = `nothing stops a concurrent prune or \`unlock --remove-all\` from deleting data this ${lock.command} reads`;
+  if (env.options.lock === false) {
+    if (!readsOnly) {
+      throw new LifeboatError(
+        "BAD_ARGUMENT",
+        `--no-lock is only for commands that do not write; ${lock.command} writes`,
+        {
+          hint: "Run it without --no-lock.",
+        },
+      );
+    }
+    env.log.info(`running without a repository lock (--no-lock): ${unprotected}`);
+    return { held: undefined, readOnly: false };
+  }
+  try {
+    return { held: await repository.lock(lock.kind, lock.command, options.lockTiming), readOnly: false };
+  } catch (error) {
+    if (!isReadOnlyStorageError(error)) throw error;
+    const why = isLifeboatError(error) ? String(error.details["errno"] ?? error.message) : String(error);
+    if (!readsOnly) {
+      throw new LifeboatError(
+        "REPOSITORY_READ_ONLY",
+        `the repository at ${repository.location} refuses writes (${why}); ${lock.command} needs to write`,
+        { details: { location: repository.location, command: lock.command }, cause: error },
+      );
+    }
+    env.log.warn(
+      `the repository at ${repository.location} is read-only (${why}): ${lock.command} runs without a lock; ${unprotected}`,
+    );
+    return { held: undefined, readOnly: true };
   }
 }
 

@@ -33,5 +33,34 @@ export function compareFingerprints(expected: Fingerprint, actual: Fingerprint):
 
 /** True when the fingerprint describes no data at all: no rows, no files. A restore of nothing proves nothing. */
 export function isEmptyFingerprint(fingerprint: Fingerprint): boolean {
-  return Object.values(fingerprint.counts).every((value) => value === 0);
+  return dataHeld(fingerprint).empty;
+}
+
+/**
+ * How much data a fingerprint describes, judged by what holds data rather
+ * than by what exists: tables with no rows are no data, nor is a tree of
+ * empty directories. Engines' count keys decide: `rows:<table>` (databases),
+ * `files`/`bytes` (trees), otherwise any non-zero counter.
+ */
+export function dataHeld(fingerprint: Fingerprint): { readonly empty: boolean; readonly detail: string } {
+  const counts = fingerprint.counts;
+  const tables = Object.keys(counts).filter((key) => key.startsWith("rows:"));
+  if (tables.length > 0 || counts["objects:tables"] !== undefined) {
+    const rows = tables.reduce((sum, key) => sum + (counts[key] ?? 0), 0);
+    const largeObjects = counts["objects:large_objects"] ?? 0;
+    const detail =
+      `${rows} ${rows === 1 ? "row" : "rows"} in ${tables.length} ${tables.length === 1 ? "table" : "tables"}` +
+      (largeObjects > 0 ? `, ${largeObjects} large objects` : "");
+    return { empty: rows === 0 && largeObjects === 0, detail };
+  }
+  if (counts.files !== undefined) {
+    const files = counts.files;
+    const symlinks = counts.symlinks ?? 0;
+    return {
+      empty: files === 0 && symlinks === 0,
+      detail: `${files} ${files === 1 ? "file" : "files"}, ${counts.bytes ?? 0} bytes`,
+    };
+  }
+  const populated = Object.values(counts).filter((value) => value !== 0).length;
+  return { empty: populated === 0, detail: `${populated} non-zero counters` };
 }

@@ -3,7 +3,13 @@
 
 import type { Fingerprint } from "./fingerprint.ts";
 
-export type EngineName = "postgres" | "sqlite" | "files";
+/**
+ * An engine's name as a manifest records it. Deliberately a plain string: a
+ * manifest written by an engine this build lacks must still list; the engines
+ * layer (engines/registry.ts) knows which names exist and refuses the others
+ * with UNKNOWN_ENGINE.
+ */
+export type EngineName = string;
 
 /** One named byte stream inside a snapshot (a dump file, a database file, a tar stream). */
 export interface ArtifactRef {

@@ -2,7 +2,8 @@
 // a SQLite scratch file.
 
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -103,6 +104,66 @@ describe("drill checks", () => {
     assert.match(slow.detail, /timeout/);
   });
 
+  test("command: sees the scratch target and the base environment, never Lifeboat's secrets", async () => {
+    const secrets = {
+      LIFEBOAT_PASSWORD: "repo-password-checks-test",
+      PGPASSWORD: "pg-password-checks-test",
+      SLACK_WEBHOOK_URL: "https://hooks.slack.example/services/T0/B0/checks-test",
+    };
+    Object.assign(process.env, secrets);
+    try {
+      const dump = join(dir, "env.txt");
+      const result = await runUserCheck(
+        { command: `env > ${dump}; echo "$PGPASSWORD"`, timeout: "30s" },
+        env,
+      );
+      assert.equal(result.result, "passed", result.detail);
+      const seen = await readFile(dump, "utf8");
+      assert.match(seen, /^LIFEBOAT_TARGET=.*scratch\.db$/m);
+      assert.match(seen, /^PATH=/m);
+      for (const [name, value] of Object.entries(secrets)) {
+        assert.ok(!seen.includes(value) && !seen.includes(`${name}=`), `${name} reached the check:\n${seen}`);
+      }
+    } finally {
+      for (const name of Object.keys(secrets)) delete process.env[name];
+    }
+  });
+
+  test("command: what a check prints is redacted before it reaches the report", async () => {
+    const result = await runUserCheck(
+      { command: "echo connect postgres://app:hunter22@db/shop; exit 1", timeout: "30s" },
+      env,
+    );
+    assert.equal(result.result, "failed");
+    assert.match(result.detail, /postgres:\/\/app:\*\*\*@db\/shop/);
+    assert.ok(!result.detail.includes("hunter22") && !result.name.includes("hunter22"), result.detail);
+  });
+
+  test("command: a timeout kills the whole process group, not only the shell", async () => {
+    const marker = `${20 + Math.random()}`; // a unique sleep to look for afterwards
+    const started = Date.now();
+    const slow = await runUserCheck({ command: `sh -c 'sleep ${marker}'; echo never`, timeout: "1s" }, env);
+    const seconds = (Date.now() - started) / 1000;
+    assert.equal(slow.result, "failed");
+    assert.match(slow.detail, /timeout 1s/);
+    assert.ok(seconds < 10, `the check returned after ${seconds}s`);
+    assert.deepEqual(processesRunning(`sleep ${marker}`), []);
+  });
+
+  test("command: an interrupted drill kills the check's processes", async () => {
+    const marker = `${20 + Math.random()}`;
+    const controller = new AbortController();
+    const context = { ...env.context, signal: controller.signal };
+    const started = Date.now();
+    const running = runUserCheck({ command: `sleep ${marker} & wait`, timeout: "5m" }, { ...env, context });
+    setTimeout(() => controller.abort(), 300);
+    const outcome = await running;
+    assert.equal(outcome.result, "failed");
+    assert.match(outcome.detail, /interrupted/);
+    assert.ok(Date.now() - started < 10_000);
+    assert.deepEqual(processesRunning(`sleep ${marker}`), []);
+  });
+
   test("expect_rows reads the restored fingerprint", async () => {
     assert.equal(
       (await runUserCheck({ expect_rows: { table: "bookings", equals: 3 } }, env)).result,
@@ -128,3 +189,19 @@ describe("drill checks", () => {
     assert.equal(fingerprintChecks(empty, empty)[1]!.result, "failed");
   });
 });
+
+/** Pids of live processes whose command line is exactly `command` (zombies count as ended). */
+function processesRunning(command: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ").trim();
+      const state = /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${entry}/stat`, "utf8"))?.[1];
+      if (cmdline === command && state !== "Z") found.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found;
+}

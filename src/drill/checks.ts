@@ -3,26 +3,28 @@
 // nothing); the user's checks from lifeboat.yaml run after them.
 
 import { spawn } from "node:child_process";
-import type { DrillCheckConfig } from "../config/schema.ts";
+import type { DrillCheckConfig } from "../config/source-fields.ts";
 import { parseDuration } from "../domain/duration.ts";
-import { compareFingerprints, isEmptyFingerprint, type Fingerprint } from "../domain/fingerprint.ts";
+import {
+  compareFingerprints,
+  dataHeld,
+  type Fingerprint,
+  type FingerprintDifference,
+} from "../domain/fingerprint.ts";
 import type { Engine, EngineContext, ScratchTarget } from "../engines/engine.ts";
-import type { CheckOutcome } from "./report.ts";
+import { childEnvironment } from "../runtime/child-env.ts";
+import { redact } from "../runtime/redact.ts";
+import type { CheckOutcome } from "../domain/drill-report.ts";
 
 export function fingerprintChecks(expected: Fingerprint, actual: Fingerprint): CheckOutcome[] {
   const differences = compareFingerprints(expected, actual);
   const compared = Object.keys(expected.counts).length + Object.keys(expected.hashes).length;
-  const tables = Object.keys(actual.counts).filter((key) => key.startsWith("rows:")).length;
   const hashedTables = Object.keys(expected.hashes).filter((key) => key.startsWith("content:")).length;
   const deep =
     hashedTables > 0
       ? ` (including content hashes of ${hashedTables} ${hashedTables === 1 ? "table" : "tables"})`
       : "";
-  const emptyDetail = isEmptyFingerprint(actual)
-    ? "the restored target holds no data at all"
-    : tables === 0 && Object.keys(actual.counts).some((key) => key === "objects:tables")
-      ? "the restored database has no tables"
-      : "";
+  const held = dataHeld(actual);
   return [
     {
       name: "fingerprint",
@@ -31,18 +33,22 @@ export function fingerprintChecks(expected: Fingerprint, actual: Fingerprint): C
       detail:
         differences.length === 0
           ? `${compared} facts match the backup's fingerprint${deep}`
-          : differences
-              .slice(0, 8)
-              .map((d) => `${d.key}: expected ${d.expected ?? "absent"}, found ${d.actual ?? "absent"}`)
-              .join("; "),
+          : describeDifferences(differences),
     },
     {
       name: "not empty",
       kind: "not_empty",
-      result: emptyDetail ? "failed" : "passed",
-      detail: emptyDetail || `${tables || Object.keys(actual.counts).length} populated entries`,
+      result: held.empty ? "failed" : "passed",
+      detail: held.empty ? `the restored target holds no data (${held.detail})` : held.detail,
     },
   ];
+}
+
+export function describeDifferences(differences: readonly FingerprintDifference[]): string {
+  return differences
+    .slice(0, 8)
+    .map((d) => `${d.key}: expected ${d.expected ?? "absent"}, found ${d.actual ?? "absent"}`)
+    .join("; ");
 }
 
 export interface CheckEnvironment {
@@ -124,27 +130,69 @@ async function httpCheck(http: Extract<DrillCheckConfig, { http: unknown }>["htt
   }
 }
 
+// Process groups of running command checks, killed should Lifeboat exit while one runs.
+const runningGroups = new Set<number>();
+let exitHookInstalled = false;
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // the group is gone already
+  }
+}
+
+/**
+ * A shell command with the scratch target's connection details (and the
+ * allow-listed base environment, never Lifeboat's own). It runs in its own
+ * process group so a timeout or an interrupted drill kills everything it
+ * started, not only the shell: `sh -c 'sleep 30'` must not outlive a 1 s timeout.
+ */
 function commandCheck(command: string, timeoutSeconds: number, env: CheckEnvironment): Promise<CheckOutcome> {
   const name = `command: ${command}`;
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on("exit", () => runningGroups.forEach(killGroup));
+  }
   return new Promise((resolve) => {
     const child = spawn("sh", ["-c", command], {
-      env: { ...process.env, ...env.scratch.env },
+      env: childEnvironment(env.scratch.env),
       stdio: ["ignore", "pipe", "pipe"],
-      timeout: timeoutSeconds * 1000,
-      killSignal: "SIGKILL",
+      detached: true, // its own process group (and session), so the group can be killed
     });
+    const pid = child.pid;
+    let stopped: string | undefined;
+    const stop = (why: string) => {
+      stopped ??= why;
+      if (pid !== undefined) killGroup(pid);
+    };
+    if (pid !== undefined) runningGroups.add(pid);
+    const timer = setTimeout(() => stop(`killed (timeout ${timeoutSeconds}s)`), timeoutSeconds * 1000);
+    const onAbort = () => stop("killed (drill interrupted)");
+    env.context.signal?.addEventListener("abort", onAbort, { once: true });
+    if (env.context.signal?.aborted) onAbort();
     let output = "";
     const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-2000));
     child.stdout.on("data", keep);
     child.stderr.on("data", keep);
-    child.on("error", (error) => resolve({ name, kind: "command", result: "error", detail: error.message }));
+    const finish = (outcome: CheckOutcome) => {
+      clearTimeout(timer);
+      env.context.signal?.removeEventListener("abort", onAbort);
+      if (pid !== undefined) runningGroups.delete(pid);
+      // The check's output goes into reports and notifications: no secret may ride along.
+      resolve({ ...outcome, name: redact(outcome.name), detail: redact(outcome.detail) });
+    };
+    // What the shell left running in the background goes with it (and releases the output pipes).
+    child.on("exit", () => pid !== undefined && killGroup(pid));
+    child.on("error", (error) => finish({ name, kind: "command", result: "error", detail: error.message }));
     child.on("close", (code, signal) => {
       const tail = output.trim().split("\n").slice(-3).join(" | ");
-      resolve({
+      const status = stopped ?? (signal ? `killed by ${signal}` : `exit ${code}`);
+      finish({
         name,
         kind: "command",
-        result: code === 0 ? "passed" : "failed",
-        detail: `${signal ? `killed by ${signal} (timeout ${timeoutSeconds}s)` : `exit ${code}`}${tail ? `: ${tail}` : ""}`,
+        result: code === 0 && !stopped ? "passed" : "failed",
+        detail: `${status}${tail ? `: ${tail}` : ""}`,
       });
     });
   });

@@ -5,15 +5,17 @@
 
 import { randomBytes } from "node:crypto";
 import { userInfo } from "node:os";
-import type { SourceConfig } from "../config/schema.ts";
+import type { SourceConfig } from "../engines/config.ts";
 import { parseDuration } from "../domain/duration.ts";
+import type { FingerprintDifference } from "../domain/fingerprint.ts";
 import { totalSize, type Snapshot } from "../domain/snapshot.ts";
 import type { EngineContext, ScratchTarget } from "../engines/engine.ts";
 import { isLifeboatError, LifeboatError } from "../errors.ts";
 import type { OperationContext } from "../operations/context.ts";
+import { restoreAndVerify } from "../operations/restore-and-verify.ts";
 import { withTempDir } from "../operations/temp-dir.ts";
 import { lifeboatVersion } from "../version.ts";
-import { fingerprintChecks, runUserCheck } from "./checks.ts";
+import { describeDifferences, fingerprintChecks, runUserCheck } from "./checks.ts";
 import {
   DRILL_REPORT_SCHEMA,
   drillStatus,
@@ -22,7 +24,7 @@ import {
   type DrillPhases,
   type DrillReport,
   type RtoPrediction,
-} from "./report.ts";
+} from "../domain/drill-report.ts";
 
 export interface DrillRequest {
   readonly sourceName: string;
@@ -72,31 +74,27 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
 
   // Each phase's clock runs from the end of the previous one, so the phases add up to the RTO.
   let mark = startedAt.getTime();
-  const lap = (phase: keyof DrillPhases) => {
+  let current: keyof DrillPhases = "select";
+  const lap = (next: keyof DrillPhases) => {
     const now = context.now().getTime();
-    phases[phase] = (phases[phase] ?? 0) + (now - mark) / 1000;
+    phases[current] = (phases[current] ?? 0) + (now - mark) / 1000;
+    current = next;
     mark = now;
   };
   // SIGINT/SIGTERM: stop at the next phase boundary; the finally block below tears down.
   const stopIfInterrupted = () => context.signal?.throwIfAborted();
 
   await withTempDir("drill", async (tempDir) => {
-    let current: keyof DrillPhases = "select";
     const engineContext: EngineContext = {
       runner: context.runner,
       log: context.log,
       tempDir,
       ...(context.signal ? { signal: context.signal } : {}),
-      onPhase: (phase) => {
-        lap(current);
-        current = phase;
-      },
     };
     try {
       snapshot = await selectSnapshot(context, request);
-      lap("select");
+      lap("start");
       stopIfInterrupted();
-      current = "start";
       if (!engine.provisionScratch)
         throw new LifeboatError("INTERNAL", `the ${engine.name} engine cannot make scratch targets`);
       scratch = await engine.provisionScratch(
@@ -105,62 +103,67 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
           ...(source.drill?.target ? { target: source.drill.target } : {}),
           allowSourceServer: source.drill?.allow_source_server ?? false,
           label: `${sourceName}_${id}`,
+          keepOnFailure: source.drill?.keep_on_failure ?? false,
         },
         engineContext,
       );
       context.log.info(
         `drill ${sourceName}: restoring snapshot ${snapshot.id.slice(0, 8)} into ${scratch.description}`,
       );
-      lap("start");
+      lap("fetch");
       stopIfInterrupted();
-      current = "fetch";
-      await engine.restore(
-        { artifacts: context.repository.openArtifacts(snapshot), engineMeta: snapshot.engineMeta },
-        scratch.target,
-        {},
-        engineContext,
-      );
-      lap(current);
-      stopIfInterrupted();
-      current = "verify";
-      const actual = await engine.fingerprint(scratch.target, engineContext, {
-        contentHashes: Object.keys(snapshot.fingerprint.hashes).some((key) => key.startsWith("content:")),
+      // The same restore-and-verify pipeline as `lifeboat restore`, so both report the same phases.
+      const verified = await restoreAndVerify({
+        engine,
+        snapshot,
+        artifacts: context.repository.openArtifacts(snapshot),
+        target: scratch.target,
+        options: {},
+        context: engineContext,
+        now: () => context.now().getTime(),
+        onPhase: (phase) => lap(phase),
       });
-      checks.push(...fingerprintChecks(snapshot.fingerprint, actual));
+      stopIfInterrupted();
+      checks.push(...fingerprintChecks(snapshot.fingerprint, verified.fingerprint));
+      lap("verify");
       for (const check of source.drill?.checks ?? []) {
         checks.push(
-          await runUserCheck(check, { engine, scratch, fingerprint: actual, context: engineContext }),
+          await runUserCheck(check, {
+            engine,
+            scratch,
+            fingerprint: verified.fingerprint,
+            context: engineContext,
+          }),
         );
       }
-      lap("verify");
-      verifiedAt = mark;
+      lap("teardown");
+      // Recovered means verified: a failed check leaves the RTO unmeasured (docs/drills.md).
+      if (checks.every((check) => check.result === "passed")) verifiedAt = mark;
     } catch (error) {
-      lap(current);
+      const phase = current;
+      lap("teardown");
       const failure = isLifeboatError(error)
         ? error
         : new LifeboatError("INTERNAL", String((error as Error)?.message ?? error));
-      issues.push(`${current}: [${failure.code}] ${failure.message}`);
+      issues.push(`${phase}: [${failure.code}] ${failure.message}`);
       if (!backupFaults.has(failure.code)) failedHard = true;
-      else
-        checks.push({
-          name: "restore",
-          kind: "fingerprint",
-          result: "failed",
-          detail: `[${failure.code}] ${failure.message}`,
-        });
+      else checks.push(restoreFailureCheck(failure));
     } finally {
       const failed = failedHard || checks.length === 0 || checks.some((check) => check.result !== "passed");
-      if (scratch && failed && source.drill?.keep_on_failure) {
+      if (scratch && failed && source.drill?.keep_on_failure && scratch.keep) {
         kept = true;
-        issues.push(`scratch target kept for inspection: ${scratch.description}`);
+        issues.push(`scratch target kept for inspection: ${await scratch.keep()}`);
       } else if (scratch) {
+        if (failed && source.drill?.keep_on_failure) {
+          issues.push(`keep_on_failure: ${scratch.description} cannot be kept; it was removed`);
+        }
         try {
           await scratch.destroy();
         } catch (error) {
           issues.push(`teardown: could not remove ${scratch.description}: ${(error as Error).message}`);
         }
-        lap("teardown");
       }
+      lap("teardown");
     }
   });
 
@@ -203,7 +206,30 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
   };
 }
 
-/** Scale the measured restore to the source's current size: restores grow with the data. */
+/** A restore that failed because the backup is bad (damaged object, fingerprint mismatch) is a failed check. */
+function restoreFailureCheck(failure: LifeboatError): CheckOutcome {
+  const differences = failure.details.differences as readonly FingerprintDifference[] | undefined;
+  if (failure.code === "VERIFICATION_FAILED" && differences) {
+    return {
+      name: "fingerprint",
+      kind: "fingerprint",
+      result: "failed",
+      detail: describeDifferences(differences),
+    };
+  }
+  return {
+    name: "restore",
+    kind: "fingerprint",
+    result: "failed",
+    detail: `[${failure.code}] ${failure.message}`,
+  };
+}
+
+/**
+ * Scale the measured restore to the source's current size: restores grow
+ * with the data. The engine measures the source now and at the snapshot in
+ * the same kind of bytes; without that there is no prediction.
+ */
 async function predictRto(
   context: OperationContext,
   request: DrillRequest,
@@ -213,23 +239,19 @@ async function predictRto(
 ): Promise<RtoPrediction | null> {
   const engine = context.engineFor(request.source.engine);
   const restoreSeconds = (phases.fetch ?? 0) + (phases.restore ?? 0);
-  const snapshotBytes = totalSize(snapshot);
-  if (!engine.sourceSize || restoreSeconds <= 0 || snapshotBytes === 0) return null;
-  let sourceBytes: number | undefined;
-  try {
-    sourceBytes = await withTempDir("size", (tempDir) =>
-      engine.sourceSize!(request.source, { runner: context.runner, log: context.log, tempDir }),
-    );
-  } catch {
-    sourceBytes = undefined;
-  }
-  if (sourceBytes === undefined) return null;
-  const bytesPerSecond = snapshotBytes / restoreSeconds;
-  const growth = Math.max(sourceBytes / snapshotBytes, 1);
-  const seconds = (phases.start ?? 0) + restoreSeconds * growth + (phases.verify ?? 0) * growth;
+  if (!engine.sourceGrowth || restoreSeconds <= 0) return null;
+  const growth = await withTempDir("size", (tempDir) =>
+    engine.sourceGrowth!(request.source, snapshot, { runner: context.runner, log: context.log, tempDir }),
+  ).catch(() => undefined);
+  if (!growth || growth.snapshotBytes <= 0) return null;
+  const factor = Math.max(growth.currentBytes / growth.snapshotBytes, 1);
+  const seconds = (phases.start ?? 0) + (restoreSeconds + (phases.verify ?? 0)) * factor;
   return {
-    sourceBytes,
-    bytesPerSecond,
+    sourceBytes: growth.currentBytes,
+    snapshotBytes: growth.snapshotBytes,
+    measure: growth.measure,
+    growth: factor,
+    bytesPerSecond: totalSize(snapshot) / restoreSeconds,
     seconds,
     exceedsObjective: objective === null ? null : seconds > objective,
   };

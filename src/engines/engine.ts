@@ -1,35 +1,23 @@
-// One interface for every kind of source. Engines use the service's own tools
-// for the byte-level work (pg_dump, SQLite's backup API, tar) and never import
-// the repository: they write to an ArtifactSink and read from an
-// ArtifactSource, which the repository layer implements.
+// One definition per engine. Each engine folder exports one object of this
+// shape: its config schema, the restore options it takes, what it can do
+// (capabilities), and capture/restore/fingerprint/scratch. Everything else
+// (config union, engine names, the registry, restore planning, drills) is
+// derived from the list in registry.ts, so adding an engine is one folder
+// plus one line there (docs/engines.md, "How to add an engine").
+//
+// Engines use the service's own tools for the byte-level work (pg_dump,
+// SQLite's backup API, tar) and never import the repository: they write to
+// an ArtifactSink and read from an ArtifactSource (domain/artifacts.ts).
 
-import type { Readable } from "node:stream";
+import type { z } from "zod";
+import type { ArtifactSink, ArtifactSource } from "../domain/artifacts.ts";
 import type { Fingerprint } from "../domain/fingerprint.ts";
-import type { ArtifactRef, EngineName } from "../domain/snapshot.ts";
-import type { SourceConfig } from "../config/schema.ts";
+import type { Snapshot } from "../domain/snapshot.ts";
+import type { CommonSourceConfig } from "../config/source-fields.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { ProcessRunner } from "../runtime/process.ts";
 
-/** Where a capture writes its artifacts: chunked, deduplicated, encrypted by the repository. */
-export interface ArtifactSink {
-  /** Consume the whole stream as one named artifact. Rejects if the stream errors. */
-  write(name: string, data: Readable | AsyncIterable<Uint8Array>): Promise<ArtifactRef>;
-  /** Observe bytes as they are stored (progress bars). */
-  onProgress?: (bytes: number) => void;
-}
-
-/**
- * Where a restore reads artifacts from. Every chunk is authenticated and
- * re-hashed as it is read; a damaged chunk makes the stream error with
- * CHECKSUM_MISMATCH / OBJECT_MISSING / OBJECT_TRUNCATED naming the object.
- */
-export interface ArtifactSource {
-  readonly artifacts: readonly ArtifactRef[];
-  /** A verified stream of one artifact's plaintext (the whole-stream SHA-256 is checked at its end). */
-  open(name: string): Readable;
-  /** Write one artifact to a local file, fully verified before the promise resolves. */
-  saveTo(name: string, path: string): Promise<void>;
-}
+export type { ArtifactSink, ArtifactSource };
 
 export type RestorePhase = "fetch" | "restore";
 
@@ -43,14 +31,54 @@ export interface EngineContext {
   readonly onPhase?: (phase: RestorePhase) => void;
 }
 
+/** Kinds of throwaway target an engine can make for a drill. */
+export type ScratchKind = "throwaway-cluster" | "server-database" | "directory";
+
+/** What an engine can do, declared, so callers read a capability instead of testing an engine's name. */
+export interface EngineCapabilities {
+  /**
+   * Restores build the complete target under a partial name and swap it into
+   * place only after `RestoreInput.verify` accepted it: the old target is
+   * never replaced by data that failed verification. Engines without it
+   * state what they guarantee instead in `restoreGuarantee`.
+   */
+  readonly atomicSwap: boolean;
+  /** `sql:` drill checks can run against a restored target (queryScalar). */
+  readonly sqlChecks: boolean;
+  /** `content_hashes: true` is supported (per-table content hashes in the fingerprint). */
+  readonly contentHashes: boolean;
+  /** Point-in-time recovery from continuous archiving. */
+  readonly pitr: boolean;
+  /** Restoring a part of a snapshot (a table, a path). */
+  readonly partialRestore: boolean;
+  /** Kinds of scratch target provisionScratch can make. */
+  readonly scratch: readonly ScratchKind[];
+}
+
+/** The restore options an engine may take; each engine declares which (and what they mean for it). */
+export type RestoreFlagName = "clean" | "force" | "globals";
+
+export interface RestoreFlag {
+  readonly name: RestoreFlagName;
+  /** For --help and docs, e.g. "drop and recreate a non-empty target database". */
+  readonly description: string;
+  /** This flag permits replacing a target that is not empty. */
+  readonly replacesTarget: boolean;
+}
+
 /** Where a drill's scratch target should live, from the source's `drill:` config. */
 export interface ScratchRequest {
   /** A configured scratch server (postgres URL) or directory (sqlite/files); absent: the engine picks a throwaway one. */
-  readonly target?: { readonly url?: string; readonly path?: string };
+  readonly target?: { readonly url?: string | undefined; readonly path?: string | undefined };
   /** Permit a scratch target on the source's own server (never the source database itself). */
   readonly allowSourceServer: boolean;
   /** Unique label for names (databases, directories), so drills can run side by side. */
   readonly label: string;
+  /**
+   * Leave the scratch target in place when the drill fails (drill.keep_on_failure).
+   * Told at provisioning because a throwaway server must then outlive the process.
+   */
+  readonly keepOnFailure?: boolean;
 }
 
 /** A throwaway target made for one drill. */
@@ -63,6 +91,12 @@ export interface ScratchTarget {
   readonly env: Readonly<Record<string, string>>;
   /** Remove everything provision made. Safe to call twice. */
   destroy(): Promise<void>;
+  /**
+   * Keep the target for inspection instead (keep_on_failure): whatever would
+   * remove it when the process exits is disarmed. Returns how to reach it and
+   * how to remove it by hand. Absent: keeping is not possible for this kind.
+   */
+  keep?(): Promise<string>;
 }
 
 export interface CaptureResult {
@@ -92,28 +126,55 @@ export interface RestoreOptions {
 export interface RestoreInput {
   readonly artifacts: ArtifactSource;
   readonly engineMeta: Readonly<Record<string, unknown>>;
+  /**
+   * Called with the complete partial target (a target string fingerprint()
+   * accepts) before it replaces anything at the real target's name. If it
+   * throws, the engine discards the partial and rethrows: nothing at the
+   * target changed. Engines with capabilities.atomicSwap honour this.
+   */
+  readonly verify?: (partialTarget: string) => Promise<void>;
 }
 
 /** What a restore would find at its target, for --dry-run and guards. */
 export interface TargetState {
   readonly exists: boolean;
   readonly empty: boolean;
-  /** Human-readable description, e.g. "database app_restored on 127.0.0.1:5432 (12 tables)". */
+  /** Names the target and what is there, e.g. "database app on 127.0.0.1:5432 (12 tables, 40 objects)". */
   readonly description: string;
 }
 
-export interface Engine<C extends SourceConfig = SourceConfig> {
-  readonly name: EngineName;
+/** Is a restore target the source itself? "unknown" when Lifeboat cannot prove either way. */
+export interface TargetIdentity {
+  readonly verdict: "same" | "different" | "unknown";
+  /** Why, in words a user can check: "different system identifiers", "source unreachable: ...". */
+  readonly reason: string;
+}
+
+export interface Engine<C extends CommonSourceConfig = CommonSourceConfig> {
+  readonly name: string;
+  /** One line for docs and --help. */
+  readonly summary: string;
+  /** The source's schema in lifeboat.yaml: a strictObject whose `engine` is this engine's name. */
+  readonly configSchema: z.ZodType<C>;
+  /** Source fields holding file-system paths, resolved against the config file's folder. */
+  readonly pathFields: readonly string[];
+  /** The restore options this engine takes; any other is refused before anything runs. */
+  readonly restoreFlags: readonly RestoreFlag[];
+  readonly capabilities: EngineCapabilities;
+  /** What restore promises when capabilities.atomicSwap is false (printed by plans and docs). */
+  readonly restoreGuarantee?: string;
+  /** Validate (and normalise) a restore target: a URL for servers, a path for files; BAD_ARGUMENT otherwise. */
+  checkTarget(target: string): string;
   /** Stream the source's data into `sink` and fingerprint it at the same consistent point. */
   capture(source: C, sink: ArtifactSink, context: EngineContext): Promise<CaptureResult>;
   /** Inspect the target without changing it. */
   inspectTarget(target: string, context: EngineContext): Promise<TargetState>;
   /**
    * Restore into `target`. Guarantees: the target is refused when non-empty
-   * without clean/force; nothing appears under the target's name (and nothing
-   * there is replaced) until every artifact has been verified: data may be
-   * loaded into a clearly named partial target meanwhile; an interrupted
-   * restore leaves nothing that looks complete.
+   * without a flag that replaces it; nothing appears under the target's name
+   * (and nothing there is replaced) until every artifact has been verified and
+   * `input.verify` accepted the partial target; an interrupted restore leaves
+   * nothing that looks complete.
    */
   restore(
     input: RestoreInput,
@@ -127,8 +188,16 @@ export interface Engine<C extends SourceConfig = SourceConfig> {
    * `content:` hashes) engines that support it also hash every table's contents.
    */
   fingerprint(target: string, context: EngineContext, options?: FingerprintOptions): Promise<Fingerprint>;
-  /** True when `target` denotes the source itself (restoring there is refused). */
-  isSameAsSource(source: C, target: string, context: EngineContext): Promise<boolean>;
+  /**
+   * Is `target` the source? `recorded` is the snapshot's engineMeta (identity
+   * facts taken at backup), for when the source cannot be asked now.
+   */
+  identifyTarget(
+    source: C,
+    target: string,
+    context: EngineContext,
+    recorded?: Readonly<Record<string, unknown>>,
+  ): Promise<TargetIdentity>;
   /**
    * Make a scratch target for a drill. Refuses (SCRATCH_ON_SOURCE) a target on
    * the source's own server or path unless request.allowSourceServer, and
@@ -137,6 +206,20 @@ export interface Engine<C extends SourceConfig = SourceConfig> {
   provisionScratch?(source: C, request: ScratchRequest, context: EngineContext): Promise<ScratchTarget>;
   /** Run a user's SQL assertion against a target; returns the first column of the first row. */
   queryScalar?(target: string, sql: string, context: EngineContext): Promise<unknown>;
-  /** Current size of the source in bytes, for predicting the RTO; undefined when it cannot be measured. */
-  sourceSize?(source: C, context: EngineContext): Promise<number | undefined>;
+  /**
+   * The source's current size and the same measure recorded at the snapshot,
+   * in the same kind of bytes, for scaling a measured restore to today's
+   * data. Undefined when it cannot be measured.
+   */
+  sourceGrowth?(source: C, snapshot: Snapshot, context: EngineContext): Promise<SourceGrowth | undefined>;
+}
+
+/** Like-for-like sizes for predicting a restore of today's data from a drill of an older snapshot. */
+export interface SourceGrowth {
+  /** The source now, e.g. bytes of table heaps and TOAST. */
+  readonly currentBytes: number;
+  /** The same measure when the snapshot was taken. */
+  readonly snapshotBytes: number;
+  /** What the bytes are, for the report: "table heap and TOAST bytes (pg_relation_size)". */
+  readonly measure: string;
 }

@@ -2,7 +2,8 @@
 // a fresh directory per drill, under the configured drill.target.path or the
 // system temp dir, never inside or around the source itself.
 
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { makeDirectories } from "../runtime/make-directories.ts";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { LifeboatError } from "../errors.ts";
@@ -37,9 +38,24 @@ export async function provisionLocalScratch(
       { details: { scratch: parent, source: sourcePath } },
     );
   }
-  await mkdir(parent, { recursive: true }); // only after the check: creating it could write into the source
   const safeLabel = request.label.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 80);
-  const dir = await mkdtemp(join(parent, `lifeboat-drill-${safeLabel}-`));
+  let dir: string;
+  try {
+    await makeDirectories(parent); // only after the check: creating it could write into the source
+    dir = await mkdtemp(join(parent, `lifeboat-drill-${safeLabel}-`));
+  } catch (error) {
+    // EACCES, ENOSPC, EROFS: the configured scratch place is unusable, which is not a Lifeboat bug.
+    const failure = error as NodeJS.ErrnoException;
+    throw new LifeboatError(
+      failure.code === "ENOSPC" || failure.code === "EDQUOT" ? "TARGET_FULL" : "TARGET_UNREACHABLE",
+      `the ${engineName} drill cannot make its scratch place under ${parent}: ${failure.message}`,
+      {
+        details: { scratch: parent, ...(failure.code ? { errno: failure.code } : {}) },
+        cause: error,
+        hint: "Point drill.target.path at a writable directory with free space (or fix the permissions of the one named).",
+      },
+    );
+  }
   const target = join(dir, leaf);
   if ((await canonicalPath(target)) === (await canonicalPath(sourcePath))) {
     throw new LifeboatError("TARGET_IS_SOURCE", `scratch target ${target} is the source itself`);

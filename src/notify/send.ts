@@ -1,9 +1,10 @@
 // Delivering drill reports: a generic JSON webhook (the report itself) and a
 // Slack incoming webhook. A notification that cannot be delivered never
 // changes the drill's result; it is returned as an issue for the report.
+// Bodies pass the redaction step; webhook URLs are secrets themselves.
 
-import type { DrillReport } from "../drill/report.ts";
-import { redact } from "../runtime/logger.ts";
+import type { DrillReport } from "../domain/drill-report.ts";
+import { redact, redactDeep, registerSecret } from "../runtime/redact.ts";
 import { slackMessage } from "./slack.ts";
 
 export type NotifyWhen = "always" | "failure";
@@ -39,9 +40,11 @@ export async function notify(
 ): Promise<Delivery[]> {
   const send = options.fetch ?? fetch;
   const deliveries: Delivery[] = [];
+  // A Slack webhook URL is a credential: it must not show up in another target's body or an error.
+  for (const target of targets) if (target.kind === "slack") registerSecret(target.url);
   for (const target of targets) {
     if (!wanted(target, report)) continue;
-    const body = target.kind === "slack" ? slackMessage(report) : report;
+    const body = redactDeep(target.kind === "slack" ? slackMessage(report) : report);
     try {
       const response = await send(target.url, {
         method: "POST",
@@ -54,10 +57,10 @@ export async function notify(
         ok: response.ok,
         detail: response.ok
           ? `HTTP ${response.status}`
-          : `HTTP ${response.status} ${(await response.text()).slice(0, 200)}`,
+          : `HTTP ${response.status} ${redact((await response.text()).slice(0, 200))}`,
       });
     } catch (error) {
-      deliveries.push({ target: describe(target), ok: false, detail: (error as Error).message });
+      deliveries.push({ target: describe(target), ok: false, detail: redact((error as Error).message) });
     }
   }
   return deliveries;

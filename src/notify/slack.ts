@@ -2,7 +2,7 @@
 // the phone notification shows) and blocks with the figures that matter.
 
 import { formatSeconds } from "../domain/duration.ts";
-import type { DrillReport, ObjectiveOutcome } from "../drill/report.ts";
+import type { DrillReport, ObjectiveOutcome } from "../domain/drill-report.ts";
 
 const icon: Record<DrillReport["status"], string> = {
   passed: ":white_check_mark:",

@@ -3,8 +3,8 @@
 // capture (pg_dump exiting non-zero after output, a vanished file) leaves
 // chunks nobody references and no snapshot: never a fresh-looking success.
 
-import type { SourceConfig } from "../config/schema.ts";
-import type { Snapshot } from "../domain/snapshot.ts";
+import type { SourceConfig } from "../engines/config.ts";
+import { totalSize, type Snapshot } from "../domain/snapshot.ts";
 import { LifeboatError } from "../errors.ts";
 import type { WriteStats } from "../repository/types.ts";
 import { lifeboatVersion } from "../version.ts";
@@ -25,8 +25,9 @@ export async function backupSource(
 ): Promise<BackupResult> {
   const engine = context.engineFor(source.engine);
   const startedAt = context.now();
+  const estimate = await estimateBytes(context, name);
   const writer = await context.repository.newSnapshotWriter();
-  context.progress.start(`backup ${name}`);
+  context.progress.start(`backup ${name}`, estimate);
   writer.onProgress = (bytes) => context.progress.advance(bytes);
   try {
     const capture = await withTempDir("backup", (tempDir) =>
@@ -63,5 +64,20 @@ export async function backupSource(
     });
   } finally {
     context.progress.stop();
+  }
+}
+
+/**
+ * The size the progress bar counts towards: the source's last snapshot, in
+ * the same bytes the bar counts (artifact plaintext). Sources change slowly
+ * between backups, so it gives a useful percentage and ETA; without an
+ * earlier snapshot the bar shows bytes and throughput only.
+ */
+async function estimateBytes(context: OperationContext, source: string): Promise<number | undefined> {
+  try {
+    const last = (await context.repository.listSnapshots({ source })).at(-1);
+    return last ? totalSize(last) || undefined : undefined;
+  } catch {
+    return undefined; // an estimate never fails a backup
   }
 }

@@ -3,7 +3,6 @@
 // that records, and nothing hides a global.
 
 import type { Engine } from "../engines/engine.ts";
-import type { EngineName } from "../domain/snapshot.ts";
 import type { Repository } from "../repository/types.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { ProcessRunner } from "../runtime/process.ts";
@@ -20,7 +19,7 @@ export const noProgress: ProgressSink = { start() {}, advance() {}, stop() {} };
 
 export interface OperationContext {
   readonly repository: Repository;
-  readonly engineFor: (name: EngineName) => Engine;
+  readonly engineFor: (name: string) => Engine;
   readonly runner: ProcessRunner;
   readonly log: Logger;
   readonly now: () => Date;

@@ -1,15 +1,17 @@
-// Restore one snapshot into a target, then prove it: fingerprint the target
-// and compare with the fingerprint taken at backup. A restore that does not
-// match is a failure (VERIFICATION_FAILED), never a quiet success.
+// Restore one snapshot into a target and prove it (restore-and-verify.ts):
+// the restored copy is fingerprinted and compared with the fingerprint taken
+// at backup before it replaces anything. A restore that does not match is a
+// failure (VERIFICATION_FAILED) and the target is left as it was.
 
 import { Transform } from "node:stream";
-import type { SourceConfig } from "../config/schema.ts";
-import { compareFingerprints, type FingerprintDifference } from "../domain/fingerprint.ts";
+import type { ArtifactSource } from "../domain/artifacts.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
-import type { EngineContext, RestoreOptions } from "../engines/engine.ts";
-import { LifeboatError } from "../errors.ts";
+import type { SourceConfig } from "../engines/config.ts";
+import type { EngineContext, RestoreOptions, TargetIdentity } from "../engines/engine.ts";
+import { isLifeboatError, LifeboatError } from "../errors.ts";
 import { planRestore, type RestorePlan } from "../plan/restore.ts";
 import type { OperationContext } from "./context.ts";
+import { restoreAndVerify, type RestorePhases } from "./restore-and-verify.ts";
 import { withTempDir } from "./temp-dir.ts";
 
 export interface RestoreRequest {
@@ -20,6 +22,8 @@ export interface RestoreRequest {
   readonly target: string;
   readonly options: RestoreOptions;
   readonly dryRun: boolean;
+  /** The user vouches that the target is not the source when Lifeboat cannot prove it (--target-not-source). */
+  readonly targetNotSource?: boolean;
 }
 
 export interface RestoreResult {
@@ -27,16 +31,15 @@ export interface RestoreResult {
   readonly dryRun: boolean;
   readonly snapshot: Snapshot;
   /** Seconds spent in each phase; empty for a dry run. */
-  readonly phases: { restore?: number; verify?: number };
+  readonly phases: RestorePhases;
   readonly verified: boolean;
-  readonly differences: readonly FingerprintDifference[];
 }
 
 export async function restoreSnapshot(
   context: OperationContext,
   request: RestoreRequest,
 ): Promise<RestoreResult> {
-  const snapshot = await context.repository.findSnapshot(request.selector, request.sourceName);
+  const snapshot = await findSnapshotOfSource(context, request);
   const engine = context.engineFor(snapshot.engine);
   if (request.source && request.source.engine !== snapshot.engine) {
     throw new LifeboatError(
@@ -44,6 +47,7 @@ export async function restoreSnapshot(
       `snapshot ${snapshot.id.slice(0, 8)} is a ${snapshot.engine} snapshot but source ${request.sourceName} is now declared as ${request.source.engine}`,
     );
   }
+  const target = engine.checkTarget(request.target);
   return withTempDir("restore", async (tempDir) => {
     const engineContext: EngineContext = {
       runner: context.runner,
@@ -51,63 +55,64 @@ export async function restoreSnapshot(
       tempDir,
       ...(context.signal ? { signal: context.signal } : {}),
     };
-    const targetIsSource = request.source
-      ? await engine.isSameAsSource(request.source, request.target, engineContext)
-      : false;
-    const targetState = await engine.inspectTarget(request.target, engineContext);
+    const identity: TargetIdentity = request.source
+      ? await engine.identifyTarget(request.source, target, engineContext, snapshot.engineMeta)
+      : {
+          verdict: "unknown",
+          reason: `source ${request.sourceName} is no longer declared in lifeboat.yaml, so there is nothing to compare the target with`,
+        };
+    const targetState = await engine.inspectTarget(target, engineContext);
     const plan = planRestore({
       snapshot,
+      engine,
       target: request.target,
       targetState,
-      targetIsSource,
+      identity,
       options: request.options,
+      targetNotSource: request.targetNotSource === true,
     });
-    if (request.dryRun) return { plan, dryRun: true, snapshot, phases: {}, verified: false, differences: [] };
+    if (request.dryRun) return { plan, dryRun: true, snapshot, phases: {}, verified: false };
 
-    const restoreStart = context.now().getTime();
     const total = snapshot.artifacts.reduce((sum, artifact) => sum + artifact.size, 0);
     context.progress.start(`restore ${request.sourceName}`, total);
     try {
-      await engine.restore(
-        {
-          artifacts: progressTracked(context, context.repository.openArtifacts(snapshot)),
-          engineMeta: snapshot.engineMeta,
-        },
-        request.target,
-        request.options,
-        engineContext,
-      );
+      const verified = await restoreAndVerify({
+        engine,
+        snapshot,
+        artifacts: progressTracked(context, context.repository.openArtifacts(snapshot)),
+        target,
+        options: request.options,
+        context: engineContext,
+        now: () => context.now().getTime(),
+      });
+      return { plan, dryRun: false, snapshot, phases: verified.phases, verified: true };
     } finally {
       context.progress.stop();
     }
-    const verifyStart = context.now().getTime();
-    const actual = await engine.fingerprint(request.target, engineContext, {
-      contentHashes: Object.keys(snapshot.fingerprint.hashes).some((key) => key.startsWith("content:")),
-    });
-    const differences = compareFingerprints(snapshot.fingerprint, actual);
-    const phases = {
-      restore: (verifyStart - restoreStart) / 1000,
-      verify: (context.now().getTime() - verifyStart) / 1000,
-    };
-    if (differences.length > 0) {
-      const shown = differences
-        .slice(0, 10)
-        .map((d) => `${d.key}: expected ${d.expected}, found ${d.actual}`);
-      throw new LifeboatError(
-        "VERIFICATION_FAILED",
-        `restored ${request.target} does not match snapshot ${snapshot.id.slice(0, 8)}:\n  ${shown.join("\n  ")}`,
-        { details: { differences, phases } },
-      );
-    }
-    return { plan, dryRun: false, snapshot, phases, verified: true, differences };
   });
 }
 
+/**
+ * The snapshot to restore. A name that is neither declared nor has any
+ * snapshot is a mistyped source (UNKNOWN_SOURCE, as `backup` says), not a
+ * missing snapshot; a source removed from the config still restores.
+ */
+async function findSnapshotOfSource(context: OperationContext, request: RestoreRequest): Promise<Snapshot> {
+  try {
+    return await context.repository.findSnapshot(request.selector, request.sourceName);
+  } catch (error) {
+    if (request.source || !isLifeboatError(error, "SNAPSHOT_NOT_FOUND")) throw error;
+    const withSnapshots = [...new Set((await context.repository.listSnapshots()).map((s) => s.source))];
+    if (withSnapshots.includes(request.sourceName)) throw error;
+    throw new LifeboatError("UNKNOWN_SOURCE", `no source named ${request.sourceName}`, {
+      details: { source: request.sourceName, withSnapshots },
+      hint: `Sources with snapshots: ${withSnapshots.join(", ") || "(none yet)"}. Run \`lifeboat snapshots\` to list them.`,
+    });
+  }
+}
+
 /** Report restore progress by counting bytes as artifacts stream out of the repository. */
-function progressTracked(
-  context: OperationContext,
-  artifacts: ReturnType<OperationContext["repository"]["openArtifacts"]>,
-): typeof artifacts {
+function progressTracked(context: OperationContext, artifacts: ArtifactSource): ArtifactSource {
   return {
     artifacts: artifacts.artifacts,
     open(name) {

@@ -1,60 +1,120 @@
 // Planning a restore is a pure function of what we know: the snapshot, the
-// target's state and the flags. The same plan drives --dry-run output and the
-// real run, so a dry run shows exactly what a real run would do.
+// engine's declared options and capabilities, the target's identity and
+// state, and the flags. The same plan drives --dry-run output and the real
+// run, so a dry run shows exactly what a real run would do and refuses
+// exactly what a real run would refuse.
 
 import type { Snapshot } from "../domain/snapshot.ts";
-import type { RestoreOptions, TargetState } from "../engines/engine.ts";
+import type {
+  Engine,
+  RestoreFlagName,
+  RestoreOptions,
+  TargetIdentity,
+  TargetState,
+} from "../engines/engine.ts";
 import { LifeboatError } from "../errors.ts";
+
+/** The flag that lets a restore proceed when the target's identity cannot be established. */
+export const targetNotSourceFlag = "--target-not-source";
 
 export interface RestorePlan {
   readonly snapshot: string;
   readonly source: string;
   readonly target: string;
   readonly targetState: TargetState;
+  readonly identity: TargetIdentity;
   /** Human-readable steps, in order. */
   readonly steps: readonly string[];
   /** True when existing data at the target will be replaced. */
   readonly replacesExisting: boolean;
 }
 
-export function planRestore(input: {
-  snapshot: Snapshot;
-  target: string;
-  targetState: TargetState;
-  targetIsSource: boolean;
-  options: RestoreOptions;
-}): RestorePlan {
-  const { snapshot, target, targetState, options } = input;
-  if (input.targetIsSource) {
-    throw new LifeboatError("TARGET_IS_SOURCE", `${target} is the source ${snapshot.source} itself`, {
-      details: { target, source: snapshot.source },
-    });
+export type PlannedEngine = Pick<Engine, "name" | "restoreFlags" | "capabilities" | "restoreGuarantee">;
+
+export interface RestorePlanInput {
+  readonly snapshot: Snapshot;
+  readonly engine: PlannedEngine;
+  /** The target as the user named it, safe to print (no password). */
+  readonly target: string;
+  readonly targetState: TargetState;
+  readonly identity: TargetIdentity;
+  readonly options: RestoreOptions;
+  /** The user declared the target is not the source (--target-not-source). */
+  readonly targetNotSource: boolean;
+}
+
+const flagNames: readonly RestoreFlagName[] = ["clean", "force", "globals"];
+
+export function planRestore(input: RestorePlanInput): RestorePlan {
+  const { snapshot, engine, target, targetState, identity, options } = input;
+  refuseForeignFlags(engine, options);
+  if (identity.verdict === "same") {
+    throw new LifeboatError(
+      "TARGET_IS_SOURCE",
+      `${target} is the source ${snapshot.source} itself (${identity.reason})`,
+      {
+        details: { target, source: snapshot.source, reason: identity.reason },
+      },
+    );
   }
-  const replace = snapshot.engine === "files" ? options.force : options.clean || options.force;
-  if (targetState.exists && !targetState.empty && !replace) {
-    const flag = snapshot.engine === "files" ? "--force" : "--clean";
+  if (identity.verdict === "unknown" && !input.targetNotSource) {
+    throw new LifeboatError(
+      "TARGET_IDENTITY_UNKNOWN",
+      `cannot prove that ${target} is not the source ${snapshot.source}: ${identity.reason}`,
+      { details: { target, source: snapshot.source, reason: identity.reason } },
+    );
+  }
+  const replacing = engine.restoreFlags.filter((flag) => flag.replacesTarget && options[flag.name]);
+  if (targetState.exists && !targetState.empty && replacing.length === 0) {
+    const flags = engine.restoreFlags.filter((flag) => flag.replacesTarget).map((flag) => `--${flag.name}`);
     throw new LifeboatError("TARGET_NOT_EMPTY", `target ${targetState.description} is not empty`, {
       details: { target },
-      hint: `Restore into a new or empty target, or pass ${flag} to replace what is there.`,
+      hint: `Restore into a new or empty target, or pass ${flags.join(" or ")} to replace what is there.`,
     });
   }
   const replacesExisting = targetState.exists && !targetState.empty;
   const bytes = snapshot.artifacts.reduce((sum, artifact) => sum + artifact.size, 0);
   const chunks = new Set(snapshot.artifacts.flatMap((artifact) => artifact.chunks)).size;
+  const into = replacesExisting ? `replace ${targetState.description}` : `create ${targetState.description}`;
   const steps = [
+    ...(identity.verdict === "unknown"
+      ? [`proceed although the target's identity is unproven (${targetNotSourceFlag}): ${identity.reason}`]
+      : []),
     `fetch and verify ${snapshot.artifacts.length} artifact(s), ${bytes} bytes in ${chunks} chunk(s)`,
-    replacesExisting
-      ? `replace the existing ${targetState.description}`
-      : `create ${targetState.description}`,
-    `restore snapshot ${snapshot.id.slice(0, 8)} (${snapshot.engine}) into ${target}`,
-    "fingerprint the target and compare with the snapshot's fingerprint",
+    ...(engine.capabilities.atomicSwap
+      ? [
+          `restore snapshot ${snapshot.id.slice(0, 8)} (${snapshot.engine}) into a partial copy beside the target`,
+          "fingerprint the partial copy and compare with the snapshot's fingerprint (a mismatch discards it)",
+          `${into} with the verified copy`,
+        ]
+      : [
+          `restore snapshot ${snapshot.id.slice(0, 8)} (${snapshot.engine}) into the target: ${into}`,
+          `fingerprint the target and compare with the snapshot's fingerprint (${engine.restoreGuarantee ?? "no swap: the target is written in place"})`,
+        ]),
   ];
   return {
     snapshot: snapshot.id,
     source: snapshot.source,
     target,
     targetState,
+    identity,
     steps,
     replacesExisting,
   };
+}
+
+/** A flag the engine does not declare is refused up front, by --dry-run and the real run alike. */
+function refuseForeignFlags(engine: PlannedEngine, options: RestoreOptions): void {
+  const declared = new Set(engine.restoreFlags.map((flag) => flag.name));
+  const foreign = flagNames.filter((name) => options[name] && !declared.has(name));
+  if (foreign.length === 0) return;
+  const own = engine.restoreFlags.map((flag) => `--${flag.name}`).join(", ") || "none";
+  throw new LifeboatError(
+    "BAD_ARGUMENT",
+    `${foreign.map((name) => `--${name}`).join(", ")} ${foreign.length === 1 ? "is not an option" : "are not options"} of the ${engine.name} engine`,
+    {
+      hint: `The ${engine.name} engine's restore options: ${own}.`,
+      details: { engine: engine.name, foreign },
+    },
+  );
 }

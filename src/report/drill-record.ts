@@ -4,7 +4,7 @@
 // steps, validation results, issues, follow-up), from the JSON report alone.
 
 import { formatSeconds } from "../domain/duration.ts";
-import type { DrillPhases, DrillReport, ObjectiveOutcome } from "../drill/report.ts";
+import type { DrillPhases, DrillReport, ObjectiveOutcome } from "../domain/drill-report.ts";
 
 const statusLine: Record<DrillReport["status"], string> = {
   passed: "PASSED: restored, verified and within objectives",

@@ -1,9 +1,12 @@
 // Drill reports on disk: <dir>/<report id>-<source>.json and .md, written
-// atomically (temp + rename) so a reader never sees half a report.
+// atomically (temp + rename) so a reader never sees half a report. Both pass
+// the redaction step: a check's output or an error may quote a secret.
 
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { makeDirectories } from "../runtime/make-directories.ts";
+import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { DrillReport } from "../drill/report.ts";
+import type { DrillReport } from "../domain/drill-report.ts";
+import { redactDeep } from "../runtime/redact.ts";
 import { renderDrillRecord } from "./drill-record.ts";
 
 async function writeAtomically(path: string, text: string): Promise<void> {
@@ -14,9 +17,10 @@ async function writeAtomically(path: string, text: string): Promise<void> {
 
 export async function writeReportFiles(
   dir: string,
-  report: DrillReport,
+  unredacted: DrillReport,
 ): Promise<{ json: string; markdown: string }> {
-  await mkdir(dir, { recursive: true });
+  const report = redactDeep(unredacted);
+  await makeDirectories(dir);
   const base = join(dir, `${report.id}-${report.source}`);
   const paths = { json: `${base}.json`, markdown: `${base}.md` };
   await writeAtomically(paths.json, JSON.stringify(report, null, 2) + "\n");

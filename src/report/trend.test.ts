@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { sampleReport } from "../../test/support/sample-report.ts";
-import type { DrillReport } from "../drill/report.ts";
+import type { DrillReport } from "../domain/drill-report.ts";
 import { drillTrend, sparkline } from "./trend.ts";
 
 function drill(

@@ -1,7 +1,7 @@
 // The drill history as a trend: per source, how the achieved RTO moves from
 // drill to drill and how often drills pass. Pure: reports in, rows out.
 
-import type { DrillReport } from "../drill/report.ts";
+import type { DrillReport } from "../domain/drill-report.ts";
 
 export interface TrendRow {
   readonly source: string;

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { open as openFile, rename, unlink } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type { ArtifactRef, Snapshot } from "../domain/snapshot.ts";
-import type { ArtifactSource } from "../engines/engine.ts";
+import type { ArtifactSource } from "../domain/artifacts.ts";
 import { LifeboatError } from "../errors.ts";
 import { discard } from "./buffers.ts";
 import { objectError } from "./envelope.ts";

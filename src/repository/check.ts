@@ -4,6 +4,7 @@
 
 import { randomInt } from "node:crypto";
 import { isLifeboatError } from "../errors.ts";
+import { isReadOnlyStorageError } from "../storage/backend.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
 import { discard } from "./buffers.ts";
 import { mapLimited } from "./limiter.ts";
@@ -12,7 +13,8 @@ import { chunkKey, DATA_PREFIX, SNAPSHOTS_PREFIX, snapshotKey } from "./object-s
 import type { ObjectStore } from "./object-store.ts";
 import type { CheckOptions, CheckProblem, CheckReport } from "./types.ts";
 
-const LEFTOVER_AGE_MS = 60 * 60 * 1000;
+/** Temp files of interrupted writes older than this are removed by check (an hour: no put takes that long). */
+export const LEFTOVER_AGE_MS = 60 * 60 * 1000;
 const PARALLEL_READS = 4;
 
 function problemOf(error: unknown, object: string, snapshots: readonly string[]): CheckProblem {
@@ -114,6 +116,7 @@ export async function checkRepository(store: ObjectStore, options: CheckOptions)
   let done = 0;
   options.onProgress?.(0, toRead.length);
   await mapLimited(toRead, PARALLEL_READS, async (id) => {
+    options.signal?.throwIfAborted();
     try {
       discard(await store.readChunk(id));
     } catch (error) {
@@ -122,14 +125,24 @@ export async function checkRepository(store: ObjectStore, options: CheckOptions)
     options.onProgress?.(++done, toRead.length);
   });
 
-  const leftoversRemoved = await store.backend.cleanupInterrupted(LEFTOVER_AGE_MS);
+  // On a read-only repository the leftovers are only counted: check must not write.
+  let removeLeftovers = options.removeLeftovers ?? true;
+  let leftovers: number;
+  try {
+    leftovers = await store.backend.cleanupInterrupted(LEFTOVER_AGE_MS, { dryRun: !removeLeftovers });
+  } catch (error) {
+    if (!isReadOnlyStorageError(error)) throw error;
+    removeLeftovers = false; // read-only after all (--no-lock did not find out): count them instead
+    leftovers = await store.backend.cleanupInterrupted(LEFTOVER_AGE_MS, { dryRun: true });
+  }
   problems.sort((a, b) => a.object.localeCompare(b.object));
   return {
     snapshots: snapshotIds.length,
     objectsReferenced: referencedBy.size,
     objectsRead: toRead.length,
     unreferenced,
-    leftoversRemoved,
+    leftoversRemoved: removeLeftovers ? leftovers : 0,
+    leftoversKept: removeLeftovers ? 0 : leftovers,
     problems,
   };
 }

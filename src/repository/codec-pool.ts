@@ -37,7 +37,8 @@ class PoolWorker {
   alive = true;
 
   constructor(onDeath: (worker: PoolWorker, error: unknown) => void) {
-    this.worker = new Worker(new URL("./codec-worker.ts", import.meta.url), {
+    // The worker beside this file, with this file's extension: .ts from the sources, .js from dist/.
+    this.worker = new Worker(new URL(`./codec-worker${import.meta.url.slice(-3)}`, import.meta.url), {
       name: "lifeboat-codec",
       // A worker inherits the process's Node flags, but it runs a file: the
       // `--input-type` of `node -e` would fail it, so such a process passes none.

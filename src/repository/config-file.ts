@@ -6,7 +6,6 @@ import { z } from "zod";
 import type { Backend } from "../storage/backend.ts";
 import { isLifeboatError, LifeboatError } from "../errors.ts";
 import { validateChunkerSizes } from "./chunker.ts";
-import { objectError } from "./envelope.ts";
 import { FORMAT_VERSION } from "./types.ts";
 import type { RepositoryConfigFile } from "./types.ts";
 
@@ -40,7 +39,53 @@ export function tooNew(object: string, version: number): LifeboatError {
   );
 }
 
-export async function readConfig(backend: Backend): Promise<RepositoryConfigFile> {
+/** `config` is damaged: its own error, so it is never mistaken for a missing repository or a wrong password. */
+export function configDamaged(
+  location: string,
+  reason: string,
+  details: Record<string, unknown> = {},
+): LifeboatError {
+  return new LifeboatError(
+    "REPOSITORY_CONFIG_DAMAGED",
+    `the config of the repository at ${location} is damaged: ${reason}`,
+    {
+      details: { object: CONFIG_KEY, location, reason, ...details },
+    },
+  );
+}
+
+/** Parse config bytes; anything that is not a valid config of a known version is REPOSITORY_CONFIG_DAMAGED. */
+export function parseConfig(bytes: Uint8Array, location: string): RepositoryConfigFile {
+  if (bytes.length === 0) throw configDamaged(location, "config is empty (zero bytes)");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(bytes).toString("utf8"));
+  } catch {
+    throw configDamaged(location, "config is not valid JSON");
+  }
+  const version = (raw as { version?: unknown } | null)?.version;
+  if (typeof version === "number" && version > FORMAT_VERSION) throw tooNew(CONFIG_KEY, version);
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map(
+      (issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`,
+    );
+    throw configDamaged(
+      location,
+      `config does not match the v${FORMAT_VERSION} schema (${fields.join("; ")})`,
+    );
+  }
+  return parsed.data;
+}
+
+export interface StoredConfig {
+  readonly config: RepositoryConfigFile;
+  /** The exact bytes stored, compared with the copies the key files keep. */
+  readonly bytes: Uint8Array;
+}
+
+/** The config and its bytes; REPOSITORY_NOT_FOUND when there is none, REPOSITORY_CONFIG_DAMAGED when it is unreadable. */
+export async function readConfig(backend: Backend): Promise<StoredConfig> {
   let bytes: Uint8Array;
   try {
     bytes = await backend.get(CONFIG_KEY);
@@ -56,21 +101,5 @@ export async function readConfig(backend: Backend): Promise<RepositoryConfigFile
     }
     throw error;
   }
-  if (bytes.length === 0) throw objectError("OBJECT_TRUNCATED", CONFIG_KEY, "config is empty");
-  let raw: unknown;
-  try {
-    raw = JSON.parse(Buffer.from(bytes).toString("utf8"));
-  } catch (error) {
-    throw objectError("CHECKSUM_MISMATCH", CONFIG_KEY, "config is not valid JSON", error);
-  }
-  const version = (raw as { version?: unknown } | null)?.version;
-  if (typeof version === "number" && version > FORMAT_VERSION) throw tooNew(CONFIG_KEY, version);
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
-    const fields = parsed.error.issues.map(
-      (issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`,
-    );
-    throw objectError("CHECKSUM_MISMATCH", CONFIG_KEY, `config is invalid (${fields.join("; ")})`);
-  }
-  return parsed.data;
+  return { config: parseConfig(bytes, backend.location), bytes };
 }

@@ -9,7 +9,8 @@ import { isLifeboatError } from "../errors.ts";
 import type { Backend } from "../storage/backend.ts";
 import { FsBackend } from "../storage/fs.ts";
 import { MemoryBackend } from "../storage/memory.ts";
-import { acquireLock, listLocks, removeStaleLocks } from "./locks.ts";
+import { FaultyBackend } from "../storage/faulty.ts";
+import { acquireLock, LIST_SETTLE_MS, listLocks, removeStaleLocks } from "./locks.ts";
 import type { LockInfo } from "./types.ts";
 
 const T0 = new Date("2030-01-01T10:00:00.000Z");
@@ -182,7 +183,56 @@ test("a held lock removed by someone else is reported lost, not silently re-crea
   while (lost.length === 0) await delay(5);
   assert.equal(lost[0]!.id, lock.info.id);
   assert.deepEqual(await listLocks(backend), []);
+  // The holder learns it through the signal too, with a named error.
+  assert.ok(lock.signal.aborted);
+  assert.ok(isLifeboatError(lock.signal.reason, "LOCK_LOST"));
+  assert.match((lock.signal.reason as Error).message, /removed by another process/);
   await lock.release();
+});
+
+test("refreshes failing until the lease could lapse abort the lock's signal with LOCK_LOST", async () => {
+  const faulty = new FaultyBackend(new MemoryBackend());
+  const lock = await acquireLock(faulty, "shared", "restore", { refreshEveryMs: 10, staleAfterMs: 120 });
+  faulty.plan.failPut = { match: /^locks\//, retryable: false };
+  const started = Date.now();
+  await new Promise((resolve) => lock.signal.addEventListener("abort", resolve, { once: true }));
+  // Not at the first failure: only once the next refresh would come too late.
+  assert.ok(Date.now() - started >= 80, `aborted after ${Date.now() - started} ms`);
+  assert.ok(isLifeboatError(lock.signal.reason, "LOCK_LOST"));
+  assert.match((lock.signal.reason as Error).message, /could not be refreshed/);
+  await lock.release();
+  assert.deepEqual(await listLocks(faulty), [], "release still removes the object it left");
+});
+
+test("one failed refresh well inside the lease does not lose the lock", async () => {
+  const faulty = new FaultyBackend(new MemoryBackend());
+  const lock = await acquireLock(faulty, "shared", "restore", { refreshEveryMs: 10, staleAfterMs: 10_000 });
+  faulty.plan.failPut = { match: /^locks\//, times: 1, retryable: false };
+  while (faulty.plan.failPut.times! > 0) await delay(5);
+  await delay(40);
+  assert.equal(lock.signal.aborted, false);
+  await lock.release();
+});
+
+test("on a store whose listings may lag, acquiring waits before looking for other locks", async () => {
+  const waits: number[] = [];
+  const lagging = new FaultyBackend(new MemoryBackend(), {
+    capabilities: { listAfterWriteConsistent: false },
+  });
+  const lock = await acquireLock(lagging, "shared", "backup", {
+    sleep: async (ms) => {
+      waits.push(ms);
+    },
+  });
+  assert.deepEqual(waits, [LIST_SETTLE_MS]);
+  await lock.release();
+  const consistent = await acquireLock(new MemoryBackend(), "shared", "backup", {
+    sleep: async (ms) => {
+      waits.push(ms);
+    },
+  });
+  assert.deepEqual(waits, [LIST_SETTLE_MS], "a consistent store does not wait");
+  await consistent.release();
 });
 
 test("an unreadable lock object blocks, is named, and only goes with all: true", async () => {

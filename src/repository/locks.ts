@@ -18,16 +18,28 @@
 // staleAfterMs, or when it was taken on this host by a process that is gone
 // (kill -9, power loss). A held lock refreshes itself on an unref'd timer so
 // a long backup is never mistaken for a dead one.
+//
+// A lease can be lost: someone removes the object (`unlock --remove-all`, or
+// judging it stale), or refreshes fail until others may judge it stale. The
+// holder is then no longer protected from a prune, so the lock's `signal`
+// aborts with LOCK_LOST and the operation stops instead of carrying on.
 
 import { randomBytes } from "node:crypto";
 import { hostname as osHostname } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { LifeboatError, isLifeboatError } from "../errors.ts";
 import type { Backend } from "../storage/backend.ts";
 import type { Lock, LockInfo, LockKind } from "./types.ts";
 
 export const LOCKS_PREFIX = "locks/";
-const DEFAULT_STALE_AFTER_MS = 30 * 60_000;
-const DEFAULT_REFRESH_EVERY_MS = 5 * 60_000;
+/** A lock not refreshed for this long is stale (docs/storage.md states it; a doc test checks). */
+export const DEFAULT_STALE_AFTER_MS = 30 * 60_000;
+export const DEFAULT_REFRESH_EVERY_MS = 5 * 60_000;
+/**
+ * On a store whose listings may lag behind writes, wait this long between
+ * writing our lock and listing the others, so a racing locker's object shows.
+ */
+export const LIST_SETTLE_MS = 2_000;
 
 export interface LockOptions {
   /** A lock not refreshed for this long is stale (default 30 min). */
@@ -38,8 +50,10 @@ export interface LockOptions {
   readonly hostname?: string;
   readonly pid?: number;
   readonly now?: () => Date;
-  /** Called if a refresh finds our lock object gone (another process judged it stale and removed it). */
+  /** Called when the lease is lost (the object was removed, or refreshes failed too long); the signal aborts too. */
   readonly onLost?: (info: LockInfo) => void;
+  /** Waits LIST_SETTLE_MS on stores without consistent listings; injected by tests. */
+  readonly sleep?: (ms: number) => Promise<unknown>;
 }
 
 export interface RemoveStaleOptions extends Pick<LockOptions, "staleAfterMs" | "hostname" | "now"> {
@@ -74,9 +88,11 @@ export async function acquireLock(
   };
   const key = LOCKS_PREFIX + info.id;
   await backend.put(key, encodeLock(info), { ifAbsent: true });
+  const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
 
   try {
-    const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+    // The protocol needs a listing that shows a racing locker's object (restic waits likewise).
+    if (!backend.capabilities.listAfterWriteConsistent) await (options.sleep ?? sleep)(LIST_SETTLE_MS);
     for (const other of await readLocks(backend)) {
       if (other.key === key) continue;
       if (isStale(other, { staleAfterMs, hostname: host, now: now() })) {
@@ -96,6 +112,7 @@ export async function acquireLock(
 
   return new HeldLock(backend, key, info, {
     refreshEveryMs: options.refreshEveryMs ?? DEFAULT_REFRESH_EVERY_MS,
+    staleAfterMs,
     now,
     onLost: options.onLost,
   });
@@ -130,22 +147,33 @@ class HeldLock implements Lock {
   readonly #backend: Backend;
   readonly #key: string;
   readonly #now: () => Date;
+  readonly #staleAfterMs: number;
+  readonly #refreshEveryMs: number;
   readonly #onLost: ((info: LockInfo) => void) | undefined;
   readonly #timer: NodeJS.Timeout;
+  readonly #lost = new AbortController();
   #info: LockInfo;
   #stopped = false;
+  #released = false;
   #refreshing: Promise<void> | undefined;
 
   constructor(
     backend: Backend,
     key: string,
     info: LockInfo,
-    options: { refreshEveryMs: number; now: () => Date; onLost: ((info: LockInfo) => void) | undefined },
+    options: {
+      refreshEveryMs: number;
+      staleAfterMs: number;
+      now: () => Date;
+      onLost: ((info: LockInfo) => void) | undefined;
+    },
   ) {
     this.#backend = backend;
     this.#key = key;
     this.#info = info;
     this.#now = options.now;
+    this.#staleAfterMs = options.staleAfterMs;
+    this.#refreshEveryMs = options.refreshEveryMs;
     this.#onLost = options.onLost;
     // unref: a forgotten lock must never keep the process alive.
     this.#timer = setInterval(() => void this.#refresh(), options.refreshEveryMs).unref();
@@ -155,13 +183,20 @@ class HeldLock implements Lock {
     return this.#info;
   }
 
+  get signal(): AbortSignal {
+    return this.#lost.signal;
+  }
+
   async release(): Promise<void> {
-    if (this.#stopped) return;
+    if (this.#released) return;
+    this.#released = true;
     this.#stopped = true;
     clearInterval(this.#timer);
     // Let an in-flight refresh finish first, or it could re-create the object we delete.
     await this.#refreshing;
-    await this.#backend.delete(this.#key);
+    const removal = this.#backend.delete(this.#key);
+    // A lost lock's object is gone or no longer trusted: removing it is tidying, not a result.
+    await (this.#lost.signal.aborted ? removal.catch(() => {}) : removal);
   }
 
   #refresh(): Promise<void> {
@@ -169,23 +204,39 @@ class HeldLock implements Lock {
     this.#refreshing = (async () => {
       try {
         if ((await this.#backend.stat(this.#key)) === undefined) {
-          // Someone removed our lock as stale: do not silently re-create it
-          // (an exclusive holder may have started meanwhile); stop and tell.
-          this.#stopped = true;
-          clearInterval(this.#timer);
-          this.#onLost?.(this.#info);
+          // Someone removed our lock: do not silently re-create it (an
+          // exclusive holder may have started meanwhile); stop and tell.
+          this.#lose(`lock object ${this.#key} was removed by another process`);
           return;
         }
         const next = { ...this.#info, refreshed: this.#now().toISOString() };
         await this.#backend.put(this.#key, encodeLock(next));
         this.#info = next;
-      } catch {
-        // A transient storage failure: the next tick tries again, well before the lease runs out.
+      } catch (error) {
+        // A transient failure: the next tick tries again, while the lease
+        // lasts. Once the next tick would come too late for others not to
+        // judge us stale, the lease is as good as lost.
+        const age = this.#now().getTime() - Date.parse(this.#info.refreshed);
+        if (age + this.#refreshEveryMs >= this.#staleAfterMs) {
+          const why = error instanceof Error ? error.message : String(error);
+          this.#lose(`lock ${this.#key} could not be refreshed for ${Math.round(age / 1000)}s (${why})`);
+        }
       } finally {
         this.#refreshing = undefined;
       }
     })();
     return this.#refreshing;
+  }
+
+  #lose(why: string): void {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    this.#lost.abort(
+      new LifeboatError("LOCK_LOST", `the repository lock for "${this.#info.command}" was lost: ${why}`, {
+        details: { lock: this.#info },
+      }),
+    );
+    this.#onLost?.(this.#info);
   }
 }
 

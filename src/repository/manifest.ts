@@ -3,7 +3,7 @@
 // the same bytes and thus the same id.
 
 import { z } from "zod";
-import type { ArtifactRef, EngineName, Snapshot, SnapshotDraft } from "../domain/snapshot.ts";
+import type { ArtifactRef, Snapshot, SnapshotDraft } from "../domain/snapshot.ts";
 import { tooNew } from "./config-file.ts";
 import { objectError } from "./envelope.ts";
 import { snapshotKey } from "./object-store.ts";
@@ -76,5 +76,5 @@ export function decodeManifest(id: string, plaintext: Buffer): Snapshot {
     );
   }
   const { formatVersion: _version, ...snapshot } = parsed.data;
-  return { id, ...snapshot, engine: snapshot.engine as EngineName };
+  return { id, ...snapshot };
 }

@@ -61,6 +61,23 @@ async function checkFinds(f: Fixture, readDataPercent: number, expected: Omit<Ch
   assert.ok(report.problems[0]!.message.includes(expected.object));
 }
 
+/** A damaged manifest is listed as damaged, named, and warned about; the listing itself succeeds. */
+async function listsAsDamaged(f: Fixture, object: string, code: string): Promise<void> {
+  const listing = await (await reopen(f)).listSnapshotsWithDamage();
+  assert.deepEqual(listing.snapshots, []);
+  assert.deepEqual(
+    listing.damaged.map((d) => [d.id, d.object, d.code]),
+    [[f.snapshot.id, object, code]],
+  );
+  assert.ok(listing.damaged[0]!.message.includes(object));
+  const warnings: string[] = [];
+  const repository = await openRepository(f.backend, f.password, {
+    onWarning: (warning) => warnings.push(warning.object),
+  });
+  assert.deepEqual(await repository.listSnapshots(), []);
+  assert.deepEqual(warnings, [object]);
+}
+
 for (const password of ["secret", null]) {
   const kind = password === null ? "unencrypted" : "encrypted";
 
@@ -86,9 +103,9 @@ for (const password of ["secret", null]) {
       const f = await fixture(password);
       const key = snapshotKey(f.snapshot.id);
       damage(f.backend, key, flipMiddle);
-      const error = await rejectsWith((await reopen(f)).listSnapshots(), "CHECKSUM_MISMATCH");
+      await listsAsDamaged(f, key, "CHECKSUM_MISMATCH");
+      const error = await rejectsWith((await reopen(f)).findSnapshot("latest"), "CHECKSUM_MISMATCH");
       assert.equal(error.details["object"], key);
-      await rejectsWith((await reopen(f)).findSnapshot("latest"), "CHECKSUM_MISMATCH");
       await checkFinds(f, 0, { code: "CHECKSUM_MISMATCH", object: key, snapshots: [f.snapshot.id] });
     });
 
@@ -114,8 +131,7 @@ for (const password of ["secret", null]) {
         const f = await fixture(password);
         const key = snapshotKey(f.snapshot.id);
         damage(f.backend, key, cut);
-        const error = await rejectsWith((await reopen(f)).listSnapshots(), "OBJECT_TRUNCATED");
-        assert.equal(error.details["object"], key);
+        await listsAsDamaged(f, key, "OBJECT_TRUNCATED");
         await checkFinds(f, 0, { code: "OBJECT_TRUNCATED", object: key, snapshots: [f.snapshot.id] });
       }
     });
@@ -135,8 +151,15 @@ for (const password of ["secret", null]) {
       const other = await writer.commit(draft("app", "2025-02-01T00:00:00.000Z"));
       const victim = snapshotKey(other.id);
       f.backend.objects.set(victim, f.backend.objects.get(snapshotKey(f.snapshot.id))!);
-      const error = await rejectsWith((await reopen(f)).listSnapshots(), "CHECKSUM_MISMATCH");
-      assert.equal(error.details["object"], victim);
+      const listing = await (await reopen(f)).listSnapshotsWithDamage();
+      assert.deepEqual(
+        listing.snapshots.map((s) => s.id),
+        [f.snapshot.id],
+      );
+      assert.deepEqual(
+        listing.damaged.map((d) => [d.object, d.code]),
+        [[victim, "CHECKSUM_MISMATCH"]],
+      );
 
       const g = await fixture(password);
       const [first, second] = g.snapshot.artifacts[0]!.chunks.map(chunkKey);

@@ -1,8 +1,9 @@
 // The repository's public surface, used by the CLI, the drill runner and the
 // tests. docs/repository-format.md specifies the bytes behind it.
 
-import type { ArtifactSink, ArtifactSource } from "../engines/engine.ts";
+import type { ArtifactSink, ArtifactSource } from "../domain/artifacts.ts";
 import type { Snapshot, SnapshotDraft } from "../domain/snapshot.ts";
+import type { ErrorCode } from "../errors.ts";
 
 export const FORMAT_VERSION = 1;
 
@@ -44,7 +45,57 @@ export interface LockInfo {
 
 export interface Lock {
   readonly info: LockInfo;
+  /**
+   * Aborted, with a LOCK_LOST error as its reason, when the lease is lost:
+   * the lock object was removed by someone else, or refreshing it failed for
+   * so long that others may judge it stale. An operation holding the lock
+   * must stop then: a prune may be deleting what it reads or references.
+   */
+  readonly signal: AbortSignal;
   release(): Promise<void>;
+}
+
+export interface LockRequestOptions {
+  /** Lease timing; tests shorten it. */
+  readonly staleAfterMs?: number;
+  readonly refreshEveryMs?: number;
+}
+
+/** An object that could not be read, reported instead of failing everything that does not need it. */
+export interface DamagedObject {
+  readonly code: ErrorCode;
+  /** Storage key of the object at fault: snapshots/<id>, keys/<id>, config. */
+  readonly object: string;
+  readonly message: string;
+}
+
+export interface DamagedSnapshot extends DamagedObject {
+  /** The snapshot id its name gives; its content (source, times) is unknown. */
+  readonly id: string;
+}
+
+export interface SnapshotListing {
+  /** Readable snapshots, oldest first. */
+  readonly snapshots: Snapshot[];
+  /** Manifests that exist but cannot be read, authenticated or parsed; never filtered by source (it is unknown). */
+  readonly damaged: DamagedSnapshot[];
+}
+
+/** Damage found while opening the repository that did not stop it from opening. */
+export interface OpeningDamage {
+  /** `config` was damaged (or differs from its sealed copy) and the repository opened with the copy from a key file. */
+  readonly config?: DamagedObject & { readonly recoveredFrom: string };
+  /** Key files that fail their checksum or do not parse; another key opened the repository. */
+  readonly keys: readonly DamagedObject[];
+}
+
+export interface OpenOptions {
+  /**
+   * Told about damage a result does not show: a damaged manifest skipped by
+   * listSnapshots()/findSnapshot(), a damaged key file or config found while
+   * opening. Each object is reported once per opened repository.
+   */
+  readonly onWarning?: (warning: DamagedObject) => void;
 }
 
 export interface WriteStats {
@@ -64,7 +115,13 @@ export interface SnapshotWriter extends ArtifactSink {
 }
 
 export interface CheckProblem {
-  readonly code: "CHECKSUM_MISMATCH" | "OBJECT_MISSING" | "OBJECT_TRUNCATED" | "BAD_MANIFEST";
+  readonly code:
+    | "CHECKSUM_MISMATCH"
+    | "OBJECT_MISSING"
+    | "OBJECT_TRUNCATED"
+    | "BAD_MANIFEST"
+    | "KEY_DAMAGED"
+    | "REPOSITORY_CONFIG_DAMAGED";
   /** Storage key of the object at fault, e.g. data/ab/ab12... or snapshots/ff00... */
   readonly object: string;
   readonly message: string;
@@ -76,24 +133,44 @@ export interface CheckOptions {
   /** Read, decrypt and re-hash this share of the data objects (0..100). 0: structure only. */
   readonly readDataPercent: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Remove temp files of interrupted writes (default true); false on a read-only repository, which only counts them. */
+  readonly removeLeftovers?: boolean;
+  /** Stops the check between object reads (Ctrl-C, a lost lock). */
+  readonly signal?: AbortSignal;
 }
 
 export interface CheckReport {
   readonly snapshots: number;
   readonly objectsReferenced: number;
   readonly objectsRead: number;
-  /** Objects no snapshot references (left by an interrupted backup); harmless, removed by prune. */
+  /** Objects no snapshot references (left by an interrupted backup); harmless (a future prune removes them). */
   readonly unreferenced: number;
+  /** Temp files of interrupted writes older than LEFTOVER_AGE_MS that were removed. */
   readonly leftoversRemoved: number;
+  /** Such temp files found but not removed (removeLeftovers: false). */
+  readonly leftoversKept: number;
   readonly problems: readonly CheckProblem[];
 }
 
 export interface Repository {
   readonly config: RepositoryConfigFile;
   readonly location: string;
-  /** Snapshots whose manifests exist, oldest first. A manifest that cannot be read is an error, never skipped. */
+  /** Damage found while opening (a config recovered from its copy, damaged key files). */
+  readonly damage: OpeningDamage;
+  /**
+   * Readable snapshots, oldest first. A damaged manifest affects only its own
+   * snapshot: it is left out and reported through OpenOptions.onWarning, never
+   * skipped silently (listSnapshotsWithDamage() returns it instead).
+   */
   listSnapshots(filter?: { source?: string }): Promise<Snapshot[]>;
-  /** By full id, unique id prefix, or "latest" (newest for the source). */
+  /** Readable snapshots and the damaged manifests beside them. Storage failures still throw. */
+  listSnapshotsWithDamage(filter?: { source?: string }): Promise<SnapshotListing>;
+  /**
+   * By full id, unique id prefix, or "latest" (newest readable one for the
+   * source; a damaged manifest, which might have been newer, is reported
+   * through onWarning). Damaged manifests take part in prefix matching by
+   * their id: selecting one fails with its damage error, naming it.
+   */
   findSnapshot(selector: string, source?: string): Promise<Snapshot>;
   newSnapshotWriter(): Promise<SnapshotWriter>;
   /** Verified access to a snapshot's artifacts. */
@@ -103,10 +180,15 @@ export interface Repository {
   saveDrillReport(report: { readonly id: string }): Promise<void>;
   /** Every stored drill report, in id order (ids start with the drill's start time). */
   listDrillReports(): Promise<unknown[]>;
-  lock(kind: LockKind, command: string): Promise<Lock>;
+  lock(kind: LockKind, command: string, options?: LockRequestOptions): Promise<Lock>;
   listLocks(): Promise<LockInfo[]>;
   listKeys(): Promise<KeyInfo[]>;
   addKey(newPassword: string): Promise<KeyInfo>;
   removeKey(id: string): Promise<void>;
+  /**
+   * Rewrite `config` from the authentic copy the repository was opened with
+   * (damage.config); false when `config` is intact and nothing was written.
+   */
+  repairConfig(): Promise<boolean>;
   close(): Promise<void>;
 }

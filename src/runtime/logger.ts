@@ -1,6 +1,8 @@
 // A small leveled logger writing to stderr (stdout belongs to command output
-// and --json). Every message passes through redact() so a password that
-// slipped into a URL never reaches a log.
+// and --json). Every message passes through redact() (./redact.ts) so a
+// password that slipped into a message never reaches a log.
+
+import { redact } from "./redact.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -12,11 +14,6 @@ export interface Logger {
 }
 
 const order: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
-
-/** Replace the password part of any URL (scheme://user:password@host) with ***. */
-export function redact(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, "$1***@");
-}
 
 export function createLogger(options: {
   level: LogLevel;

@@ -2,13 +2,17 @@
 // result object, not a thrown string (execa's lesson): the caller decides what
 // a non-zero exit means. Secrets travel in `env`, never in `args`, and the
 // runner refuses argument lists that look like they carry a password.
+// A child never inherits Lifeboat's environment: it gets the allow-list of
+// ./child-env.ts plus exactly the `env` its caller passes.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { LifeboatError } from "../errors.ts";
-import { redact } from "./logger.ts";
+import { childEnvironment } from "./child-env.ts";
+import { redact } from "./redact.ts";
 
 export interface RunOptions {
+  /** Added to the allow-listed base environment (child-env.ts); Lifeboat's own environment is never passed. */
   readonly env?: Record<string, string | undefined>;
   readonly cwd?: string;
   /** Data written to the child's stdin (then closed). */
@@ -16,7 +20,10 @@ export interface RunOptions {
   /** Where stdout goes; by default it is collected into the result. */
   readonly stdout?: Writable;
   readonly signal?: AbortSignal;
-  /** Run as this system user (via runuser); used for PostgreSQL server binaries when Lifeboat runs as root. */
+  /**
+   * Run as this system user (via runuser); used for PostgreSQL server binaries when Lifeboat runs as root.
+   * runuser passes the environment it gets on (resetting HOME, SHELL, USER, LOGNAME): the same allow-list.
+   */
   readonly user?: string;
 }
 
@@ -60,7 +67,7 @@ function spawnChild(command: string, args: readonly string[], options: RunOption
     : [command, [...args]];
   const child = spawn(file, argv, {
     cwd: options.cwd,
-    env: { ...process.env, ...options.env },
+    env: childEnvironment(options.env),
     stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     signal: options.signal,
   });

@@ -9,13 +9,40 @@ export interface ObjectInfo {
   readonly size: number;
 }
 
+/**
+ * What a store guarantees beyond the contract below, and what the repository
+ * does differently without it (docs/storage.md, "Capabilities").
+ */
 export interface BackendCapabilities {
-  /** put() makes the object appear whole or not at all (temp + rename, or a single-request upload). */
+  /** put() makes the object appear whole or not at all (temp + rename, or a single-request upload). Required. */
   readonly atomicPut: true;
-  /** put(..., { ifAbsent: true }) is honoured atomically by the store itself (O_EXCL-style link, conditional put). */
+  /**
+   * put(..., { ifAbsent: true }) is honoured atomically by the store itself
+   * (O_EXCL-style link, conditional put). Without it `ifAbsent` is a check
+   * then a put, and `init` reads `config` back after writing it to catch a
+   * racing init.
+   */
   readonly conditionalPut: boolean;
-  /** A list() started after a put() returned always includes that object. */
+  /**
+   * A list() started after a put() returned always includes that object.
+   * Without it, acquiring a lock waits before listing the other locks, so
+   * two racing lockers see each other.
+   */
   readonly listAfterWriteConsistent: boolean;
+}
+
+/** The store refused a write because it is read-only (a read-only mount, no write permission). */
+export function isReadOnlyStorageError(error: unknown): boolean {
+  if (typeof error !== "object" || error === null || !("details" in error)) return false;
+  const details = (error as { details?: unknown }).details;
+  return (
+    typeof details === "object" && details !== null && (details as { readOnly?: unknown }).readOnly === true
+  );
+}
+
+export interface CleanupOptions {
+  /** Count the leftovers, remove nothing (a read-only repository). */
+  readonly dryRun?: boolean;
 }
 
 export interface PutOptions {
@@ -31,7 +58,8 @@ export interface Backend {
   /**
    * Store `data` under `key`. Contract: when the returned promise resolves the
    * object is durable and readable whole; when it rejects, no object (and no
-   * partial object) is visible under `key`.
+   * partial object) is visible under `key`. A store that refuses writes
+   * rejects with STORAGE_ERROR and `details.readOnly = true`.
    */
   put(key: string, data: Uint8Array, options?: PutOptions): Promise<void>;
 
@@ -50,8 +78,11 @@ export interface Backend {
   /** Remove the object. Removing an object that does not exist is not an error. */
   delete(key: string): Promise<void>;
 
-  /** Remove leftovers of interrupted writes older than `olderThanMs` (temp files); returns how many. */
-  cleanupInterrupted(olderThanMs: number): Promise<number>;
+  /**
+   * Remove leftovers of interrupted writes older than `olderThanMs` (temp
+   * files); returns how many (with `dryRun`, how many there are).
+   */
+  cleanupInterrupted(olderThanMs: number, options?: CleanupOptions): Promise<number>;
 
   /** Release connections and handles. */
   close(): Promise<void>;

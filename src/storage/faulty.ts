@@ -5,7 +5,7 @@
 // between two steps (`faulty.plan.failNext = { get: 2 }`).
 
 import { LifeboatError } from "../errors.ts";
-import type { Backend, BackendCapabilities, ObjectInfo, PutOptions } from "./backend.ts";
+import type { Backend, BackendCapabilities, CleanupOptions, ObjectInfo, PutOptions } from "./backend.ts";
 
 export type StorageOperation = "put" | "get" | "stat" | "list" | "delete";
 
@@ -38,6 +38,10 @@ export interface FaultPlan {
   failPut?: { match: KeyMatch; times?: number; retryable?: boolean };
   /** list() fails once (retryably) after yielding this many objects. */
   failListAfter?: number;
+  /** Every put and delete fails as on a read-only mount (STORAGE_ERROR, details.readOnly). */
+  readOnly?: boolean;
+  /** Claim other capabilities than the inner backend's (a store without conditional puts, ...). */
+  capabilities?: Partial<Omit<BackendCapabilities, "atomicPut">>;
 }
 
 export class FaultyBackend implements Backend {
@@ -57,11 +61,12 @@ export class FaultyBackend implements Backend {
   }
 
   get capabilities(): BackendCapabilities {
-    return this.#inner.capabilities;
+    return { ...this.#inner.capabilities, ...this.plan.capabilities };
   }
 
   async put(key: string, data: Uint8Array, options?: PutOptions): Promise<void> {
     this.#enter("put", key);
+    if (this.plan.readOnly) throw readOnlyFailure("put", key);
     const failPut = this.plan.failPut;
     if (failPut && matches(failPut.match, key) && consume(failPut)) {
       throw new LifeboatError(
@@ -112,11 +117,13 @@ export class FaultyBackend implements Backend {
 
   async delete(key: string): Promise<void> {
     this.#enter("delete", key);
+    if (this.plan.readOnly) throw readOnlyFailure("delete", key);
     return this.#inner.delete(key);
   }
 
-  cleanupInterrupted(olderThanMs: number): Promise<number> {
-    return this.#inner.cleanupInterrupted(olderThanMs);
+  cleanupInterrupted(olderThanMs: number, options?: CleanupOptions): Promise<number> {
+    if (this.plan.readOnly && !options?.dryRun) throw readOnlyFailure("cleanup", "(temp files)");
+    return this.#inner.cleanupInterrupted(olderThanMs, options);
   }
 
   close(): Promise<void> {
@@ -152,6 +159,12 @@ function failure(kind: SimulatedFailure, operation: StorageOperation, key: strin
     case "reset":
       return Object.assign(new Error(`${where}: read ECONNRESET (simulated)`), { code: "ECONNRESET" });
   }
+}
+
+function readOnlyFailure(operation: string, key: string): LifeboatError {
+  return new LifeboatError("STORAGE_ERROR", `${operation} ${key} failed: EROFS (simulated read-only store)`, {
+    details: { key, errno: "EROFS", retryable: false, readOnly: true, simulated: true },
+  });
 }
 
 function matches(match: KeyMatch, key: string): boolean {

@@ -9,10 +9,11 @@
 // cleanupInterrupted() removes the ones a killed process left behind.
 
 import { randomBytes } from "node:crypto";
-import { link, mkdir, open, opendir, readFile, rename, stat, unlink } from "node:fs/promises";
+import { makeDirectories } from "../runtime/make-directories.ts";
+import { link, open, opendir, readFile, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { LifeboatError } from "../errors.ts";
-import type { Backend, ObjectInfo, PutOptions } from "./backend.ts";
+import type { Backend, CleanupOptions, ObjectInfo, PutOptions } from "./backend.ts";
 
 const TEMP_PREFIX = ".tmp-";
 
@@ -32,7 +33,7 @@ export class FsBackend implements Backend {
     const tempPath = join(dir, TEMP_PREFIX + randomBytes(8).toString("hex"));
     let tempExists = false;
     try {
-      const firstCreated = await mkdir(dir, { recursive: true });
+      const firstCreated = await makeDirectories(dir);
       const handle = await open(tempPath, "wx", 0o600);
       tempExists = true;
       try {
@@ -113,11 +114,15 @@ export class FsBackend implements Backend {
     }
   }
 
-  async cleanupInterrupted(olderThanMs: number): Promise<number> {
+  async cleanupInterrupted(olderThanMs: number, options: CleanupOptions = {}): Promise<number> {
     const cutoff = Date.now() - olderThanMs;
     let removed = 0;
     for await (const entry of this.#walk(this.#root)) {
       if (!entry.temp || entry.mtimeMs > cutoff) continue;
+      if (options.dryRun) {
+        removed++;
+        continue;
+      }
       try {
         await unlink(entry.path);
         removed++;
@@ -203,6 +208,9 @@ function storageError(operation: string, path: string, error: unknown, key?: str
   if (error instanceof LifeboatError) return error;
   const errno = errnoOf(error) ?? "unknown";
   const reason = error instanceof Error ? error.message : String(error);
+  // A read-only mount (EROFS) or a copy we may not write (EACCES, EPERM):
+  // commands that only read go on without a lock, writers fail clearly.
+  const readOnly = ["EROFS", "EACCES", "EPERM"].includes(errno);
   return new LifeboatError("STORAGE_ERROR", `${operation} failed at ${path}: ${errno} (${reason})`, {
     cause: error,
     // A local disk error does not heal by retrying; EAGAIN/EBUSY/EINTR may.
@@ -210,6 +218,7 @@ function storageError(operation: string, path: string, error: unknown, key?: str
       path,
       errno,
       retryable: ["EAGAIN", "EBUSY", "EINTR"].includes(errno),
+      ...(readOnly ? { readOnly } : {}),
       ...(key ? { key } : {}),
     },
   });

@@ -8,7 +8,7 @@
 // Retrying those would only hide the truth for longer.
 
 import { LifeboatError, isLifeboatError } from "../errors.ts";
-import type { Backend, BackendCapabilities, ObjectInfo, PutOptions } from "./backend.ts";
+import type { Backend, BackendCapabilities, CleanupOptions, ObjectInfo, PutOptions } from "./backend.ts";
 
 export interface RetryOptions {
   /** Retries after the first attempt; attempts = retries + 1. */
@@ -119,8 +119,8 @@ export class RetryingBackend implements Backend {
     return this.#retry(`delete ${key}`, () => this.#inner.delete(key));
   }
 
-  cleanupInterrupted(olderThanMs: number): Promise<number> {
-    return this.#retry("cleanup", () => this.#inner.cleanupInterrupted(olderThanMs));
+  cleanupInterrupted(olderThanMs: number, options?: CleanupOptions): Promise<number> {
+    return this.#retry("cleanup", () => this.#inner.cleanupInterrupted(olderThanMs, options));
   }
 
   close(): Promise<void> {

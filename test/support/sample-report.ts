@@ -1,6 +1,6 @@
 // A complete drill report for renderer and notification tests.
 
-import { DRILL_REPORT_SCHEMA, type DrillReport } from "../../src/drill/report.ts";
+import { DRILL_REPORT_SCHEMA, type DrillReport } from "../../src/domain/drill-report.ts";
 
 export const sampleReport: DrillReport = {
   schema: DRILL_REPORT_SCHEMA,
@@ -17,7 +17,15 @@ export const sampleReport: DrillReport = {
   phases: { select: 0.1, start: 2, fetch: 10, restore: 1500, verify: 3, teardown: 1 },
   rto: { objective: 900, achieved: 1515.1, met: false },
   rpo: { objective: 86400, achieved: 7323, met: true },
-  predictedRto: { sourceBytes: 2048, bytesPerSecond: 1, seconds: 2048, exceedsObjective: true },
+  predictedRto: {
+    sourceBytes: 2048,
+    snapshotBytes: 1024,
+    measure: "bytes of regular files",
+    growth: 2,
+    bytesPerSecond: 1,
+    seconds: 2048,
+    exceedsObjective: true,
+  },
   checks: [
     { name: "fingerprint", kind: "fingerprint", result: "passed", detail: "14 counts match" },
     {

@@ -1,7 +1,8 @@
 // lifeboat check [--read-data | --read-data-subset=N%]: verify the repository.
 // Problems are listed in full and turn into exit code 4 (integrity).
 
-import { LifeboatError } from "../../errors.ts";
+import { ExitCode, LifeboatError } from "../../errors.ts";
+import { formatBytes } from "../output.ts";
 import { withRepository, type CommandEnv } from "../session.ts";
 
 export function parseSubset(value: string | undefined, readData: boolean): number {
@@ -23,24 +24,54 @@ export async function checkCommand(
   flags: { readData?: boolean; readDataSubset?: string },
 ): Promise<void> {
   const readDataPercent = parseSubset(flags.readDataSubset, !!flags.readData);
-  const report = await withRepository(env, { kind: "shared", command: "check" }, (context) => {
-    context.progress.start("check");
-    return context.repository
-      .check({ readDataPercent, onProgress: (done) => context.progress.advance(done) })
-      .finally(() => context.progress.stop());
-  });
-  env.output.result({ ok: report.problems.length === 0, readDataPercent, ...report }, () =>
-    [
-      `${report.snapshots} snapshot(s), ${report.objectsReferenced} object(s) referenced, ${report.objectsRead} read and verified`,
-      report.unreferenced
-        ? `${report.unreferenced} unreferenced object(s) (left by interrupted backups; harmless)`
-        : "",
-      report.leftoversRemoved ? `${report.leftoversRemoved} leftover temp file(s) removed` : "",
-      ...report.problems.map((problem) => `${problem.code} ${problem.object}: ${problem.message}`),
-      report.problems.length ? `${report.problems.length} problem(s) found` : "no problems found",
-    ]
-      .filter(Boolean)
-      .join("\n"),
+  const { report, access } = await withRepository(
+    env,
+    { kind: "shared", command: "check" },
+    async (context, _config, access) => {
+      context.progress.start("check");
+      const report = await context.repository
+        .check({
+          readDataPercent,
+          onProgress: (done) => context.progress.advance(done),
+          // check must not write to a read-only repository: leftovers are only counted there.
+          removeLeftovers: !access.readOnly,
+          ...(context.signal ? { signal: context.signal } : {}),
+        })
+        .finally(() => context.progress.stop());
+      return { report, access };
+    },
+  );
+  const { spools } = access;
+  env.output.result(
+    {
+      ok: report.problems.length === 0,
+      readDataPercent,
+      ...report,
+      locked: access.locked,
+      readOnly: access.readOnly,
+      spools: { removed: spools.removed, bytesRemoved: spools.bytesRemoved, unprovable: spools.unprovable },
+    },
+    () =>
+      [
+        `${report.snapshots} snapshot(s), ${report.objectsReferenced} object(s) referenced, ${report.objectsRead} read and verified`,
+        report.unreferenced
+          ? `${report.unreferenced} unreferenced object(s) (left by interrupted backups; harmless)`
+          : "",
+        report.leftoversRemoved ? `${report.leftoversRemoved} leftover temp file(s) removed` : "",
+        report.leftoversKept
+          ? `${report.leftoversKept} leftover temp file(s) of interrupted writes kept: the repository is read-only`
+          : "",
+        spools.removed
+          ? `${spools.removed} leftover local temporary folder(s) of killed runs removed (${formatBytes(spools.bytesRemoved)})`
+          : "",
+        spools.unprovable.length
+          ? `${spools.unprovable.length} old temporary folder(s) whose owner cannot be proved gone, left alone: ${spools.unprovable.join(", ")}`
+          : "",
+        ...report.problems.map((problem) => `${problem.code} ${problem.object}: ${problem.message}`),
+        report.problems.length ? `${report.problems.length} problem(s) found` : "no problems found",
+      ]
+        .filter(Boolean)
+        .join("\n"),
   );
   const first = report.problems[0];
   if (first) {
@@ -49,6 +80,8 @@ export async function checkCommand(
       `check found ${report.problems.length} problem(s)`,
       {
         reported: true,
+        // Any damage found is an integrity result, whichever object comes first.
+        exitCode: ExitCode.integrity,
       },
     );
   }

@@ -5,14 +5,15 @@
 // declared checks, measure RTO/RPO) and prints the drill records.
 // The working directory stays usable with --keep.
 
+import { makeDirectories } from "../../runtime/make-directories.ts";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig } from "../../config/load.ts";
+import { loadConfig } from "../../engines/config.ts";
 import { readRepositoryPassword } from "../../config/password.ts";
 import { createSampleDatabase, createSampleUploads } from "../../demo/sample-data.ts";
-import type { DrillReport } from "../../drill/report.ts";
+import type { DrillReport } from "../../domain/drill-report.ts";
 import { runDrill } from "../../drill/run.ts";
 import { LifeboatError, ExitCode } from "../../errors.ts";
 import { backupSource, type BackupResult } from "../../operations/backup.ts";
@@ -50,7 +51,7 @@ interface DemoRow {
 
 export async function demoCommand(env: CommandEnv, flags: { keep?: boolean; dir?: string }): Promise<void> {
   const dir = flags.dir ?? (await mkdtemp(join(tmpdir(), "lifeboat-demo-")));
-  await mkdir(dir, { recursive: true });
+  await makeDirectories(dir);
   try {
     env.log.info(`demo working directory: ${dir}`);
     await createSampleDatabase(join(dir, "app.db"));

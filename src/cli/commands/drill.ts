@@ -4,12 +4,12 @@
 
 import { formatSeconds } from "../../domain/duration.ts";
 import { ExitCode, LifeboatError } from "../../errors.ts";
-import type { DrillReport, DrillStatus } from "../../drill/report.ts";
+import type { DrillReport, DrillStatus } from "../../domain/drill-report.ts";
 import { runDrill } from "../../drill/run.ts";
 import { notify, type NotifyTarget } from "../../notify/send.ts";
 import { renderDrillRecord } from "../../report/drill-record.ts";
 import { writeReportFiles } from "../../report/files.ts";
-import type { Config } from "../../config/schema.ts";
+import type { Config } from "../../engines/config.ts";
 import { selectSources, withRepository, type CommandEnv } from "../session.ts";
 
 const exitFor: Record<DrillStatus, ExitCode> = {

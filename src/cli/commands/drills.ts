@@ -1,7 +1,7 @@
 // lifeboat drills [SOURCE...]: the drill history kept in the repository, with trend.
 
 import { formatSeconds } from "../../domain/duration.ts";
-import { DRILL_REPORT_SCHEMA, type DrillReport } from "../../drill/report.ts";
+import { DRILL_REPORT_SCHEMA, type DrillReport } from "../../domain/drill-report.ts";
 import { drillTrend, sparkline } from "../../report/trend.ts";
 import { table } from "../output.ts";
 import { withRepository, type CommandEnv } from "../session.ts";

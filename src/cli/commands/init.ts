@@ -4,6 +4,11 @@ import { readRepositoryPassword } from "../../config/password.ts";
 import { initRepository } from "../../repository/repository.ts";
 import { loadSessionConfig, openStorage, type CommandEnv } from "../session.ts";
 
+export const SECOND_KEY_ADVICE =
+  "the repository has a single key: if its key file is damaged or its password is lost, nothing can be restored. " +
+  "Add a second password now and keep it apart from the first (a recovery password in a safe): " +
+  '`lifeboat key add --new-password-file FILE` (docs/repository-format.md, "Key files")';
+
 export async function initCommand(env: CommandEnv): Promise<void> {
   const { config } = await loadSessionConfig(env);
   const password = await readRepositoryPassword(config.repository);
@@ -17,6 +22,9 @@ export async function initCommand(env: CommandEnv): Promise<void> {
       version: repository.config.version,
       encryption: repository.config.encryption,
       keys: keys.map((key) => key.id),
+      // One key file is a single point of failure: a damaged file or a forgotten password loses everything.
+      singleKey: keys.length === 1,
+      ...(repository.config.encryption !== "none" ? { advice: SECOND_KEY_ADVICE } : {}),
     };
     await repository.close();
     env.output.result(result, () =>
@@ -25,7 +33,10 @@ export async function initCommand(env: CommandEnv): Promise<void> {
         result.encryption === "none"
           ? "WARNING: this repository is NOT encrypted (repository.encryption: none)"
           : `encrypted with ${result.encryption}; keep the password safe: without it the data cannot be restored`,
-      ].join("\n"),
+        result.encryption === "none" ? "" : `WARNING: ${SECOND_KEY_ADVICE}`,
+      ]
+        .filter(Boolean)
+        .join("\n"),
     );
   } finally {
     await backend.close();

@@ -7,17 +7,29 @@ import { table } from "../output.ts";
 import { withRepository, type CommandEnv } from "../session.ts";
 
 export async function keyListCommand(env: CommandEnv): Promise<void> {
-  const keys = await withRepository(env, null, (context) => context.repository.listKeys());
-  env.output.result({ keys }, () =>
+  const { keys, damaged } = await withRepository(env, null, async (context) => ({
+    keys: await context.repository.listKeys(),
+    damaged: context.repository.damage.keys,
+  }));
+  env.output.result({ keys, damaged }, () =>
     table(
       ["ID", "CURRENT", "CREATED", "HOST", "USER"],
-      keys.map((key) => [
-        key.id.slice(0, 8),
-        key.current ? "*" : "",
-        key.created,
-        key.hostname,
-        key.username,
-      ]),
+      [
+        ...keys.map((key) => [
+          key.id.slice(0, 8),
+          key.current ? "*" : "",
+          key.created,
+          key.hostname,
+          key.username,
+        ]),
+        ...damaged.map((key) => [
+          key.object.slice("keys/".length, "keys/".length + 8),
+          "DAMAGED",
+          "?",
+          "?",
+          "?",
+        ]),
+      ],
     ),
   );
 }

@@ -1,6 +1,7 @@
 // lifeboat restore SOURCE --to TARGET: restore a snapshot and prove it.
 
 import { restoreSnapshot } from "../../operations/restore.ts";
+import { redact, registerSecret } from "../../runtime/redact.ts";
 import { withRepository, type CommandEnv } from "../session.ts";
 
 export interface RestoreFlags {
@@ -10,6 +11,7 @@ export interface RestoreFlags {
   readonly force?: boolean;
   readonly globals?: boolean;
   readonly dryRun?: boolean;
+  readonly targetNotSource?: boolean;
 }
 
 export async function restoreCommand(
@@ -17,6 +19,7 @@ export async function restoreCommand(
   sourceName: string,
   flags: RestoreFlags,
 ): Promise<void> {
+  warnAboutPasswordInTarget(env, flags.to);
   const result = await withRepository(env, { kind: "shared", command: "restore" }, (context, config) =>
     restoreSnapshot(context, {
       sourceName,
@@ -25,6 +28,7 @@ export async function restoreCommand(
       target: flags.to,
       options: { clean: !!flags.clean, force: !!flags.force, globals: !!flags.globals },
       dryRun: !!flags.dryRun,
+      targetNotSource: !!flags.targetNotSource,
     }),
   );
   env.output.result(
@@ -32,7 +36,7 @@ export async function restoreCommand(
       dryRun: result.dryRun,
       source: sourceName,
       snapshot: result.snapshot.id,
-      target: flags.to,
+      target: redact(flags.to),
       plan: result.plan,
       verified: result.verified,
       phases: result.phases,
@@ -44,8 +48,30 @@ export async function restoreCommand(
             `dry run: would restore snapshot ${result.snapshot.id.slice(0, 8)} of ${sourceName}:`,
             ...result.plan.steps.map((step) => `  - ${step}`),
           ].join("\n")
-        : `restored snapshot ${result.snapshot.id.slice(0, 8)} of ${sourceName} into ${flags.to} ` +
-          `in ${(result.phases.restore ?? 0).toFixed(1)}s; verified against its fingerprint ` +
+        : `restored snapshot ${result.snapshot.id.slice(0, 8)} of ${sourceName} into ${redact(flags.to)} ` +
+          `in ${Object.values(result.phases).reduce((sum, seconds) => sum + seconds, 0).toFixed(1)}s; verified against its fingerprint ` +
           `(${Object.keys(result.snapshot.fingerprint.counts).length} counts, ${Object.keys(result.snapshot.fingerprint.hashes).length} hashes match)`,
+  );
+}
+
+/**
+ * A password in --to works, but every user of the machine sees it in `ps`
+ * while Lifeboat runs, and the shell keeps it in its history. Say so; the
+ * password is kept out of everything Lifeboat prints and of every child's argv.
+ */
+function warnAboutPasswordInTarget(env: CommandEnv, target: string): void {
+  if (!/^postgres(ql)?:\/\//i.test(target)) return;
+  let password: string | null;
+  try {
+    const url = new URL(target);
+    password = url.password ? decodeURIComponent(url.password) : url.searchParams.get("password");
+  } catch {
+    return; // the engine reports an unusable URL
+  }
+  if (!password) return;
+  registerSecret(password);
+  env.log.warn(
+    "the password in --to is visible to every user of this machine (`ps`) while the restore runs, " +
+      "and stays in your shell history: leave it out of the URL and set PGPASSWORD or use ~/.pgpass instead",
   );
 }

@@ -1,14 +1,24 @@
-// lifeboat snapshots [SOURCE...]: list snapshots, oldest first.
+// lifeboat snapshots [SOURCE...]: list snapshots, oldest first. A damaged
+// manifest affects only its own snapshot: the listing succeeds (exit 0), the
+// damaged ones are named on stderr and in `damaged` (restic lists likewise).
 
 import { shortId, totalSize } from "../../domain/snapshot.ts";
 import { formatBytes, table } from "../output.ts";
 import { withRepository, type CommandEnv } from "../session.ts";
 
 export async function snapshotsCommand(env: CommandEnv, names: readonly string[]): Promise<void> {
-  const snapshots = await withRepository(env, null, async (context) => {
-    const all = await context.repository.listSnapshots();
-    return names.length ? all.filter((snapshot) => names.includes(snapshot.source)) : all;
+  const { snapshots, damaged } = await withRepository(env, null, async (context) => {
+    const listing = await context.repository.listSnapshotsWithDamage();
+    const wanted = listing.snapshots.filter(
+      (snapshot) => names.length === 0 || names.includes(snapshot.source),
+    );
+    return { snapshots: wanted, damaged: listing.damaged };
   });
+  for (const damage of damaged) {
+    env.log.warn(
+      `snapshot ${shortId(damage.id)} is damaged and left out (${damage.code} ${damage.object}); run \`lifeboat check\``,
+    );
+  }
   env.output.result(
     {
       snapshots: snapshots.map((snapshot) => ({
@@ -24,20 +34,24 @@ export async function snapshotsCommand(env: CommandEnv, names: readonly string[]
         fingerprint: snapshot.fingerprint,
         engineMeta: snapshot.engineMeta,
       })),
+      damaged: damaged.map(({ id, object, code, message }) => ({ id, object, code, message })),
     },
-    () =>
-      snapshots.length === 0
+    () => {
+      const rows = [
+        ...snapshots.map((snapshot) => [
+          shortId(snapshot.id),
+          snapshot.source,
+          snapshot.engine,
+          snapshot.consistentAt,
+          formatBytes(totalSize(snapshot)),
+          snapshot.hostname,
+        ]),
+        // The source of a damaged manifest is unknown: it is shown whatever sources were asked for.
+        ...damaged.map((damage) => [shortId(damage.id), "DAMAGED", "?", "?", "?", damage.code]),
+      ];
+      return rows.length === 0
         ? "no snapshots"
-        : table(
-            ["ID", "SOURCE", "ENGINE", "CONSISTENT AT", "SIZE", "HOST"],
-            snapshots.map((snapshot) => [
-              shortId(snapshot.id),
-              snapshot.source,
-              snapshot.engine,
-              snapshot.consistentAt,
-              formatBytes(totalSize(snapshot)),
-              snapshot.hostname,
-            ]),
-          ),
+        : table(["ID", "SOURCE", "ENGINE", "CONSISTENT AT", "SIZE", "HOST"], rows);
+    },
   );
 }

@@ -1,11 +1,24 @@
 // lifeboat unlock [--remove-all]: remove locks left by dead processes.
 // Stale locks are already ignored by other commands; this tidies them up, and
-// --remove-all is the escape hatch for a lock you know is abandoned.
+// --remove-all is the escape hatch for a lock you know is abandoned. It also
+// removes the local temporary folders killed runs left (operations/temp-dir.ts).
 
 import { LifeboatError } from "../../errors.ts";
 import { listLocks, removeStaleLocks } from "../../repository/locks.ts";
-import { table } from "../output.ts";
-import { loadSessionConfig, openStorage, type CommandEnv } from "../session.ts";
+import type { SpoolSweep } from "../../operations/temp-dir.ts";
+import { formatBytes, table } from "../output.ts";
+import { loadSessionConfig, openStorage, sweepLeftoverSpools, type CommandEnv } from "../session.ts";
+
+function spoolLines(spools: SpoolSweep): string[] {
+  return [
+    spools.removed
+      ? `removed ${spools.removed} leftover temporary folder(s) of killed runs (${formatBytes(spools.bytesRemoved)})`
+      : "",
+    spools.unprovable.length
+      ? `left alone ${spools.unprovable.length} old temporary folder(s) whose owner cannot be proved gone: ${spools.unprovable.join(", ")}`
+      : "",
+  ].filter(Boolean);
+}
 
 export async function unlockCommand(
   env: CommandEnv,
@@ -37,10 +50,14 @@ export async function unlockCommand(
       return;
     }
     const removed = await removeStaleLocks(backend, { all: !!flags.removeAll });
-    env.output.result({ dryRun: false, removed }, () =>
-      removed.length
-        ? `removed ${removed.length} lock(s): ${removed.map((lock) => `${lock.kind} by ${lock.command} (pid ${lock.pid} on ${lock.hostname})`).join(", ")}`
-        : "no stale locks",
+    const spools = await sweepLeftoverSpools(env);
+    env.output.result({ dryRun: false, removed, spools }, () =>
+      [
+        removed.length
+          ? `removed ${removed.length} lock(s): ${removed.map((lock) => `${lock.kind} by ${lock.command} (pid ${lock.pid} on ${lock.hostname})`).join(", ")}`
+          : "no stale locks",
+        ...spoolLines(spools),
+      ].join("\n"),
     );
   } finally {
     await backend.close();

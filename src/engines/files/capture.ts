@@ -1,46 +1,35 @@
-// Capture a directory tree as one tar artifact (node-tar does the byte-level
-// work). Entries come from our own sorted walk and time fields that change
-// without the data changing are pinned, so an unchanged tree produces the
-// same bytes and deduplicates in the repository.
+// Capture a directory tree as one tar artifact. Entries come from our own
+// sorted walk and only fields that are data are written, so an unchanged tree
+// produces the same bytes and deduplicates in the repository. The format is
+// POSIX pax as GNU tar writes it (archive-entry.ts, docs/engines.md).
 //
 // Not atomic: there is no filesystem snapshot, so a tree being written to
 // while it is captured is archived best-effort, as tar would. Each file is
-// read once and its stored content is exactly what the fingerprint hashes;
-// a file that disappears or changes size between the walk and its read
-// fails the capture loudly (SOURCE_TOOL_FAILED naming it) rather than
-// storing a damaged entry; run the backup again.
+// read once (a sparse one twice, checked equal) and its stored content is
+// exactly what the fingerprint hashes; a file that disappears or shrinks
+// between the walk and its read fails the capture loudly (SOURCE_TOOL_FAILED
+// naming it) rather than storing a damaged entry; run the backup again. A
+// path the backup may not read (EACCES) is SOURCE_UNREACHABLE naming it.
 //
-// Kept: regular files (content, mode incl. setuid/sticky bits, mtime, owner),
-// directories (also empty ones), symlinks as symlinks (never followed, even
-// dangling or pointing outside the tree), hard links inside the tree (as tar
-// hard links, restored as links). Skipped with a warning: sockets, FIFOs and
-// devices. Names must be valid UTF-8.
+// Kept: regular files (content, holes of sparse files, mode incl.
+// setuid/sticky bits, mtime in whole seconds, owner), directories (also empty
+// ones), symlinks as symlinks (never followed, even dangling or pointing
+// outside the tree), hard links inside the tree (restored as links), names
+// and link targets as raw bytes (not necessarily UTF-8). Skipped with a
+// warning: sockets, FIFOs and devices.
 
-import { stat } from "node:fs/promises";
+import { readlink, stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import { Pack, type WriteEntry } from "tar";
-import type { FilesSourceConfig } from "../../config/schema.ts";
+import type { FilesSourceConfig } from "./config.ts";
 import { LifeboatError } from "../../errors.ts";
 import type { ArtifactSink, CaptureResult, EngineContext } from "../engine.ts";
-import { TarFingerprinter } from "./tar-fingerprint.ts";
-import { walkTree } from "./walk.ts";
+import { encodeEntryHeader, endOfArchive } from "./archive-entry.ts";
+import { fileEntry, sourceReadError } from "./file-entry.ts";
+import { displayPath, underRoot } from "./raw-path.ts";
+import { treeFingerprint, type TreeRecord } from "./tree-hash.ts";
+import { walkTree, type TreeEntry } from "./walk.ts";
 
 export const treeArtifact = "tree.tar";
-
-/**
- * Reading a file updates its atime and chmod/chown its ctime; neither is
- * data, but tar's pax headers (used for long or non-ASCII names) would carry
- * them, and dev/ino/nlink, and break byte-identical archives. Pin them.
- */
-function pinVolatileFields(entry: WriteEntry): void {
-  const stats = entry.stat;
-  if (!stats) return;
-  Object.defineProperty(stats, "atime", { value: stats.mtime, configurable: true });
-  Object.defineProperty(stats, "ctime", { value: stats.mtime, configurable: true });
-  for (const field of ["dev", "ino", "nlink"]) {
-    Object.defineProperty(stats, field, { value: undefined, configurable: true });
-  }
-}
 
 async function assertDirectory(root: string): Promise<void> {
   const info = await stat(root).catch((error: Error) => {
@@ -60,6 +49,57 @@ async function assertDirectory(root: string): Promise<void> {
   }
 }
 
+/** The archive's bytes, entry by entry; `records` receives each entry's fingerprint record. */
+async function* archive(
+  root: string,
+  entries: readonly TreeEntry[],
+  records: TreeRecord[],
+): AsyncGenerator<Buffer> {
+  const rootBytes = Buffer.from(root);
+  /** dev:inode of files with several names -> the first name archived (later ones become links). */
+  const firstNames = new Map<string, TreeRecord>();
+  for (const entry of entries) {
+    const absolute = underRoot(rootBytes, entry.path);
+    const { stats } = entry;
+    const common = {
+      path: entry.path,
+      uid: stats.uid,
+      gid: stats.gid,
+      mtime: Math.floor(stats.mtimeMs / 1000),
+      size: 0,
+    };
+    if (entry.type === "dir") {
+      yield encodeEntryHeader({ ...common, type: "dir", mode: stats.mode & 0o7777 });
+      if (entry.path.length > 0)
+        records.push({ path: entry.path, type: "dir", mode: stats.mode & 0o7777, size: 0, digest: "" });
+    } else if (entry.type === "symlink") {
+      const target = await readlink(absolute, { encoding: "buffer" }).catch((error: unknown) => {
+        throw sourceReadError(error, absolute);
+      });
+      yield encodeEntryHeader({ ...common, type: "symlink", mode: 0o777, linkpath: target });
+      records.push({ path: entry.path, type: "symlink", mode: 0, size: 0, digest: target });
+    } else {
+      const inode = `${stats.dev}:${stats.ino}`;
+      const first = stats.nlink > 1 ? firstNames.get(inode) : undefined;
+      if (first) {
+        // Another name of a file already archived: a link, restored as the same inode.
+        yield encodeEntryHeader({
+          ...common,
+          type: "hardlink",
+          mode: stats.mode & 0o7777,
+          linkpath: first.path,
+        });
+        records.push({ ...first, path: entry.path });
+        continue;
+      }
+      const record = yield* fileEntry(absolute, entry.path);
+      records.push(record);
+      if (stats.nlink > 1) firstNames.set(inode, record);
+    }
+  }
+  yield endOfArchive;
+}
+
 export async function captureFiles(
   source: FilesSourceConfig,
   sink: ArtifactSink,
@@ -69,48 +109,24 @@ export async function captureFiles(
   await assertDirectory(root);
   // No filesystem snapshot: the capture start is the best honest bound on this machine's clock.
   const consistentAt = new Date().toISOString();
-  const entries = await walkTree(root, ({ path, kind }) =>
-    context.log.warn(
-      `files: skipping ${kind} ${path} in ${root} (only files, directories and symlinks are kept)`,
-    ),
-  );
-
-  const pack = new Pack({
-    cwd: root,
-    noDirRecurse: true,
-    onWriteEntry: pinVolatileFields,
-    onwarn: (code, message) => context.log.warn(`files: ${code}: ${String(message)}`),
+  const entries = await walkTree(root, {
+    onSkipped: ({ path, kind }) =>
+      context.log.warn(
+        `files: skipping ${kind} ${displayPath(path)} in ${root} (only files, directories and symlinks are kept)`,
+      ),
+    onFailure: (error, path) => sourceReadError(error, path),
   });
-  // Pack.write takes a path; "." is the root, whose entry carries the root's own mode and mtime.
-  for (const entry of entries) pack.write(entry.path === "" ? "." : entry.path);
-  pack.end();
+  context.signal?.throwIfAborted();
 
-  const fingerprinter = new TarFingerprinter();
-  async function* archive(): AsyncGenerator<Uint8Array> {
-    try {
-      for await (const chunk of pack) {
-        fingerprinter.write(chunk);
-        yield chunk;
-      }
-    } catch (error) {
-      const failure = error as NodeJS.ErrnoException;
-      throw new LifeboatError(
-        "SOURCE_TOOL_FAILED",
-        `archiving ${failure.path ?? root} failed: ${failure.message} (was the tree changed during the capture?)`,
-        { details: { path: failure.path ?? root, code: failure.code }, cause: error },
-      );
+  const records: TreeRecord[] = [];
+  async function* stoppable(): AsyncGenerator<Buffer> {
+    for await (const chunk of archive(root, entries, records)) {
+      context.signal?.throwIfAborted();
+      if (chunk.length > 0) yield chunk;
     }
   }
-  try {
-    await sink.write(treeArtifact, archive());
-  } catch (error) {
-    // Stop reading the tree. Entries already in flight still write into the destroyed pack;
-    // those errors are consequences of the one being thrown, not news, and must not crash us.
-    pack.on("error", () => {});
-    pack.destroy();
-    throw error;
-  }
-  const fingerprint = await fingerprinter.finish();
+  await sink.write(treeArtifact, stoppable());
+  const fingerprint = treeFingerprint(records);
   return {
     consistentAt,
     engineMeta: { path: root, files: fingerprint.counts.files ?? 0 },

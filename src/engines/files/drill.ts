@@ -2,7 +2,7 @@
 
 import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { FilesSourceConfig } from "../../config/schema.ts";
+import type { FilesSourceConfig } from "./config.ts";
 import type { ScratchRequest, ScratchTarget } from "../engine.ts";
 import { provisionLocalScratch } from "../local-scratch.ts";
 

@@ -1,176 +1,208 @@
 // Extract a tree.tar stream into an empty directory, faithfully and safely.
 //
-// node-tar writes files, directories and hard links. We keep its protections
-// on and add our own guard: any entry whose path is absolute or contains ".."
-// fails the restore (tar alone would strip or skip it silently, and a backup
-// restored minus some files is not a restore). Symlinks are created by us
-// after everything else: tar would rewrite absolute link targets and skip
-// ones pointing outside the tree, but a restore must reproduce them as they
-// were, and creating them last means no entry can be written through one.
-// Finally exact modes (tar's are filtered by the umask and cleared of
-// setuid bits by chown) and directory mtimes are applied, and everything is
-// fsynced before the caller renames the directory into place.
+// Names are raw bytes end to end, so a name that is not UTF-8 comes back
+// with exactly its bytes. Any entry whose path is absolute or contains ".."
+// fails the restore (a backup restored minus some files is not a restore),
+// as does anything that is not a file, directory, hard link or symlink, or a
+// name given twice. Symlinks are created after everything else, exactly as
+// stored (absolute or pointing outside the tree): creating them last means
+// no entry can be written through one. Hard links may only name a file
+// extracted before them. Sparse files get their data segments at their
+// offsets and their size by ftruncate, so holes stay holes. Finally exact
+// modes (chown clears setuid bits, so modes come after owners) and directory
+// mtimes are applied, and everything is fsynced before the caller renames
+// the directory into place.
 
-import { chmod, lchown, lutimes, realpath, symlink, utimes } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { constants } from "node:fs";
+import {
+  chmod,
+  chown,
+  lchown,
+  link,
+  lutimes,
+  mkdir,
+  open,
+  realpath,
+  symlink,
+  utimes,
+} from "node:fs/promises";
 import type { Readable } from "node:stream";
-import { Unpack, type ReadEntry } from "tar";
 import { LifeboatError } from "../../errors.ts";
 import { fsyncPath } from "../../runtime/paths.ts";
-import { normalizeArchivePath } from "./tar-fingerprint.ts";
+import { readArchive, type ReadEntry } from "./archive-reader.ts";
+import { displayPath, parentOf, pathKey, splitComponents, underRoot } from "./raw-path.ts";
 
-interface ExtractedEntry {
-  readonly path: string;
-  readonly type: "file" | "dir" | "link";
+interface Placed {
+  readonly path: Buffer;
   readonly mode: number;
-  readonly mtime: Date | undefined;
+  readonly mtime: number;
+  readonly uid: number;
+  readonly gid: number;
 }
 
-interface PendingSymlink {
-  readonly path: string;
-  readonly target: string;
-  readonly mtime: Date | undefined;
-  readonly uid: number | undefined;
-  readonly gid: number | undefined;
+interface PendingSymlink extends Placed {
+  readonly target: Buffer;
+}
+
+function refuse(message: string): LifeboatError {
+  return new LifeboatError("VERIFICATION_FAILED", `the archive cannot be restored safely: ${message}`);
+}
+
+/** Archive paths as stored ("dir/", "./a") to record paths ("dir", "a"); "" is the root. */
+export function normalizeArchivePath(path: Buffer): Buffer {
+  let end = path.length;
+  while (end > 0 && path[end - 1] === 0x2f) end--;
+  let normalized = path.subarray(0, end);
+  while (normalized.length >= 2 && normalized[0] === 0x2e && normalized[1] === 0x2f)
+    normalized = normalized.subarray(2);
+  return normalized.length === 1 && normalized[0] === 0x2e ? Buffer.alloc(0) : normalized;
 }
 
 /** Why an archive path may not be written below the target, or undefined when it is safe. */
-export function unsafeArchivePath(path: string): string | undefined {
-  if (path.startsWith("/") || /^[a-zA-Z]:/.test(path)) return "is absolute";
-  if (path.split("/").includes("..")) return "contains '..'";
+export function unsafeArchivePath(path: Buffer): string | undefined {
+  if (path[0] === 0x2f) return "is absolute";
+  if (splitComponents(path).some((part) => part.length === 2 && part[0] === 0x2e && part[1] === 0x2e)) {
+    return "contains '..'";
+  }
   return undefined;
 }
 
-/** Feed the stream to tar; on a stream error (e.g. CHECKSUM_MISMATCH) abort tar and rethrow that error. */
-async function feed(stream: Readable, unpack: Unpack): Promise<void> {
-  const finished = new Promise<void>((resolve, reject) => {
-    unpack.on("close", () => resolve());
-    unpack.on("error", reject);
-  });
-  finished.catch(() => {}); // observed below; avoid an unhandled rejection while still feeding
+const epochSeconds = (seconds: number) => new Date(seconds * 1000);
+
+async function writeFileEntry(absolute: Buffer, entry: ReadEntry, asRoot: boolean): Promise<void> {
+  // wx: a name given twice (or a name below a symlink, impossible here) fails instead of overwriting.
+  const handle = await open(
+    absolute,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o600,
+  );
   try {
-    for await (const chunk of stream) {
-      if (!unpack.write(chunk as Buffer)) {
-        await Promise.race([new Promise((resolve) => unpack.once("drain", resolve)), finished]);
+    if (entry.segments) {
+      const segments = entry.segments;
+      let index = 0;
+      let written = 0; // within the current segment
+      for await (const chunk of entry.data) {
+        let rest = chunk;
+        while (rest.length > 0) {
+          while (written === segments[index]!.length) [index, written] = [index + 1, 0];
+          const segment = segments[index]!;
+          const piece = rest.subarray(0, segment.length - written);
+          await handle.write(piece, 0, piece.length, segment.offset + written);
+          written += piece.length;
+          rest = rest.subarray(piece.length);
+        }
       }
+      await handle.truncate(entry.size); // the holes after the last segment
+    } else {
+      for await (const chunk of entry.data) await handle.write(chunk);
     }
-  } catch (error) {
-    unpack.abort(error as Error);
-    throw error;
+    if (asRoot) await handle.chown(entry.uid, entry.gid);
+    await handle.chmod(entry.mode & 0o7777);
+    await handle.utimes(epochSeconds(entry.mtime), epochSeconds(entry.mtime));
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
-  unpack.end();
-  await finished;
 }
 
 export async function extractTree(
   stream: Readable,
   directory: string,
   onStreamed?: () => void,
+  signal?: AbortSignal,
 ): Promise<void> {
-  const root = await realpath(directory);
-  const entries: ExtractedEntry[] = [];
+  const root = await realpath(Buffer.from(directory), { encoding: "buffer" });
+  const asRoot = process.getuid?.() === 0;
+  const directories: Placed[] = [];
   const symlinks: PendingSymlink[] = [];
-  const refused: string[] = [];
-  const failures: string[] = [];
-  const isRoot = process.getuid?.() === 0;
-
-  const accept = (rawPath: string, entry: ReadEntry): boolean => {
-    const path = normalizeArchivePath(rawPath);
-    const unsafe =
-      unsafeArchivePath(rawPath) ??
-      (entry.type === "Link" ? unsafeArchivePath(entry.linkpath ?? "") : undefined);
-    if (unsafe) {
-      refused.push(`entry ${JSON.stringify(rawPath)} ${unsafe}`);
-      return false;
-    }
-    // The archive may set the root's mode and mtime, but not make the root a file or a link.
-    if (path === "" && entry.type !== "Directory") {
-      refused.push(`a ${entry.type} entry names the root directory`);
-      return false;
-    }
-    const mode = (entry.mode ?? 0) & 0o7777;
-    switch (entry.type) {
-      case "Directory":
-        entries.push({ path, type: "dir", mode, mtime: entry.mtime });
-        return true;
-      case "File":
-      case "OldFile":
-      case "ContiguousFile":
-        entries.push({ path, type: "file", mode, mtime: entry.mtime });
-        return true;
-      case "Link":
-        entries.push({ path, type: "link", mode, mtime: entry.mtime });
-        return true;
-      case "SymbolicLink": {
-        const { linkpath = "", mtime, uid, gid } = entry;
-        symlinks.push({ path, target: linkpath, mtime, uid, gid });
-        return false; // created after extraction, see the header comment
-      }
-      default:
-        refused.push(`entry ${JSON.stringify(rawPath)} has unsupported type ${entry.type}`);
-        return false;
-    }
+  const files = new Set<string>();
+  const seen = new Set<string>();
+  /** Directories known to exist (the root, extracted ones, parents made for others). */
+  const made = new Set<string>([""]);
+  const ensureParent = async (path: Buffer) => {
+    const parent = parentOf(path);
+    if (made.has(pathKey(parent))) return;
+    // Parents come first in Lifeboat's archives; others may omit them (made 0755, like tar).
+    await mkdir(underRoot(root, parent), { recursive: true, mode: 0o755 });
+    made.add(pathKey(parent));
   };
+  let rootEntry: Placed | undefined;
 
-  const unpack = new Unpack({
-    cwd: root,
-    filter: (path, entry) => accept(path, entry as ReadEntry),
-    onwarn: (code, message, data) => {
-      if (code === "TAR_ENTRY_INFO") return;
-      const path = (data as { path?: string }).path;
-      failures.push(`${code}: ${String(message)}${path ? ` (${path})` : ""}`);
-    },
-  });
-  await feed(stream, unpack);
+  for await (const entry of readArchive(stream)) {
+    signal?.throwIfAborted();
+    const path = normalizeArchivePath(entry.path);
+    const shown = JSON.stringify(displayPath(entry.path));
+    const unsafe =
+      unsafeArchivePath(path) ?? (entry.type === "hardlink" ? unsafeArchivePath(entry.linkpath) : undefined);
+    if (unsafe) throw refuse(`entry ${shown} ${unsafe}`);
+    // The archive may set the root's mode and mtime, but not make the root a file or a link.
+    if (path.length === 0 && entry.type !== "dir")
+      throw refuse(`a ${entry.type} entry names the root directory`);
+    if (!["file", "dir", "hardlink", "symlink"].includes(entry.type)) {
+      throw refuse(`entry ${shown} has unsupported type ${entry.type}`);
+    }
+    const key = pathKey(path);
+    if (seen.has(key)) throw refuse(`entry ${shown} appears twice`);
+    seen.add(key);
+    const placed = { path, mode: entry.mode & 0o7777, mtime: entry.mtime, uid: entry.uid, gid: entry.gid };
+    const absolute = underRoot(root, path);
+    if (path.length > 0 && entry.type !== "symlink") await ensureParent(path);
+    switch (entry.type) {
+      case "dir":
+        if (path.length === 0) rootEntry = placed;
+        else {
+          // Owner-only while we write into it; its own mode is applied at the end.
+          await mkdir(absolute, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+            if (error.code !== "EEXIST") throw error; // made above as another entry's parent
+          });
+          made.add(key);
+          directories.push(placed);
+        }
+        break;
+      case "file":
+        await writeFileEntry(absolute, entry, asRoot);
+        files.add(key);
+        break;
+      case "hardlink": {
+        const original = normalizeArchivePath(entry.linkpath);
+        if (!files.has(pathKey(original))) {
+          throw refuse(
+            `hard link ${shown} names ${JSON.stringify(displayPath(original))}, not a file before it`,
+          );
+        }
+        await link(underRoot(root, original), absolute);
+        files.add(key);
+        break;
+      }
+      case "symlink":
+        symlinks.push({ ...placed, target: entry.linkpath });
+        break;
+    }
+  }
   onStreamed?.();
 
-  if (refused.length > 0) {
-    throw new LifeboatError(
-      "VERIFICATION_FAILED",
-      `the archive cannot be restored safely: ${refused.slice(0, 5).join("; ")}`,
-      {
-        details: { refused: refused.slice(0, 50) },
-      },
-    );
-  }
-  if (failures.length > 0) {
-    throw new LifeboatError(
-      "TARGET_UNREACHABLE",
-      `writing the restored tree failed: ${failures.slice(0, 5).join("; ")}`,
-      {
-        details: { failures: failures.slice(0, 50) },
-      },
-    );
-  }
-
-  for (const link of symlinks) {
-    const absolute = join(root, link.path);
+  // Every parent first, while the tree holds no symlink that mkdir could follow.
+  for (const pending of symlinks) await ensureParent(pending.path);
+  for (const pending of symlinks) {
+    const absolute = underRoot(root, pending.path);
+    const parent = underRoot(root, parentOf(pending.path));
     // Only real directories lie between root and the link: nothing can be created outside the root.
-    if ((await realpath(dirname(absolute))) !== dirname(absolute)) {
-      throw new LifeboatError(
-        "VERIFICATION_FAILED",
-        `the archive places symlink ${link.path} below another symlink`,
-      );
+    if (!(await realpath(parent, { encoding: "buffer" })).equals(parent)) {
+      throw refuse(`symlink ${JSON.stringify(displayPath(pending.path))} lies below another symlink`);
     }
-    await symlink(link.target, absolute);
-    if (isRoot && link.uid !== undefined && link.gid !== undefined)
-      await lchown(absolute, link.uid, link.gid);
-    if (link.mtime) await lutimes(absolute, link.mtime, link.mtime);
+    await symlink(pending.target, absolute);
+    if (asRoot) await lchown(absolute, pending.uid, pending.gid);
+    await lutimes(absolute, epochSeconds(pending.mtime), epochSeconds(pending.mtime));
   }
 
-  for (const entry of entries) {
-    if (entry.type !== "file") continue;
-    const absolute = join(root, entry.path);
-    await chmod(absolute, entry.mode);
-    await fsyncPath(absolute);
-  }
   // Deepest directories first: setting a child's times or mode must not disturb its parent afterwards.
-  const directories = entries.filter((entry) => entry.type === "dir").reverse();
-  for (const entry of directories) {
-    const absolute = entry.path === "" ? root : join(root, entry.path);
+  const fixUps = [...directories].reverse();
+  for (const entry of rootEntry ? [...fixUps, rootEntry] : fixUps) {
+    const absolute = underRoot(root, entry.path);
+    if (asRoot) await chown(absolute, entry.uid, entry.gid);
     await chmod(absolute, entry.mode);
     await fsyncPath(absolute);
-    if (entry.mtime) await utimes(absolute, entry.mtime, entry.mtime);
+    await utimes(absolute, epochSeconds(entry.mtime), epochSeconds(entry.mtime));
   }
   await fsyncPath(root);
 }

@@ -1,42 +1,59 @@
 // Fingerprint a directory on disk (a restored target) by walking it and
-// hashing every file's content.
+// hashing every file's content; names and link targets as raw bytes.
 
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readlink } from "node:fs/promises";
-import { join } from "node:path";
 import type { Fingerprint } from "../../domain/fingerprint.ts";
+import { LifeboatError } from "../../errors.ts";
 import type { Logger } from "../../runtime/logger.ts";
+import { displayPath, underRoot } from "./raw-path.ts";
 import { treeFingerprint, type TreeRecord } from "./tree-hash.ts";
 import { walkTree } from "./walk.ts";
 
-async function sha256OfFile(path: string): Promise<string> {
+async function sha256OfFile(path: Buffer): Promise<string> {
   const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }))
+    hash.update(chunk as Buffer);
   return hash.digest("hex");
 }
 
-export async function fingerprintDirectory(root: string, log: Logger): Promise<Fingerprint> {
-  const entries = await walkTree(root, ({ path, kind }) =>
-    log.warn(`files: skipping ${kind} ${join(root, path)}`),
+function unreadable(error: unknown, path: Buffer): LifeboatError {
+  const shown = displayPath(path);
+  return new LifeboatError(
+    "TARGET_UNREACHABLE",
+    `restored path ${shown} cannot be read: ${(error as Error).message}`,
+    {
+      details: { path: shown },
+      cause: error,
+    },
   );
+}
+
+export async function fingerprintDirectory(root: string, log: Logger): Promise<Fingerprint> {
+  const rootBytes = Buffer.from(root);
+  const entries = await walkTree(root, {
+    onSkipped: ({ path, kind }) =>
+      log.warn(`files: skipping ${kind} ${displayPath(underRoot(rootBytes, path))}`),
+    onFailure: unreadable,
+  });
   const records: TreeRecord[] = [];
   for (const entry of entries) {
-    if (entry.path === "") continue;
-    const absolute = join(root, entry.path);
+    if (entry.path.length === 0) continue;
+    const absolute = underRoot(rootBytes, entry.path);
     const mode = entry.stats.mode & 0o7777;
-    if (entry.type === "file") {
-      records.push({
-        path: entry.path,
-        type: "file",
-        mode,
-        size: entry.stats.size,
-        digest: await sha256OfFile(absolute),
-      });
-    } else if (entry.type === "symlink") {
-      records.push({ path: entry.path, type: "symlink", mode: 0, size: 0, digest: await readlink(absolute) });
-    } else {
-      records.push({ path: entry.path, type: "dir", mode, size: 0, digest: "" });
+    try {
+      if (entry.type === "file") {
+        const digest = await sha256OfFile(absolute);
+        records.push({ path: entry.path, type: "file", mode, size: entry.stats.size, digest });
+      } else if (entry.type === "symlink") {
+        const target = await readlink(absolute, { encoding: "buffer" });
+        records.push({ path: entry.path, type: "symlink", mode: 0, size: 0, digest: target });
+      } else {
+        records.push({ path: entry.path, type: "dir", mode, size: 0, digest: "" });
+      }
+    } catch (error) {
+      throw unreadable(error, absolute);
     }
   }
   return treeFingerprint(records);

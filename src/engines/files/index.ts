@@ -2,20 +2,46 @@
 // restored by extract-beside-then-rename. See capture.ts and restore.ts for
 // what is kept and what a concurrent writer or a kill can do.
 
-import type { FilesSourceConfig } from "../../config/schema.ts";
 import type { Engine } from "../engine.ts";
+import { checkLocalPath } from "../local-target.ts";
 import { captureFiles } from "./capture.ts";
+import { filesSourceSchema, type FilesSourceConfig } from "./config.ts";
 import { filesSourceSize, provisionFilesScratch } from "./drill.ts";
 import { restoreFiles } from "./restore.ts";
 import { fingerprintFilesTarget, inspectFilesTarget, overlapsSource } from "./target.ts";
 
 export const filesEngine: Engine<FilesSourceConfig> = {
   name: "files",
+  summary:
+    "a directory tree: one deterministic tar stream, extracted beside the target and renamed into place",
+  configSchema: filesSourceSchema,
+  pathFields: ["path"],
+  restoreFlags: [
+    { name: "force", description: "replace a non-empty target directory", replacesTarget: true },
+  ],
+  capabilities: {
+    atomicSwap: true,
+    sqlChecks: false,
+    contentHashes: false,
+    pitr: false,
+    partialRestore: false,
+    scratch: ["directory"],
+  },
+  checkTarget: (target) => checkLocalPath(target, "files", "a directory path"),
   capture: captureFiles,
   inspectTarget: (target) => inspectFilesTarget(target),
   restore: restoreFiles,
   fingerprint: (target, context) => fingerprintFilesTarget(target, context.log),
-  isSameAsSource: (source, target) => overlapsSource(source.path, target),
+  identifyTarget: async (source, target) =>
+    (await overlapsSource(source.path, target))
+      ? { verdict: "same", reason: "the target is the source directory, inside it, or contains it" }
+      : { verdict: "different", reason: "the target and the source directory do not overlap" },
   provisionScratch: (source, request) => provisionFilesScratch(source, request),
-  sourceSize: (source) => filesSourceSize(source),
+  // The fingerprint's `bytes` counts file contents per name, as filesSourceSize does.
+  sourceGrowth: async (source, snapshot) => {
+    const currentBytes = await filesSourceSize(source);
+    const snapshotBytes = snapshot.fingerprint.counts.bytes ?? 0;
+    if (currentBytes === undefined || snapshotBytes <= 0) return undefined;
+    return { currentBytes, snapshotBytes, measure: "bytes of regular files" };
+  },
 };

@@ -1,18 +1,22 @@
 // Restore a tree into a target directory. Extraction goes into a sibling
-// `<target>.lifeboat-partial-<random>` directory and is renamed into place
-// only once the whole verified stream has been written and fsynced. With
-// --force an existing target is first renamed to `<target>.lifeboat-old-<random>`
-// and deleted after the swap. So a kill at any point leaves at the target
-// path either the old tree, nothing, or the complete new tree; leftovers
-// carry the `.lifeboat-partial-` / `.lifeboat-old-` names and are safe to delete.
+// `<target>.lifeboat-partial-<host>-<pid>-<random>` directory and is renamed
+// into place only once the whole verified stream has been written and
+// fsynced. With --force an existing target is first renamed to
+// `<target>.lifeboat-old-<host>-<pid>-<random>` and deleted after the swap.
+// So a kill at any point leaves at the target path either the old tree,
+// nothing, or the complete new tree. The next restore into the same target
+// removes partial directories whose process (named in the name) is dead on
+// this host, with a log line; a live restore's are left alone. A set-aside
+// old tree is removed only when the target exists (the swap completed);
+// otherwise it is the only copy of the old tree and is reported, not deleted.
 
-import { randomBytes } from "node:crypto";
 import { lstat, mkdir, readdir, rename, rm } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
-import { LifeboatError, isLifeboatError } from "../../errors.ts";
+import { basename, dirname, resolve } from "node:path";
+import { LifeboatError } from "../../errors.ts";
+import type { Logger } from "../../runtime/logger.ts";
+import { findLeftovers, fsyncPath, leftoverName, localTargetError } from "../../runtime/paths.ts";
 import type { EngineContext, RestoreInput, RestoreOptions } from "../engine.ts";
 import { treeArtifact } from "./capture.ts";
-import { fsyncPath } from "../../runtime/paths.ts";
 import { extractTree } from "./extract.ts";
 
 /** Whether the target exists and holds anything; refuses what restore must not replace. */
@@ -50,16 +54,29 @@ async function checkTarget(
   return { exists: true, empty: names.length === 0 };
 }
 
-function asTargetError(error: unknown, targetPath: string): unknown {
-  if (isLifeboatError(error)) return error;
-  return new LifeboatError(
-    "TARGET_UNREACHABLE",
-    `restoring into ${targetPath} failed: ${(error as Error).message}`,
-    {
-      details: { target: targetPath },
-      cause: error,
-    },
+/** Remove what killed restores into this target left behind; never what a running one is writing. */
+export async function removeStaleLeftovers(targetPath: string, log: Logger): Promise<void> {
+  const targetExists = await lstat(targetPath).then(
+    () => true,
+    () => false,
   );
+  for (const leftover of await findLeftovers(dirname(targetPath), basename(targetPath))) {
+    if (leftover.owner === "alive") continue; // another restore is writing it right now
+    if (leftover.owner === "unknown") {
+      log.warn(
+        `files: ${leftover.path} was left by a restore Lifeboat cannot identify (another host, or an older version); delete it once no restore into ${targetPath} is running`,
+      );
+    } else if (leftover.kind === "old" && !targetExists) {
+      log.warn(
+        `files: ${leftover.path} holds the tree that was at ${targetPath} before a restore was killed mid-swap; move it back or delete it`,
+      );
+    } else {
+      await rm(leftover.path, { recursive: true, force: true, maxRetries: 3 });
+      log.info(
+        `files: removed ${leftover.path}, left by restore process ${leftover.pid} of this host, which is gone`,
+      );
+    }
+  }
 }
 
 export async function restoreFiles(
@@ -69,25 +86,28 @@ export async function restoreFiles(
   context: EngineContext,
 ): Promise<void> {
   const targetPath = resolve(target);
-  const state = await checkTarget(targetPath, options);
-  const suffix = randomBytes(6).toString("hex");
-  const partial = `${targetPath}.lifeboat-partial-${suffix}`;
+  let partial: string | undefined;
   try {
+    const state = await checkTarget(targetPath, options);
+    await removeStaleLeftovers(targetPath, context.log);
+    partial = leftoverName(targetPath, "partial");
     await mkdir(partial, { mode: 0o700 });
     // Fetching and writing are one stream here, so "fetch" covers extraction; "restore" is fix-up and swap.
-    await extractTree(input.artifacts.open(treeArtifact), partial, () => context.onPhase?.("restore"));
+    await extractTree(
+      input.artifacts.open(treeArtifact),
+      partial,
+      () => context.onPhase?.("restore"),
+      context.signal,
+    );
     context.signal?.throwIfAborted();
-  } catch (error) {
-    await rm(partial, { recursive: true, force: true, maxRetries: 3 });
-    throw asTargetError(error, targetPath);
-  }
+    // The caller's fingerprint check runs on the complete tree, before it takes the target's name.
+    await input.verify?.(partial);
+    context.signal?.throwIfAborted();
 
-  try {
     if (!state.exists || state.empty) {
-      // rename(2) replaces an empty directory atomically.
-      await rename(partial, targetPath);
+      await rename(partial, targetPath); // rename(2) replaces an empty directory atomically
     } else {
-      const old = `${targetPath}.lifeboat-old-${suffix}`;
+      const old = leftoverName(targetPath, "old");
       await rename(targetPath, old);
       try {
         await rename(partial, targetPath);
@@ -98,10 +118,11 @@ export async function restoreFiles(
       await fsyncPath(dirname(targetPath));
       await rm(old, { recursive: true, force: true, maxRetries: 3 });
     }
+    partial = undefined;
     await fsyncPath(dirname(targetPath));
     context.log.debug(`files: restored ${targetPath}`);
   } catch (error) {
-    await rm(partial, { recursive: true, force: true, maxRetries: 3 });
-    throw asTargetError(error, targetPath);
+    if (partial) await rm(partial, { recursive: true, force: true, maxRetries: 3 });
+    throw localTargetError(error, targetPath);
   }
 }

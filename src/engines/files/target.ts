@@ -16,11 +16,20 @@ export async function inspectFilesTarget(target: string): Promise<TargetState> {
   if (!info) return { exists: false, empty: true, description: `directory ${path} (does not exist)` };
   if (!info.isDirectory())
     return { exists: true, empty: false, description: `${path} (exists and is not a directory)` };
-  const count = (await readdir(path)).length;
+  const names = await readdir(path).catch((error: Error) => {
+    throw new LifeboatError(
+      "TARGET_UNREACHABLE",
+      `target directory ${path} cannot be read: ${error.message}`,
+      {
+        details: { target: path },
+        cause: error,
+      },
+    );
+  });
   return {
     exists: true,
-    empty: count === 0,
-    description: `directory ${path} (${count === 0 ? "empty" : `${count} entries`})`,
+    empty: names.length === 0,
+    description: `directory ${path} (${names.length === 0 ? "empty" : `${names.length} entries`})`,
   };
 }
 

@@ -1,25 +1,28 @@
 // A deterministic walk of a directory tree: parents before children,
-// siblings in byte order of their UTF-8 names, symlinks not followed. Capture
+// siblings in byte order of their names, symlinks not followed. Names are
+// read as raw bytes (never assumed to be UTF-8, see raw-path.ts). Capture
 // archives entries in this order, so an unchanged tree gives identical bytes.
 
 import type { Stats } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
-import { join } from "node:path";
+import { childPath, underRoot } from "./raw-path.ts";
 
 export type TreeEntryType = "file" | "dir" | "symlink";
 
 export interface TreeEntry {
-  /** Relative to the root with "/" separators; "" is the root itself. */
-  readonly path: string;
+  /** Relative to the root, raw bytes with "/" separators; empty for the root itself. */
+  readonly path: Buffer;
   readonly type: TreeEntryType;
   readonly stats: Stats;
 }
 
 /** Sockets, FIFOs and devices cannot be restored as data: they are skipped and reported. */
-export type SkippedEntry = { readonly path: string; readonly kind: string };
+export type SkippedEntry = { readonly path: Buffer; readonly kind: string };
 
-export function byUtf8(left: string, right: string): number {
-  return Buffer.compare(Buffer.from(left, "utf8"), Buffer.from(right, "utf8"));
+export interface WalkOptions {
+  readonly onSkipped: (skipped: SkippedEntry) => void;
+  /** Turn a failed lstat/readdir (EACCES, EIO, ...) of `path` (absolute, raw) into the caller's error. */
+  readonly onFailure: (error: NodeJS.ErrnoException, path: Buffer) => Error;
 }
 
 function kindOf(stats: Stats): TreeEntryType | string {
@@ -34,23 +37,36 @@ function kindOf(stats: Stats): TreeEntryType | string {
 }
 
 /** Walk `root` (which must be a directory); the root itself is the first entry. */
-export async function walkTree(
-  root: string,
-  onSkipped: (skipped: SkippedEntry) => void,
-): Promise<TreeEntry[]> {
+export async function walkTree(root: string, options: WalkOptions): Promise<TreeEntry[]> {
+  const rootBytes = Buffer.from(root);
   const entries: TreeEntry[] = [];
-  const visit = async (relative: string): Promise<void> => {
-    const stats = await lstat(relative === "" ? root : join(root, relative));
+  const visit = async (relative: Buffer): Promise<void> => {
+    const absolute = underRoot(rootBytes, relative);
+    let stats: Stats;
+    try {
+      stats = await lstat(absolute);
+    } catch (error) {
+      // A name listed a moment ago and gone now was deleted while we walked: as if before.
+      if ((error as NodeJS.ErrnoException).code === "ENOENT" && relative.length > 0) return;
+      throw options.onFailure(error as NodeJS.ErrnoException, absolute);
+    }
     const kind = kindOf(stats);
     if (kind !== "file" && kind !== "dir" && kind !== "symlink") {
-      onSkipped({ path: relative, kind });
+      options.onSkipped({ path: relative, kind });
       return;
     }
     entries.push({ path: relative, type: kind, stats });
     if (kind !== "dir") return;
-    const names = (await readdir(relative === "" ? root : join(root, relative))).sort(byUtf8);
-    for (const name of names) await visit(relative === "" ? name : `${relative}/${name}`);
+    let names: Buffer[];
+    try {
+      names = await readdir(absolute, { encoding: "buffer" });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT" && relative.length > 0) return;
+      throw options.onFailure(error as NodeJS.ErrnoException, absolute);
+    }
+    names.sort(Buffer.compare);
+    for (const name of names) await visit(childPath(relative, name));
   };
-  await visit("");
+  await visit(Buffer.alloc(0));
   return entries;
 }

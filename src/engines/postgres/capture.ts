@@ -8,27 +8,31 @@
 // pg_dump exits 0. A failed dump throws, so the caller never commits the
 // snapshot: what was stored stays unreferenced. With `content_hashes` the
 // fingerprint also hashes every table in that snapshot.
+//
+// No wait is unbounded: pg_dump gets --lock-wait-timeout and Lifeboat's own
+// session lock_timeout (source option `lock_timeout`); a lock wait that runs
+// out is SOURCE_LOCKED naming the sessions in the way. An abort (SIGTERM)
+// kills pg_dump and terminates every server session of the capture: its own
+// and pg_dump's, found by the application_name the dump is tagged with.
 
+import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdtemp, realpath, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type pg from "pg";
-import type { PostgresSourceConfig } from "../../config/schema.ts";
+import type { PostgresSourceConfig } from "./config.ts";
 import type { Fingerprint } from "../../domain/fingerprint.ts";
 import { LifeboatError } from "../../errors.ts";
-import { redact } from "../../runtime/logger.ts";
+import { redact } from "../../runtime/redact.ts";
 import { toolFailure } from "../../runtime/process.ts";
 import type { ArtifactSink, CaptureResult, EngineContext } from "../engine.ts";
-import {
-  connect,
-  describeLocation,
-  parsePostgresUrl,
-  toolConnection,
-  type PgLocation,
-} from "./connection.ts";
+import { describeLocation, parsePostgresUrl, toolConnection, withDatabase, type PgLocation } from "./connection.ts";
 import { DumpUpload } from "./dump-upload.ts";
 import { readFingerprint } from "./fingerprint.ts";
+import { isLockTimeout, isPgDumpLockFailure, lockWaitError } from "./lock-holders.ts";
+import { readRelationBytes } from "./query.ts";
 import { readDatabaseInfo, readServerInfo } from "./server-info.ts";
+import { openSession, sessionLimits, type PostgresSessionOptions, type Session, type SessionLimits } from "./session.ts";
 
 /** Artifact names inside a PostgreSQL snapshot. */
 export const dumpPrefix = "dump/";
@@ -36,16 +40,30 @@ export const globalsArtifact = "globals.sql";
 
 const readChunk = 1024 * 1024;
 
+/** A postgres source with the options that bound its waits (see session.ts). */
+export type PostgresCaptureSource = PostgresSourceConfig & PostgresSessionOptions;
+
 export async function capture(
-  source: PostgresSourceConfig,
+  source: PostgresCaptureSource,
   sink: ArtifactSink,
   context: EngineContext,
 ): Promise<CaptureResult> {
   const location = parsePostgresUrl(source.url, "source");
   const where = describeLocation(location);
-  const client = await connect(location, "SOURCE_UNREACHABLE");
+  const limits = sessionLimits(source);
+  // pg_dump's sessions carry this name, so an abort can find and end them on the server.
+  const dumpTag = `lifeboat pg_dump ${randomBytes(4).toString("hex")}`;
+  const session = await openSession(location, "SOURCE_UNREACHABLE", {
+    limits,
+    signal: context.signal,
+    alsoTerminate: dumpTag,
+    idleInTransaction: true,
+  });
+  const { client } = session;
+  let succeeded = false;
   try {
-    const snapshot = await sqlStep(where, "opening the snapshot transaction", async () => {
+    const step = <T>(what: string, run: () => Promise<T>) => sqlStep(where, what, context.signal, run);
+    const snapshot = await step("opening the snapshot transaction", async () => {
       await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
       const result = await client.query<{ snapshot: string; consistent_at: Date }>(
         "SELECT pg_export_snapshot() AS snapshot, now() AS consistent_at",
@@ -54,23 +72,21 @@ export async function capture(
       if (!row) throw new Error("pg_export_snapshot() returned no row");
       return row;
     });
-    const server = await sqlStep(where, "reading server facts", () => readServerInfo(client));
-    const database = await sqlStep(where, "reading database facts", () => readDatabaseInfo(client));
+    const server = await step("reading server facts", () => readServerInfo(client));
+    const database = await step("reading database facts", () => readDatabaseInfo(client));
     if (server.inRecovery) {
       context.log.info(
         `${where} is a standby: a long dump can be cancelled by recovery conflicts (raise max_standby_streaming_delay or dump the primary)`,
       );
     }
 
-    const { fingerprint, pgDumpVersion } = await dumpAndStore(
-      source,
-      location,
-      client,
-      snapshot.snapshot,
+    const { fingerprint, relationBytes, pgDumpVersion } = await dumpAndStore(
+      { source, location, session, snapshotId: snapshot.snapshot, dumpTag, limits },
       sink,
       context,
     );
 
+    succeeded = true;
     return {
       consistentAt: new Date(snapshot.consistent_at).toISOString(),
       fingerprint,
@@ -88,11 +104,29 @@ export async function capture(
         lc_ctype: database.ctype,
         pg_dump_version: pgDumpVersion,
         globals: source.globals,
+        // Table heap + TOAST + large-object bytes in the snapshot (query.ts): a later drill
+        // compares the source's bytes then with its bytes now, like with like.
+        relation_bytes: relationBytes,
       },
     };
+  } catch (error) {
+    // Interrupted: say so, not what the interruption broke.
+    context.signal?.throwIfAborted();
+    throw error;
   } finally {
-    await client.end().catch(() => {});
+    // A failed capture may leave a query running (a count behind a lock): end it on the server.
+    await (succeeded ? session.close() : session.stop());
   }
+}
+
+interface DumpJob {
+  readonly source: PostgresCaptureSource;
+  readonly location: PgLocation;
+  /** The snapshot transaction's session; the fingerprint is read in it. */
+  readonly session: Session;
+  readonly snapshotId: string;
+  readonly dumpTag: string;
+  readonly limits: SessionLimits;
 }
 
 /**
@@ -101,13 +135,11 @@ export async function capture(
  * is removed whatever happens.
  */
 async function dumpAndStore(
-  source: PostgresSourceConfig,
-  location: PgLocation,
-  client: pg.Client,
-  snapshotId: string,
+  job: DumpJob,
   sink: ArtifactSink,
   context: EngineContext,
-): Promise<{ fingerprint: Fingerprint; pgDumpVersion: string }> {
+): Promise<{ fingerprint: Fingerprint; relationBytes: number; pgDumpVersion: string }> {
+  const { source, location, session } = job;
   const where = describeLocation(location);
   const spool = await mkdtemp(join(context.tempDir, "pg-capture-"));
   try {
@@ -131,25 +163,34 @@ async function dumpAndStore(
 
     // The fingerprint is read while pg_dump runs: both see the same snapshot,
     // and overlapping the two scans keeps the capture close to pg_dump's time.
+    // A failed pg_dump ends the fingerprint's session at once (a long count, a lock wait).
+    const dumping = runPgDump(job, dumpDir, { ...context, signal }).catch((error: unknown) => {
+      void session.stop();
+      throw error;
+    });
     const [dumped, fingerprinted] = await Promise.allSettled([
-      runPgDump(location, snapshotId, source.jobs, dumpDir, { ...context, signal }),
-      readFingerprintKeepingSnapshot(client, source.content_hashes === true),
+      dumping,
+      readFingerprintKeepingSnapshot(session.client, source.content_hashes === true),
     ]);
     if (dumped.status === "rejected" || fingerprinted.status === "rejected") await upload.abandon();
+    context.signal?.throwIfAborted();
     // A store failure is the cause when pg_dump was stopped because of it.
     if (storeFailed.signal.aborted) throw storeFailed.signal.reason;
     if (dumped.status === "rejected") throw dumped.reason;
-    const fingerprint: Fingerprint = await sqlStep(where, "reading the fingerprint", async () => {
-      if (fingerprinted.status === "rejected") throw fingerprinted.reason;
-      return fingerprinted.value;
-    });
-    await client.query("COMMIT").catch(() => {});
+    if (fingerprinted.status === "rejected") {
+      const error: unknown = fingerprinted.reason;
+      if (isLockTimeout(error)) {
+        throw await lockWaitError(location, `the fingerprint waited ${formatMs(job.limits.lockTimeoutMs)} for a table lock`, [session.pid], error);
+      }
+      throw sqlFailure(where, "reading the fingerprint", error);
+    }
+    await session.client.query("COMMIT").catch(() => {});
 
     await upload.finish();
     if (source.globals) {
       await sink.write(globalsArtifact, createReadStream(globalsFile, { highWaterMark: readChunk }));
     }
-    return { fingerprint, pgDumpVersion: dumped.value };
+    return { ...fingerprinted.value, pgDumpVersion: dumped.value };
   } finally {
     // Spooled files of a failed capture go now, not only with the caller's temp dir.
     await rm(spool, { recursive: true, force: true });
@@ -160,17 +201,19 @@ async function dumpAndStore(
  * A failing fingerprint query (say, a table the role may not read) must not
  * abort the snapshot transaction: pg_dump's workers are still importing the
  * snapshot, and would fail with a confusing "could not import" instead of
- * pg_dump's own, clearer error. A savepoint contains the failure.
+ * pg_dump's own, clearer error. A savepoint contains the failure. The
+ * source's relation bytes are measured in the same breath, for drills.
  */
 async function readFingerprintKeepingSnapshot(
   client: pg.Client,
   contentHashes: boolean,
-): Promise<Fingerprint> {
+): Promise<{ fingerprint: Fingerprint; relationBytes: number }> {
   await client.query("SAVEPOINT lifeboat_fingerprint");
   try {
     const fingerprint = await readFingerprint(client, { contentHashes });
+    const relationBytes = await readRelationBytes(client);
     await client.query("RELEASE SAVEPOINT lifeboat_fingerprint");
-    return fingerprint;
+    return { fingerprint, relationBytes };
   } catch (error) {
     await client.query("ROLLBACK TO SAVEPOINT lifeboat_fingerprint").catch(() => {});
     throw error;
@@ -178,42 +221,71 @@ async function readFingerprintKeepingSnapshot(
 }
 
 /** Run a query step; a server-side failure names the step and the server. */
-async function sqlStep<T>(where: string, what: string, step: () => Promise<T>): Promise<T> {
+async function sqlStep<T>(
+  where: string,
+  what: string,
+  signal: AbortSignal | undefined,
+  step: () => Promise<T>,
+): Promise<T> {
   try {
     return await step();
   } catch (error) {
-    if (error instanceof LifeboatError) throw error;
-    const reason = redact(error instanceof Error ? error.message : String(error));
-    throw new LifeboatError("SOURCE_TOOL_FAILED", `${what} on ${where} failed: ${reason}`, { cause: error });
+    signal?.throwIfAborted(); // the session was ended because of the interruption
+    throw sqlFailure(where, what, error);
   }
 }
 
+function sqlFailure(where: string, what: string, error: unknown): LifeboatError {
+  if (error instanceof LifeboatError) return error;
+  const reason = redact(error instanceof Error ? error.message : String(error));
+  return new LifeboatError("SOURCE_TOOL_FAILED", `${what} on ${where} failed: ${reason}`, { cause: error });
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/** pg_dump's connection, tagged with `application_name` so its sessions can be found on the server. */
+function taggedLocation(location: PgLocation, applicationName: string): PgLocation {
+  // withDatabase rebuilds the password-free URL from `params`, so the tag reaches pg_dump.
+  return withDatabase(
+    { ...location, params: { ...location.params, application_name: applicationName } },
+    location.database,
+  );
+}
+
 /** Returns pg_dump's version line, recorded so a restore knows which pg_restore it needs. */
-async function runPgDump(
-  location: PgLocation,
-  snapshotId: string,
-  jobs: number,
-  dumpDir: string,
-  context: EngineContext,
-): Promise<string> {
-  const connection = toolConnection(location);
+async function runPgDump(job: DumpJob, dumpDir: string, context: EngineContext): Promise<string> {
+  const { location, limits } = job;
+  const connection = toolConnection(taggedLocation(location, job.dumpTag));
   const version = await context.runner.run("pg_dump", ["--version"], { signal: context.signal });
+  if (!version.ok) context.signal?.throwIfAborted();
   if (!version.ok) throw toolFailure(version, "checking pg_dump");
   const args = [
     "--format=directory",
-    `--jobs=${jobs}`,
+    `--jobs=${job.source.jobs}`,
     "--compress=0",
-    `--snapshot=${snapshotId}`,
+    `--snapshot=${job.snapshotId}`,
     "--no-password",
     // The spool is read once and thrown away; durability comes from the repository.
     "--no-sync",
+    // Fail instead of queueing for ever behind another session's ACCESS EXCLUSIVE lock.
+    ...(limits.lockTimeoutMs > 0 ? [`--lock-wait-timeout=${limits.lockTimeoutMs}`] : []),
     `--file=${dumpDir}`,
     ...connection.args,
   ];
   context.log.debug(`pg_dump ${args.join(" ")}`);
   const result = await context.runner.run("pg_dump", args, { env: connection.env, signal: context.signal });
-  if (!result.ok) throw toolFailure(result, `dumping ${describeLocation(location)}`);
-  return version.stdout.trim();
+  if (result.ok) return version.stdout.trim();
+  context.signal?.throwIfAborted();
+  const failure = toolFailure(result, `dumping ${describeLocation(location)}`);
+  if (!isPgDumpLockFailure(result.stderr)) throw failure;
+  throw await lockWaitError(
+    location,
+    `pg_dump waited ${formatMs(limits.lockTimeoutMs)} for a table lock and gave up`,
+    [job.session.pid],
+    failure,
+  );
 }
 
 async function dumpGlobals(location: PgLocation, file: string, context: EngineContext): Promise<void> {
@@ -224,6 +296,7 @@ async function dumpGlobals(location: PgLocation, file: string, context: EngineCo
     signal: context.signal,
   });
   if (result.ok) return;
+  context.signal?.throwIfAborted();
   const failure = toolFailure(result, `dumping roles and tablespaces of ${describeLocation(location)}`);
   if (!/permission denied/i.test(result.stderr)) throw failure;
   throw new LifeboatError(failure.code, failure.message, {

@@ -4,9 +4,11 @@
 // PGPASSWORD environment variable. Everything printable is built from the
 // password-free form.
 
+import { userInfo } from "node:os";
 import pg from "pg";
 import { LifeboatError, type ErrorCode } from "../../errors.ts";
-import { redact } from "../../runtime/logger.ts";
+import { redact, registerSecret } from "../../runtime/redact.ts";
+import { isThrowawaySocket } from "./local-cluster.ts";
 
 export interface PgLocation {
   /** Host name, IP address or socket directory; undefined means libpq's default. */
@@ -37,7 +39,8 @@ export function parsePostgresUrl(text: string, role: "source" | "target"): PgLoc
   for (const [key, value] of url.searchParams) params[key] = value;
   const password = url.password ? decodeURIComponent(url.password) : params.password;
   delete params.password;
-  const user = url.username ? decodeURIComponent(url.username) : params.user;
+  registerSecret(password);
+  const user = url.username ? decodeURIComponent(url.username) : (params.user ?? defaultUser(text, role));
   const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
   const host = hostname ? decodeURIComponent(hostname) : params.host;
   const portText = url.port || params.port;
@@ -45,8 +48,15 @@ export function parsePostgresUrl(text: string, role: "source" | "target"): PgLoc
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
     throw badUrl(text, role, `port ${portText} is not a TCP port`);
   }
-  const database = decodeURIComponent(url.pathname.replace(/^\//, "")) || params.dbname || user || "postgres";
+  // libpq's order: the URL, PGDATABASE, then the user name.
+  const database =
+    decodeURIComponent(url.pathname.replace(/^\//, "")) || params.dbname || process.env.PGDATABASE || user;
   delete params.dbname;
+  // A resolved default user goes into the URL tools get, so they connect as the `pg` client does.
+  if (!url.username && params.user === undefined) {
+    if (url.hostname) url.username = encodeURIComponent(user);
+    else params.user = user;
+  }
   const location = { host, port, database, user, password, params };
   return { ...location, safeUrl: buildSafeUrl(url, database, params) };
 }
@@ -58,6 +68,26 @@ function buildSafeUrl(url: URL, database: string, params: Record<string, string>
   safe.pathname = "/" + encodeURIComponent(database);
   safe.search = new URLSearchParams(params).toString();
   return safe.href;
+}
+
+/**
+ * The user when the URL names none, as libpq finds it: PGUSER, else the name
+ * of the effective uid in the passwd database (os.userInfo), never $USER,
+ * which cron, systemd units and containers often leave unset.
+ */
+function defaultUser(text: string, role: "source" | "target"): string {
+  if (process.env.PGUSER) return process.env.PGUSER;
+  try {
+    const name = userInfo().username;
+    if (name) return name;
+  } catch {
+    // A uid without a passwd entry (containers run with arbitrary uids): said below.
+  }
+  throw badUrl(
+    text,
+    role,
+    `it names no user, PGUSER is not set and the effective uid ${process.geteuid?.() ?? "?"} has no name in the passwd database; put the user in the URL (postgres://USER@host/db) or set PGUSER`,
+  );
 }
 
 function badUrl(text: string, role: "source" | "target", why: string): LifeboatError {
@@ -80,11 +110,75 @@ export function describeLocation(location: PgLocation): string {
   return `${host}:${port}/${location.database}`;
 }
 
-/** Arguments and environment that make a libpq tool connect to `location`. */
-export function toolConnection(location: PgLocation): { args: string[]; env: Record<string, string> } {
-  const env: Record<string, string> = {};
-  if (location.password !== undefined) env.PGPASSWORD = location.password;
-  return { args: [`--dbname=${location.safeUrl}`], env };
+// libpq's connection variables, passed from Lifeboat's environment to the pg
+// tools so they connect as the in-process `pg` client does (it reads them
+// itself). PGPASSWORD is not among them: toolConnection decides about it.
+const libpqVariables = new Set([
+  "PGHOST",
+  "PGHOSTADDR",
+  "PGPORT",
+  "PGDATABASE",
+  "PGUSER",
+  "PGPASSFILE",
+  "PGSERVICE",
+  "PGSERVICEFILE",
+  "PGOPTIONS",
+  "PGAPPNAME",
+  "PGSSLMODE",
+  "PGREQUIRESSL",
+  "PGSSLCOMPRESSION",
+  "PGSSLCERT",
+  "PGSSLKEY",
+  "PGSSLCERTMODE",
+  "PGSSLROOTCERT",
+  "PGSSLCRL",
+  "PGSSLCRLDIR",
+  "PGSSLSNI",
+  "PGSSLMINPROTOCOLVERSION",
+  "PGSSLMAXPROTOCOLVERSION",
+  "PGREQUIREPEER",
+  "PGREQUIREAUTH",
+  "PGCHANNELBINDING",
+  "PGGSSENCMODE",
+  "PGKRBSRVNAME",
+  "PGGSSLIB",
+  "PGGSSDELEGATION",
+  "PGCONNECT_TIMEOUT",
+  "PGCLIENTENCODING",
+  "PGTARGETSESSIONATTRS",
+  "PGLOADBALANCEHOSTS",
+  "PGDATESTYLE",
+  "PGTZ",
+  "PGGEQO",
+  "PGSYSCONFDIR",
+  "PGLOCALEDIR",
+]);
+
+/** The libpq variables set in `env` (never PGPASSWORD). */
+export function libpqEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const name of libpqVariables) {
+    const value = env[name];
+    if (value !== undefined) picked[name] = value;
+  }
+  return picked;
+}
+
+/**
+ * Arguments and environment that make a libpq tool connect to `location`. The
+ * password goes in PGPASSWORD (the child's environment is readable only by
+ * its own user; argv is readable by everyone): the URL's own password, else
+ * the PGPASSWORD Lifeboat was given, except for a throwaway drill cluster,
+ * which needs none and must not see the credentials of real servers.
+ */
+export function toolConnection(
+  location: PgLocation,
+  env: NodeJS.ProcessEnv = process.env,
+): { args: string[]; env: Record<string, string> } {
+  const toolEnv = libpqEnvironment(env);
+  const password = location.password ?? (isThrowawaySocket(location.host) ? undefined : env.PGPASSWORD);
+  if (password !== undefined) toolEnv.PGPASSWORD = password;
+  return { args: [`--dbname=${location.safeUrl}`], env: toolEnv };
 }
 
 function sslOption(mode: string | undefined): pg.ClientConfig["ssl"] {

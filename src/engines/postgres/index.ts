@@ -2,18 +2,18 @@
 // directory format, restored in parallel with pg_restore. See README.md in
 // this folder for the guarantees and the known limits.
 
-import type { PostgresSourceConfig } from "../../config/schema.ts";
 import type { Fingerprint } from "../../domain/fingerprint.ts";
+import { LifeboatError } from "../../errors.ts";
 import type { Engine, FingerprintOptions } from "../engine.ts";
 import { capture } from "./capture.ts";
+import { postgresSourceSchema, type PostgresSourceConfig } from "./config.ts";
 import { describeLocation, parsePostgresUrl, withClient } from "./connection.ts";
 import { readFingerprint } from "./fingerprint.ts";
 import { isSameAsSource } from "./identity.ts";
-import { queryScalar, sourceSize } from "./query.ts";
+import { queryScalar } from "./query.ts";
 import { restore } from "./restore.ts";
 import { provisionScratch } from "./scratch.ts";
 import { inspectTarget } from "./target.ts";
-import { LifeboatError } from "../../errors.ts";
 
 /** Fingerprint a database the way capture does: in one repeatable-read transaction. */
 async function fingerprintTarget(target: string, options: FingerprintOptions = {}): Promise<Fingerprint> {
@@ -36,12 +36,35 @@ async function fingerprintTarget(target: string, options: FingerprintOptions = {
 
 export const postgresEngine: Engine<PostgresSourceConfig> = {
   name: "postgres",
+  summary:
+    "one PostgreSQL database: pg_dump directory format under an exported snapshot, parallel pg_restore",
+  configSchema: postgresSourceSchema,
+  pathFields: [],
+  restoreFlags: [
+    { name: "clean", description: "drop and recreate a non-empty target database", replacesTarget: true },
+    {
+      name: "globals",
+      description: "also restore the roles captured with the snapshot",
+      replacesTarget: false,
+    },
+  ],
+  capabilities: {
+    atomicSwap: true,
+    sqlChecks: true,
+    contentHashes: true,
+    pitr: false,
+    partialRestore: false,
+    scratch: ["throwaway-cluster", "server-database"],
+  },
+  checkTarget: (target) => parsePostgresUrl(target, "target") && target,
   capture,
   inspectTarget: (target) => inspectTarget(parsePostgresUrl(target, "target")),
   restore,
   fingerprint: (target, _context, options) => fingerprintTarget(target, options),
-  isSameAsSource: (source, target) => isSameAsSource(source, target),
+  identifyTarget: async (source, target) =>
+    (await isSameAsSource(source, target))
+      ? { verdict: "same", reason: "same database on the same server" }
+      : { verdict: "different", reason: "another database or server" },
   provisionScratch,
   queryScalar,
-  sourceSize: (source) => sourceSize(source),
 };

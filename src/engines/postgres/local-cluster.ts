@@ -1,8 +1,17 @@
 // A throwaway PostgreSQL cluster for one drill: initdb into a fresh directory
-// under the system temp dir, start it on 127.0.0.1 and a free port, stop it
-// with `pg_ctl stop -m immediate` and delete the directory afterwards. The
-// server binaries refuse to run as root, so when Lifeboat is root they run
-// as the `postgres` system user (the directory is handed to that user).
+// under the system temp dir, start it, stop it with `pg_ctl stop -m immediate`
+// and delete the directory afterwards. The server binaries refuse to run as
+// root, so when Lifeboat is root they run as the `postgres` system user (the
+// directory is handed to that user).
+//
+// The cluster holds a copy of production data, so only its owner may reach
+// it: it listens on no TCP address at all, only on a unix socket inside the
+// cluster's 0700 directory. Authentication there is `trust`: the kernel's
+// directory permissions already admit only the server user and root, and
+// both can read the data files directly anyway, so a password (scram) would
+// keep no one else out and would have to travel to every tool and check.
+// TCP connections are rejected by pg_hba.conf too, should anything ever make
+// the server listen.
 //
 // The directory is NOT inside the operation's temp dir: the caller removes
 // that before a scratch target's destroy() may run. A cluster still running
@@ -15,21 +24,24 @@ import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LifeboatError } from "../../errors.ts";
+import { childEnvironment } from "../../runtime/child-env.ts";
 import { freePort } from "../../runtime/free-port.ts";
 import type { ProcessRunner, RunOptions } from "../../runtime/process.ts";
 import type { EngineContext } from "../engine.ts";
 import type { ServerBinaries } from "./server-binaries.ts";
 
 export interface LocalCluster {
+  /** Only names the socket file (.s.PGSQL.<port>): the server listens on no TCP port. */
   readonly port: number;
   readonly dir: string;
+  /** The directory of the server's only socket: libpq's host for it. */
+  readonly socketDir: string;
   readonly major: number;
   /** Stop the server and delete its directory. Safe to call twice; a failed attempt can be retried. */
   stop(): Promise<void>;
 }
 
 const serverUser = "postgres";
-const portAttempts = 3;
 
 // Settings for a disposable target: nothing in it must survive a crash, so
 // durability is traded for restore speed. Archiving is off (a drill's WAL
@@ -45,10 +57,17 @@ interface Running {
   readonly binDir: string;
   readonly dataDir: string;
   readonly dir: string;
+  readonly socketDir: string;
   readonly user: string | undefined;
 }
 const running = new Map<string, Running>();
+const socketDirs = new Set<string>();
 let exitHookInstalled = false;
+
+/** Whether `host` is the socket directory of a throwaway cluster of this process (it needs no password). */
+export function isThrowawaySocket(host: string | undefined): boolean {
+  return host !== undefined && socketDirs.has(host);
+}
 
 function installExitHook(): void {
   if (exitHookInstalled) return;
@@ -65,7 +84,7 @@ function installExitHook(): void {
         "-s",
       ];
       const [file, ...args] = cluster.user ? ["runuser", "-u", cluster.user, "--", ...command] : command;
-      spawnSync(file!, args, { stdio: "ignore" });
+      spawnSync(file!, args, { stdio: "ignore", env: childEnvironment() });
       rmSync(cluster.dir, { recursive: true, force: true });
     }
   });
@@ -79,57 +98,68 @@ export async function startLocalCluster(
   const dir = await mkdtemp(join(tmpdir(), "lifeboat-drill-"));
   const dataDir = join(dir, "data");
   const socketDir = join(dir, "sock");
-  const record: Running = { binDir: binaries.binDir, dataDir, dir, user };
+  const record: Running = { binDir: binaries.binDir, dataDir, dir, socketDir, user };
   const stop = stopper(record, context.runner);
   installExitHook();
   try {
-    await chmod(dir, 0o755); // the server user must reach its data directory
-    await mkdir(socketDir);
+    // mkdtemp made `dir` 0700; the server user becomes its owner, nobody else may enter.
+    await chmod(dir, 0o700);
+    await mkdir(socketDir, { mode: 0o700 });
     if (user) {
       const { uid, gid } = await serverUserIds(context.runner);
       await chown(dir, uid, gid);
       await chown(socketDir, uid, gid);
     }
+    // The server binaries get the base environment only (runner): no libpq password, nothing of Lifeboat's.
     const asServer: RunOptions = { cwd: dir, ...(user ? { user } : {}) };
     const initdb = await context.runner.run(
       join(binaries.binDir, "initdb"),
-      ["-D", dataDir, "--auth=trust", "-U", "postgres", "--encoding=UTF8", "--locale=C", "--no-sync"],
+      [
+        "-D",
+        dataDir,
+        "--auth-local=trust",
+        "--auth-host=reject",
+        "-U",
+        "postgres",
+        "--encoding=UTF8",
+        "--locale=C",
+        "--no-sync",
+      ],
       { ...asServer, ...(context.signal ? { signal: context.signal } : {}) },
     );
     context.signal?.throwIfAborted();
     if (!initdb.ok) throw startFailure(`initdb failed: ${initdb.stderr.trim() || initdb.stdout.trim()}`);
 
+    // pg_ctl hands -o to a shell: values are quoted for it ('' is the empty listen_addresses: no TCP).
     const settings: Record<string, string> = {
-      listen_addresses: "127.0.0.1",
+      listen_addresses: "''",
       unix_socket_directories: `'${socketDir}'`,
+      unix_socket_permissions: "0700",
       ...disposableSettings,
     };
     const options = Object.entries(settings)
       .map(([name, value]) => `-c ${name}=${value}`)
       .join(" ");
-    // Another process may take the free port before the server binds it: try again with another.
-    for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
-      const log = join(dir, "server.log");
-      running.set(dir, record);
-      const started = await context.runner.run(
-        join(binaries.binDir, "pg_ctl"),
-        ["start", "-D", dataDir, "-w", "-t", "60", "-s", "-l", log, "-o", `-p ${port} ${options}`],
-        asServer,
-      );
-      context.signal?.throwIfAborted();
-      if (started.ok) {
-        context.log.debug(
-          `started a throwaway PostgreSQL ${binaries.major} cluster in ${dir} on port ${port}`,
-        );
-        return { port, dir, major: binaries.major, stop };
-      }
-      if (attempt >= portAttempts) {
-        const serverLog = await readFile(log, "utf8").catch(() => "");
-        const tail = serverLog.trim().split("\n").slice(-5).join("\n");
-        throw startFailure(`pg_ctl start failed: ${started.stderr.trim()}${tail ? `\n${tail}` : ""}`);
-      }
+    // No TCP port is bound, so nothing can take this one: it only gives the socket file a distinct name.
+    const port = await freePort();
+    const log = join(dir, "server.log");
+    running.set(dir, record);
+    socketDirs.add(socketDir);
+    const started = await context.runner.run(
+      join(binaries.binDir, "pg_ctl"),
+      ["start", "-D", dataDir, "-w", "-t", "60", "-s", "-l", log, "-o", `-p ${port} ${options}`],
+      asServer,
+    );
+    context.signal?.throwIfAborted();
+    if (!started.ok) {
+      const serverLog = await readFile(log, "utf8").catch(() => "");
+      const tail = serverLog.trim().split("\n").slice(-5).join("\n");
+      throw startFailure(`pg_ctl start failed: ${started.stderr.trim()}${tail ? `\n${tail}` : ""}`);
     }
+    context.log.debug(
+      `started a throwaway PostgreSQL ${binaries.major} cluster in ${dir}, listening on its unix socket only`,
+    );
+    return { port, dir, socketDir, major: binaries.major, stop };
   } catch (error) {
     await stop().catch(() => {});
     throw error;
@@ -157,6 +187,7 @@ function stopper(cluster: Running, runner: ProcessRunner): () => Promise<void> {
       running.delete(cluster.dir);
     }
     await rm(cluster.dir, { recursive: true, force: true });
+    socketDirs.delete(cluster.socketDir);
   };
   return () => {
     stopping ??= stopOnce().catch((error: unknown) => {

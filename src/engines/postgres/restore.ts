@@ -96,6 +96,8 @@ export async function restore(
         context,
         tuning,
       );
+      // The caller's fingerprint check runs on the complete partial database, before anything is dropped.
+      await input.verify?.(urlForDatabase(target, partial));
       // Interrupted after pg_restore finished: still stop, so an old target is never dropped late.
       context.signal?.throwIfAborted();
       // Re-check at the last moment: someone may have filled the target meanwhile.
@@ -202,6 +204,14 @@ async function applyGlobals(location: PgLocation, file: string, context: EngineC
     .split("\n")
     .filter((line) => /\b(ERROR|FATAL):/.test(line) && !/already exists/.test(line));
   for (const line of failures) context.log.warn(`globals: ${line.replace(/^psql:[^:]*:\d+:\s*/, "")}`);
+}
+
+/** The target URL naming another database on the same server (keeping credentials and parameters). */
+function urlForDatabase(target: string, database: string): string {
+  const url = new URL(target);
+  url.pathname = "/" + encodeURIComponent(database);
+  url.searchParams.delete("dbname");
+  return url.href;
 }
 
 function stringMeta(value: unknown): string | undefined {

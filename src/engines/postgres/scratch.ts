@@ -6,7 +6,7 @@
 // database itself: its name always starts with `lifeboat_drill_`.
 
 import { randomBytes } from "node:crypto";
-import type { PostgresSourceConfig } from "../../config/schema.ts";
+import type { PostgresSourceConfig } from "./config.ts";
 import { LifeboatError } from "../../errors.ts";
 import type { EngineContext, ScratchRequest, ScratchTarget } from "../engine.ts";
 import { connect, parsePostgresUrl, withDatabase, type PgLocation } from "./connection.ts";
@@ -60,12 +60,14 @@ async function scratchCluster(
   }
   const binaries = await findServerBinaries(minMajor, context);
   const cluster = await startLocalCluster(binaries, context);
-  const url = `postgres://postgres@127.0.0.1:${cluster.port}/${name}`;
+  // The cluster listens on its private unix socket only; libpq, `pg` and parsePostgresUrl all read a
+  // percent-encoded socket directory as the host.
+  const url = `postgres://postgres@${encodeURIComponent(cluster.socketDir)}:${cluster.port}/${name}`;
   return {
     target: url,
-    description: `throwaway PostgreSQL ${cluster.major} cluster on 127.0.0.1:${cluster.port}, database ${name}`,
+    description: `throwaway PostgreSQL ${cluster.major} cluster on unix socket ${cluster.socketDir}:${cluster.port}, database ${name}`,
     env: {
-      PGHOST: "127.0.0.1",
+      PGHOST: cluster.socketDir,
       PGPORT: String(cluster.port),
       PGUSER: "postgres",
       PGDATABASE: name,

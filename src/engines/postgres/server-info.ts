@@ -19,6 +19,14 @@ export interface DatabaseInfo {
 }
 
 export async function readServerInfo(client: pg.Client): Promise<ServerInfo> {
+  // EXECUTE is checked when the query is planned, whatever CASE surrounds the
+  // call: ask first, and call pg_control_system() only when it is allowed.
+  const allowed = await client.query<{ control: boolean }>(
+    "SELECT has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE') AS control",
+  );
+  const systemIdentifier = allowed.rows[0]?.control
+    ? "(SELECT system_identifier::text FROM pg_catalog.pg_control_system())"
+    : "NULL::text";
   const result = await client.query<{
     server_version: string;
     server_version_num: string;
@@ -27,9 +35,7 @@ export async function readServerInfo(client: pg.Client): Promise<ServerInfo> {
   }>(`
     SELECT current_setting('server_version') AS server_version,
            current_setting('server_version_num') AS server_version_num,
-           CASE WHEN has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE')
-                THEN (SELECT system_identifier::text FROM pg_catalog.pg_control_system()) END
-             AS system_identifier,
+           ${systemIdentifier} AS system_identifier,
            pg_is_in_recovery() AS in_recovery`);
   const row = result.rows[0];
   if (!row) throw new Error("the server returned no version row");

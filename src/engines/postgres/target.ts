@@ -59,22 +59,27 @@ export async function readDatabaseState(
   return { exists: true, ...counts, owner: row.owner };
 }
 
+/** "database app on 127.0.0.1:5432": a noun phrase, so plans can say "create ..." or "replace ...". */
+export function describeDatabase(location: PgLocation): string {
+  const server = describeLocation(location).slice(0, -(location.database.length + 1));
+  return `database ${location.database} on ${server}`;
+}
+
+/**
+ * What a restore would find. The description names the database and, when
+ * it exists, what is in it ("(empty)", "(3 tables, 12 objects)"); whether it
+ * exists is `exists`, not words in the description.
+ */
 export async function inspectTarget(location: PgLocation): Promise<TargetState> {
-  const where = describeLocation(location);
+  const database = describeDatabase(location);
   const maintenance = await connectMaintenance(location, "TARGET_UNREACHABLE");
   try {
     const state = await readDatabaseState(maintenance, location, "TARGET_UNREACHABLE");
-    if (!state.exists) {
-      return {
-        exists: false,
-        empty: true,
-        description: `database ${where} does not exist (a restore creates it)`,
-      };
-    }
+    if (!state.exists) return { exists: false, empty: true, description: database };
     const empty = state.objects === 0;
     const description = empty
-      ? `database ${where} exists and is empty`
-      : `database ${where} (${state.tables} ${state.tables === 1 ? "table" : "tables"}, ${state.objects} objects)`;
+      ? `${database} (empty)`
+      : `${database} (${state.tables} ${state.tables === 1 ? "table" : "tables"}, ${state.objects} objects)`;
     return { exists: true, empty, description };
   } finally {
     await maintenance.end().catch(() => {});

@@ -4,10 +4,10 @@
 
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { rm } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { backup, type DatabaseSync } from "node:sqlite";
-import type { SqliteSourceConfig } from "../../config/schema.ts";
+import type { SqliteSourceConfig } from "./config.ts";
 import { LifeboatError } from "../../errors.ts";
 import type { ArtifactSink, CaptureResult, EngineContext } from "../engine.ts";
 import { fingerprintDatabase } from "./fingerprint.ts";
@@ -22,6 +22,8 @@ export const databaseArtifact = "database.sqlite";
  * node:sqlite rejects -1 ("all pages"), so we pass the largest rate it accepts.
  */
 const allPagesInOneStep = 2 ** 31 - 1;
+/** SQLite's result code for "database or disk is full". */
+const sqliteFull = 13;
 
 function pragma(db: DatabaseSync, name: string): unknown {
   const row = db.prepare(`PRAGMA ${name}`).get() as Record<string, unknown> | undefined;
@@ -39,11 +41,16 @@ export async function captureSqlite(
   let engineMeta: Record<string, unknown>;
   let consistentAt: string;
   try {
+    const file = await stat(path);
     engineMeta = {
       sqlite_version: (db.prepare("SELECT sqlite_version() AS v").get() as { v: string }).v,
       page_size: pragma(db, "page_size"),
       journal_mode: pragma(db, "journal_mode"),
       path,
+      // Restore gives the file back its mode (and, as root, its owner): an app must still open it.
+      mode: (file.mode & 0o7777).toString(8).padStart(4, "0"),
+      uid: file.uid,
+      gid: file.gid,
     };
     context.signal?.throwIfAborted();
     // SQLite has no server clock: the consistent point is on this machine's clock. We take it
@@ -55,13 +62,15 @@ export async function captureSqlite(
   } catch (error) {
     await rm(copyPath, { force: true });
     if (error instanceof LifeboatError || context.signal?.aborted) throw error;
+    // SQLITE_FULL here is the spool, not the source: say where space is missing.
+    const full = (error as { errcode?: number }).errcode === sqliteFull;
     throw new LifeboatError(
       "SOURCE_TOOL_FAILED",
-      `SQLite backup of ${path} failed: ${(error as Error).message}`,
-      {
-        details: { path },
-        cause: error,
-      },
+      `SQLite backup of ${path} failed: ${(error as Error).message}` +
+        (full
+          ? ` (the copy is spooled in ${context.tempDir}: free space there, or point TMPDIR elsewhere)`
+          : ""),
+      { details: { path }, cause: error },
     );
   } finally {
     db.close();
@@ -72,6 +81,13 @@ export async function captureSqlite(
     let fingerprint;
     try {
       fingerprint = fingerprintDatabase(copy, { contentHashes: source.content_hashes === true });
+    } catch (error) {
+      // A source SQLite copies page by page but cannot read back (a damaged b-tree): not a Lifeboat bug.
+      throw new LifeboatError(
+        "SOURCE_TOOL_FAILED",
+        `reading the backup copy of ${path} failed: ${(error as Error).message} (is the source database damaged? try PRAGMA integrity_check on it)`,
+        { details: { path }, cause: error },
+      );
     } finally {
       copy.close();
     }

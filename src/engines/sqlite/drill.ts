@@ -2,7 +2,7 @@
 
 import { stat } from "node:fs/promises";
 import { DatabaseSync } from "node:sqlite";
-import type { SqliteSourceConfig } from "../../config/schema.ts";
+import type { SqliteSourceConfig } from "./config.ts";
 import { LifeboatError } from "../../errors.ts";
 import type { ScratchRequest, ScratchTarget } from "../engine.ts";
 import { provisionLocalScratch } from "../local-scratch.ts";

@@ -1,15 +1,18 @@
 // Restore a SQLite database file. The artifact is saved (verified) to a
 // hidden temp file beside the target, checked with PRAGMA integrity_check,
 // fsynced and renamed over the target: the target path only ever holds the
-// old file or the complete new one. A kill leaves at most a
-// `.<name>.lifeboat-partial-*` file, which nothing mistakes for the database.
+// old file or the complete new one, with the source's mode (and owner, as
+// root). A kill leaves at most a `.<name>.lifeboat-partial-<host>-<pid>-*`
+// file, which nothing mistakes for the database; the next restore into the
+// same target removes it once that process is gone (see runtime/paths.ts).
+// A full disk is TARGET_FULL, with the old target untouched.
 
-import { randomBytes } from "node:crypto";
-import { lstat, rename, rm, stat } from "node:fs/promises";
+import { chmod, chown, lstat, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { LifeboatError } from "../../errors.ts";
-import { fsyncPath } from "../../runtime/paths.ts";
+import type { Logger } from "../../runtime/logger.ts";
+import { findLeftovers, fsyncPath, leftoverName, localTargetError } from "../../runtime/paths.ts";
 import type { EngineContext, RestoreInput, RestoreOptions } from "../engine.ts";
 import { databaseArtifact } from "./capture.ts";
 
@@ -18,15 +21,15 @@ export const sideFileSuffixes = ["-wal", "-shm", "-journal"] as const;
 
 async function checkTarget(targetPath: string, options: RestoreOptions): Promise<void> {
   const parent = dirname(targetPath);
-  const parentInfo = await stat(parent).catch(() => undefined);
-  if (!parentInfo?.isDirectory()) {
-    throw new LifeboatError(
-      "TARGET_UNREACHABLE",
-      `the directory ${parent} of target ${targetPath} does not exist`,
-      {
-        details: { target: targetPath },
-      },
-    );
+  const parentInfo = await stat(parent).catch((error: NodeJS.ErrnoException) => error);
+  if (parentInfo instanceof Error || !parentInfo.isDirectory()) {
+    const why =
+      parentInfo instanceof Error && parentInfo.code !== "ENOENT"
+        ? `cannot be read (${parentInfo.code})`
+        : "does not exist";
+    throw new LifeboatError("TARGET_UNREACHABLE", `the directory ${parent} of target ${targetPath} ${why}`, {
+      details: { target: targetPath },
+    });
   }
   const existing = await lstat(targetPath).catch(() => undefined);
   if (!existing) return;
@@ -71,6 +74,42 @@ export function assertIntegrity(path: string, label = path): void {
   }
 }
 
+/**
+ * The mode (and, when restoring as root, the owner) the restored file gets: the source file's,
+ * recorded at capture. Snapshots taken before Lifeboat recorded them get 0644 filtered by the
+ * umask: what SQLite itself gives a database it creates (SQLITE_DEFAULT_FILE_PERMISSIONS),
+ * rather than the 0600 of the private download.
+ */
+export function restoredOwnership(meta: Readonly<Record<string, unknown>>): {
+  mode: number;
+  owner?: { uid: number; gid: number };
+} {
+  const recorded =
+    typeof meta.mode === "string" && /^[0-7]{3,4}$/.test(meta.mode) ? parseInt(meta.mode, 8) : NaN;
+  const mode = Number.isNaN(recorded) ? 0o644 & ~process.umask() : recorded;
+  const { uid, gid } = meta;
+  return Number.isSafeInteger(uid) && Number.isSafeInteger(gid)
+    ? { mode, owner: { uid: uid as number, gid: gid as number } }
+    : { mode };
+}
+
+/** Remove partial copies that killed restores of this target left; never a running restore's. */
+export async function removeStaleLeftovers(targetPath: string, log: Logger): Promise<void> {
+  for (const leftover of await findLeftovers(dirname(targetPath), `.${basename(targetPath)}`)) {
+    if (leftover.owner === "alive") continue;
+    if (leftover.owner === "unknown") {
+      log.warn(
+        `sqlite: ${leftover.path} was left by a restore Lifeboat cannot identify (another host, or an older version); delete it once no restore into ${targetPath} is running`,
+      );
+      continue;
+    }
+    await rm(leftover.path, { force: true });
+    log.info(
+      `sqlite: removed ${leftover.path}, left by restore process ${leftover.pid} of this host, which is gone`,
+    );
+  }
+}
+
 export async function restoreSqlite(
   input: RestoreInput,
   target: string,
@@ -79,17 +118,22 @@ export async function restoreSqlite(
 ): Promise<void> {
   const targetPath = resolve(target);
   await checkTarget(targetPath, options);
-  const partial = join(
-    dirname(targetPath),
-    `.${basename(targetPath)}.lifeboat-partial-${randomBytes(6).toString("hex")}`,
-  );
+  // Hidden, and named after its process, so a later restore can tell a dead one from a live one.
+  const partial = join(dirname(targetPath), leftoverName(`.${basename(targetPath)}`, "partial"));
   try {
+    await removeStaleLeftovers(targetPath, context.log);
     await input.artifacts.saveTo(databaseArtifact, partial);
     context.signal?.throwIfAborted();
     // Fetched and verified: from here on the time is SQLite's own check and the swap.
     context.onPhase?.("restore");
     assertIntegrity(partial, `restored copy of ${targetPath} (${partial})`);
+    const { mode, owner } = restoredOwnership(input.engineMeta);
+    if (owner && process.getuid?.() === 0) await chown(partial, owner.uid, owner.gid);
+    await chmod(partial, mode); // after chown, which would clear setuid/setgid bits
     await fsyncPath(partial);
+    // The caller's fingerprint check runs on the complete copy, before it takes the target's name.
+    await input.verify?.(partial);
+    context.signal?.throwIfAborted();
     // Side files of the old database must go before the new file takes its name: a -wal left
     // next to the new file would be replayed into it. If we are killed in between, the old
     // database loses only un-checkpointed commits, and the caller asked to replace it anyway.
@@ -101,6 +145,7 @@ export async function restoreSqlite(
     for (const path of [partial, ...sideFileSuffixes.map((suffix) => partial + suffix)]) {
       await rm(path, { force: true });
     }
-    throw error;
+    // ENOSPC while saving is TARGET_FULL, EACCES TARGET_UNREACHABLE: never an INTERNAL "bug".
+    throw localTargetError(error, targetPath);
   }
 }

@@ -4,6 +4,7 @@
 import { realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Fingerprint } from "../../domain/fingerprint.ts";
+import { LifeboatError } from "../../errors.ts";
 import type { FingerprintOptions, TargetState } from "../engine.ts";
 import { fingerprintDatabase } from "./fingerprint.ts";
 import { openExistingReadOnly } from "./open.ts";
@@ -25,6 +26,12 @@ export async function fingerprintSqliteTarget(
   const db = await openExistingReadOnly(resolve(target), "TARGET_UNREACHABLE", "SQLite target");
   try {
     return fingerprintDatabase(db, { contentHashes: options.contentHashes === true });
+  } catch (error) {
+    // The file opened but its tables cannot be read: the restored data is not what was captured.
+    throw new LifeboatError("VERIFICATION_FAILED", `reading ${target} failed: ${(error as Error).message}`, {
+      details: { target },
+      cause: error,
+    });
   } finally {
     db.close();
   }

@@ -2,7 +2,7 @@
 // documented schema (docs/drill-report.md); the Markdown drill record and
 // notifications are rendered from it, never from anything else.
 
-import type { EngineName } from "../domain/snapshot.ts";
+import type { EngineName } from "./snapshot.ts";
 
 export const DRILL_REPORT_SCHEMA = "lifeboat.drill-report/v1";
 
@@ -44,10 +44,17 @@ export interface ObjectiveOutcome {
 }
 
 export interface RtoPrediction {
-  /** Current size of the source, when it could be measured. */
+  /** The source's size now, in `measure` units. */
   readonly sourceBytes: number;
-  /** Restore throughput measured by this drill (snapshot bytes / fetch+restore seconds). */
+  /** The same measure when the drilled snapshot was taken. */
+  readonly snapshotBytes: number;
+  /** What both sizes count, e.g. "table heap and TOAST bytes": the prediction compares like with like. */
+  readonly measure: string;
+  /** sourceBytes / snapshotBytes (at least 1: a source that shrank is not predicted faster). */
+  readonly growth: number;
+  /** Restore throughput measured by this drill (snapshot artifact bytes / fetch+restore seconds). */
   readonly bytesPerSecond: number;
+  /** Provisioning as measured, plus fetch, restore and verify scaled by growth. */
   readonly seconds: number;
   readonly exceedsObjective: boolean | null;
 }

@@ -1,0 +1,107 @@
+// The parts of a source's config that every engine shares: recovery
+// objectives and the `drill:` block. Each engine's own schema (in its folder
+// under engines/) spreads `commonSourceFields` into its strictObject, so the
+// shared fields are defined once and every engine gets them the same way.
+
+import { z } from "zod";
+
+/** Durations as people write them in runbooks: 90s, 15m, 4h, 7d. */
+export const durationPattern = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+export const duration = z.string().regex(durationPattern, "a duration such as 500ms, 90s, 15m, 4h or 7d");
+
+const objectives = z
+  .strictObject({
+    rto: duration.optional().describe("Recovery time objective: how long a restore may take."),
+    rpo: duration.optional().describe("Recovery point objective: how old the restored data may be."),
+  })
+  .describe("Declared recovery objectives; drills report achieved values against them.");
+
+const httpCheck = z.strictObject({
+  url: z.string().url(),
+  status: z.int().min(100).max(599).default(200).describe("Expected HTTP status."),
+  json_field: z
+    .string()
+    .optional()
+    .describe("Dotted path of a field in the JSON body, e.g. database.migrations_current."),
+  equals: z.unknown().optional().describe("Expected value of json_field (default: any truthy value)."),
+  timeout: duration.default("10s"),
+});
+
+const drillCheck = z.union([
+  z.strictObject({
+    sql: z.string().min(1).describe("A query whose first column of the first row must be true."),
+  }),
+  z.strictObject({ http: httpCheck }),
+  z.strictObject({
+    command: z
+      .string()
+      .min(1)
+      .describe("Shell command run with the scratch target's connection details in its environment."),
+    timeout: duration.default("5m"),
+  }),
+  z.strictObject({
+    expect_rows: z.strictObject({
+      table: z
+        .string()
+        .min(1)
+        .describe("Table as in the fingerprint: schema.table for postgres, table for sqlite."),
+      min: z.int().min(0).optional(),
+      equals: z.int().min(0).optional(),
+    }),
+  }),
+]);
+
+const drill = z
+  .strictObject({
+    target: z
+      .strictObject({
+        url: z
+          .string()
+          .optional()
+          .describe("postgres: a server for scratch databases (the database part is replaced)."),
+        path: z
+          .string()
+          .optional()
+          .describe("sqlite/files: a directory under which scratch targets are made."),
+      })
+      .optional()
+      .describe("Where scratch targets are made; by default a throwaway local one."),
+    keep_on_failure: z
+      .boolean()
+      .default(false)
+      .describe("Leave the scratch target in place when the drill fails."),
+    allow_source_server: z
+      .boolean()
+      .default(false)
+      .describe("Permit a scratch database on the source's own server (never the source database itself)."),
+    checks: z.array(drillCheck).default([]),
+  })
+  .describe("How `lifeboat drill` restores and verifies this source.");
+
+/** Spread into every engine's source schema. */
+export const commonSourceFields = {
+  objectives: objectives.optional(),
+  drill: drill.optional(),
+};
+
+// Optional rather than .default(false): parsed configs and hand-built source
+// objects stay exactly as they were before the option existed; absent means off.
+/** For engines whose fingerprint can hash table contents (the deep check). */
+export const contentHashesField = z
+  .boolean()
+  .optional()
+  .meta({ default: false })
+  .describe(
+    "Also fingerprint every table's contents (a hash per table) so restores and drills compare data, not just row counts. Costs a full read of every table at backup and at verify.",
+  );
+
+/** What every source config has, whatever its engine: what drills, plans and reports may rely on. */
+export interface CommonSourceConfig {
+  readonly engine: string;
+  readonly objectives?: Objectives | undefined;
+  readonly drill?: DrillConfig | undefined;
+}
+
+export type Objectives = z.infer<typeof objectives>;
+export type DrillConfig = z.infer<typeof drill>;
+export type DrillCheckConfig = z.infer<typeof drillCheck>;

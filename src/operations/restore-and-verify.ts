@@ -1,0 +1,101 @@
+// The one restore-and-verify pipeline that `restore` and `drill` share:
+// restore into the engine's partial target, fingerprint it there, compare
+// with the fingerprint taken at backup, and only then let the engine swap it
+// into place. A mismatch leaves the old target exactly as it was. Engines
+// that cannot swap (capabilities.atomicSwap false) are verified after the
+// restore instead, and their restoreGuarantee says what that means.
+
+import { compareFingerprints, type Fingerprint, type FingerprintDifference } from "../domain/fingerprint.ts";
+import type { DrillPhases } from "../domain/drill-report.ts";
+import type { Snapshot } from "../domain/snapshot.ts";
+import type { Engine, EngineContext, RestoreOptions } from "../engines/engine.ts";
+import { LifeboatError } from "../errors.ts";
+import type { ArtifactSource } from "../domain/artifacts.ts";
+
+export interface RestoreAndVerifyInput {
+  readonly engine: Engine;
+  readonly snapshot: Snapshot;
+  readonly artifacts: ArtifactSource;
+  readonly target: string;
+  readonly options: RestoreOptions;
+  readonly context: EngineContext;
+  /** The clock (tests pass a fixed one); phases are measured with it. */
+  readonly now: () => number;
+  /** Told each time the restore moves to another phase (drills time their own phases with it). */
+  readonly onPhase?: (phase: keyof RestorePhases) => void;
+}
+
+/** The phases of a restore: fetch (toc, staging), restore (the service's own restore, the swap), verify. */
+export type RestorePhases = Pick<DrillPhases, "fetch" | "restore" | "verify">;
+
+export interface VerifiedRestore {
+  /** The restored target's fingerprint; it matched the snapshot's. */
+  readonly fingerprint: Fingerprint;
+  readonly phases: RestorePhases;
+}
+
+/** Did the snapshot ask for the deep check? Then the target is hashed too. */
+export function wantsContentHashes(snapshot: Snapshot): boolean {
+  return Object.keys(snapshot.fingerprint.hashes).some((key) => key.startsWith("content:"));
+}
+
+export async function restoreAndVerify(input: RestoreAndVerifyInput): Promise<VerifiedRestore> {
+  const { engine, snapshot, context } = input;
+  const phases: { fetch?: number; restore?: number; verify?: number } = {};
+  let current: keyof RestorePhases = "fetch";
+  let mark = input.now();
+  const switchTo = (next: keyof RestorePhases) => {
+    const now = input.now();
+    phases[current] = (phases[current] ?? 0) + (now - mark) / 1000;
+    current = next;
+    mark = now;
+    input.onPhase?.(next);
+  };
+  let fingerprint: Fingerprint | undefined;
+  const verify = async (partialTarget: string) => {
+    switchTo("verify");
+    fingerprint = await engine.fingerprint(partialTarget, context, {
+      contentHashes: wantsContentHashes(snapshot),
+    });
+    throwOnMismatch(snapshot, compareFingerprints(snapshot.fingerprint, fingerprint));
+    switchTo("restore"); // the swap into place that follows is part of the restore
+  };
+  const engineContext: EngineContext = {
+    ...context,
+    onPhase: (phase) => {
+      if (phase === "restore") switchTo("restore");
+      context.onPhase?.(phase);
+    },
+  };
+  try {
+    await engine.restore(
+      {
+        artifacts: input.artifacts,
+        engineMeta: snapshot.engineMeta,
+        ...(engine.capabilities.atomicSwap ? { verify } : {}),
+      },
+      input.target,
+      input.options,
+      engineContext,
+    );
+    if (!engine.capabilities.atomicSwap) await verify(input.target);
+  } finally {
+    switchTo(current);
+  }
+  if (!fingerprint) {
+    // An engine that declares atomicSwap must call verify; not doing so is a bug, never a pass.
+    throw new LifeboatError("INTERNAL", `the ${engine.name} engine restored without verifying the target`);
+  }
+  return { fingerprint, phases };
+}
+
+function throwOnMismatch(snapshot: Snapshot, differences: readonly FingerprintDifference[]): void {
+  if (differences.length === 0) return;
+  const shown = differences.slice(0, 10).map((d) => `${d.key}: expected ${d.expected}, found ${d.actual}`);
+  throw new LifeboatError(
+    "VERIFICATION_FAILED",
+    `the restore of snapshot ${snapshot.id.slice(0, 8)} does not match its fingerprint; the restored copy ` +
+      `was discarded and the target left as it was:\n  ${shown.join("\n  ")}`,
+    { details: { differences } },
+  );
+}

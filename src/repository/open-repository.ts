@@ -1,0 +1,230 @@
+// The Repository facade over the format's parts, once the master key is open
+// (docs/repository-format.md is the contract; repository.ts opens and creates).
+
+import type { Snapshot } from "../domain/snapshot.ts";
+import type { ArtifactSource } from "../domain/artifacts.ts";
+import { LifeboatError } from "../errors.ts";
+import type { Backend } from "../storage/backend.ts";
+import { RepositoryArtifactSource } from "./artifact-source.ts";
+import { checkRepository } from "./check.ts";
+import { Chunker } from "./chunker.ts";
+import { CONFIG_KEY } from "./config-file.ts";
+import { DEFAULT_SCRYPT, gearTableOf } from "./crypto.ts";
+import type { MasterKey } from "./crypto.ts";
+import { createKeyFile, KEYS_PREFIX, listKeyFiles } from "./key-files.ts";
+import type { StoredKey } from "./key-files.ts";
+import { mapLimited } from "./limiter.ts";
+import { acquireLock, listLocks } from "./locks.ts";
+import { ObjectStore } from "./object-store.ts";
+import { SnapshotCatalog } from "./snapshot-catalog.ts";
+import type {
+  CheckOptions,
+  CheckProblem,
+  CheckReport,
+  DamagedObject,
+  KeyInfo,
+  Lock,
+  LockInfo,
+  LockKind,
+  LockRequestOptions,
+  OpeningDamage,
+  OpenOptions,
+  Repository,
+  RepositoryConfigFile,
+  SnapshotListing,
+  SnapshotWriter,
+} from "./types.ts";
+import { loadChunkIndex, RepositorySnapshotWriter } from "./writer.ts";
+
+const PARALLEL_DOCUMENT_READS = 8;
+
+export interface OpenedState {
+  readonly config: RepositoryConfigFile;
+  /** The authentic config bytes: what `config` holds, or the copy it was recovered from. */
+  readonly configBytes: Uint8Array;
+  readonly master: MasterKey;
+  readonly key: StoredKey;
+  readonly damage: OpeningDamage;
+}
+
+export class OpenRepository implements Repository {
+  readonly config: RepositoryConfigFile;
+  readonly location: string;
+  readonly damage: OpeningDamage;
+  readonly #backend: Backend;
+  readonly #configBytes: Uint8Array;
+  readonly #master: MasterKey;
+  readonly #key: StoredKey;
+  readonly #store: ObjectStore;
+  readonly #chunker: Chunker;
+  readonly #catalog: SnapshotCatalog;
+  readonly #warned = new Set<string>();
+  readonly #onWarning: ((warning: DamagedObject) => void) | undefined;
+
+  constructor(backend: Backend, state: OpenedState, options: OpenOptions = {}) {
+    this.config = state.config;
+    this.location = backend.location;
+    this.damage = state.damage;
+    this.#backend = backend;
+    this.#configBytes = state.configBytes;
+    this.#master = state.master;
+    this.#key = state.key;
+    this.#onWarning = options.onWarning;
+    this.#store = new ObjectStore(backend, state.master, state.config.encryption, state.config.chunker.max);
+    this.#chunker = new Chunker(gearTableOf(state.master), state.config.chunker);
+    this.#catalog = new SnapshotCatalog(this.#store, this.location, (warning) => this.#warn(warning));
+    if (state.damage.config) this.#warn(state.damage.config);
+    for (const key of state.damage.keys) this.#warn(key);
+  }
+
+  listSnapshots(filter: { source?: string } = {}): Promise<Snapshot[]> {
+    return this.#catalog.readable(filter);
+  }
+
+  listSnapshotsWithDamage(filter: { source?: string } = {}): Promise<SnapshotListing> {
+    return this.#catalog.list(filter);
+  }
+
+  findSnapshot(selector: string, source?: string): Promise<Snapshot> {
+    return this.#catalog.find(selector, source);
+  }
+
+  async saveDrillReport(report: { readonly id: string }): Promise<void> {
+    await this.#store.putDocument("drills", report.id, Buffer.from(JSON.stringify(report)));
+  }
+
+  async listDrillReports(): Promise<unknown[]> {
+    const keys: string[] = [];
+    for await (const info of this.#backend.list("drills/")) keys.push(info.key);
+    keys.sort();
+    return mapLimited(keys, PARALLEL_DOCUMENT_READS, async (key) => {
+      const plaintext = await this.#store.readDocument(key);
+      try {
+        return JSON.parse(plaintext.toString("utf8")) as unknown;
+      } catch (error) {
+        throw new LifeboatError("CHECKSUM_MISMATCH", `drill report ${key} is not valid JSON`, {
+          details: { object: key },
+          cause: error,
+        });
+      }
+    });
+  }
+
+  async newSnapshotWriter(): Promise<SnapshotWriter> {
+    this.#store.warmUp(); // workers load while data/ is listed
+    return new RepositorySnapshotWriter(this.#store, this.#chunker, await loadChunkIndex(this.#store));
+  }
+
+  openArtifacts(snapshot: Snapshot): ArtifactSource {
+    this.#store.warmUp();
+    return new RepositoryArtifactSource(this.#store, snapshot);
+  }
+
+  async check(options: CheckOptions): Promise<CheckReport> {
+    const report = await checkRepository(this.#store, options);
+    const opening: CheckProblem[] = [];
+    const { config, keys } = this.damage;
+    if (config)
+      opening.push({
+        code: "REPOSITORY_CONFIG_DAMAGED",
+        object: config.object,
+        message: config.message,
+        snapshots: [],
+      });
+    for (const key of keys)
+      opening.push({ code: "KEY_DAMAGED", object: key.object, message: key.message, snapshots: [] });
+    if (opening.length === 0) return report;
+    const problems = [...opening, ...report.problems].sort((a, b) => a.object.localeCompare(b.object));
+    return { ...report, problems };
+  }
+
+  lock(kind: LockKind, command: string, options: LockRequestOptions = {}): Promise<Lock> {
+    return acquireLock(this.#backend, kind, command, options);
+  }
+
+  listLocks(): Promise<LockInfo[]> {
+    return listLocks(this.#backend);
+  }
+
+  async listKeys(): Promise<KeyInfo[]> {
+    const { keys } = await listKeyFiles(this.#backend, this.config.id);
+    return keys.map((key) => this.#infoOf(key));
+  }
+
+  async addKey(newPassword: string): Promise<KeyInfo> {
+    if (this.config.encryption === "none") {
+      throw new LifeboatError(
+        "BAD_ARGUMENT",
+        `the repository at ${this.location} is unencrypted; it has no passwords`,
+        {
+          hint: "Create a new repository with a password to have an encrypted one.",
+        },
+      );
+    }
+    // New keys cost what the current one costs: a repository made with cheap
+    // test parameters stays cheap, one made with strong parameters stays strong.
+    const kdf = this.#key.file.kdf;
+    const params = kdf.algorithm === "scrypt" ? { N: kdf.N, r: kdf.r, p: kdf.p } : DEFAULT_SCRYPT;
+    const key = await createKeyFile(this.#backend, {
+      repositoryId: this.config.id,
+      master: this.#master,
+      password: newPassword,
+      params,
+      configBytes: this.#configBytes,
+    });
+    return this.#infoOf(key);
+  }
+
+  async removeKey(id: string): Promise<void> {
+    const { keys } = await listKeyFiles(this.#backend, this.config.id);
+    const key = keys.find((candidate) => candidate.id === id);
+    if (!key) {
+      throw new LifeboatError("KEY_NOT_FOUND", `no key ${id} in the repository at ${this.location}`, {
+        details: { id },
+      });
+    }
+    if (keys.length === 1) {
+      throw new LifeboatError(
+        "LAST_KEY",
+        `key ${id} is the repository's last key; removing it would lock everyone out`,
+        {
+          details: { id },
+        },
+      );
+    }
+    if (id === this.#key.id) {
+      throw new LifeboatError(
+        "BAD_ARGUMENT",
+        `key ${id} is the one this process opened the repository with`,
+        {
+          details: { id },
+          hint: "Open the repository with another key's password to remove this one; that proves the other password works.",
+        },
+      );
+    }
+    await this.#backend.delete(KEYS_PREFIX + id);
+  }
+
+  async repairConfig(): Promise<boolean> {
+    if (!this.damage.config) return false;
+    // A plain put: the bytes are the authentic config, sealed in the key file the password opened.
+    await this.#backend.put(CONFIG_KEY, this.#configBytes);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await this.#store.close();
+    await this.#backend.close();
+  }
+
+  #warn(warning: DamagedObject): void {
+    if (this.#warned.has(warning.object)) return;
+    this.#warned.add(warning.object);
+    this.#onWarning?.(warning);
+  }
+
+  #infoOf(key: StoredKey): KeyInfo {
+    const { created, hostname, username } = key.file;
+    return { id: key.id, created, hostname, username, current: key.id === this.#key.id };
+  }
+}

@@ -1,0 +1,148 @@
+// Sparse files (issue #6, section 4): a 1 GiB file holding a few KiB of data
+// used to be stored as 1 GiB and restored fully allocated. Real sparse files
+// on the test's filesystem: the stored artifact is small, the restore is
+// byte-identical and still sparse, GNU tar reads the same archive, and
+// damaged or hostile sparse entries leave the target untouched (fault 1).
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, open, readdir, rm, stat, truncate, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { filesEngine } from "../src/engines/files/index.ts";
+import type { EngineContext } from "../src/engines/engine.ts";
+import { compareFingerprints } from "../src/domain/fingerprint.ts";
+import { isLifeboatError } from "../src/errors.ts";
+import { processRunner } from "../src/runtime/process.ts";
+import { silentLogger } from "../src/runtime/logger.ts";
+import { CorruptArtifacts, MemoryArtifacts } from "./support/memory-artifacts.ts";
+
+const GiB = 1024 ** 3;
+let base: string;
+let context: EngineContext;
+
+before(async () => {
+  base = await mkdtemp(join(tmpdir(), "lifeboat-sparse-"));
+  await mkdir(join(base, "spool"));
+  context = { runner: processRunner, log: silentLogger, tempDir: join(base, "spool") };
+});
+after(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+/** `truncate -s size`, then data written at each offset: a file with holes between. */
+async function sparseFile(path: string, size: number, writes: [number, Buffer][]): Promise<void> {
+  await writeFile(path, "");
+  await truncate(path, size);
+  const handle = await open(path, "r+");
+  try {
+    for (const [offset, data] of writes) await handle.write(data, 0, data.length, offset);
+  } finally {
+    await handle.close();
+  }
+}
+
+const allocated = async (path: string) => (await stat(path)).blocks * 512;
+const leftovers = async () => (await readdir(base)).filter((name) => name.includes(".lifeboat-"));
+
+describe("sparse files", () => {
+  let source: string;
+  let artifacts: MemoryArtifacts;
+  let captured: Awaited<ReturnType<typeof filesEngine.capture>>;
+
+  before(async () => {
+    source = join(base, "source");
+    await mkdir(source);
+    await sparseFile(join(source, "disk.img"), GiB, [
+      [0, Buffer.from("header at the start")],
+      [300 * 1024 * 1024 + 123, randomBytes(10_000)], // unaligned, across a 4 KiB boundary
+      [GiB - 3, Buffer.from("end")],
+    ]);
+    await sparseFile(join(source, "all-hole"), 64 * 1024 * 1024, []);
+    await sparseFile(join(source, "ends-in-hole"), 10 * 1024 * 1024, [[4096, Buffer.from("data")]]);
+    // Zeros written for real (allocated): not sparse, so stored verbatim as before.
+    await writeFile(join(source, "written-zeros"), Buffer.alloc(256 * 1024));
+    assert.ok((await allocated(join(source, "disk.img"))) < 1024 * 1024, "the test filesystem keeps holes");
+    artifacts = new MemoryArtifacts();
+    captured = await filesEngine.capture({ engine: "files", path: source }, artifacts, context);
+  });
+
+  test("only the data is stored: kilobytes for a 1 GiB file", () => {
+    const stored = artifacts.artifacts[0]!.size;
+    assert.ok(stored < 256 * 1024 + 64 * 1024, `artifact is ${stored} bytes`);
+    assert.ok(stored > 256 * 1024, "the allocated zeros are stored as they are");
+    assert.equal(captured.fingerprint.counts.bytes, GiB + 64 * 1024 * 1024 + 10 * 1024 * 1024 + 256 * 1024);
+  });
+
+  test("the restore is byte-identical, verifies, and keeps the holes", async () => {
+    const target = join(base, "restored");
+    await filesEngine.restore({ artifacts, engineMeta: captured.engineMeta }, target, {}, context);
+    assert.deepEqual(
+      compareFingerprints(captured.fingerprint, await filesEngine.fingerprint(target, context)),
+      [],
+    );
+    for (const name of ["disk.img", "all-hole", "ends-in-hole", "written-zeros"]) {
+      execFileSync("cmp", [join(source, name), join(target, name)]); // throws on the first difference
+      assert.equal((await stat(join(target, name))).size, (await stat(join(source, name))).size, name);
+    }
+    assert.ok((await allocated(join(target, "disk.img"))) < 1024 * 1024, "disk.img stays sparse");
+    assert.equal(await allocated(join(target, "all-hole")), 0);
+    assert.ok((await allocated(join(target, "ends-in-hole"))) <= 64 * 1024);
+    assert.deepEqual(await leftovers(), []);
+  });
+
+  test("an unchanged sparse file gives the same archive bytes", async () => {
+    const again = new MemoryArtifacts();
+    await filesEngine.capture({ engine: "files", path: source }, again, context);
+    assert.equal(again.artifacts[0]?.sha256, artifacts.artifacts[0]?.sha256);
+  });
+
+  test("GNU tar extracts the archive (GNU sparse 1.0) to the same bytes, sparse", async () => {
+    const archive = join(base, "tree.tar");
+    await writeFile(archive, artifacts.stored.get("tree.tar")!);
+    const gnu = join(base, "gnu");
+    await mkdir(gnu);
+    execFileSync("tar", ["-xf", archive, "-C", gnu]);
+    execFileSync("cmp", [join(source, "disk.img"), join(gnu, "disk.img")]);
+    assert.ok((await allocated(join(gnu, "disk.img"))) < 1024 * 1024);
+    assert.deepEqual((await readdir(gnu)).sort(), ["all-hole", "disk.img", "ends-in-hole", "written-zeros"]);
+    await rm(archive);
+  });
+
+  test("a stream damaged inside the sparse data leaves the target untouched and no partial", async () => {
+    const corrupt = new CorruptArtifacts();
+    corrupt.corrupt = "tree.tar";
+    for (const [name, bytes] of artifacts.stored) await corrupt.write(name, Readable.from([bytes]));
+    const target = join(base, "precious");
+    await mkdir(target);
+    await writeFile(join(target, "keep.txt"), "precious");
+    await assert.rejects(
+      filesEngine.restore({ artifacts: corrupt, engineMeta: {} }, target, { force: true }, context),
+      (error) => isLifeboatError(error, "CHECKSUM_MISMATCH"),
+    );
+    assert.deepEqual(await readdir(target), ["keep.txt"]);
+    assert.deepEqual(await leftovers(), []);
+  });
+
+  test("a sparse map whose segments overlap is refused, and nothing reaches the target", async () => {
+    const hostile = Buffer.from(artifacts.stored.get("tree.tar")!);
+    // disk.img's map (GNU sparse 1.0, at the start of its data): 3 segments at 0, 300 MiB, 1 GiB - 4 KiB.
+    const map = hostile.indexOf("3\n0\n4096\n314572800\n");
+    assert.ok(map > 0, "the map is in the archive where GNU sparse 1.0 puts it");
+    // Same length, so the archive stays aligned: the second segment now overlaps the first.
+    hostile.write("000000001", map + "3\n0\n4096\n".length, "ascii");
+    const evil = new MemoryArtifacts();
+    // The map is data, not header: no tar checksum covers it; the reader's checks must.
+    await evil.write("tree.tar", Readable.from([hostile]));
+    const target = join(base, "hostile");
+    await assert.rejects(
+      filesEngine.restore({ artifacts: evil, engineMeta: {} }, target, {}, context),
+      (error) => isLifeboatError(error, "VERIFICATION_FAILED") && /sparse map/.test(error.message),
+    );
+    await assert.rejects(stat(target), { code: "ENOENT" });
+    assert.deepEqual(await leftovers(), []);
+  });
+});
