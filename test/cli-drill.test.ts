@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -57,6 +57,14 @@ sources:
     path: "${dir}/app.db"
     objectives: { rto: 1ms }
     drill: { target: { path: "${dir}/scratch" } }
+  rowless-db:
+    engine: sqlite
+    path: "${dir}/rowless.db"
+    drill: { target: { path: "${dir}/scratch" } }
+  hollow-tree:
+    engine: files
+    path: "${dir}/hollow"
+    drill: { target: { path: "${dir}/scratch" } }
   empty-db:
     engine: sqlite
     path: "${dir}/empty.db"
@@ -95,6 +103,10 @@ describe("lifeboat drill", () => {
     for (let i = 0; i < 500; i++) insert.run(`booking ${i}`);
     db.close();
     new DatabaseSync(join(ws.dir, "empty.db")).close();
+    const rowless = new DatabaseSync(join(ws.dir, "rowless.db"));
+    rowless.exec("CREATE TABLE a (x); CREATE TABLE b (y)");
+    rowless.close();
+    await mkdir(join(ws.dir, "hollow", "x", "y"), { recursive: true });
     await mkdir(join(ws.dir, "uploads", "a"), { recursive: true });
     await writeFile(join(ws.dir, "uploads", "a", "photo.jpg"), randomBytes(100_000));
     await mkdir(join(ws.dir, "big"));
@@ -167,7 +179,10 @@ describe("lifeboat drill", () => {
     assert.equal(result.json.status, "verification_failed");
     const sql = result.json.checks.find((check: { kind: string }) => check.kind === "sql");
     assert.equal(sql.result, "failed");
+    // Never recovered, so no recovery time was achieved (docs/drills.md).
+    assert.deepEqual(result.json.rto, { objective: null, achieved: null, met: null });
     assert.equal(result.json.scratch.kept, true);
+    assert.match(result.json.issues.join("\n"), /kept for inspection: .*remove it with: rm -rf/);
     assert.ok(
       existsSync(result.json.scratch.description.replace(/^.* (\/\S+)$/, "$1")),
       "kept scratch exists",
@@ -184,6 +199,33 @@ describe("lifeboat drill", () => {
     assert.equal(result.json.status, "objective_missed");
     assert.equal(result.json.rto.objective, 0.001);
     assert.equal(result.json.rto.met, false);
+  });
+
+  test("tables without rows and a tree of empty directories are empty restores, not passes", async () => {
+    for (const name of ["rowless-db", "hollow-tree"]) {
+      const result = await drill([name]);
+      assert.equal(result.code, 6, `${name}: ${result.stderr}`);
+      const notEmpty = result.json.checks.find((check: { kind: string }) => check.kind === "not_empty");
+      assert.equal(notEmpty.result, "failed", name);
+      assert.match(notEmpty.detail, name === "rowless-db" ? /0 rows in 2 tables/ : /0 files/);
+    }
+  });
+
+  test("the predicted RTO compares like with like and says what it measured", async () => {
+    await writeFile(join(ws.dir, "uploads", "a", "second.jpg"), randomBytes(100_000));
+    try {
+      const result = await drill(["uploads"]);
+      assert.equal(result.code, 0, result.stderr);
+      const prediction = result.json.predictedRto;
+      assert.equal(prediction.measure, "bytes of regular files");
+      assert.equal(prediction.snapshotBytes, 100_000);
+      assert.equal(prediction.sourceBytes, 200_000);
+      assert.equal(prediction.growth, 2);
+      const measured = result.json.phases.fetch + result.json.phases.restore + result.json.phases.verify;
+      assert.ok(Math.abs(prediction.seconds - (result.json.phases.start + 2 * measured)) < 1e-6);
+    } finally {
+      await rm(join(ws.dir, "uploads", "a", "second.jpg"));
+    }
   });
 
   test("an empty database cannot pass a drill", async () => {

@@ -122,6 +122,36 @@ describe("lifeboat CLI with local sources", () => {
     assert.equal(self.json.error.code, "TARGET_IS_SOURCE");
   });
 
+  test("restore refuses what it cannot do the same way with and without --dry-run", async () => {
+    for (const dryRun of [["--dry-run"], []]) {
+      const typo = await run(["restore", "app-sqlit", "--to", join(ws.dir, "x.db"), "--json", ...dryRun]);
+      assert.equal(typo.code, 2, typo.stderr);
+      assert.equal(typo.json.error.code, "UNKNOWN_SOURCE");
+      const foreign = await run([
+        "restore",
+        "uploads",
+        "--to",
+        join(ws.dir, "u2"),
+        "--globals",
+        "--json",
+        ...dryRun,
+      ]);
+      assert.equal(foreign.code, 2, foreign.stderr);
+      assert.match(foreign.json.error.message, /--globals is not an option of the files engine/);
+      const url = await run([
+        "restore",
+        "app-sqlite",
+        "--to",
+        "postgres://127.0.0.1/app",
+        "--json",
+        ...dryRun,
+      ]);
+      assert.equal(url.code, 2, url.stderr);
+      assert.match(url.json.error.message, /is a URL; a sqlite target is the path of a database file/);
+      assert.equal(existsSync(join(ws.dir, "postgres:")), false, "no relative path was created");
+    }
+  });
+
   test("check --read-data passes on a healthy repository", async () => {
     const check = await run(["check", "--read-data", "--json"]);
     assert.equal(check.code, 0, check.stdout + check.stderr);

@@ -16,6 +16,7 @@ import type { Logger } from "../src/runtime/logger.ts";
 import { processRunner, type ProcessRunner } from "../src/runtime/process.ts";
 import { MemoryArtifacts } from "./support/memory-artifacts.ts";
 import { startCluster, type PgCluster } from "./support/pg-cluster.ts";
+import { sourceGrowth, sourceSize } from "../src/engines/postgres/query.ts";
 import { isSameTarget } from "./support/identity.ts";
 
 const fixtureSql = `
@@ -258,11 +259,14 @@ describe("postgres engine", () => {
     await primary.psql("CREATE DATABASE vacant");
     const vacant = await postgresEngine.inspectTarget(primary.url("vacant"), await makeContext());
     assert.deepEqual([vacant.exists, vacant.empty], [true, true]);
+    assert.equal(vacant.description, `database vacant on 127.0.0.1:${primary.port} (empty)`);
     await postgresEngine.restore(input, primary.url("vacant"), {}, await makeContext());
     assert.equal(await primary.psql("SELECT count(*) FROM t", "vacant"), "10");
 
     const absent = await postgresEngine.inspectTarget(primary.url("absent"), await makeContext());
     assert.deepEqual([absent.exists, absent.empty], [false, true]);
+    // A noun phrase: the plan says "create database absent on 127.0.0.1:5432", not "create ... does not exist".
+    assert.equal(absent.description, `database absent on 127.0.0.1:${primary.port}`);
     assert.equal(await primary.psql("SELECT count(*) FROM pg_database WHERE datname = 'absent'"), "0");
   });
 
@@ -280,6 +284,39 @@ describe("postgres engine", () => {
     assert.equal(
       await primary.psql("SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE 'rescued%'"),
       "rescued",
+    );
+  });
+
+  it("records the source's relation bytes at capture, so a drill scales like by like", async () => {
+    await primary.psql("CREATE DATABASE growing");
+    await primary.psql(
+      "CREATE TABLE events (id int, body text); INSERT INTO events SELECT g, repeat('e', 200) FROM generate_series(1, 2000) g",
+      "growing",
+    );
+    const growing = source(primary, "growing");
+    const captured = await postgresEngine.capture(growing, new MemoryArtifacts(), await makeContext());
+    const recorded = captured.engineMeta.relation_bytes;
+    assert.equal(typeof recorded, "number");
+    assert.equal(recorded, await sourceSize(growing));
+    // Heap bytes on both sides of the ratio, not heap bytes over dump bytes.
+    assert.equal(recorded, Number(await primary.psql("SELECT pg_relation_size('events')", "growing")));
+
+    await primary.psql(
+      "INSERT INTO events SELECT g, repeat('e', 200) FROM generate_series(1, 2000) g",
+      "growing",
+    );
+    const growth = await sourceGrowth(growing, captured.engineMeta);
+    assert.ok(growth, "a growth measure");
+    assert.equal(growth.snapshotBytes, recorded);
+    assert.ok(
+      growth.currentBytes / growth.snapshotBytes > 1.8,
+      `${growth.currentBytes} / ${growth.snapshotBytes}`,
+    );
+    assert.match(growth.measure, /pg_relation_size/);
+    // A snapshot that recorded no relation bytes gives no basis: no prediction rather than a wrong one.
+    assert.equal(
+      await sourceGrowth(growing, { ...captured.engineMeta, relation_bytes: undefined }),
+      undefined,
     );
   });
 

@@ -65,7 +65,10 @@ describe("postgres target identity", () => {
   it("sees another address of the same server as the source when the identifier is unreadable", async () => {
     const app = source(primary.url("app", "plain"));
     // The role cannot read the identifier: before, the differing host names alone made this "another server".
-    assert.equal(await primary.psql("SELECT has_function_privilege('plain', 'pg_control_system()', 'EXECUTE')"), "f");
+    assert.equal(
+      await primary.psql("SELECT has_function_privilege('plain', 'pg_control_system()', 'EXECUTE')"),
+      "f",
+    );
     const identity = await identifyTarget(app, viaAlias(primary.url("app", "plain")));
     assert.equal(identity.verdict, "same", identity.reason);
     assert.match(identity.reason, /same postmaster/);
@@ -104,7 +107,12 @@ describe("postgres target identity", () => {
     assert.equal(different.verdict, "different", different.reason);
     assert.match(different.reason, /not the one the snapshot was taken from/);
     // A target whose identifier is unreadable proves nothing against the recorded one.
-    const unreadable = await identifyTarget(gone, primary.url("app", "plain"), {}, { system_identifier: "1" });
+    const unreadable = await identifyTarget(
+      gone,
+      primary.url("app", "plain"),
+      {},
+      { system_identifier: "1" },
+    );
     assert.equal(unreadable.verdict, "unknown", unreadable.reason);
   });
 

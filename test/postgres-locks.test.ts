@@ -106,11 +106,17 @@ describe("postgres lock waits and interruptions", () => {
     try {
       await assert.rejects(capture(source({ lock_timeout: "2s" }), sink, await makeContext()), (error) => {
         assert.ok(isLifeboatError(error, "SOURCE_LOCKED"), String(error));
-        assert.match(error.message, new RegExp(`pid ${blocker.pid} \\(user postgres, application blocker-app`));
+        assert.match(
+          error.message,
+          new RegExp(`pid ${blocker.pid} \\(user postgres, application blocker-app`),
+        );
         assert.match(error.message, /idle in transaction/);
         assert.match(error.message, /holds ACCESS EXCLUSIVE on accounts/);
         assert.match(error.message, /waited 2s for a table lock/);
-        assert.ok(!JSON.stringify(error.toJSON()).includes(secretInQuery), "a password from pg_stat_activity");
+        assert.ok(
+          !JSON.stringify(error.toJSON()).includes(secretInQuery),
+          "a password from pg_stat_activity",
+        );
         return true;
       });
     } finally {

@@ -153,6 +153,17 @@ describe("a damaged config has its own error and a recovery path", () => {
     await repaired.close();
   });
 
+  it("a zero-byte or missing-field config is damage too, and recovers the same way", async () => {
+    for (const damaged of ["", '{ "version": 1 }']) {
+      const { backend } = await repositoryWithSnapshots();
+      backend.objects.set("config", Buffer.from(damaged));
+      const { repository, warnings } = await openRecording(backend, PASSWORD);
+      assert.equal(warnings[0]?.code, "REPOSITORY_CONFIG_DAMAGED");
+      assert.equal((await repository.listSnapshots()).length, 3);
+      await repository.close();
+    }
+  });
+
   it("a changed character in the repository id is config damage, not KEY_NOT_FOUND", async () => {
     const { backend } = await repositoryWithSnapshots();
     const config = JSON.parse(Buffer.from(backend.objects.get("config")!).toString());
@@ -432,5 +443,13 @@ sources:
       [`keys/${current}`],
     );
     assert.match(other.stderr, /KEY_DAMAGED/);
+
+    // The hint's way out: remove the damaged key with the other password; check is clean again.
+    const remove = await ws.cli(["key", "remove", current.slice(0, 12), "--json"], {
+      LIFEBOAT_PASSWORD: SECOND,
+    });
+    assert.equal(remove.code, 0, remove.stderr);
+    const check = await ws.cli(["check", "--json"], { LIFEBOAT_PASSWORD: SECOND });
+    assert.equal(check.code, 0, check.stdout + check.stderr);
   });
 });

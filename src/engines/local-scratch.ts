@@ -65,5 +65,7 @@ export async function provisionLocalScratch(
     description: `${engineName} scratch ${sourceIsDirectory ? "directory" : "file"} ${target}`,
     env: { LIFEBOAT_TARGET: target, ...(engineName === "sqlite" ? { SQLITE_PATH: target } : {}) },
     destroy: () => rm(dir, { recursive: true, force: true }),
+    // Nothing removes a directory behind our back: keeping it is leaving it.
+    keep: async () => `${target} (remove it with: rm -rf ${dir})`,
   };
 }

@@ -176,14 +176,16 @@ export class OpenRepository implements Repository {
   }
 
   async removeKey(id: string): Promise<void> {
-    const { keys } = await listKeyFiles(this.#backend, this.config.id);
+    const { keys, damaged } = await listKeyFiles(this.#backend, this.config.id);
     const key = keys.find((candidate) => candidate.id === id);
-    if (!key) {
+    // A damaged key file opens nothing: removing it can never lock anyone out.
+    const broken = damaged.some((candidate) => candidate.id === id);
+    if (!key && !broken) {
       throw new LifeboatError("KEY_NOT_FOUND", `no key ${id} in the repository at ${this.location}`, {
         details: { id },
       });
     }
-    if (keys.length === 1) {
+    if (key && keys.length === 1) {
       throw new LifeboatError(
         "LAST_KEY",
         `key ${id} is the repository's last key; removing it would lock everyone out`,

@@ -6,6 +6,7 @@ import { Readable } from "node:stream";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isLifeboatError } from "../errors.ts";
+import { FaultyBackend } from "../storage/faulty.ts";
 import { MemoryBackend } from "../storage/memory.ts";
 import { initRepository, openRepository } from "./repository.ts";
 import { compressible, draft, newRepository, readAll, rejectsWith, TEST_KDF } from "./testing.ts";
@@ -199,6 +200,23 @@ describe("repository keys and versions", () => {
     const config = JSON.parse(Buffer.from(backend.objects.get("config")!).toString());
     backend.objects.set("config", Buffer.from(JSON.stringify({ ...config, version: 2, newField: true })));
     await rejectsWith(openRepository(backend, "secret"), "REPOSITORY_FORMAT_TOO_NEW");
+  });
+
+  it("without native conditional puts, init reads config back and yields to a racing init", async () => {
+    const inner = new MemoryBackend();
+    const store = new FaultyBackend(inner, { capabilities: { conditionalPut: false } });
+    const put = store.put.bind(store);
+    // A racing init whose check-then-put of config landed just after ours.
+    store.put = async (key, data, options) => {
+      await put(key, data, options);
+      if (key === "config") inner.objects.set("config", Buffer.from('{ "someone": "else" }'));
+    };
+    await rejectsWith(initRepository(store, { password: "pw", kdf: TEST_KDF }), "REPOSITORY_EXISTS");
+    assert.deepEqual(
+      [...inner.objects.keys()].filter((key) => key.startsWith("keys/")),
+      [],
+      "the loser removes its key file",
+    );
   });
 
   it("ignores key files left by an interrupted init", async () => {

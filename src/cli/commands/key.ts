@@ -3,6 +3,7 @@
 
 import { readFile } from "node:fs/promises";
 import { LifeboatError } from "../../errors.ts";
+import { KEYS_PREFIX } from "../../repository/key-files.ts";
 import { table } from "../output.ts";
 import { withRepository, type CommandEnv } from "../session.ts";
 
@@ -70,7 +71,12 @@ export async function keyAddCommand(
 
 export async function keyRemoveCommand(env: CommandEnv, id: string): Promise<void> {
   const removed = await withRepository(env, { kind: "exclusive", command: "key remove" }, async (context) => {
-    const keys = await context.repository.listKeys();
+    // Damaged key files can be removed too (the KEY_DAMAGED hint says to): they are named by id only.
+    const damaged = context.repository.damage.keys.map((key) => ({
+      id: key.object.slice(KEYS_PREFIX.length),
+      current: false,
+    }));
+    const keys = [...(await context.repository.listKeys()), ...damaged];
     const matches = keys.filter((key) => key.id.startsWith(id));
     if (matches.length !== 1) {
       throw new LifeboatError(

@@ -26,13 +26,25 @@ import { LifeboatError } from "../../errors.ts";
 import { redact } from "../../runtime/redact.ts";
 import { toolFailure } from "../../runtime/process.ts";
 import type { ArtifactSink, CaptureResult, EngineContext } from "../engine.ts";
-import { describeLocation, parsePostgresUrl, toolConnection, withDatabase, type PgLocation } from "./connection.ts";
+import {
+  describeLocation,
+  parsePostgresUrl,
+  toolConnection,
+  withDatabase,
+  type PgLocation,
+} from "./connection.ts";
 import { DumpUpload } from "./dump-upload.ts";
 import { readFingerprint } from "./fingerprint.ts";
 import { isLockTimeout, isPgDumpLockFailure, lockWaitError } from "./lock-holders.ts";
 import { readRelationBytes } from "./query.ts";
 import { readDatabaseInfo, readServerInfo } from "./server-info.ts";
-import { openSession, sessionLimits, type PostgresSessionOptions, type Session, type SessionLimits } from "./session.ts";
+import {
+  openSession,
+  sessionLimits,
+  type PostgresSessionOptions,
+  type Session,
+  type SessionLimits,
+} from "./session.ts";
 
 /** Artifact names inside a PostgreSQL snapshot. */
 export const dumpPrefix = "dump/";
@@ -180,7 +192,12 @@ async function dumpAndStore(
     if (fingerprinted.status === "rejected") {
       const error: unknown = fingerprinted.reason;
       if (isLockTimeout(error)) {
-        throw await lockWaitError(location, `the fingerprint waited ${formatMs(job.limits.lockTimeoutMs)} for a table lock`, [session.pid], error);
+        throw await lockWaitError(
+          location,
+          `the fingerprint waited ${formatMs(job.limits.lockTimeoutMs)} for a table lock`,
+          [session.pid],
+          error,
+        );
       }
       throw sqlFailure(where, "reading the fingerprint", error);
     }

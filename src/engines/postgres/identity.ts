@@ -59,7 +59,9 @@ export async function identifyTarget(
   try {
     return await decide(sourceLocation, targetLocation, sourceSide, targetSide, recorded);
   } finally {
-    await Promise.all([sourceSide, targetSide].map((side) => (side.facts ? side.session.close() : undefined)));
+    await Promise.all(
+      [sourceSide, targetSide].map((side) => (side.facts ? side.session.close() : undefined)),
+    );
   }
 }
 
@@ -89,7 +91,10 @@ async function decide(
   if (source && target && sourceSide.facts && targetSide.facts) {
     const live = compareRunningServers(source, target);
     // A difference counts only if neither server restarted meanwhile: both sessions must still be alive.
-    if (live?.verdict === "same" || (live && (await stillConnected(sourceSide.session, targetSide.session)))) {
+    if (
+      live?.verdict === "same" ||
+      (live && (await stillConnected(sourceSide.session, targetSide.session)))
+    ) {
       return live;
     }
   }
@@ -154,7 +159,8 @@ function compareRunningServers(source: ServerFacts, target: ServerFacts): Target
         }
       : {
           verdict: "different",
-          reason: "the target is another running server (its postmaster started at another time than the source's)",
+          reason:
+            "the target is another running server (its postmaster started at another time than the source's)",
         };
   }
   return null;
