@@ -85,7 +85,7 @@ export const errorTable = {
   },
   REPOSITORY_CONFIG_DAMAGED: {
     exit: ExitCode.repository,
-    hint: "The repository's `config` object is damaged. Run `lifeboat repair config` with a repository password: it rewrites `config` from the intact copy sealed in the key files (docs/repository-format.md, \"Recovering a damaged config\").",
+    hint: "The repository's `config` object is damaged. Run `lifeboat repair config` with a repository password: it rewrites `config` from the intact copy sealed in the key files (docs/repository-format.md, section Recovering a damaged config).",
   },
   REPOSITORY_READ_ONLY: {
     exit: ExitCode.repository,

@@ -3,6 +3,7 @@
 // scratch server that is the source's own server refused.
 
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { workspace } from "./support/cli.ts";
 import { startCluster, type PgCluster } from "./support/pg-cluster.ts";
@@ -39,6 +40,13 @@ sources:
     url: "${source.url("app")}"
     drill:
       target: { url: "${scratchServer.url()}" }
+      keep_on_failure: true
+      checks:
+        - sql: "select count(*) = 5 from bookings"
+  kept-throwaway:
+    engine: postgres
+    url: "${source.url("app")}"
+    drill:
       keep_on_failure: true
       checks:
         - sql: "select count(*) = 5 from bookings"
@@ -82,6 +90,38 @@ sources:
       await source.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'lifeboat_drill%'"),
       "0",
     );
+  });
+
+  test("keep_on_failure with the default throwaway cluster really keeps it running after Lifeboat exits", async () => {
+    const result = await ws.cli(["drill", "kept-throwaway", "--json"]);
+    assert.equal(result.code, 6, result.stdout + result.stderr);
+    assert.equal(result.json.scratch.kept, true);
+    const kept = result.json.issues.find((issue: string) => issue.startsWith("scratch target kept"));
+    const connect = /psql -h (\S+) -p (\d+) -U postgres (\S+);/.exec(kept ?? "");
+    const remove = /remove it with: (.*)$/.exec(kept ?? "");
+    assert.ok(connect && remove, kept);
+    try {
+      // The CLI has exited: the cluster must still answer, with the restored data in it.
+      const count = spawnSync(
+        "psql",
+        [
+          "-h",
+          connect[1]!,
+          "-p",
+          connect[2]!,
+          "-U",
+          "postgres",
+          "-Atc",
+          "select count(*) from bookings",
+          connect[3]!,
+        ],
+        { encoding: "utf8" },
+      );
+      assert.equal(count.stdout.trim(), "1000", count.stderr);
+    } finally {
+      const removed = spawnSync("sh", ["-c", remove[1]!], { encoding: "utf8" });
+      assert.equal(removed.status, 0, removed.stderr);
+    }
   });
 
   test("a scratch server that is the source's own server is refused", async () => {

@@ -100,7 +100,7 @@ describe("spools are removed on every exit path", () => {
   test("a spool's name proves its owner: kind, host tag and pid", async () => {
     const { child, path, exited } = spoolingChild(root, HANG);
     const dir = await path;
-    assert.match(dir, new RegExp(`/lifeboat-restore-${hostTag()}-${child.pid}-[A-Za-z0-9]{6}$`));
+    assert.match(dir, new RegExp(`/lifeboat-restore-h${hostTag()}-p${child.pid}-[A-Za-z0-9]{6}$`));
     child.kill("SIGTERM");
     await exited;
   });
@@ -136,7 +136,7 @@ sources:
     const live = spoolingChild(root, HANG);
     const liveDir = await live.path;
     await age(liveDir);
-    const otherHost = join(root, `lifeboat-restore-${hostTag("another-host")}-999999-abcdef`);
+    const otherHost = join(root, `lifeboat-restore-h${hostTag("another-host")}-p999999-abcdef`);
     const legacy = join(root, "lifeboat-restore-Xy12Zw");
     for (const dir of [otherHost, legacy]) {
       await mkdir(dir);

@@ -15,7 +15,7 @@ import type { EngineContext } from "../src/engines/engine.ts";
 import { capture } from "../src/engines/postgres/capture.ts";
 import { isLifeboatError, LifeboatError } from "../src/errors.ts";
 import { silentLogger } from "../src/runtime/logger.ts";
-import { processRunner } from "../src/runtime/process.ts";
+import { processRunner, type ProcessRunner } from "../src/runtime/process.ts";
 import { cliPath, workspace } from "./support/cli.ts";
 import { MemoryArtifacts } from "./support/memory-artifacts.ts";
 import { startCluster, type PgCluster } from "./support/pg-cluster.ts";
@@ -41,17 +41,16 @@ describe("postgres lock waits and interruptions", () => {
     ...extra,
   });
 
-  /** Another session holding ACCESS EXCLUSIVE on public.accounts, its last query carrying a password. */
+  /** Another session holding ACCESS EXCLUSIVE on public.accounts, its last query setting a password. */
   async function holdLock(): Promise<{ client: pg.Client; pid: number }> {
     const client = new pg.Client({ connectionString: cluster.url("app"), application_name: "blocker-app" });
     client.on("error", () => {});
     await client.connect();
     blockers.push(client);
+    const result = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
     await client.query("BEGIN");
     await client.query("LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE");
-    const result = await client.query<{ pid: number }>(
-      `SELECT pg_backend_pid() AS pid, 'postgres://ops:${secretInQuery}@db.internal/app' AS note`,
-    );
+    await client.query(`ALTER ROLE reporter PASSWORD '${secretInQuery}'`);
     return { client, pid: result.rows[0]!.pid };
   }
 
@@ -85,7 +84,8 @@ describe("postgres lock waits and interruptions", () => {
     cluster = await startCluster();
     await cluster.psql("CREATE DATABASE app");
     await cluster.psql(
-      `CREATE TABLE accounts (id int PRIMARY KEY, owner text);
+      `CREATE ROLE reporter LOGIN;
+       CREATE TABLE accounts (id int PRIMARY KEY, owner text);
        INSERT INTO accounts SELECT g, 'owner ' || g FROM generate_series(1, 500) g;
        CREATE TABLE ledger (id int, amount int);
        INSERT INTO ledger SELECT g, g FROM generate_series(1, 500) g;`,
@@ -113,6 +113,7 @@ describe("postgres lock waits and interruptions", () => {
         assert.match(error.message, /idle in transaction/);
         assert.match(error.message, /holds ACCESS EXCLUSIVE on accounts/);
         assert.match(error.message, /waited 2s for a table lock/);
+        assert.match(error.message, /query "ALTER ROLE reporter PASSWORD \*\*\*"/);
         assert.ok(
           !JSON.stringify(error.toJSON()).includes(secretInQuery),
           "a password from pg_stat_activity",
@@ -125,6 +126,33 @@ describe("postgres lock waits and interruptions", () => {
     const seconds = (Date.now() - started) / 1000;
     assert.ok(seconds >= 1.9 && seconds < 15, `${seconds}s`);
     assert.ok(!sink.artifacts.some((artifact) => artifact.name === "dump/toc.dat"), "no complete dump");
+    assert.equal(await lingeringSessions(), "");
+  });
+
+  it("bounds the fingerprint's own lock wait too, not only pg_dump's", async () => {
+    // pg_dump starts only once the lock is gone, so the fingerprint's count is the only waiter.
+    let openGate = () => {};
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const gatedRunner: ProcessRunner = {
+      ...processRunner,
+      async run(command, args, options) {
+        if (command === "pg_dump" && args[0] !== "--version") await gate;
+        return processRunner.run(command, args, options);
+      },
+    };
+    const blocker = await holdLock();
+    const context = { ...(await makeContext()), runner: gatedRunner };
+    const capturing = capture(source({ lock_timeout: "1s" }), new MemoryArtifacts(), context);
+    const outcome = assert.rejects(capturing, (error) => {
+      assert.ok(isLifeboatError(error, "SOURCE_LOCKED"), String(error));
+      assert.match(error.message, /the fingerprint waited 1s for a table lock/);
+      return true;
+    });
+    await lifeboatWaitingForLock();
+    await sleep(1500); // past the fingerprint's lock_timeout
+    await blocker.client.end();
+    openGate();
+    await outcome;
     assert.equal(await lingeringSessions(), "");
   });
 

@@ -223,6 +223,7 @@ sources:
     ]);
     assert.equal(backup.code, 0, backup.stderr);
     record("backup", backup);
+    assert.ok(backup.sampled.samples > 5, `only ${backup.sampled.samples} samples`);
     assert.ok(backup.sampled.seen.has("pg_dump"), `pg_dump was never sampled: ${[...backup.sampled.seen]}`);
     assert.deepEqual(backup.sampled.leaks, []);
   });

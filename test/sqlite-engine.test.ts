@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -346,5 +346,30 @@ import { Readable } from "node:stream";
     const missing = await sqliteEngine.inspectTarget(join(base, "other.db"), context);
     assert.equal(missing.exists, false);
     assert.equal(missing.empty, true);
+  });
+
+  test("the restored file keeps the source's mode (and owner, as root), not the download's 0600", async () => {
+    const sourcePath = join(base, "shared.db");
+    const db = new DatabaseSync(sourcePath);
+    db.exec("CREATE TABLE t (x); INSERT INTO t VALUES (1);");
+    db.close();
+    await chmod(sourcePath, 0o640);
+    const isRoot = process.getuid?.() === 0;
+    if (isRoot) await chown(sourcePath, 1234, 4321); // an app user: the restored file must stay theirs
+    const artifacts = new MemoryArtifacts();
+    const captured = await sqliteEngine.capture({ engine: "sqlite", path: sourcePath }, artifacts, context);
+    assert.equal(captured.engineMeta.mode, "0640");
+
+    const target = join(base, "shared-restored.db");
+    await sqliteEngine.restore({ artifacts, engineMeta: captured.engineMeta }, target, {}, context);
+    const restored = await stat(target);
+    assert.equal(restored.mode & 0o7777, 0o640);
+    if (isRoot) assert.deepEqual([restored.uid, restored.gid], [1234, 4321]);
+
+    // A snapshot from before modes were recorded: what SQLite itself would create, 0644 less the umask.
+    const { mode: _mode, uid: _uid, gid: _gid, ...oldMeta } = captured.engineMeta;
+    const fromOld = join(base, "old-snapshot-restored.db");
+    await sqliteEngine.restore({ artifacts, engineMeta: oldMeta }, fromOld, {}, context);
+    assert.equal((await stat(fromOld)).mode & 0o7777, 0o644 & ~process.umask());
   });
 });

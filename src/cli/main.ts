@@ -143,6 +143,16 @@ function buildProgram(): Command {
     });
 
   program
+    .command("repair")
+    .description("repair damaged repository metadata")
+    .command("config")
+    .description("rewrite a damaged config from the authenticated copy sealed in the key files")
+    .action(async (_options, command: Command) => {
+      const { repairConfigCommand } = await import("./commands/repair.ts");
+      await repairConfigCommand(await commandEnv(command));
+    });
+
+  program
     .command("unlock")
     .description("remove stale locks left by dead processes")
     .option("--remove-all", "remove every lock, live or not (only when you know the holders are gone)")

@@ -14,6 +14,7 @@ import { isLifeboatError, LifeboatError } from "../errors.ts";
 import type { OperationContext } from "../operations/context.ts";
 import { restoreAndVerify } from "../operations/restore-and-verify.ts";
 import { withTempDir } from "../operations/temp-dir.ts";
+import { redactDeep } from "../runtime/redact.ts";
 import { lifeboatVersion } from "../version.ts";
 import { describeDifferences, fingerprintChecks, runUserCheck } from "./checks.ts";
 import {
@@ -179,7 +180,9 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
   if (predictedRto?.exceedsObjective)
     issues.push("at the source's current size the restore would exceed the RTO");
 
-  return {
+  // The report is the evidence that leaves the process (repository, files, notifications):
+  // every string in it (issues quote errors, checks quote output) passes the redaction step.
+  return redactDeep({
     schema: DRILL_REPORT_SCHEMA,
     id,
     source: sourceName,
@@ -203,7 +206,7 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
     checks,
     issues,
     lifeboatVersion,
-  };
+  } satisfies DrillReport);
 }
 
 /** A restore that failed because the backup is bad (damaged object, fingerprint mismatch) is a failed check. */

@@ -7,7 +7,7 @@
 // - removed synchronously on process.exit() (a second Ctrl-C, a fatal error)
 //   by an exit hook;
 // - after a kill -9, removed by the next Lifeboat command (sweepSpools): the
-//   name records the owner, `lifeboat-<kind>-<host tag>-<pid>-<random>`, so a
+//   name records the owner, `lifeboat-<kind>-h<host tag>-p<pid>-<random>`, so a
 //   sweep proves a spool is a leftover (same host, pid gone, older than a
 //   grace period) before touching it. A live process's spool is never removed.
 
@@ -33,9 +33,10 @@ export function hostTag(host = hostname()): string {
   return createHash("sha256").update(host).digest("hex").slice(0, 8);
 }
 
-const SPOOL_NAME = /^lifeboat-([a-z0-9]+)-([0-9a-f]{8})-(\d+)-[A-Za-z0-9]{6}$/;
+const SPOOL_NAME = /^lifeboat-([a-z0-9]+)-h([0-9a-f]{8})-p(\d+)-[A-Za-z0-9]{6}$/;
 /** Spools made before names carried their owner: reported, never removed (nothing proves they are dead). */
-const LEGACY_SPOOL_NAME = /^lifeboat-(restore|backup|drill|size)-[A-Za-z0-9]{6}$/;
+// (Not `drill`: engines name live scratch folders lifeboat-drill-XXXXXX too.)
+const LEGACY_SPOOL_NAME = /^lifeboat-(restore|backup|size)-[A-Za-z0-9]{6}$/;
 
 function removeLiveSpoolsNow(): void {
   for (const dir of live) {
@@ -56,7 +57,7 @@ export async function withTempDir<T>(prefix: string, run: (dir: string) => Promi
     exitHookInstalled = true;
   }
   // mkdtemp makes it 0700 and appends the 6 random characters.
-  const dir = await mkdtemp(join(spoolRoot(), `lifeboat-${prefix}-${hostTag()}-${process.pid}-`));
+  const dir = await mkdtemp(join(spoolRoot(), `lifeboat-${prefix}-h${hostTag()}-p${process.pid}-`));
   live.add(dir);
   try {
     return await run(dir);

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { LifeboatError } from "../errors.ts";
 import { childEnvironment } from "./child-env.ts";
-import { redact } from "./redact.ts";
+import { redact, redactCredentialPatterns } from "./redact.ts";
 
 export interface RunOptions {
   /** Added to the allow-listed base environment (child-env.ts); Lifeboat's own environment is never passed. */
@@ -50,9 +50,11 @@ export interface ProcessRunner {
 
 const stderrLimit = 64 * 1024;
 
+// By pattern only: a registered secret may be a short common word ("data"),
+// which must not make Lifeboat refuse `-D .../data`.
 function assertNoSecretInArgs(args: readonly string[]): void {
   for (const arg of args) {
-    if (redact(arg) !== arg || /^--?password=/i.test(arg)) {
+    if (redactCredentialPatterns(arg) !== arg || /^--?password=/i.test(arg)) {
       throw new LifeboatError("INTERNAL", "refusing to pass a password on a command line", {
         details: { argument: redact(arg) },
       });

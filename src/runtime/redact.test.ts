@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { processRunner } from "./process.ts";
 import {
   minimumRedactedLength,
   redact,
+  redactCredentialPatterns,
   redactDeep,
   registerSecret,
   registerSecretVariable,
@@ -74,5 +76,17 @@ describe("redact", () => {
       nested: { url: "postgres://u:***@h/db", "***": "k" },
       when: "2026-01-02T03:04:05.000Z",
     });
+  });
+
+  it("the runner refuses credentials in argv, but not a word that happens to be a registered secret", async () => {
+    registerSecret("data");
+    assert.equal(redact("-D /x/data"), "-D /x/***");
+    assert.equal(redactCredentialPatterns("-D /x/data"), "-D /x/data");
+    const ok = await processRunner.run("echo", ["-D", "/x/data"]);
+    assert.ok(ok.ok, ok.stderr);
+    await assert.rejects(
+      processRunner.run("echo", ["--dbname=postgres://u:pw@h/db"]),
+      /refusing to pass a password on a command line/,
+    );
   });
 });

@@ -52,10 +52,15 @@ const urlPassword = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^\s/?#]*@/gi;
 const passwordParameter =
   /(?<![a-z0-9])([a-z0-9_]*(?:password|passwd))(\s*=\s*)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s&;#,'"]+)/gi;
 
-export function redact(text: string): string {
-  let result = text
+/** Only what looks like a credential (URL passwords, `password=` values), whatever was registered. */
+export function redactCredentialPatterns(text: string): string {
+  return text
     .replace(urlPassword, `$1${redactedMark}@`)
     .replace(passwordParameter, (_match, name: string, equals: string) => `${name}${equals}${redactedMark}`);
+}
+
+export function redact(text: string): string {
+  let result = redactCredentialPatterns(text);
   for (const secret of ordered) {
     if (result.includes(secret)) result = result.split(secret).join(redactedMark);
   }

@@ -1,6 +1,7 @@
 // lifeboat key add|list|remove: several passwords may unlock one repository.
 // A new password is read from an environment variable or a file, never argv.
 
+import { registerSecret } from "../../runtime/redact.ts";
 import { readFile } from "node:fs/promises";
 import { LifeboatError } from "../../errors.ts";
 import { KEYS_PREFIX } from "../../repository/key-files.ts";
@@ -43,6 +44,7 @@ export async function readNewPassword(flags: {
     const password = (await readFile(flags.newPasswordFile, "utf8")).split(/\r?\n/)[0] ?? "";
     if (!password)
       throw new LifeboatError("PASSWORD_MISSING", `password file ${flags.newPasswordFile} is empty`);
+    registerSecret(password);
     return password;
   }
   const password = process.env[flags.newPasswordEnv];
@@ -55,6 +57,7 @@ export async function readNewPassword(flags: {
       },
     );
   }
+  registerSecret(password);
   return password;
 }
 

@@ -49,7 +49,9 @@ export async function restoreCommand(
             ...result.plan.steps.map((step) => `  - ${step}`),
           ].join("\n")
         : `restored snapshot ${result.snapshot.id.slice(0, 8)} of ${sourceName} into ${redact(flags.to)} ` +
-          `in ${Object.values(result.phases).reduce((sum, seconds) => sum + seconds, 0).toFixed(1)}s; verified against its fingerprint ` +
+          `in ${Object.values(result.phases)
+            .reduce((sum, seconds) => sum + seconds, 0)
+            .toFixed(1)}s; verified against its fingerprint ` +
           `(${Object.keys(result.snapshot.fingerprint.counts).length} counts, ${Object.keys(result.snapshot.fingerprint.hashes).length} hashes match)`,
   );
 }

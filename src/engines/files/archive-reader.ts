@@ -57,7 +57,7 @@ class ByteReader {
 
   /** Up to `max` bytes (at least one), or an empty buffer at the end of the stream. */
   async some(max: number): Promise<Buffer> {
-    if (this.#buffered.length === 0) {
+    while (this.#buffered.length === 0) {
       const next = await this.#source.next();
       if (next.done) return Buffer.alloc(0);
       const chunk = next.value;
@@ -93,6 +93,11 @@ class ByteReader {
   async drain(): Promise<void> {
     while ((await this.some(Number.MAX_SAFE_INTEGER)).length > 0);
   }
+
+  /** Stop the source early (a refused entry, a failed write): destroys a Readable and its read-ahead. */
+  async close(): Promise<void> {
+    await this.#source.return?.();
+  }
 }
 
 function numberRecord(records: Map<string, Buffer>, key: string, fallback: number): number {
@@ -126,74 +131,82 @@ async function readSparseMap(
 
 export async function* readArchive(stream: AsyncIterable<Uint8Array>): AsyncGenerator<ReadEntry> {
   const reader = new ByteReader(stream);
-  let pax = new Map<string, Buffer>();
-  for (;;) {
-    const at = reader.offset;
-    const first = await reader.some(BLOCK);
-    if (first.length === 0) throw malformed("the archive has no end-of-archive marker");
-    const block =
-      first.length === BLOCK
-        ? first
-        : Buffer.concat([first, await reader.exactly(BLOCK - first.length, "a header")]);
-    const header = decodeUstar(block, at);
-    if (header.end) break;
-    if (header.typeflag === "x") {
-      if (header.size > maxPaxBytes) throw malformed(`a pax header of ${header.size} bytes at byte ${at}`);
-      pax = parsePaxRecords(await reader.exactly(header.size + paddingFor(header.size), "a pax header"), at);
-      continue;
-    }
-    const records = pax;
-    pax = new Map();
-    let path = records.get("path") ?? header.name;
-    let type = typeNames[header.typeflag] ?? `type ${JSON.stringify(header.typeflag)}`;
-    if (type === "file" && path[path.length - 1] === 0x2f) type = "dir"; // pre-POSIX directories
-    // Some tars record a directory's st_size; a directory has no body whatever the field says.
-    const bodySize = type === "dir" ? 0 : numberRecord(records, "size", header.size);
-    let size = bodySize;
-    let dataSize = bodySize;
-    let segments: Segment[] | undefined;
-    const sparseVersion = records.has("GNU.sparse.major")
-      ? `${records.get("GNU.sparse.major")}.${records.get("GNU.sparse.minor")}`
-      : records.has("GNU.sparse.size") || header.typeflag === "S"
-        ? "0.x"
-        : undefined;
-    if (sparseVersion !== undefined && (sparseVersion !== "1.0" || type !== "file")) {
-      type = `GNU sparse ${sparseVersion}`;
-    } else if (sparseVersion === "1.0") {
-      path = records.get("GNU.sparse.name") ?? path;
-      size = numberRecord(records, "GNU.sparse.realsize", NaN);
-      if (!Number.isSafeInteger(size) || size < 0) throw malformed("a sparse entry without its real size");
-      const map = await readSparseMap(reader, bodySize, size, displayPath(path));
-      segments = map.segments;
-      dataSize = bodySize - map.mapBytes;
-      const dataBytes = segments.reduce((sum, segment) => sum + segment.length, 0);
-      if (dataBytes !== dataSize) throw malformed(`a sparse map promising ${dataBytes} bytes in ${dataSize}`);
-    }
-    let left = dataSize;
-    const bodyEnd = reader.offset + dataSize + paddingFor(bodySize);
-    const name = displayPath(path);
-    async function* data(): AsyncGenerator<Buffer> {
-      while (left > 0) {
-        const part = await reader.some(left);
-        if (part.length === 0) throw malformed(`the archive ends inside ${name}`);
-        left -= part.length;
-        yield part;
+  try {
+    let pax = new Map<string, Buffer>();
+    for (;;) {
+      const at = reader.offset;
+      const first = await reader.some(BLOCK);
+      if (first.length === 0) throw malformed("the archive has no end-of-archive marker");
+      const block =
+        first.length === BLOCK
+          ? first
+          : Buffer.concat([first, await reader.exactly(BLOCK - first.length, "a header")]);
+      const header = decodeUstar(block, at);
+      if (header.end) break;
+      if (header.typeflag === "x") {
+        if (header.size > maxPaxBytes) throw malformed(`a pax header of ${header.size} bytes at byte ${at}`);
+        pax = parsePaxRecords(
+          await reader.exactly(header.size + paddingFor(header.size), "a pax header"),
+          at,
+        );
+        continue;
       }
+      const records = pax;
+      pax = new Map();
+      let path = records.get("path") ?? header.name;
+      let type = typeNames[header.typeflag] ?? `type ${JSON.stringify(header.typeflag)}`;
+      if (type === "file" && path[path.length - 1] === 0x2f) type = "dir"; // pre-POSIX directories
+      // Some tars record a directory's st_size; a directory has no body whatever the field says.
+      const bodySize = type === "dir" ? 0 : numberRecord(records, "size", header.size);
+      let size = bodySize;
+      let dataSize = bodySize;
+      let segments: Segment[] | undefined;
+      const sparseVersion = records.has("GNU.sparse.major")
+        ? `${records.get("GNU.sparse.major")}.${records.get("GNU.sparse.minor")}`
+        : records.has("GNU.sparse.size") || header.typeflag === "S"
+          ? "0.x"
+          : undefined;
+      if (sparseVersion !== undefined && (sparseVersion !== "1.0" || type !== "file")) {
+        type = `GNU sparse ${sparseVersion}`;
+      } else if (sparseVersion === "1.0") {
+        path = records.get("GNU.sparse.name") ?? path;
+        size = numberRecord(records, "GNU.sparse.realsize", NaN);
+        if (!Number.isSafeInteger(size) || size < 0) throw malformed("a sparse entry without its real size");
+        const map = await readSparseMap(reader, bodySize, size, displayPath(path));
+        segments = map.segments;
+        dataSize = bodySize - map.mapBytes;
+        const dataBytes = segments.reduce((sum, segment) => sum + segment.length, 0);
+        if (dataBytes !== dataSize)
+          throw malformed(`a sparse map promising ${dataBytes} bytes in ${dataSize}`);
+      }
+      let left = dataSize;
+      const bodyEnd = reader.offset + dataSize + paddingFor(bodySize);
+      const name = displayPath(path);
+      async function* data(): AsyncGenerator<Buffer> {
+        while (left > 0) {
+          const part = await reader.some(left);
+          if (part.length === 0) throw malformed(`the archive ends inside ${name}`);
+          left -= part.length;
+          yield part;
+        }
+      }
+      yield {
+        path,
+        type,
+        mode: numberRecord(records, "mode", header.mode),
+        uid: numberRecord(records, "uid", header.uid),
+        gid: numberRecord(records, "gid", header.gid),
+        mtime: numberRecord(records, "mtime", header.mtime),
+        linkpath: records.get("linkpath") ?? header.linkname,
+        size: type === "file" ? size : 0,
+        ...(segments ? { segments } : {}),
+        data: data(),
+      };
+      // Whatever the consumer left of the body (and the padding) is skipped.
+      await reader.skip(bodyEnd - reader.offset, name);
     }
-    yield {
-      path,
-      type,
-      mode: numberRecord(records, "mode", header.mode),
-      uid: numberRecord(records, "uid", header.uid),
-      gid: numberRecord(records, "gid", header.gid),
-      mtime: numberRecord(records, "mtime", header.mtime),
-      linkpath: records.get("linkpath") ?? header.linkname,
-      size: type === "file" ? size : 0,
-      ...(segments ? { segments } : {}),
-      data: data(),
-    };
-    // Whatever the consumer left of the body (and the padding) is skipped.
-    await reader.skip(bodyEnd - reader.offset, name);
+    await reader.drain();
+  } finally {
+    await reader.close(); // a no-op once drained
   }
-  await reader.drain();
 }

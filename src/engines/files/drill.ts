@@ -1,10 +1,10 @@
 // Drill support for file trees: scratch directories and the source's size.
 
-import { lstat, readdir } from "node:fs/promises";
-import { join } from "node:path";
+import { resolve } from "node:path";
 import type { FilesSourceConfig } from "./config.ts";
 import type { ScratchRequest, ScratchTarget } from "../engine.ts";
 import { provisionLocalScratch } from "../local-scratch.ts";
+import { walkTree } from "./walk.ts";
 
 export function provisionFilesScratch(
   source: FilesSourceConfig,
@@ -13,14 +13,17 @@ export function provisionFilesScratch(
   return provisionLocalScratch(source.path, true, request, "tree", "files");
 }
 
-/** Bytes of regular files under the source, without following symlinks. */
+/**
+ * Bytes of regular files under the source (each name of a hard-linked file counts, as in the
+ * fingerprint's `bytes`), without following symlinks; names read as raw bytes like capture's.
+ */
 export async function filesSourceSize(source: FilesSourceConfig): Promise<number | undefined> {
   try {
-    let total = 0;
-    for (const entry of await readdir(source.path, { recursive: true, withFileTypes: true })) {
-      if (entry.isFile()) total += (await lstat(join(entry.parentPath, entry.name))).size;
-    }
-    return total;
+    const entries = await walkTree(resolve(source.path), {
+      onSkipped: () => {},
+      onFailure: (error) => error,
+    });
+    return entries.reduce((total, entry) => total + (entry.type === "file" ? entry.stats.size : 0), 0);
   } catch {
     return undefined;
   }

@@ -24,27 +24,15 @@ import type { PostgresSourceConfig } from "./config.ts";
 import type { Fingerprint } from "../../domain/fingerprint.ts";
 import { LifeboatError } from "../../errors.ts";
 import { redact } from "../../runtime/redact.ts";
-import { toolFailure } from "../../runtime/process.ts";
 import type { ArtifactSink, CaptureResult, EngineContext } from "../engine.ts";
-import {
-  describeLocation,
-  parsePostgresUrl,
-  toolConnection,
-  withDatabase,
-  type PgLocation,
-} from "./connection.ts";
+import { describeLocation, parsePostgresUrl } from "./connection.ts";
 import { DumpUpload } from "./dump-upload.ts";
 import { readFingerprint } from "./fingerprint.ts";
-import { isLockTimeout, isPgDumpLockFailure, lockWaitError } from "./lock-holders.ts";
+import { isLockTimeout, lockWaitError } from "./lock-holders.ts";
+import { describeMs, dumpGlobals, runPgDump, type DumpJob } from "./pg-dump.ts";
 import { readRelationBytes } from "./query.ts";
 import { readDatabaseInfo, readServerInfo } from "./server-info.ts";
-import {
-  openSession,
-  sessionLimits,
-  type PostgresSessionOptions,
-  type Session,
-  type SessionLimits,
-} from "./session.ts";
+import { openSession, sessionLimits, type PostgresSessionOptions } from "./session.ts";
 
 /** Artifact names inside a PostgreSQL snapshot. */
 export const dumpPrefix = "dump/";
@@ -131,16 +119,6 @@ export async function capture(
   }
 }
 
-interface DumpJob {
-  readonly source: PostgresCaptureSource;
-  readonly location: PgLocation;
-  /** The snapshot transaction's session; the fingerprint is read in it. */
-  readonly session: Session;
-  readonly snapshotId: string;
-  readonly dumpTag: string;
-  readonly limits: SessionLimits;
-}
-
 /**
  * pg_dump into a spool (stored into the sink as it goes) while the
  * fingerprint is read in the snapshot transaction; then globals. The spool
@@ -194,7 +172,7 @@ async function dumpAndStore(
       if (isLockTimeout(error)) {
         throw await lockWaitError(
           location,
-          `the fingerprint waited ${formatMs(job.limits.lockTimeoutMs)} for a table lock`,
+          `the fingerprint waited ${describeMs(job.limits.lockTimeoutMs)} for a table lock`,
           [session.pid],
           error,
         );
@@ -256,68 +234,4 @@ function sqlFailure(where: string, what: string, error: unknown): LifeboatError 
   if (error instanceof LifeboatError) return error;
   const reason = redact(error instanceof Error ? error.message : String(error));
   return new LifeboatError("SOURCE_TOOL_FAILED", `${what} on ${where} failed: ${reason}`, { cause: error });
-}
-
-function formatMs(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
-}
-
-/** pg_dump's connection, tagged with `application_name` so its sessions can be found on the server. */
-function taggedLocation(location: PgLocation, applicationName: string): PgLocation {
-  // withDatabase rebuilds the password-free URL from `params`, so the tag reaches pg_dump.
-  return withDatabase(
-    { ...location, params: { ...location.params, application_name: applicationName } },
-    location.database,
-  );
-}
-
-/** Returns pg_dump's version line, recorded so a restore knows which pg_restore it needs. */
-async function runPgDump(job: DumpJob, dumpDir: string, context: EngineContext): Promise<string> {
-  const { location, limits } = job;
-  const connection = toolConnection(taggedLocation(location, job.dumpTag));
-  const version = await context.runner.run("pg_dump", ["--version"], { signal: context.signal });
-  if (!version.ok) context.signal?.throwIfAborted();
-  if (!version.ok) throw toolFailure(version, "checking pg_dump");
-  const args = [
-    "--format=directory",
-    `--jobs=${job.source.jobs}`,
-    "--compress=0",
-    `--snapshot=${job.snapshotId}`,
-    "--no-password",
-    // The spool is read once and thrown away; durability comes from the repository.
-    "--no-sync",
-    // Fail instead of queueing for ever behind another session's ACCESS EXCLUSIVE lock.
-    ...(limits.lockTimeoutMs > 0 ? [`--lock-wait-timeout=${limits.lockTimeoutMs}`] : []),
-    `--file=${dumpDir}`,
-    ...connection.args,
-  ];
-  context.log.debug(`pg_dump ${args.join(" ")}`);
-  const result = await context.runner.run("pg_dump", args, { env: connection.env, signal: context.signal });
-  if (result.ok) return version.stdout.trim();
-  context.signal?.throwIfAborted();
-  const failure = toolFailure(result, `dumping ${describeLocation(location)}`);
-  if (!isPgDumpLockFailure(result.stderr)) throw failure;
-  throw await lockWaitError(
-    location,
-    `pg_dump waited ${formatMs(limits.lockTimeoutMs)} for a table lock and gave up`,
-    [job.session.pid],
-    failure,
-  );
-}
-
-async function dumpGlobals(location: PgLocation, file: string, context: EngineContext): Promise<void> {
-  const connection = toolConnection(location);
-  const args = ["--globals-only", "--no-password", `--file=${file}`, ...connection.args];
-  const result = await context.runner.run("pg_dumpall", args, {
-    env: connection.env,
-    signal: context.signal,
-  });
-  if (result.ok) return;
-  context.signal?.throwIfAborted();
-  const failure = toolFailure(result, `dumping roles and tablespaces of ${describeLocation(location)}`);
-  if (!/permission denied/i.test(result.stderr)) throw failure;
-  throw new LifeboatError(failure.code, failure.message, {
-    details: failure.details,
-    hint: "Capturing globals reads pg_authid, which needs a superuser: connect as one, or set `globals: false` for this source.",
-  });
 }

@@ -39,6 +39,11 @@ export interface LocalCluster {
   readonly major: number;
   /** Stop the server and delete its directory. Safe to call twice; a failed attempt can be retried. */
   stop(): Promise<void>;
+  /**
+   * Leave the server running after this process exits (keep_on_failure): the
+   * exit hook forgets it. Returns how to reach it and how to remove it.
+   */
+  keep(database: string): string;
 }
 
 const serverUser = "postgres";
@@ -159,7 +164,16 @@ export async function startLocalCluster(
     context.log.debug(
       `started a throwaway PostgreSQL ${binaries.major} cluster in ${dir}, listening on its unix socket only`,
     );
-    return { port, dir, socketDir, major: binaries.major, stop };
+    const keep = (database: string) => {
+      running.delete(dir); // the exit hook no longer stops it
+      const as = user ? `runuser -u ${user} -- ` : "";
+      return (
+        `throwaway PostgreSQL ${binaries.major} cluster in ${dir}, still running: ` +
+        `psql -h ${socketDir} -p ${port} -U postgres ${database}; remove it with: ` +
+        `${as}${join(binaries.binDir, "pg_ctl")} stop -D ${dataDir} -m immediate && rm -rf ${dir}`
+      );
+    };
+    return { port, dir, socketDir, major: binaries.major, stop, keep };
   } catch (error) {
     await stop().catch(() => {});
     throw error;

@@ -7,7 +7,7 @@
 
 import type pg from "pg";
 import { LifeboatError } from "../../errors.ts";
-import { redact } from "../../runtime/redact.ts";
+import { redact, redactedMark } from "../../runtime/redact.ts";
 import { describeLocation, type PgLocation } from "./connection.ts";
 import { openSession, quickReadLimits } from "./session.ts";
 
@@ -25,7 +25,16 @@ export interface LockHolder {
   readonly granted: boolean;
 }
 
+/** Characters of a query shown; more are read so a secret is redacted whole before the cut. */
 const queryChars = 120;
+const queryCharsRead = 4000;
+
+/** SQL that sets a password (CREATE/ALTER ROLE ... PASSWORD '...'): the literal goes, even cut short. */
+const sqlPassword = /\b(password\s+)('(?:[^']|'')*'?|\S+)/gi;
+
+function safeQuery(text: string): string {
+  return shorten(redact(text.replace(/\s+/g, " ").trim()).replace(sqlPassword, `$1${redactedMark}`));
+}
 
 /** ACCESS EXCLUSIVE holders and waiters on relations of the current database, except `exclude`. */
 export async function readLockHolders(client: pg.Client, exclude: readonly number[]): Promise<LockHolder[]> {
@@ -46,7 +55,7 @@ export async function readLockHolders(client: pg.Client, exclude: readonly numbe
        AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
        AND l.pid <> pg_backend_pid() AND NOT l.pid = ANY($1::int[])
      ORDER BY l.granted DESC, a.xact_start NULLS LAST, l.pid, relation`,
-    [exclude, queryChars + 1],
+    [exclude, queryCharsRead],
   );
   return result.rows.map((row) => ({
     pid: row.pid,
@@ -54,7 +63,7 @@ export async function readLockHolders(client: pg.Client, exclude: readonly numbe
     application: row.application,
     state: row.state,
     transactionStart: row.xact_start ? new Date(row.xact_start).toISOString() : null,
-    query: row.query === null ? null : shorten(redact(row.query.replace(/\s+/g, " ").trim())),
+    query: row.query === null ? null : safeQuery(row.query),
     relation: row.relation,
     granted: row.granted,
   }));
@@ -64,14 +73,13 @@ function shorten(text: string): string {
   return text.length > queryChars ? text.slice(0, queryChars - 1) + "…" : text;
 }
 
-/** "pid 123 (user alice, application psql, idle in transaction since ..., query "...") holds ... on public.t". */
+/** `pid 123 (user alice, application psql, idle in transaction, transaction open since ..., query "...") holds ACCESS EXCLUSIVE on t`. */
 export function describeLockHolder(holder: LockHolder): string {
   const facts = [
     holder.user ? `user ${holder.user}` : undefined,
     holder.application ? `application ${holder.application}` : undefined,
-    holder.state
-      ? `${holder.state}${holder.transactionStart ? ` in a transaction since ${holder.transactionStart}` : ""}`
-      : undefined,
+    holder.state ?? undefined,
+    holder.transactionStart ? `transaction open since ${holder.transactionStart}` : undefined,
     holder.query ? `query "${holder.query}"` : undefined,
   ].filter((fact) => fact !== undefined);
   const what = holder.granted ? "holds" : "is queued for";
@@ -106,7 +114,7 @@ export async function lockWaitError(
       : holders.length === 0
         ? "no session holds a conflicting lock any more (it ended meanwhile)"
         : holders.map(describeLockHolder).join("; ");
-  return new LifeboatError("SOURCE_LOCKED", `${where}: ${waited}: ${blockers}`, {
+  return new LifeboatError("SOURCE_LOCKED", `${where} is locked: ${waited}: ${blockers}`, {
     cause,
     details: { server: where, blockers: holders ?? [] },
   });

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import type { PostgresSourceConfig } from "./config.ts";
 import { LifeboatError } from "../../errors.ts";
 import type { EngineContext, ScratchRequest, ScratchTarget } from "../engine.ts";
-import { connect, parsePostgresUrl, withDatabase, type PgLocation } from "./connection.ts";
+import { connect, parsePostgresUrl, quoteIdent, withDatabase, type PgLocation } from "./connection.ts";
 import { serverKey } from "./identity.ts";
 import { startLocalCluster } from "./local-cluster.ts";
 import { findServerBinaries } from "./server-binaries.ts";
@@ -75,6 +75,7 @@ async function scratchCluster(
       LIFEBOAT_TARGET: url,
     },
     destroy: cluster.stop,
+    keep: async () => cluster.keep(name),
   };
 }
 
@@ -146,6 +147,8 @@ async function scratchOnServer(
       LIFEBOAT_TARGET: location.safeUrl,
     },
     destroy: once(() => dropScratchDatabase(location, keep, context)),
+    // A database on a server outlives this process by itself: keeping it is not dropping it.
+    keep: async () => `database ${name} on ${address} (drop it with: DROP DATABASE ${quoteIdent(name)})`,
   };
 }
 
