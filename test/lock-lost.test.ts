@@ -14,7 +14,7 @@ import { createOutput } from "../src/cli/output.ts";
 import { isLifeboatError } from "../src/errors.ts";
 import { removeStaleLocks } from "../src/repository/locks.ts";
 import { initRepository } from "../src/repository/repository.ts";
-import { TEST_CHUNKER, TEST_KDF } from "../src/repository/testing.ts";
+import { TEST_CHUNKER, TEST_KDF } from "./support/repository-testing.ts";
 import { silentLogger } from "../src/runtime/logger.ts";
 import { FsBackend } from "../src/storage/fs.ts";
 

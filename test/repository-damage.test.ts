@@ -16,7 +16,7 @@ import { createOutput } from "../src/cli/output.ts";
 import { canonicalJson, KEYS_PREFIX } from "../src/repository/key-files.ts";
 import { snapshotKey } from "../src/repository/object-store.ts";
 import { initRepository, openRepository } from "../src/repository/repository.ts";
-import { draft, readAll, rejectsWith, TEST_CHUNKER, TEST_KDF } from "../src/repository/testing.ts";
+import { draft, readAll, rejectsWith, TEST_CHUNKER, TEST_KDF } from "./support/repository-testing.ts";
 import type { DamagedObject, Repository } from "../src/repository/types.ts";
 import { silentLogger } from "../src/runtime/logger.ts";
 import { FsBackend } from "../src/storage/fs.ts";

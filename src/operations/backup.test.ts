@@ -4,7 +4,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { engineFor } from "../engines/registry.ts";
-import { newRepository } from "../repository/testing.ts";
+import { newRepository } from "../../test/support/repository-testing.ts";
 import { silentLogger } from "../runtime/logger.ts";
 import { processRunner } from "../runtime/process.ts";
 import { backupSource } from "./backup.ts";

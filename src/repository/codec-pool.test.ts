@@ -11,7 +11,7 @@ import { acquireCodecPool, CodecPool } from "./codec-pool.ts";
 import { decodePayload } from "./compression.ts";
 import { chunkIdOf, generateMasterKey } from "./crypto.ts";
 import { unseal } from "./envelope.ts";
-import { compressible, rejectsWith } from "./testing.ts";
+import { compressible, rejectsWith } from "../../test/support/repository-testing.ts";
 
 const key = "data/ab/ab00";
 
@@ -117,7 +117,7 @@ describe("codec pool", () => {
   it("does not keep the process alive when a repository is never closed", () => {
     const script = `
       import { Readable } from "node:stream";
-      import { newRepository, draft, readAll } from "./src/repository/testing.ts";
+      import { newRepository, draft, readAll } from "./test/support/repository-testing.ts";
       const { repository } = await newRepository();
       const writer = await repository.newSnapshotWriter();
       await writer.write("a", Readable.from([Buffer.alloc(300000, 7)]));

@@ -9,7 +9,7 @@ import { isLifeboatError } from "../errors.ts";
 import type { Backend } from "../storage/backend.ts";
 import { FsBackend } from "../storage/fs.ts";
 import { MemoryBackend } from "../storage/memory.ts";
-import { FaultyBackend } from "../storage/faulty.ts";
+import { FaultyBackend } from "../../test/support/faulty-backend.ts";
 import { acquireLock, LIST_SETTLE_MS, listLocks, removeStaleLocks } from "./locks.ts";
 import type { LockInfo } from "./types.ts";
 

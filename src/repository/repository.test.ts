@@ -6,10 +6,10 @@ import { Readable } from "node:stream";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isLifeboatError } from "../errors.ts";
-import { FaultyBackend } from "../storage/faulty.ts";
+import { FaultyBackend } from "../../test/support/faulty-backend.ts";
 import { MemoryBackend } from "../storage/memory.ts";
 import { initRepository, openRepository } from "./repository.ts";
-import { compressible, draft, newRepository, readAll, rejectsWith, TEST_KDF } from "./testing.ts";
+import { compressible, draft, newRepository, readAll, rejectsWith, TEST_KDF } from "../../test/support/repository-testing.ts";
 
 describe("repository", () => {
   it("round-trips random and compressible artifacts across many chunks", async () => {

@@ -3,10 +3,10 @@
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { test } from "node:test";
-import { FaultyBackend } from "../storage/faulty.ts";
+import { FaultyBackend } from "../../test/support/faulty-backend.ts";
 import { MemoryBackend } from "../storage/memory.ts";
 import { openRepository } from "./repository.ts";
-import { compressible, draft, newRepository, readAll, rejectsWith } from "./testing.ts";
+import { compressible, draft, newRepository, readAll, rejectsWith } from "../../test/support/repository-testing.ts";
 
 async function repositoryWithSnapshot() {
   const memory = new MemoryBackend();

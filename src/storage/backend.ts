@@ -2,7 +2,7 @@
 // model). A backend knows nothing about chunks, keys or snapshots: it stores
 // opaque objects under slash-separated keys such as `data/ab/ab12…`.
 // Retry, fault injection and dry-run are wrappers around this interface, and
-// every backend runs the same conformance suite (storage/conformance.ts).
+// every backend runs the same conformance suite (test/support/backend-conformance.ts).
 
 export interface ObjectInfo {
   readonly key: string;

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { isLifeboatError } from "../errors.ts";
-import { listAll, runBackendConformance } from "./conformance.ts";
+import { listAll, runBackendConformance } from "../../test/support/backend-conformance.ts";
 import { FsBackend } from "./fs.ts";
 
 async function makeRoot(): Promise<string> {

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { LifeboatError, isLifeboatError } from "../errors.ts";
 import type { Backend } from "./backend.ts";
-import { listAll, runBackendConformance } from "./conformance.ts";
-import { FaultyBackend } from "./faulty.ts";
+import { listAll, runBackendConformance } from "../../test/support/backend-conformance.ts";
+import { FaultyBackend } from "../../test/support/faulty-backend.ts";
 import { MemoryBackend } from "./memory.ts";
 import { RetryingBackend, isRetryable } from "./retrying.ts";
 

@@ -10,7 +10,7 @@
 // old tree is removed only when the target exists (the swap completed);
 // otherwise it is the only copy of the old tree and is reported, not deleted.
 
-import { lstat, mkdir, readdir, rename, rm } from "node:fs/promises";
+import { chmod, lstat, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { LifeboatError } from "../../errors.ts";
 import type { Logger } from "../../runtime/logger.ts";
@@ -18,6 +18,7 @@ import { findLeftovers, fsyncPath, leftoverName, localTargetError } from "../../
 import type { EngineContext, RestoreInput, RestoreOptions } from "../engine.ts";
 import { treeArtifact } from "./capture.ts";
 import { extractTree } from "./extract.ts";
+import { childPath } from "./raw-path.ts";
 
 /** Whether the target exists and holds anything; refuses what restore must not replace. */
 async function checkTarget(
@@ -54,6 +55,29 @@ async function checkTarget(
   return { exists: true, empty: names.length === 0 };
 }
 
+/** Make every directory of a tree writable by its owner (no-op for what is already gone). */
+async function makeDirectoriesWritable(path: Buffer): Promise<void> {
+  await chmod(path, 0o700);
+  for (const entry of await readdir(path, { withFileTypes: true, encoding: "buffer" })) {
+    if (entry.isDirectory()) await makeDirectoriesWritable(childPath(path, entry.name));
+  }
+}
+
+/**
+ * rm -rf, also of a tree holding read-only directories: a restored tree has its final modes, and
+ * a user who is not root cannot delete inside a 0555 directory until it is made writable again.
+ */
+async function removeTree(path: string): Promise<void> {
+  try {
+    await rm(path, { recursive: true, force: true, maxRetries: 3 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "EACCES" && code !== "EPERM") throw error;
+    await makeDirectoriesWritable(Buffer.from(path));
+    await rm(path, { recursive: true, force: true, maxRetries: 3 });
+  }
+}
+
 /** Remove what killed restores into this target left behind; never what a running one is writing. */
 export async function removeStaleLeftovers(targetPath: string, log: Logger): Promise<void> {
   const targetExists = await lstat(targetPath).then(
@@ -71,7 +95,7 @@ export async function removeStaleLeftovers(targetPath: string, log: Logger): Pro
         `files: ${leftover.path} holds the tree that was at ${targetPath} before a restore was killed mid-swap; move it back or delete it`,
       );
     } else {
-      await rm(leftover.path, { recursive: true, force: true, maxRetries: 3 });
+      await removeTree(leftover.path);
       log.info(
         `files: removed ${leftover.path}, left by restore process ${leftover.pid} of this host, which is gone`,
       );
@@ -116,13 +140,13 @@ export async function restoreFiles(
         throw error;
       }
       await fsyncPath(dirname(targetPath));
-      await rm(old, { recursive: true, force: true, maxRetries: 3 });
+      await removeTree(old);
     }
     partial = undefined;
     await fsyncPath(dirname(targetPath));
     context.log.debug(`files: restored ${targetPath}`);
   } catch (error) {
-    if (partial) await rm(partial, { recursive: true, force: true, maxRetries: 3 });
+    if (partial) await removeTree(partial);
     throw localTargetError(error, targetPath);
   }
 }

@@ -54,7 +54,7 @@ export async function identifyTarget(
   }
   const [sourceSide, targetSide] = await Promise.all([
     readSide(sourceLocation, "SOURCE_UNREACHABLE", context.signal, connectSourceServer),
-    readSide(targetLocation, "TARGET_UNREACHABLE", context.signal, connectMaintenance),
+    readSide(targetLocation, "TARGET_UNREACHABLE", context.signal, connectTargetServer),
   ]);
   try {
     return await decide(sourceLocation, targetLocation, sourceSide, targetSide, recorded);
@@ -199,6 +199,21 @@ async function connectSourceServer(location: PgLocation, code: ErrorCode): Promi
   } catch (error) {
     if (!/does not exist/.test((error as Error).message)) throw error;
     return connectMaintenance(location, code);
+  }
+}
+
+/** A maintenance database on the target's server (the target may not exist yet), else the target itself. */
+async function connectTargetServer(location: PgLocation, code: ErrorCode): Promise<pg.Client> {
+  try {
+    return await connectMaintenance(location, code);
+  } catch (error) {
+    // Only when the server answered and refused that database (pg_hba.conf, CONNECT privilege).
+    if (!/pg_hba\.conf|permission denied|not permitted/i.test((error as Error).message)) throw error;
+    try {
+      return await connect(location, code);
+    } catch {
+      throw error; // the maintenance database's reason is the more telling one
+    }
   }
 }
 

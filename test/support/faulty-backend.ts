@@ -4,8 +4,8 @@
 // where the plan says. The plan is a mutable object so a test can arm a fault
 // between two steps (`faulty.plan.failNext = { get: 2 }`).
 
-import { LifeboatError } from "../errors.ts";
-import type { Backend, BackendCapabilities, CleanupOptions, ObjectInfo, PutOptions } from "./backend.ts";
+import { LifeboatError } from "../../src/errors.ts";
+import type { Backend, BackendCapabilities, CleanupOptions, ObjectInfo, PutOptions } from "../../src/storage/backend.ts";
 
 export type StorageOperation = "put" | "get" | "stat" | "list" | "delete";
 

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isLifeboatError } from "../errors.ts";
-import { runBackendConformance } from "./conformance.ts";
-import { FaultyBackend } from "./faulty.ts";
-import { MemoryBackend } from "./memory.ts";
-import { RetryingBackend } from "./retrying.ts";
+import { isLifeboatError } from "../src/errors.ts";
+import { runBackendConformance } from "./support/backend-conformance.ts";
+import { FaultyBackend } from "./support/faulty-backend.ts";
+import { MemoryBackend } from "../src/storage/memory.ts";
+import { RetryingBackend } from "../src/storage/retrying.ts";
 
 // With an empty plan the wrapper is transparent.
 runBackendConformance("faulty(memory, no faults)", async () => ({

@@ -1,12 +1,12 @@
 // Helpers shared by the repository's tests (not used by production code).
 
 import assert from "node:assert/strict";
-import type { SnapshotDraft } from "../domain/snapshot.ts";
-import { isLifeboatError } from "../errors.ts";
-import type { LifeboatError } from "../errors.ts";
-import { MemoryBackend } from "../storage/memory.ts";
-import { initRepository } from "./repository.ts";
-import type { Repository } from "./types.ts";
+import type { SnapshotDraft } from "../../src/domain/snapshot.ts";
+import { isLifeboatError } from "../../src/errors.ts";
+import type { LifeboatError } from "../../src/errors.ts";
+import { MemoryBackend } from "../../src/storage/memory.ts";
+import { initRepository } from "../../src/repository/repository.ts";
+import type { Repository } from "../../src/repository/types.ts";
 
 export const TEST_KDF = { N: 1024, r: 8, p: 1 };
 export const TEST_CHUNKER = { min: 4096, avg: 16384, max: 65536 };

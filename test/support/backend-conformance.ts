@@ -8,8 +8,8 @@
 import { randomBytes } from "node:crypto";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { isLifeboatError } from "../errors.ts";
-import type { Backend, ObjectInfo } from "./backend.ts";
+import { isLifeboatError } from "../../src/errors.ts";
+import type { Backend, ObjectInfo } from "../../src/storage/backend.ts";
 
 export interface BackendFixture {
   readonly backend: Backend;
