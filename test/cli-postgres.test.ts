@@ -89,7 +89,7 @@ sources:
     let terminated = "0";
     for (let attempt = 0; attempt < 400 && terminated === "0"; attempt++) {
       terminated = await cluster.psql(
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND state = 'active' AND query ILIKE 'COPY%'",
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'lifeboat-pg_dump-%' AND state = 'active' AND query ILIKE 'COPY%'",
       );
       if (terminated === "0") await sleep(25);
     }

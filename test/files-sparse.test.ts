@@ -1,8 +1,9 @@
 // Sparse files (issue #6, section 4): a file of hundreds of MiB holding a few
-// KiB of data used to be stored at full size and restored fully allocated. Real sparse files
-// on the test's filesystem: the stored artifact is small, the restore is
-// byte-identical and still sparse, GNU tar reads the same archive, and
-// damaged or hostile sparse entries leave the target untouched (fault 1).
+// KiB of data used to be stored at full size and restored fully allocated.
+// Real sparse files on the test's filesystem: the stored artifact is small,
+// the restore is byte-identical and still sparse, GNU tar reads the same
+// archive, and damaged or hostile sparse entries leave the target untouched
+// (fault 1).
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -46,7 +47,7 @@ async function sparseFile(path: string, size: number, writes: [number, Buffer][]
   }
 }
 
-/** The data written into disk.img: checked region by region (reading its 256 MiB of zeros twice more only slows the test). */
+/** The data written into disk.img, checked region by region (reading all its zeros again would only slow the test). */
 const diskData: [number, Buffer][] = [
   [0, Buffer.from("header at the start")],
   [100 * 1024 * 1024 + 123, randomBytes(10_000)], // unaligned, across a 4 KiB boundary

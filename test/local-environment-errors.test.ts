@@ -10,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -55,9 +55,21 @@ const asNobody = `
     "sqlite target": () => sqliteEngine.restore({ artifacts, engineMeta: {} }, base + "/root-only/app.db", {}, context),
     "files target": () => filesEngine.restore({ artifacts, engineMeta: {} }, base + "/root-only/uploads", {}, context),
     "scratch place": () => provisionLocalScratch(base + "/locked.db", false, { label: "x", allowSourceServer: false, target: { path: base + "/root-only/scratch" } }, "restored.db", "sqlite"),
+    "read-only directories": async () => {
+      const { readFileSync } = await import("node:fs");
+      const { readdir } = await import("node:fs/promises");
+      const { Readable } = await import("node:stream");
+      const tree = { artifacts: [], open: () => Readable.from([readFileSync(base + "/ro-tree.tar")]) };
+      const target = base + "/nobody-home/uploads";
+      await filesEngine.restore({ artifacts: tree, engineMeta: {} }, target, {}, context);
+      await filesEngine.restore({ artifacts: tree, engineMeta: {} }, target, { force: true }, context);
+      const refuse = async () => { throw new Error("verification refused"); };
+      const failed = await filesEngine.restore({ artifacts: tree, engineMeta: {}, verify: refuse }, target, { force: true }, context).catch((e) => e.message);
+      return { failed, left: (await readdir(base + "/nobody-home")).sort(), kept: await readdir(target + "/ro") };
+    },
   };
   for (const [name, run] of Object.entries(cases)) {
-    try { await run(); console.log(JSON.stringify({ name, code: "none" })); }
+    try { const value = await run(); console.log(JSON.stringify({ name, code: "none", value })); }
     catch (error) { console.log(JSON.stringify({ name, code: error.code, message: error.message })); }
   }
 `;
@@ -88,6 +100,15 @@ describe(
       db.close();
       await chmod(join(base, "locked.db"), 0o600);
       await mkdir(join(base, "root-only"), { mode: 0o755 });
+      // A tree with a read-only directory, restored and replaced by a user who is not root.
+      await mkdir(join(base, "ro-src", "ro"), { recursive: true });
+      await writeFile(join(base, "ro-src", "ro", "inside.txt"), "in a 0555 directory");
+      await chmod(join(base, "ro-src", "ro"), 0o555);
+      const roTree = new MemoryArtifacts();
+      await filesEngine.capture({ engine: "files", path: join(base, "ro-src") }, roTree, context);
+      await writeFile(join(base, "ro-tree.tar"), roTree.stored.get("tree.tar")!);
+      await mkdir(join(base, "nobody-home"));
+      await chown(join(base, "nobody-home"), 65534, 65534);
       const run = spawnSync(
         "runuser",
         ["-u", "nobody", "--", process.execPath, "--input-type=module", "-e", asNobody, repo, base],
@@ -122,6 +143,17 @@ describe(
         assert.equal(result.code, "TARGET_UNREACHABLE", `${name}: ${result.message}`);
         assert.match(result.message, /root-only/);
       }
+    });
+
+    test("as non-root, a tree with a read-only directory is replaced by --force and a refused one leaves no partial", () => {
+      const result = results.get("read-only directories")! as unknown as {
+        code: string;
+        value: { failed: string; left: string[]; kept: string[] };
+      };
+      assert.equal(result.code, "none", JSON.stringify(result));
+      assert.match(result.value.failed, /verification refused/);
+      assert.deepEqual(result.value.left, ["uploads"], "no partial or set-aside old tree is left");
+      assert.deepEqual(result.value.kept, ["inside.txt"]);
     });
 
     test("a drill scratch place the user cannot create is TARGET_UNREACHABLE", () => {

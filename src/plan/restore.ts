@@ -75,7 +75,10 @@ export function planRestore(input: RestorePlanInput): RestorePlan {
   const replacesExisting = targetState.exists && !targetState.empty;
   const bytes = snapshot.artifacts.reduce((sum, artifact) => sum + artifact.size, 0);
   const chunks = new Set(snapshot.artifacts.flatMap((artifact) => artifact.chunks)).size;
-  const into = replacesExisting ? `replace ${targetState.description}` : `create ${targetState.description}`;
+  // An existing empty target is replaced too (its owner and settings kept where the engine can).
+  const into = targetState.exists
+    ? `replace ${targetState.description}`
+    : `create ${targetState.description}`;
   const steps = [
     ...(identity.verdict === "unknown"
       ? [`proceed although the target's identity is unproven (${targetNotSourceFlag}): ${identity.reason}`]

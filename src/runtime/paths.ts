@@ -1,7 +1,7 @@
 // Path facts that guards depend on: where something really is (through
 // symlinks, even before it exists), whether one path lies inside another,
-// what a failed write of a local target means, and which leftovers of earlier restores
-// beside a target are provably dead.
+// what a failed write of a local target means, and which leftovers of
+// earlier restores beside a target are provably dead.
 
 import { createHash, randomBytes } from "node:crypto";
 import { open, readdir, realpath } from "node:fs/promises";
@@ -73,7 +73,10 @@ export function leftoverName(base: string, kind: LeftoverKind): string {
 export interface Leftover {
   readonly path: string;
   readonly kind: LeftoverKind;
-  /** dead: made by a process of this host that no longer runs; alive: it still runs; unknown: another host, or a name from before pids were recorded. */
+  /**
+   * dead: made by a process of this host that no longer runs; alive: it still runs;
+   * unknown: made on another host, or named before pids were recorded.
+   */
   readonly owner: "dead" | "alive" | "unknown";
   readonly pid?: number;
 }

@@ -8,7 +8,10 @@ import { withRepository, type CommandEnv } from "../session.ts";
 
 export async function drillsCommand(env: CommandEnv, names: readonly string[]): Promise<void> {
   const stored = await withRepository(env, null, (context) => context.repository.listDrillReports());
-  const all = stored.filter(isDrillReport);
+  // Ids start with the start time to the second; startedAt (milliseconds) orders drills of one second.
+  const all = stored
+    .filter(isDrillReport)
+    .sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.id.localeCompare(b.id));
   const reports = names.length ? all.filter((report) => names.includes(report.source)) : all;
   const trend = drillTrend(reports);
   const seconds = (value: number | null) => (value === null ? "n/a" : formatSeconds(value));

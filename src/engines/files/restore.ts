@@ -128,10 +128,11 @@ export async function restoreFiles(
     await input.verify?.(partial);
     context.signal?.throwIfAborted();
 
+    let old: string | undefined;
     if (!state.exists || state.empty) {
       await rename(partial, targetPath); // rename(2) replaces an empty directory atomically
     } else {
-      const old = leftoverName(targetPath, "old");
+      old = leftoverName(targetPath, "old");
       await rename(targetPath, old);
       try {
         await rename(partial, targetPath);
@@ -139,11 +140,17 @@ export async function restoreFiles(
         await rename(old, targetPath); // put the old tree back rather than leave nothing
         throw error;
       }
-      await fsyncPath(dirname(targetPath));
-      await removeTree(old);
     }
     partial = undefined;
     await fsyncPath(dirname(targetPath));
+    if (old) {
+      // The restore is complete and in place: failing to delete the old copy is worth a warning, not a failure.
+      await removeTree(old).catch((error: Error) =>
+        context.log.warn(
+          `files: restored ${targetPath}, but could not delete the old tree ${old}: ${error.message}`,
+        ),
+      );
+    }
     context.log.debug(`files: restored ${targetPath}`);
   } catch (error) {
     if (partial) await removeTree(partial);

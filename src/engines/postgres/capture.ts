@@ -52,7 +52,9 @@ export async function capture(
   const where = describeLocation(location);
   const limits = sessionLimits(source);
   // pg_dump's sessions carry this name, so an abort can find and end them on the server.
-  const dumpTag = `lifeboat pg_dump ${randomBytes(4).toString("hex")}`;
+  // No spaces: the tag travels in a URL query, where URLSearchParams writes a space as "+" and
+  // libpq does not decode "+", so a spaced tag would never match pg_dump's sessions.
+  const dumpTag = `lifeboat-pg_dump-${randomBytes(4).toString("hex")}`;
   const session = await openSession(location, "SOURCE_UNREACHABLE", {
     limits,
     signal: context.signal,

@@ -1,7 +1,8 @@
 // The `postgres` source in lifeboat.yaml.
 
 import { z } from "zod";
-import { commonSourceFields, contentHashesField } from "../../config/source-fields.ts";
+import { commonSourceFields, contentHashesField, duration } from "../../config/source-fields.ts";
+import { defaultLockTimeout } from "./session.ts";
 
 const postgresUrl = z
   .string()
@@ -17,6 +18,18 @@ export const postgresSourceSchema = z.strictObject({
     .describe("Also capture roles and tablespaces (pg_dumpall --globals-only)."),
   jobs: z.int().min(1).max(64).default(2).describe("Parallel pg_dump / pg_restore jobs."),
   content_hashes: contentHashesField,
+  // Optional (default applied where it is used, session.ts) so hand-built source objects stay valid.
+  lock_timeout: duration
+    .optional()
+    .meta({ default: defaultLockTimeout })
+    .describe(
+      "Longest wait for a table lock: pg_dump --lock-wait-timeout and lock_timeout of Lifeboat's own sessions. A wait that runs out fails with SOURCE_LOCKED naming the blocking session. 0s waits for ever.",
+    ),
+  statement_timeout: duration
+    .optional()
+    .describe(
+      "Longest run of each of Lifeboat's own SQL statements on the source (fingerprint counts, content hashes, size). Never applied to pg_dump, whose run is legitimately long. Default: no limit.",
+    ),
   ...commonSourceFields,
 });
 

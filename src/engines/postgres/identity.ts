@@ -5,8 +5,9 @@
 //
 // Evidence, strongest first:
 // 1. Another database name: a restore there cannot touch the source database.
-// 2. pg_control_system()'s system identifier of both clusters (equal: the same
-//    cluster, or a physical copy of it; different: another cluster).
+// 2. pg_control_system()'s system identifier of both clusters (different:
+//    another cluster; equal: the same cluster, unless the live facts of 3 show
+//    another running server: a physical copy, which is "unknown").
 // 3. Facts only one running server gives every session alike, read over two
 //    connections that both stay open until the comparison is done (a restart
 //    in between would have ended them): the postmaster's start time, its
@@ -76,20 +77,30 @@ async function decide(
   const target = targetSide.facts;
   const database = sourceLocation.database;
 
-  if (source?.systemIdentifier && target?.systemIdentifier) {
-    return source.systemIdentifier === target.systemIdentifier
-      ? {
-          verdict: "same",
-          reason: `the target is database ${database} on the source's cluster (system identifier ${target.systemIdentifier})`,
-        }
-      : {
-          verdict: "different",
-          reason: `the target is on another cluster (system identifier ${target.systemIdentifier}, the source's is ${source.systemIdentifier})`,
-        };
+  if (source?.systemIdentifier && target?.systemIdentifier && sourceSide.facts && targetSide.facts) {
+    if (source.systemIdentifier !== target.systemIdentifier) {
+      return {
+        verdict: "different",
+        reason: `the target is on another cluster (system identifier ${target.systemIdentifier}, the source's is ${source.systemIdentifier})`,
+      };
+    }
+    // A standby or a pg_basebackup clone shares the identifier but is another server: not
+    // provably the source, nor provably not; the user may vouch for it (--target-not-source).
+    const live = compareRunningServers(source, target);
+    if (live?.verdict === "different" && (await stillConnected(sourceSide.session, targetSide.session))) {
+      return {
+        verdict: "unknown",
+        reason: `the target has the source's system identifier ${target.systemIdentifier}, yet ${live.reason.replace(/^the target is /, "is ")}: a physical copy of the source (a standby or a clone)`,
+      };
+    }
+    return {
+      verdict: "same",
+      reason: `the target is database ${database} on the source's cluster (system identifier ${target.systemIdentifier})`,
+    };
   }
 
-  if (source && target && sourceSide.facts && targetSide.facts) {
-    const live = compareRunningServers(source, target);
+  if (sourceSide.facts && targetSide.facts) {
+    const live = compareRunningServers(sourceSide.facts, targetSide.facts);
     // A difference counts only if neither server restarted meanwhile: both sessions must still be alive.
     if (
       live?.verdict === "same" ||
@@ -243,14 +254,6 @@ async function readServerFacts(session: Session): Promise<ServerFacts> {
     port: row.port,
     dataDirectory: row.data_directory,
   };
-}
-
-/**
- * @deprecated use identifyTarget. True unless the target is proven not to be
- * the source: doubt counts as "the source" (restoring there is refused).
- */
-export async function isSameAsSource(source: PostgresSourceConfig, target: string): Promise<boolean> {
-  return (await identifyTarget(source, target)).verdict !== "different";
 }
 
 /** Loopback names and addresses (all of 127/8) and socket directories are this machine. */

@@ -9,8 +9,8 @@ import { capture } from "./capture.ts";
 import { postgresSourceSchema, type PostgresSourceConfig } from "./config.ts";
 import { describeLocation, parsePostgresUrl, withClient } from "./connection.ts";
 import { readFingerprint } from "./fingerprint.ts";
-import { isSameAsSource } from "./identity.ts";
-import { queryScalar } from "./query.ts";
+import { identifyTarget } from "./identity.ts";
+import { queryScalar, sourceGrowth } from "./query.ts";
 import { restore } from "./restore.ts";
 import { provisionScratch } from "./scratch.ts";
 import { inspectTarget } from "./target.ts";
@@ -61,10 +61,8 @@ export const postgresEngine: Engine<PostgresSourceConfig> = {
   inspectTarget: (target) => inspectTarget(parsePostgresUrl(target, "target")),
   restore,
   fingerprint: (target, _context, options) => fingerprintTarget(target, options),
-  identifyTarget: async (source, target) =>
-    (await isSameAsSource(source, target))
-      ? { verdict: "same", reason: "same database on the same server" }
-      : { verdict: "different", reason: "another database or server" },
+  identifyTarget: (source, target, context, recorded) => identifyTarget(source, target, context, recorded),
   provisionScratch,
   queryScalar,
+  sourceGrowth: (source, snapshot, context) => sourceGrowth(source, snapshot.engineMeta, context.signal),
 };
