@@ -13,7 +13,13 @@ import type { Snapshot } from "../domain/snapshot.ts";
 import type { MemoryBackend } from "../storage/memory.ts";
 import { chunkKey, snapshotKey } from "./object-store.ts";
 import { openRepository } from "./repository.ts";
-import { compressible, draft, newRepository, readAll, rejectsWith } from "../../test/support/repository-testing.ts";
+import {
+  compressible,
+  draft,
+  newRepository,
+  readAll,
+  rejectsWith,
+} from "../../test/support/repository-testing.ts";
 import type { CheckProblem, Repository } from "./types.ts";
 
 interface Fixture {

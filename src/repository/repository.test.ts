@@ -9,7 +9,14 @@ import { isLifeboatError } from "../errors.ts";
 import { FaultyBackend } from "../../test/support/faulty-backend.ts";
 import { MemoryBackend } from "../storage/memory.ts";
 import { initRepository, openRepository } from "./repository.ts";
-import { compressible, draft, newRepository, readAll, rejectsWith, TEST_KDF } from "../../test/support/repository-testing.ts";
+import {
+  compressible,
+  draft,
+  newRepository,
+  readAll,
+  rejectsWith,
+  TEST_KDF,
+} from "../../test/support/repository-testing.ts";
 
 describe("repository", () => {
   it("round-trips random and compressible artifacts across many chunks", async () => {

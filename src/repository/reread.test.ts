@@ -6,7 +6,13 @@ import { test } from "node:test";
 import { FaultyBackend } from "../../test/support/faulty-backend.ts";
 import { MemoryBackend } from "../storage/memory.ts";
 import { openRepository } from "./repository.ts";
-import { compressible, draft, newRepository, readAll, rejectsWith } from "../../test/support/repository-testing.ts";
+import {
+  compressible,
+  draft,
+  newRepository,
+  readAll,
+  rejectsWith,
+} from "../../test/support/repository-testing.ts";
 
 async function repositoryWithSnapshot() {
   const memory = new MemoryBackend();

@@ -5,7 +5,13 @@
 // between two steps (`faulty.plan.failNext = { get: 2 }`).
 
 import { LifeboatError } from "../../src/errors.ts";
-import type { Backend, BackendCapabilities, CleanupOptions, ObjectInfo, PutOptions } from "../../src/storage/backend.ts";
+import type {
+  Backend,
+  BackendCapabilities,
+  CleanupOptions,
+  ObjectInfo,
+  PutOptions,
+} from "../../src/storage/backend.ts";
 
 export type StorageOperation = "put" | "get" | "stat" | "list" | "delete";
 
