@@ -22,6 +22,8 @@ export async function provisionLocalScratch(
   request: ScratchRequest,
   leaf: string,
   engineName: string,
+  /** More variables that name the target for checks (LIFEBOAT_TARGET always does), e.g. SQLITE_PATH. */
+  targetVariables: readonly string[] = [],
 ): Promise<ScratchTarget> {
   const parent = resolve(request.target?.path ?? tmpdir());
   const sourceRoot = await canonicalPath(sourcePath);
@@ -63,7 +65,7 @@ export async function provisionLocalScratch(
   return {
     target,
     description: `${engineName} scratch ${sourceIsDirectory ? "directory" : "file"} ${target}`,
-    env: { LIFEBOAT_TARGET: target, ...(engineName === "sqlite" ? { SQLITE_PATH: target } : {}) },
+    env: Object.fromEntries(["LIFEBOAT_TARGET", ...targetVariables].map((name) => [name, target])),
     destroy: () => rm(dir, { recursive: true, force: true }),
     // Nothing removes a directory behind our back: keeping it is leaving it.
     keep: async () => `${target} (remove it with: rm -rf ${dir})`,

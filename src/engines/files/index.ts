@@ -27,7 +27,7 @@ export const filesEngine: Engine<FilesSourceConfig> = {
     partialRestore: false,
     scratch: ["directory"],
   },
-  checkTarget: (target) => checkLocalPath(target, "files", "a directory path"),
+  checkTarget: (target) => checkLocalPath(target, "files", "a directory path", "/var/restore/uploads"),
   capture: captureFiles,
   inspectTarget: (target) => inspectFilesTarget(target),
   restore: restoreFiles,

@@ -11,7 +11,7 @@ export function provisionSqliteScratch(
   source: SqliteSourceConfig,
   request: ScratchRequest,
 ): Promise<ScratchTarget> {
-  return provisionLocalScratch(source.path, false, request, "restored.db", "sqlite");
+  return provisionLocalScratch(source.path, false, request, "restored.db", "sqlite", ["SQLITE_PATH"]);
 }
 
 /** First column of the first row of a user's query, run read-only. */

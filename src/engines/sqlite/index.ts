@@ -28,7 +28,8 @@ export const sqliteEngine: Engine<SqliteSourceConfig> = {
     partialRestore: false,
     scratch: ["directory"],
   },
-  checkTarget: (target) => checkLocalPath(target, "sqlite", "the path of a database file"),
+  checkTarget: (target) =>
+    checkLocalPath(target, "sqlite", "the path of a database file", "/var/restore/app.db"),
   capture: captureSqlite,
   inspectTarget: (target) => inspectSqliteTarget(target),
   restore: restoreSqlite,
