@@ -3,39 +3,26 @@
 // test/fixtures/files-node-tar restores, verifies against the fingerprint it
 // was captured with, and a new capture of the result gives that fingerprint.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { lstat, mkdir, mkdtemp, readFile, readlink, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { lstat, readFile, readlink } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { filesEngine } from "../src/engines/files/index.ts";
-import type { EngineContext } from "../src/engines/engine.ts";
 import { compareFingerprints, type Fingerprint } from "../src/domain/fingerprint.ts";
-import { processRunner } from "../src/runtime/process.ts";
-import { silentLogger } from "../src/runtime/logger.ts";
+import { engineWorkdir } from "./support/engine-workdir.ts";
 import { MemoryArtifacts } from "./support/memory-artifacts.ts";
 
 const fixture = join(import.meta.dirname, "fixtures", "files-node-tar");
-let base: string;
-let context: EngineContext;
-
-before(async () => {
-  base = await mkdtemp(join(tmpdir(), "lifeboat-files-compat-"));
-  await mkdir(join(base, "spool"));
-  context = { runner: processRunner, log: silentLogger, tempDir: join(base, "spool") };
-});
-after(async () => {
-  await rm(base, { recursive: true, force: true });
-});
+const workdir = engineWorkdir("files-compat");
 
 test("a node-tar archive from Lifeboat 0.1 restores and verifies against its recorded fingerprint", async () => {
   const recorded = JSON.parse(await readFile(join(fixture, "fingerprint.json"), "utf8")) as Fingerprint;
   const artifacts = new MemoryArtifacts();
   await artifacts.write("tree.tar", Readable.from([await readFile(join(fixture, "tree.tar"))]));
-  const target = join(base, "restored");
-  await filesEngine.restore({ artifacts, engineMeta: {} }, target, {}, context);
-  assert.deepEqual(compareFingerprints(recorded, await filesEngine.fingerprint(target, context)), []);
+  const target = join(workdir.base, "restored");
+  await filesEngine.restore({ artifacts, engineMeta: {} }, target, {}, workdir.context);
+  assert.deepEqual(compareFingerprints(recorded, await filesEngine.fingerprint(target, workdir.context)), []);
 
   const longName = join(target, "d".repeat(120), `${"long-name-".repeat(15)}🚀.txt`);
   assert.equal(await readFile(longName, "utf8"), "long\n");
@@ -55,7 +42,7 @@ test("a node-tar archive from Lifeboat 0.1 restores and verifies against its rec
   const recaptured = await filesEngine.capture(
     { engine: "files", path: target },
     new MemoryArtifacts(),
-    context,
+    workdir.context,
   );
   assert.deepEqual(recaptured.fingerprint, recorded);
 });

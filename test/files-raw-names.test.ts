@@ -3,42 +3,18 @@
 // names, a round trip compared byte for byte by an independent walk, and GNU
 // tar reading the same archive.
 
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import {
-  link,
-  lstat,
-  mkdir,
-  mkdtemp,
-  readFile,
-  readdir,
-  readlink,
-  rm,
-  symlink,
-  writeFile,
-} from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { link, lstat, mkdir, readFile, readdir, readlink, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { filesEngine } from "../src/engines/files/index.ts";
-import type { EngineContext } from "../src/engines/engine.ts";
 import { compareFingerprints } from "../src/domain/fingerprint.ts";
-import { processRunner } from "../src/runtime/process.ts";
-import { silentLogger } from "../src/runtime/logger.ts";
+import { engineWorkdir } from "./support/engine-workdir.ts";
 import { MemoryArtifacts } from "./support/memory-artifacts.ts";
 
-let base: string;
-let context: EngineContext;
-
-before(async () => {
-  base = await mkdtemp(join(tmpdir(), "lifeboat-raw-names-"));
-  await mkdir(join(base, "spool"));
-  context = { runner: processRunner, log: silentLogger, tempDir: join(base, "spool") };
-});
-after(async () => {
-  await rm(base, { recursive: true, force: true });
-});
+const workdir = engineWorkdir("raw-names");
 
 const bytes = (...parts: (string | number[])[]) =>
   Buffer.concat(parts.map((part) => (typeof part === "string" ? Buffer.from(part) : Buffer.from(part))));
@@ -108,10 +84,10 @@ describe("names that are not UTF-8", () => {
   let captured: Awaited<ReturnType<typeof filesEngine.capture>>;
 
   before(async () => {
-    source = join(base, "source");
+    source = join(workdir.base, "source");
     await buildTree(source);
     artifacts = new MemoryArtifacts();
-    captured = await filesEngine.capture({ engine: "files", path: source }, artifacts, context);
+    captured = await filesEngine.capture({ engine: "files", path: source }, artifacts, workdir.context);
   });
 
   test("the tree is captured, every raw name counted", () => {
@@ -121,25 +97,25 @@ describe("names that are not UTF-8", () => {
   });
 
   test("a restore recreates exactly the bytes of every name and link target", async () => {
-    const target = join(base, "restored");
-    await filesEngine.restore({ artifacts, engineMeta: captured.engineMeta }, target, {}, context);
+    const target = join(workdir.base, "restored");
+    await filesEngine.restore({ artifacts, engineMeta: captured.engineMeta }, target, {}, workdir.context);
     assert.deepEqual(await observe(target), await observe(source));
     assert.deepEqual(
-      compareFingerprints(captured.fingerprint, await filesEngine.fingerprint(target, context)),
+      compareFingerprints(captured.fingerprint, await filesEngine.fingerprint(target, workdir.context)),
       [],
     );
     assert.equal((await lstat(under(target, hardLink))).ino, (await lstat(under(target, latin1))).ino);
   });
 
   test("names differing in one invalid byte stay distinct in the fingerprint", async () => {
-    const swapped = join(base, "swapped");
+    const swapped = join(workdir.base, "swapped");
     await buildTree(swapped);
     await writeFile(under(swapped, twinA), "B");
     await writeFile(under(swapped, twinB), "A");
     const other = await filesEngine.capture(
       { engine: "files", path: swapped },
       new MemoryArtifacts(),
-      context,
+      workdir.context,
     );
     assert.notEqual(other.fingerprint.hashes.tree, captured.fingerprint.hashes.tree);
   });
@@ -147,9 +123,9 @@ describe("names that are not UTF-8", () => {
   test("capturing the restored tree gives the same archive bytes (dedup holds for raw names)", async () => {
     const again = new MemoryArtifacts();
     const second = await filesEngine.capture(
-      { engine: "files", path: join(base, "restored") },
+      { engine: "files", path: join(workdir.base, "restored") },
       again,
-      context,
+      workdir.context,
     );
     assert.deepEqual(second.fingerprint, captured.fingerprint);
     // mtimes of the restored tree are the source's (whole seconds), so the archive is the same.
@@ -157,9 +133,9 @@ describe("names that are not UTF-8", () => {
   });
 
   test("GNU tar extracts the archive to the same bytes (pax path + hdrcharset=BINARY)", async () => {
-    const archive = join(base, "tree.tar");
+    const archive = join(workdir.base, "tree.tar");
     await writeFile(archive, artifacts.stored.get("tree.tar")!);
-    const gnu = join(base, "gnu");
+    const gnu = join(workdir.base, "gnu");
     await mkdir(gnu);
     // GNU tar 1.34 warns that it ignores hdrcharset (it takes the raw bytes either way).
     execFileSync("tar", ["-xf", archive, "-C", gnu], { stdio: ["ignore", "ignore", "pipe"] });

@@ -5,35 +5,22 @@
 // archive, and damaged or hostile sparse entries leave the target untouched
 // (fault 1).
 
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, open, readdir, rm, stat, truncate, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, open, readdir, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { filesEngine } from "../src/engines/files/index.ts";
-import type { EngineContext } from "../src/engines/engine.ts";
 import { compareFingerprints } from "../src/domain/fingerprint.ts";
 import { isLifeboatError } from "../src/errors.ts";
-import { processRunner } from "../src/runtime/process.ts";
-import { silentLogger } from "../src/runtime/logger.ts";
+import { engineWorkdir } from "./support/engine-workdir.ts";
 import { CorruptArtifacts, MemoryArtifacts } from "./support/memory-artifacts.ts";
 
 /** Big enough to make the point; holes still cost reading zeros (~1 s per GiB here), so not 1 GiB. */
 const SIZE = 256 * 1024 * 1024;
-let base: string;
-let context: EngineContext;
-
-before(async () => {
-  base = await mkdtemp(join(tmpdir(), "lifeboat-sparse-"));
-  await mkdir(join(base, "spool"));
-  context = { runner: processRunner, log: silentLogger, tempDir: join(base, "spool") };
-});
-after(async () => {
-  await rm(base, { recursive: true, force: true });
-});
+const workdir = engineWorkdir("sparse");
 
 /** `truncate -s size`, then data written at each offset: a file with holes between. */
 async function sparseFile(path: string, size: number, writes: [number, Buffer][]): Promise<void> {
@@ -74,7 +61,7 @@ async function assertDiskImage(path: string): Promise<void> {
 }
 
 const allocated = async (path: string) => (await stat(path)).blocks * 512;
-const leftovers = async () => (await readdir(base)).filter((name) => name.includes(".lifeboat-"));
+const leftovers = async () => (await readdir(workdir.base)).filter((name) => name.includes(".lifeboat-"));
 
 describe("sparse files", () => {
   let source: string;
@@ -82,7 +69,7 @@ describe("sparse files", () => {
   let captured: Awaited<ReturnType<typeof filesEngine.capture>>;
 
   before(async () => {
-    source = join(base, "source");
+    source = join(workdir.base, "source");
     await mkdir(source);
     await sparseFile(join(source, "disk.img"), SIZE, diskData);
     await sparseFile(join(source, "all-hole"), 64 * 1024 * 1024, []);
@@ -91,7 +78,7 @@ describe("sparse files", () => {
     await writeFile(join(source, "written-zeros"), Buffer.alloc(256 * 1024));
     assert.ok((await allocated(join(source, "disk.img"))) < 1024 * 1024, "the test filesystem keeps holes");
     artifacts = new MemoryArtifacts();
-    captured = await filesEngine.capture({ engine: "files", path: source }, artifacts, context);
+    captured = await filesEngine.capture({ engine: "files", path: source }, artifacts, workdir.context);
   });
 
   test("only the data is stored: kilobytes for a 256 MiB file", () => {
@@ -102,11 +89,11 @@ describe("sparse files", () => {
   });
 
   test("the restore is byte-identical, verifies, and keeps the holes", async () => {
-    const target = join(base, "restored");
-    await filesEngine.restore({ artifacts, engineMeta: captured.engineMeta }, target, {}, context);
+    const target = join(workdir.base, "restored");
+    await filesEngine.restore({ artifacts, engineMeta: captured.engineMeta }, target, {}, workdir.context);
     // The fingerprint hashes every byte of the restored files (holes read as zeros).
     assert.deepEqual(
-      compareFingerprints(captured.fingerprint, await filesEngine.fingerprint(target, context)),
+      compareFingerprints(captured.fingerprint, await filesEngine.fingerprint(target, workdir.context)),
       [],
     );
     await assertDiskImage(join(target, "disk.img"));
@@ -121,14 +108,14 @@ describe("sparse files", () => {
 
   test("an unchanged sparse file gives the same archive bytes", async () => {
     const again = new MemoryArtifacts();
-    await filesEngine.capture({ engine: "files", path: source }, again, context);
+    await filesEngine.capture({ engine: "files", path: source }, again, workdir.context);
     assert.equal(again.artifacts[0]?.sha256, artifacts.artifacts[0]?.sha256);
   });
 
   test("GNU tar extracts the archive (GNU sparse 1.0) to the same bytes, sparse", async () => {
-    const archive = join(base, "tree.tar");
+    const archive = join(workdir.base, "tree.tar");
     await writeFile(archive, artifacts.stored.get("tree.tar")!);
-    const gnu = join(base, "gnu");
+    const gnu = join(workdir.base, "gnu");
     await mkdir(gnu);
     execFileSync("tar", ["-xf", archive, "-C", gnu]);
     await assertDiskImage(join(gnu, "disk.img"));
@@ -141,11 +128,11 @@ describe("sparse files", () => {
     const corrupt = new CorruptArtifacts();
     corrupt.corrupt = "tree.tar";
     for (const [name, bytes] of artifacts.stored) await corrupt.write(name, Readable.from([bytes]));
-    const target = join(base, "precious");
+    const target = join(workdir.base, "precious");
     await mkdir(target);
     await writeFile(join(target, "keep.txt"), "precious");
     await assert.rejects(
-      filesEngine.restore({ artifacts: corrupt, engineMeta: {} }, target, { force: true }, context),
+      filesEngine.restore({ artifacts: corrupt, engineMeta: {} }, target, { force: true }, workdir.context),
       (error) => isLifeboatError(error, "CHECKSUM_MISMATCH"),
     );
     assert.deepEqual(await readdir(target), ["keep.txt"]);
@@ -162,9 +149,9 @@ describe("sparse files", () => {
     const evil = new MemoryArtifacts();
     // The map is data, not header: no tar checksum covers it; the reader's checks must.
     await evil.write("tree.tar", Readable.from([hostile]));
-    const target = join(base, "hostile");
+    const target = join(workdir.base, "hostile");
     await assert.rejects(
-      filesEngine.restore({ artifacts: evil, engineMeta: {} }, target, {}, context),
+      filesEngine.restore({ artifacts: evil, engineMeta: {} }, target, {}, workdir.context),
       (error) => isLifeboatError(error, "VERIFICATION_FAILED") && /sparse map/.test(error.message),
     );
     await assert.rejects(stat(target), { code: "ENOENT" });

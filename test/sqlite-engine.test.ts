@@ -1,36 +1,23 @@
 // The sqlite engine against real SQLite files: WAL contents, concurrent
 // writers, restore guards and a corrupt artifact that must not touch the target.
 
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chmod, chown, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Readable } from "node:stream";
 import { sqliteEngine } from "../src/engines/sqlite/index.ts";
 import { assertIntegrity } from "../src/engines/sqlite/restore.ts";
-import type { EngineContext } from "../src/engines/engine.ts";
 import { compareFingerprints } from "../src/domain/fingerprint.ts";
 import { LifeboatError, isLifeboatError } from "../src/errors.ts";
-import { processRunner } from "../src/runtime/process.ts";
-import { silentLogger } from "../src/runtime/logger.ts";
+import { engineWorkdir } from "./support/engine-workdir.ts";
 import { MemoryArtifacts } from "./support/memory-artifacts.ts";
 import { isSameTarget } from "./support/identity.ts";
 
-let base: string;
-let context: EngineContext;
-
-before(async () => {
-  base = await mkdtemp(join(tmpdir(), "lifeboat-sqlite-"));
-  await mkdir(join(base, "spool"));
-  context = { runner: processRunner, log: silentLogger, tempDir: join(base, "spool") };
-});
-after(async () => {
-  await rm(base, { recursive: true, force: true });
-});
+const workdir = engineWorkdir("sqlite");
 
 function dump(path: string): string {
   const result = spawnSync("/usr/bin/sqlite3", [path, ".dump"], { encoding: "utf8" });
@@ -72,12 +59,16 @@ function createRichDatabase(path: string): DatabaseSync {
 
 describe("sqlite engine", () => {
   test("round trip keeps rows, WAL contents, schema objects and .dump output", async () => {
-    const sourcePath = join(base, "rich.db");
+    const sourcePath = join(workdir.base, "rich.db");
     const writer = createRichDatabase(sourcePath);
     try {
       assert.ok((await stat(sourcePath + "-wal")).size > 0, "the -wal file holds un-checkpointed frames");
       const artifacts = new MemoryArtifacts();
-      const result = await sqliteEngine.capture({ engine: "sqlite", path: sourcePath }, artifacts, context);
+      const result = await sqliteEngine.capture(
+        { engine: "sqlite", path: sourcePath },
+        artifacts,
+        workdir.context,
+      );
       assert.equal(result.fingerprint.counts["rows:people"], 201);
       assert.equal(result.fingerprint.counts["rows:files"], 201);
       assert.equal(result.fingerprint.counts["rows:audit"], 201);
@@ -99,11 +90,11 @@ describe("sqlite engine", () => {
         artifacts.artifacts.map((artifact) => artifact.name),
         ["database.sqlite"],
       );
-      assert.deepEqual(await readdir(context.tempDir), [], "the spooled copy is removed");
+      assert.deepEqual(await readdir(workdir.context.tempDir), [], "the spooled copy is removed");
 
-      const targetPath = join(base, "restored.db");
+      const targetPath = join(workdir.base, "restored.db");
       const phases: string[] = [];
-      const restoreContext = { ...context, onPhase: (phase: string) => phases.push(phase) };
+      const restoreContext = { ...workdir.context, onPhase: (phase: string) => phases.push(phase) };
       await sqliteEngine.restore(
         { artifacts, engineMeta: result.engineMeta },
         targetPath,
@@ -111,13 +102,13 @@ describe("sqlite engine", () => {
         restoreContext,
       );
       assert.deepEqual(phases, ["restore"]);
-      const restored = await sqliteEngine.fingerprint(targetPath, context);
+      const restored = await sqliteEngine.fingerprint(targetPath, workdir.context);
       assert.deepEqual(compareFingerprints(result.fingerprint, restored), []);
       assert.equal(dump(targetPath), dump(sourcePath));
       assert.match(dump(targetPath), /marker-in-wal ✓/);
       assertIntegrity(targetPath);
       assert.deepEqual(
-        (await readdir(base)).filter((name) => name.includes("lifeboat-partial")),
+        (await readdir(workdir.base)).filter((name) => name.includes("lifeboat-partial")),
         [],
       );
     } finally {
@@ -126,7 +117,7 @@ describe("sqlite engine", () => {
   });
 
   test("a capture while another process writes gives a consistent copy", async () => {
-    const sourcePath = join(base, "busy.db");
+    const sourcePath = join(workdir.base, "busy.db");
     const setup = new DatabaseSync(sourcePath);
     setup.exec(`PRAGMA journal_mode = WAL;
       CREATE TABLE a (id INTEGER PRIMARY KEY, v BLOB); CREATE TABLE b (id INTEGER PRIMARY KEY, v BLOB);`);
@@ -141,7 +132,7 @@ describe("sqlite engine", () => {
     setup.close();
 
     // Each transaction inserts one row into a and one into b: a consistent copy has equal counts.
-    const stopFile = join(base, "busy.stop");
+    const stopFile = join(workdir.base, "busy.stop");
     const writerScript = `
       import { DatabaseSync } from "node:sqlite";
 import { Readable } from "node:stream";
@@ -172,7 +163,11 @@ import { Readable } from "node:stream";
     try {
       await started;
       const artifacts = new MemoryArtifacts();
-      const result = await sqliteEngine.capture({ engine: "sqlite", path: sourcePath }, artifacts, context);
+      const result = await sqliteEngine.capture(
+        { engine: "sqlite", path: sourcePath },
+        artifacts,
+        workdir.context,
+      );
       await writeFile(stopFile, "");
       assert.equal(await exited, 0);
       const counts = result.fingerprint.counts;
@@ -184,10 +179,15 @@ import { Readable } from "node:stream";
         "the writer kept committing after the consistent point",
       );
 
-      const targetPath = join(base, "busy-restored.db");
-      await sqliteEngine.restore({ artifacts, engineMeta: result.engineMeta }, targetPath, {}, context);
+      const targetPath = join(workdir.base, "busy-restored.db");
+      await sqliteEngine.restore(
+        { artifacts, engineMeta: result.engineMeta },
+        targetPath,
+        {},
+        workdir.context,
+      );
       assert.deepEqual(
-        compareFingerprints(result.fingerprint, await sqliteEngine.fingerprint(targetPath, context)),
+        compareFingerprints(result.fingerprint, await sqliteEngine.fingerprint(targetPath, workdir.context)),
         [],
       );
       assertIntegrity(targetPath);
@@ -198,26 +198,30 @@ import { Readable } from "node:stream";
   });
 
   test("a non-empty target is refused; force or clean replaces it and drops its stale -wal", async () => {
-    const sourcePath = join(base, "small.db");
+    const sourcePath = join(workdir.base, "small.db");
     const db = new DatabaseSync(sourcePath);
     db.exec("CREATE TABLE t (x TEXT); INSERT INTO t VALUES ('new');");
     db.close();
     const artifacts = new MemoryArtifacts();
-    const result = await sqliteEngine.capture({ engine: "sqlite", path: sourcePath }, artifacts, context);
+    const result = await sqliteEngine.capture(
+      { engine: "sqlite", path: sourcePath },
+      artifacts,
+      workdir.context,
+    );
 
-    const targetPath = join(base, "occupied.db");
+    const targetPath = join(workdir.base, "occupied.db");
     const old = new DatabaseSync(targetPath);
     old.exec(
       "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE old (y); INSERT INTO old VALUES (1);",
     );
     const oldBytes = await readFile(targetPath);
-    assert.deepEqual(await sqliteEngine.inspectTarget(targetPath, context), {
+    assert.deepEqual(await sqliteEngine.inspectTarget(targetPath, workdir.context), {
       exists: true,
       empty: false,
       description: `SQLite file ${targetPath} (${oldBytes.length} bytes)`,
     });
     await assert.rejects(
-      sqliteEngine.restore({ artifacts, engineMeta: result.engineMeta }, targetPath, {}, context),
+      sqliteEngine.restore({ artifacts, engineMeta: result.engineMeta }, targetPath, {}, workdir.context),
       (error) => isLifeboatError(error, "TARGET_NOT_EMPTY") && error.message.includes(targetPath),
     );
     assert.deepEqual(await readFile(targetPath), oldBytes);
@@ -228,33 +232,33 @@ import { Readable } from "node:stream";
       { artifacts, engineMeta: result.engineMeta },
       targetPath,
       { force: true },
-      context,
+      workdir.context,
     );
     await assert.rejects(stat(targetPath + "-wal"), { code: "ENOENT" });
     assert.deepEqual(
-      compareFingerprints(result.fingerprint, await sqliteEngine.fingerprint(targetPath, context)),
+      compareFingerprints(result.fingerprint, await sqliteEngine.fingerprint(targetPath, workdir.context)),
       [],
     );
     await sqliteEngine.restore(
       { artifacts, engineMeta: result.engineMeta },
       targetPath,
       { clean: true },
-      context,
+      workdir.context,
     );
     assert.match(dump(targetPath), /INSERT INTO t VALUES\('new'\);/);
   });
 
   test("a missing source is SOURCE_UNREACHABLE naming the path, and no file is created", async () => {
-    const missing = join(base, "no-such.db");
+    const missing = join(workdir.base, "no-such.db");
     await assert.rejects(
-      sqliteEngine.capture({ engine: "sqlite", path: missing }, new MemoryArtifacts(), context),
+      sqliteEngine.capture({ engine: "sqlite", path: missing }, new MemoryArtifacts(), workdir.context),
       (error) => isLifeboatError(error, "SOURCE_UNREACHABLE") && error.message.includes(missing),
     );
     await assert.rejects(stat(missing), { code: "ENOENT" });
-    const garbage = join(base, "garbage.db");
+    const garbage = join(workdir.base, "garbage.db");
     await writeFile(garbage, "this is not a database ".repeat(100));
     await assert.rejects(
-      sqliteEngine.capture({ engine: "sqlite", path: garbage }, new MemoryArtifacts(), context),
+      sqliteEngine.capture({ engine: "sqlite", path: garbage }, new MemoryArtifacts(), workdir.context),
       (error) => isLifeboatError(error, "SOURCE_UNREACHABLE") && error.message.includes(garbage),
     );
   });
@@ -263,7 +267,12 @@ import { Readable } from "node:stream";
     const artifacts = new MemoryArtifacts();
     await artifacts.write("database.sqlite", Readable.from([Buffer.from("unused")]));
     await assert.rejects(
-      sqliteEngine.restore({ artifacts, engineMeta: {} }, join(base, "nope", "x.db"), {}, context),
+      sqliteEngine.restore(
+        { artifacts, engineMeta: {} },
+        join(workdir.base, "nope", "x.db"),
+        {},
+        workdir.context,
+      ),
       (error) => isLifeboatError(error, "TARGET_UNREACHABLE"),
     );
   });
@@ -274,7 +283,7 @@ import { Readable } from "node:stream";
     let original: Buffer;
 
     before(async () => {
-      const sourcePath = join(base, "for-damage.db");
+      const sourcePath = join(workdir.base, "for-damage.db");
       const db = new DatabaseSync(sourcePath);
       db.exec("CREATE TABLE t (x BLOB); CREATE INDEX t_x ON t(x);");
       db.exec("BEGIN");
@@ -282,8 +291,8 @@ import { Readable } from "node:stream";
       db.exec("COMMIT");
       db.close();
       artifacts = new MemoryArtifacts();
-      await sqliteEngine.capture({ engine: "sqlite", path: sourcePath }, artifacts, context);
-      targetPath = join(base, "precious.db");
+      await sqliteEngine.capture({ engine: "sqlite", path: sourcePath }, artifacts, workdir.context);
+      targetPath = join(workdir.base, "precious.db");
       const precious = new DatabaseSync(targetPath);
       precious.exec("CREATE TABLE precious (x); INSERT INTO precious VALUES ('keep me');");
       precious.close();
@@ -293,7 +302,7 @@ import { Readable } from "node:stream";
     async function assertUntouched(): Promise<void> {
       assert.deepEqual(await readFile(targetPath), original);
       assert.deepEqual(
-        (await readdir(base)).filter((name) => name.includes("lifeboat-partial")),
+        (await readdir(workdir.base)).filter((name) => name.includes("lifeboat-partial")),
         [],
       );
     }
@@ -312,7 +321,12 @@ import { Readable } from "node:stream";
       const corrupt = new CorruptArtifacts();
       for (const [name, bytes] of artifacts.stored) await corrupt.write(name, Readable.from([bytes]));
       await assert.rejects(
-        sqliteEngine.restore({ artifacts: corrupt, engineMeta: {} }, targetPath, { force: true }, context),
+        sqliteEngine.restore(
+          { artifacts: corrupt, engineMeta: {} },
+          targetPath,
+          { force: true },
+          workdir.context,
+        ),
         (error) => isLifeboatError(error, "CHECKSUM_MISMATCH"),
       );
       await assertUntouched();
@@ -325,7 +339,12 @@ import { Readable } from "node:stream";
       bytes.fill(0x5a, pageSize * 2, pageSize * 2 + 64); // scribble over a b-tree page header
       await damaged.write("database.sqlite", Readable.from([bytes]));
       await assert.rejects(
-        sqliteEngine.restore({ artifacts: damaged, engineMeta: {} }, targetPath, { force: true }, context),
+        sqliteEngine.restore(
+          { artifacts: damaged, engineMeta: {} },
+          targetPath,
+          { force: true },
+          workdir.context,
+        ),
         (error) => isLifeboatError(error, "VERIFICATION_FAILED") && error.message.includes(targetPath),
       );
       await assertUntouched();
@@ -333,23 +352,35 @@ import { Readable } from "node:stream";
   });
 
   test("isSameAsSource sees through symlinks and hard links; inspectTarget of a missing file", async () => {
-    const sourcePath = join(base, "same.db");
+    const sourcePath = join(workdir.base, "same.db");
     await writeFile(sourcePath, "");
     const source = { engine: "sqlite" as const, path: sourcePath };
-    assert.equal(await isSameTarget(sqliteEngine, source, join(base, ".", "same.db"), context), true);
+    assert.equal(
+      await isSameTarget(sqliteEngine, source, join(workdir.base, ".", "same.db"), workdir.context),
+      true,
+    );
     const { symlink, link } = await import("node:fs/promises");
-    await symlink(sourcePath, join(base, "same-symlink.db"));
-    await link(sourcePath, join(base, "same-hardlink.db"));
-    assert.equal(await isSameTarget(sqliteEngine, source, join(base, "same-symlink.db"), context), true);
-    assert.equal(await isSameTarget(sqliteEngine, source, join(base, "same-hardlink.db"), context), true);
-    assert.equal(await isSameTarget(sqliteEngine, source, join(base, "other.db"), context), false);
-    const missing = await sqliteEngine.inspectTarget(join(base, "other.db"), context);
+    await symlink(sourcePath, join(workdir.base, "same-symlink.db"));
+    await link(sourcePath, join(workdir.base, "same-hardlink.db"));
+    assert.equal(
+      await isSameTarget(sqliteEngine, source, join(workdir.base, "same-symlink.db"), workdir.context),
+      true,
+    );
+    assert.equal(
+      await isSameTarget(sqliteEngine, source, join(workdir.base, "same-hardlink.db"), workdir.context),
+      true,
+    );
+    assert.equal(
+      await isSameTarget(sqliteEngine, source, join(workdir.base, "other.db"), workdir.context),
+      false,
+    );
+    const missing = await sqliteEngine.inspectTarget(join(workdir.base, "other.db"), workdir.context);
     assert.equal(missing.exists, false);
     assert.equal(missing.empty, true);
   });
 
   test("the restored file keeps the source's mode (and owner, as root), not the download's 0600", async () => {
-    const sourcePath = join(base, "shared.db");
+    const sourcePath = join(workdir.base, "shared.db");
     const db = new DatabaseSync(sourcePath);
     db.exec("CREATE TABLE t (x); INSERT INTO t VALUES (1);");
     db.close();
@@ -357,19 +388,23 @@ import { Readable } from "node:stream";
     const isRoot = process.getuid?.() === 0;
     if (isRoot) await chown(sourcePath, 1234, 4321); // an app user: the restored file must stay theirs
     const artifacts = new MemoryArtifacts();
-    const captured = await sqliteEngine.capture({ engine: "sqlite", path: sourcePath }, artifacts, context);
+    const captured = await sqliteEngine.capture(
+      { engine: "sqlite", path: sourcePath },
+      artifacts,
+      workdir.context,
+    );
     assert.equal(captured.engineMeta.mode, "0640");
 
-    const target = join(base, "shared-restored.db");
-    await sqliteEngine.restore({ artifacts, engineMeta: captured.engineMeta }, target, {}, context);
+    const target = join(workdir.base, "shared-restored.db");
+    await sqliteEngine.restore({ artifacts, engineMeta: captured.engineMeta }, target, {}, workdir.context);
     const restored = await stat(target);
     assert.equal(restored.mode & 0o7777, 0o640);
     if (isRoot) assert.deepEqual([restored.uid, restored.gid], [1234, 4321]);
 
     // A snapshot from before modes were recorded: what SQLite itself would create, 0644 less the umask.
     const { mode: _mode, uid: _uid, gid: _gid, ...oldMeta } = captured.engineMeta;
-    const fromOld = join(base, "old-snapshot-restored.db");
-    await sqliteEngine.restore({ artifacts, engineMeta: oldMeta }, fromOld, {}, context);
+    const fromOld = join(workdir.base, "old-snapshot-restored.db");
+    await sqliteEngine.restore({ artifacts, engineMeta: oldMeta }, fromOld, {}, workdir.context);
     assert.equal((await stat(fromOld)).mode & 0o7777, 0o644 & ~process.umask());
   });
 });
