@@ -55,6 +55,14 @@ export const errorTable = {
     exit: ExitCode.usage,
     hint: "Use one of the source names declared under `sources:` in lifeboat.yaml.",
   },
+  NO_RETENTION_POLICY: {
+    exit: ExitCode.usage,
+    hint: "Declare which snapshots to keep: a top-level `retention:` block or a source's own `retention:` in lifeboat.yaml (keep_last, keep_daily, ...), or --keep-* flags. `forget` never guesses a policy.",
+  },
+  RETENTION_KEEPS_NOTHING: {
+    exit: ExitCode.usage,
+    hint: "`forget` never removes every snapshot of a source. Add a rule that keeps some (keep_last: 1 keeps the newest), or check that the snapshots carry the tags keep_tags names.",
+  },
   PASSWORD_MISSING: {
     exit: ExitCode.repository,
     hint: "Set the variable named by repository.password_env, or point repository.password_file at a key file.",

@@ -147,6 +147,15 @@ describe("a read-only repository", () => {
     assert.deepEqual(drills.json.drills, []);
   });
 
+  test("forget --dry-run plans on a read-only repository; the real forget is refused", async (t) => {
+    if (typeof view === "string") return t.skip(view);
+    const plan = await ro(["forget", "--keep-last", "1", "--dry-run", "--json"]);
+    assert.equal(plan.code, 0, plan.stderr);
+    const real = await ro(["forget", "--keep-last", "1", "--json"]);
+    assert.equal(real.code, 3, real.stderr);
+    assert.equal(real.json.error.code, "REPOSITORY_READ_ONLY");
+  });
+
   test("--no-lock skips the lock deliberately, without the read-only warning", async (t) => {
     if (typeof view === "string") return t.skip(view);
     const restore = await ro([

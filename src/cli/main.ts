@@ -86,6 +86,34 @@ function buildProgram(): Command {
     });
 
   program
+    .command("forget")
+    .description(
+      "remove the snapshots the retention policy does not keep (their data stays until a prune; see docs/cli-json.md)",
+    )
+    .argument("[source...]", "source names (every source with a policy when none is named)")
+    .option("--keep-last <n>", "keep the N newest snapshots")
+    .option("--keep-hourly <n>", "keep the newest snapshot of each of the last N hours (UTC) with snapshots")
+    .option("--keep-daily <n>", "keep the newest snapshot of each of the last N days (UTC) with snapshots")
+    .option("--keep-weekly <n>", "keep the newest snapshot of each of the last N ISO weeks with snapshots")
+    .option("--keep-monthly <n>", "keep the newest snapshot of each of the last N months with snapshots")
+    .option("--keep-yearly <n>", "keep the newest snapshot of each of the last N years with snapshots")
+    .option(
+      "--keep-within <duration>",
+      "keep every snapshot at most this much older than the newest, e.g. 7d",
+    )
+    .option(
+      "--keep-tag <tag>",
+      "keep every snapshot with this tag (repeatable)",
+      (tag: string, tags: string[] | undefined) => [...(tags ?? []), tag],
+    )
+    .option("--dry-run", "print what a real run removes, remove nothing")
+    .option("--prune", "not available yet: prune arrives with repository format v2")
+    .action(async (sources: string[], flags, command: Command) => {
+      const { forgetCommand } = await import("./commands/forget.ts");
+      await forgetCommand(await commandEnv(command), sources, flags);
+    });
+
+  program
     .command("check")
     .description("verify the repository's structure, and optionally read and verify its data")
     .addOption(

@@ -57,6 +57,7 @@ const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set([
   "snapshots",
   "drills",
   "key list",
+  "forget --dry-run",
 ]);
 
 /** How the repository is being used, for commands that report it (check, snapshots). */
@@ -106,7 +107,7 @@ export async function withRepository<T>(
   const { config } = await loadSessionConfig(env);
   const password = await readRepositoryPassword(config.repository);
   const spools = await sweepLeftoverSpools(env);
-  const backend = openStorage(config.repository.url);
+  const backend = openStorage(config.repository);
   let repository: Repository;
   try {
     repository = await openRepository(backend, password, { onWarning: warnDamage(env) });
@@ -182,8 +183,11 @@ async function takeLock(
 }
 
 /** The configured storage, with retries and backoff for transient failures (restic-style wrapper). */
-export function openStorage(url: string): Backend {
-  return new RetryingBackend(openBackend(url));
+export function openStorage(
+  repository: Pick<Config["repository"], "url" | "endpoint" | "region" | "path_style">,
+): Backend {
+  const { url, endpoint, region, path_style: pathStyle } = repository;
+  return new RetryingBackend(openBackend(url, { endpoint, region, pathStyle }));
 }
 
 export function operationContext(env: CommandEnv, repository: Repository): OperationContext {

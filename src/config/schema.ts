@@ -6,6 +6,7 @@
 // docs/config.schema.json is generated from the assembled schema.
 
 import { z } from "zod";
+import { retentionPolicy } from "./source-fields.ts";
 
 /** Source names are used in file names, database names and metrics labels. */
 export const sourceName = z
@@ -16,8 +17,24 @@ export const repositorySchema = z
   .strictObject({
     url: z
       .string()
-      .regex(/^file:\/\//, "a file:// URL (s3:// arrives in a later release)")
-      .describe("Where the repository lives, e.g. file:///var/backups/lifeboat."),
+      .regex(/^(file|s3):\/\//, "a file:// or s3:// URL")
+      .describe("Where the repository lives, e.g. file:///var/backups/lifeboat or s3://bucket/prefix."),
+    endpoint: z
+      .string()
+      .regex(/^https?:\/\/[^/@\s]+(\/[^@\s]*)?$/, "an http:// or https:// URL without credentials")
+      .optional()
+      .describe(
+        "s3:// only: the URL of an S3-compatible server; else AWS_ENDPOINT_URL_S3 or AWS's own. Credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or a web identity token, never from this file.",
+      ),
+    region: z
+      .string()
+      .regex(/^[a-z0-9-]+$/, "a region name such as us-east-1")
+      .optional()
+      .describe("s3:// only: the bucket's region; else AWS_REGION or the profile's (us-east-1 with an endpoint)."),
+    path_style: z
+      .boolean()
+      .optional()
+      .describe("s3:// only: path-style addressing (http://host/bucket/key), which most S3-compatible servers need."),
     password_env: z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name")
@@ -38,7 +55,15 @@ export const repositorySchema = z
       message: "an encrypted repository needs password_env or password_file",
       path: ["password_env"],
     },
-  );
+  )
+  .superRefine((repository, context) => {
+    if (repository.url.startsWith("s3://")) return;
+    for (const field of ["endpoint", "region", "path_style"] as const) {
+      if (repository[field] !== undefined) {
+        context.addIssue({ code: "custom", message: "only for s3:// repositories", path: [field] });
+      }
+    }
+  });
 
 const notifyWhen = z.enum(["always", "failure"]).default("failure");
 const notifyTarget = z.union([
@@ -60,6 +85,9 @@ export function configSchemaFor<S extends z.ZodType>(source: S) {
   return z.strictObject({
     repository: repositorySchema,
     sources: z.record(sourceName, source).default({}),
+    retention: retentionPolicy
+      .optional()
+      .describe("The default retention of every source without its own `retention:` (lifeboat forget)."),
     notify: z.array(notifyTarget).default([]).describe("Where drill reports are sent."),
     reports: z
       .strictObject({

@@ -78,10 +78,45 @@ const drill = z
   })
   .describe("How `lifeboat drill` restores and verifies this source.");
 
+const keepCount = (what: string) =>
+  z
+    .int()
+    .min(1, "at least 1; leave the rule out to turn it off")
+    .optional()
+    .describe(`Keep the newest snapshot of each of the last N ${what} that have snapshots.`);
+
+/**
+ * Which snapshots `lifeboat forget` keeps (restic's rules; src/plan/retention.ts
+ * defines them). A snapshot kept by any rule is kept. Top-level `retention:` is
+ * the default; a source's own `retention:` replaces it; --keep-* flags replace both.
+ */
+export const retentionPolicy = z
+  .strictObject({
+    keep_last: z
+      .int()
+      .min(1, "at least 1; leave the rule out to turn it off")
+      .optional()
+      .describe("Keep the N newest snapshots."),
+    keep_hourly: keepCount("hours (UTC)"),
+    keep_daily: keepCount("days (UTC)"),
+    keep_weekly: keepCount("ISO weeks (UTC, Monday to Sunday)"),
+    keep_monthly: keepCount("months (UTC)"),
+    keep_yearly: keepCount("years (UTC)"),
+    keep_within: duration
+      .optional()
+      .describe("Keep every snapshot at most this much older than the source's newest one, e.g. 7d."),
+    keep_tags: z
+      .array(z.string().min(1))
+      .optional()
+      .describe("Keep every snapshot that carries one of these tags."),
+  })
+  .describe("Retention: which snapshots `lifeboat forget` keeps (docs/cli-json.md, forget).");
+
 /** Spread into every engine's source schema. */
 export const commonSourceFields = {
   objectives: objectives.optional(),
   drill: drill.optional(),
+  retention: retentionPolicy.optional(),
 };
 
 // Optional rather than .default(false): parsed configs and hand-built source
@@ -100,8 +135,10 @@ export interface CommonSourceConfig {
   readonly engine: string;
   readonly objectives?: Objectives | undefined;
   readonly drill?: DrillConfig | undefined;
+  readonly retention?: RetentionConfig | undefined;
 }
 
 export type Objectives = z.infer<typeof objectives>;
 export type DrillConfig = z.infer<typeof drill>;
 export type DrillCheckConfig = z.infer<typeof drillCheck>;
+export type RetentionConfig = z.infer<typeof retentionPolicy>;

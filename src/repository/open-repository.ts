@@ -89,6 +89,10 @@ export class OpenRepository implements Repository {
     return this.#catalog.find(selector, source);
   }
 
+  forgetSnapshot(id: string): Promise<void> {
+    return this.#catalog.forget(id);
+  }
+
   async saveDrillReport(report: { readonly id: string }): Promise<void> {
     await this.#store.putDocument("drills", report.id, Buffer.from(JSON.stringify(report)));
   }

@@ -112,6 +112,15 @@ export class SnapshotCatalog {
     throw notFound(`no snapshot ${selector}`);
   }
 
+  /** Delete the manifest, then drop it from the cache so this process no longer lists it. */
+  async forget(id: string): Promise<void> {
+    if (!/^[0-9a-f]{64}$/.test(id)) {
+      throw new LifeboatError("BAD_ARGUMENT", `${id} is not a full snapshot id`, { details: { id } });
+    }
+    await this.#store.backend.delete(snapshotKey(id));
+    this.#manifests.delete(id);
+  }
+
   async #read(id: string): Promise<Snapshot> {
     const cached = this.#manifests.get(id);
     if (cached) return cached;

@@ -173,6 +173,12 @@ export interface Repository {
    */
   findSnapshot(selector: string, source?: string): Promise<Snapshot>;
   newSnapshotWriter(): Promise<SnapshotWriter>;
+  /**
+   * Delete a snapshot's manifest (`forget`): the snapshot stops existing, the
+   * data it referenced stays (a prune removes unreferenced data). The caller
+   * holds the exclusive lock. Deleting a manifest that is already gone is not an error.
+   */
+  forgetSnapshot(id: string): Promise<void>;
   /** Verified access to a snapshot's artifacts. */
   openArtifacts(snapshot: Snapshot): ArtifactSource;
   check(options: CheckOptions): Promise<CheckReport>;

@@ -8,11 +8,20 @@ import { LifeboatError } from "../errors.ts";
 import type { Backend } from "./backend.ts";
 import { FsBackend } from "./fs.ts";
 import { MemoryBackend } from "./memory.ts";
+import { S3Backend } from "./s3.ts";
+import { parseS3Url } from "./s3-url.ts";
+
+/** Settings of lifeboat.yaml's repository block that only some backends use (S3's). */
+export interface StorageSettings {
+  readonly endpoint?: string;
+  readonly region?: string;
+  readonly pathStyle?: boolean;
+}
 
 interface BackendEntry {
   readonly scheme: string;
   readonly example: string;
-  open(url: URL, raw: string): Backend;
+  open(url: URL, raw: string, settings: StorageSettings): Backend;
 }
 
 // Named memory backends live as long as the process, so a test can open the
@@ -30,6 +39,14 @@ const backends: readonly BackendEntry[] = [
       const path = fileURLToPath(url);
       if (!isAbsolute(path) || path === "/") throw badUrl(raw, "the path must be an absolute directory");
       return new FsBackend(path);
+    },
+  },
+  {
+    scheme: "s3:",
+    example: "s3://bucket/prefix",
+    open(_url, raw, settings) {
+      // Credentials come from the SDK's chain (environment, profile, web identity), never from here.
+      return new S3Backend({ ...parseS3Url(raw), ...settings });
     },
   },
   {
@@ -51,7 +68,7 @@ const backends: readonly BackendEntry[] = [
 export const supportedSchemes: readonly string[] = backends.map((b) => b.scheme.replace(/:$/, ""));
 
 /** Open the backend a repository URL names. Unknown schemes are a config error listing what is supported. */
-export function openBackend(url: string): Backend {
+export function openBackend(url: string, settings: StorageSettings = {}): Backend {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -65,7 +82,7 @@ export function openBackend(url: string): Backend {
       `unsupported scheme "${parsed.protocol.replace(/:$/, "")}"; supported: ${backends.map((b) => b.example).join(", ")}`,
     );
   }
-  return entry.open(parsed, url);
+  return entry.open(parsed, url, settings);
 }
 
 function badUrl(url: string, why: string): LifeboatError {

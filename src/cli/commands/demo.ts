@@ -62,7 +62,7 @@ export async function demoCommand(env: CommandEnv, flags: { keep?: boolean; dir?
     });
 
     const { config } = await loadConfig(join(dir, "lifeboat.yaml"));
-    const backend = openStorage(config.repository.url);
+    const backend = openStorage(config.repository);
     const repository = await initRepository(backend, {
       password: await readRepositoryPassword(config.repository),
     });

@@ -12,7 +12,7 @@ export const SECOND_KEY_ADVICE =
 export async function initCommand(env: CommandEnv): Promise<void> {
   const { config } = await loadSessionConfig(env);
   const password = await readRepositoryPassword(config.repository);
-  const backend = openStorage(config.repository.url);
+  const backend = openStorage(config.repository);
   try {
     const repository = await initRepository(backend, { password });
     const keys = await repository.listKeys();

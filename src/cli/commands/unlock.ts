@@ -25,7 +25,7 @@ export async function unlockCommand(
   flags: { removeAll?: boolean; dryRun?: boolean },
 ): Promise<void> {
   const { config } = await loadSessionConfig(env);
-  const backend = openStorage(config.repository.url);
+  const backend = openStorage(config.repository);
   try {
     if (!(await backend.stat("config"))) {
       throw new LifeboatError("REPOSITORY_NOT_FOUND", `no repository at ${backend.location}`);

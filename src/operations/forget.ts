@@ -1,0 +1,144 @@
+// Forget: remove the snapshots a retention policy does not keep. Planning is
+// separate from applying (changesets' lesson): planForget() reads the listing
+// and returns data, applyForget() deletes exactly the manifests that plan
+// names. --dry-run prints the plan; the real run applies the same object, so
+// the two cannot disagree. Only manifests are deleted: the data they alone
+// referenced stays until a prune (repository format v2). Drill reports,
+// keys and locks are never touched.
+//
+// The caller holds the exclusive lock while it plans and applies (a backup,
+// restore or drill holds a shared one), so nothing in use is forgotten and no
+// snapshot lands between the plan and its application.
+
+import type { RetentionConfig } from "../config/source-fields.ts";
+import { LifeboatError } from "../errors.ts";
+import { isEmptyPolicy, PIN_TAG, planRetention, policyFromConfig } from "../plan/retention.ts";
+import type { RetentionPlan, RetentionPolicy } from "../plan/retention.ts";
+import type { DamagedSnapshot } from "../repository/types.ts";
+import type { OperationContext } from "./context.ts";
+
+/** Where a source's policy came from: --keep-* flags, its own `retention:`, or the top-level default. */
+export type PolicyOrigin = "flags" | "source" | "default";
+
+export interface SourcePolicy {
+  readonly source: string;
+  /** Undefined: no policy anywhere for this source. */
+  readonly policy: RetentionPolicy | undefined;
+  readonly from: PolicyOrigin | undefined;
+}
+
+export interface PolicyChoice {
+  /** The sources to forget in, with their `retention:` blocks. */
+  readonly sources: readonly (readonly [string, { readonly retention?: RetentionConfig | undefined }])[];
+  /** The top-level `retention:`. */
+  readonly defaultPolicy: RetentionConfig | undefined;
+  /** The --keep-* flags as a policy, or undefined when none was given. */
+  readonly flags: RetentionPolicy | undefined;
+  /** The user named these sources (rather than meaning "every source"). */
+  readonly named: boolean;
+}
+
+/**
+ * Flags replace both config policies; a source's own `retention:` replaces the
+ * default (it is not merged with it). A named source without a policy is
+ * refused; when no source is named, sources without one are skipped, but an
+ * invocation where no source has any policy is refused (restic refuses "no
+ * policy" too): forget never guesses.
+ */
+export function choosePolicies(choice: PolicyChoice): SourcePolicy[] {
+  const chosen = choice.sources.map(([source, config]): SourcePolicy => {
+    if (choice.flags) return { source, policy: choice.flags, from: "flags" };
+    if (config.retention) return { source, policy: policyFromConfig(config.retention), from: "source" };
+    if (choice.defaultPolicy)
+      return { source, policy: policyFromConfig(choice.defaultPolicy), from: "default" };
+    return { source, policy: undefined, from: undefined };
+  });
+  const without = chosen.filter(({ policy }) => policy === undefined || isEmptyPolicy(policy));
+  if (choice.named ? without.length > 0 : without.length === chosen.length) {
+    const names = (choice.named ? without : chosen).map(({ source }) => source);
+    throw new LifeboatError(
+      "NO_RETENTION_POLICY",
+      `no retention policy for ${names.join(", ") || "any source"}: forget removes nothing without one`,
+      { details: { sources: names } },
+    );
+  }
+  return chosen;
+}
+
+export interface PlannedSource extends RetentionPlan {
+  readonly policy: RetentionPolicy;
+  readonly from: PolicyOrigin;
+}
+
+export interface SkippedSource {
+  readonly source: string;
+  readonly snapshots: number;
+  readonly reason: string;
+}
+
+export interface ForgetPlan {
+  readonly sources: readonly PlannedSource[];
+  /** Sources whose snapshots are all kept because no policy applies to them. */
+  readonly skipped: readonly SkippedSource[];
+  /** Manifests that cannot be read: never removed (their source and time are unknown), never counted. */
+  readonly damaged: readonly DamagedSnapshot[];
+  /** Every snapshot id the plan removes: what a real run deletes, in this order. */
+  readonly remove: readonly string[];
+}
+
+/**
+ * Plan from the repository's listing. `everySource`: also report snapshots of
+ * sources not in `policies` (removed from lifeboat.yaml): they are kept.
+ */
+export async function planForget(
+  context: OperationContext,
+  policies: readonly SourcePolicy[],
+  everySource: boolean,
+): Promise<ForgetPlan> {
+  const { snapshots, damaged } = await context.repository.listSnapshotsWithDamage();
+  const sources: PlannedSource[] = [];
+  const skipped: SkippedSource[] = [];
+  for (const { source, policy, from } of policies) {
+    const own = snapshots.filter((snapshot) => snapshot.source === source);
+    if (policy === undefined || from === undefined || isEmptyPolicy(policy)) {
+      skipped.push({ source, snapshots: own.length, reason: "no retention policy" });
+      continue;
+    }
+    const pinned = new Set(own.filter((snapshot) => snapshot.tags.includes(PIN_TAG)).map(({ id }) => id));
+    sources.push({ ...planRetention({ source, snapshots: own, policy, pinned }), policy, from });
+  }
+  if (everySource) {
+    const known = new Set(policies.map(({ source }) => source));
+    const others = [...new Set(snapshots.map(({ source }) => source))].filter((name) => !known.has(name));
+    for (const source of others.sort()) {
+      const count = snapshots.filter((snapshot) => snapshot.source === source).length;
+      skipped.push({ source, snapshots: count, reason: "not a source in lifeboat.yaml" });
+    }
+  }
+  const remove = sources.flatMap((planned) => planned.remove.map(({ id }) => id));
+  return { sources, skipped, damaged, remove };
+}
+
+/**
+ * Delete the manifests the plan removes, one at a time: each deletion is
+ * atomic, so an interruption leaves a consistent repository and running forget
+ * again finishes the job (the plan of what is left removes the rest).
+ */
+export async function applyForget(context: OperationContext, plan: ForgetPlan): Promise<string[]> {
+  const removed: string[] = [];
+  for (const id of plan.remove) {
+    context.signal?.throwIfAborted();
+    try {
+      await context.repository.forgetSnapshot(id);
+    } catch (error) {
+      if (!(error instanceof LifeboatError)) throw error;
+      throw new LifeboatError(
+        error.code,
+        `${error.message} (forget stopped after removing ${removed.length} of ${plan.remove.length} snapshot(s); run it again to finish)`,
+        { details: { ...error.details, removed }, hint: error.hint, exitCode: error.exitCode, cause: error },
+      );
+    }
+    removed.push(id);
+  }
+  return removed;
+}
