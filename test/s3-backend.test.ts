@@ -176,13 +176,13 @@ describe("s3 backend under injected faults", () => {
   });
 
   test("a slow reply within the timeout succeeds; one beyond it times out and is retried", async () => {
-    const s = await setup({ idleTimeoutMs: 400 });
+    const s = await setup({ idleTimeoutMs: 1000 });
     const data = bytes(2000);
     await s.direct.put(KEY, data);
-    proxy.add({ method: "GET", path: objectPath(s.bucket), times: 1, fault: { kind: "delay", ms: 150 } });
+    proxy.add({ method: "GET", path: objectPath(s.bucket), times: 1, fault: { kind: "delay", ms: 100 } });
     assert.deepEqual(await s.backend.get(KEY), data);
     assert.equal(s.retries.length, 0);
-    proxy.add({ method: "GET", path: objectPath(s.bucket), times: 1, fault: { kind: "delay", ms: 1500 } });
+    proxy.add({ method: "GET", path: objectPath(s.bucket), times: 1, fault: { kind: "delay", ms: 2500 } });
     assert.deepEqual(await s.backend.get(KEY), data);
     assert.equal(s.retries.length, 1);
     assert.ok(isLifeboatError(s.retries[0]!.error) && s.retries[0]!.error.details["retryable"] === true);

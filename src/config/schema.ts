@@ -30,11 +30,15 @@ export const repositorySchema = z
       .string()
       .regex(/^[a-z0-9-]+$/, "a region name such as us-east-1")
       .optional()
-      .describe("s3:// only: the bucket's region; else AWS_REGION or the profile's (us-east-1 with an endpoint)."),
+      .describe(
+        "s3:// only: the bucket's region; else AWS_REGION or the profile's (us-east-1 with an endpoint).",
+      ),
     path_style: z
       .boolean()
       .optional()
-      .describe("s3:// only: path-style addressing (http://host/bucket/key), which most S3-compatible servers need."),
+      .describe(
+        "s3:// only: path-style addressing (http://host/bucket/key), which most S3-compatible servers need.",
+      ),
     password_env: z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name")

@@ -43,7 +43,7 @@ sources:
 });
 
 test("every invalid field is reported at once, each with its path", () => {
-  const problems = problemsOf(`repository: { url: "s3://bucket" }
+  const problems = problemsOf(`repository: { url: "ftp://bucket" }
 sources:
   a: { engine: postgres, url: "mysql://x", jobs: 0, extra: 1 }
   b: { engine: sqlite }

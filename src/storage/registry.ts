@@ -8,8 +8,8 @@ import { LifeboatError } from "../errors.ts";
 import type { Backend } from "./backend.ts";
 import { FsBackend } from "./fs.ts";
 import { MemoryBackend } from "./memory.ts";
-import { S3Backend } from "./s3.ts";
-import { parseS3Url } from "./s3-url.ts";
+import { LazyBackend } from "./lazy.ts";
+import { parseS3Url, printableS3Location } from "./s3-url.ts";
 
 /** Settings of lifeboat.yaml's repository block that only some backends use (S3's). */
 export interface StorageSettings {
@@ -46,7 +46,12 @@ const backends: readonly BackendEntry[] = [
     example: "s3://bucket/prefix",
     open(_url, raw, settings) {
       // Credentials come from the SDK's chain (environment, profile, web identity), never from here.
-      return new S3Backend({ ...parseS3Url(raw), ...settings });
+      const options = { ...parseS3Url(raw), ...settings };
+      // The AWS SDK loads only when the repository is first used (lazy.ts).
+      return new LazyBackend(printableS3Location(options), async () => {
+        const { S3Backend } = await import("./s3.ts");
+        return new S3Backend(options);
+      });
     },
   },
   {

@@ -38,6 +38,14 @@ export function parseS3Url(raw: string): S3Location {
   return { bucket: authority, root: path + "/" };
 }
 
+/** s3://bucket/prefix, plus " at <endpoint>" (without any userinfo) for a compatible server. */
+export function printableS3Location(
+  location: S3Location & { readonly endpoint?: string | undefined },
+): string {
+  const where = `s3://${location.bucket}/${location.root}`.replace(/\/+$/, "");
+  return location.endpoint ? `${where} at ${location.endpoint.replace(/\/\/[^/@]*@/, "//")}` : where;
+}
+
 function badS3Url(url: string, why: string): LifeboatError {
   const shown = url.replace(/\/\/[^/@]*@/, "//***@");
   return new LifeboatError("BAD_CONFIG", `repository.url ${shown}: ${why}`, {

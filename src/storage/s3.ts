@@ -9,13 +9,11 @@
 // get checks that it received Content-Length bytes. Retries are the
 // RetryingBackend's job: failures leave here classified (s3-errors.ts).
 
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import {
-  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
@@ -23,22 +21,20 @@ import {
 import { LifeboatError } from "../errors.ts";
 import type { Backend, BackendCapabilities, CleanupOptions, ObjectInfo, PutOptions } from "./backend.ts";
 import { createS3Client, type S3ClientSettings } from "./s3-client.ts";
+import { isNotFound, isPreconditionFailed, s3Failure, s3Inconsistent, type S3Target } from "./s3-errors.ts";
 import {
-  isNotFound,
-  isPreconditionFailed,
-  s3CodeOf,
-  s3Failure,
-  s3Inconsistent,
-  type S3Target,
-} from "./s3-errors.ts";
+  cleanupInterruptedWrites,
+  deleteObject,
+  probeConditionalPut,
+  TEMP_PREFIX,
+  type Bucket,
+} from "./s3-housekeeping.ts";
 import { MIN_PART_SIZE, unquote, uploadMultipart } from "./s3-multipart.ts";
-import type { S3Location } from "./s3-url.ts";
+import { printableS3Location, type S3Location } from "./s3-url.ts";
 
 /** Objects larger than this go up in parts (S3 takes at most 5 GiB in one PutObject). */
 export const DEFAULT_MULTIPART_THRESHOLD = 64 * 1024 * 1024;
 export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
-/** Names of probe objects (and of nothing a caller may use: keys with such a segment are refused). */
-const TEMP_PREFIX = ".tmp-";
 
 export interface S3BackendOptions extends S3ClientSettings, S3Location {
   readonly multipartThreshold?: number;
@@ -77,9 +73,7 @@ export class S3Backend implements Backend {
     this.#conditionalPut = options.conditionalPut;
     this.#listPageSize = options.listPageSize;
     this.#client = createS3Client(options);
-    const where = `s3://${options.bucket}/${options.root.replace(/\/$/, "")}`.replace(/\/$/, "");
-    // Printable: the endpoint without any userinfo it might carry.
-    this.location = options.endpoint ? `${where} at ${printableEndpoint(options.endpoint)}` : where;
+    this.location = printableS3Location(options);
   }
 
   /** conditionalPut is known once the first conditional put has probed the store (false until then). */
@@ -194,36 +188,9 @@ export class S3Backend implements Backend {
     }
   }
 
-  /**
-   * Aborts multipart uploads started under the prefix before the threshold (a
-   * killed put of a large object) and removes leftover probe objects. A store
-   * that cannot list uploads (NotImplemented) has none to find.
-   */
-  async cleanupInterrupted(olderThanMs: number, options: CleanupOptions = {}): Promise<number> {
-    const cutoff = Date.now() - olderThanMs;
-    let found = 0;
-    for (const upload of await this.#staleUploads(cutoff)) {
-      found++;
-      if (options.dryRun) continue;
-      try {
-        await this.#client.send(
-          new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: upload.key, UploadId: upload.id }),
-        );
-      } catch (error) {
-        if (!isNotFound(error)) throw s3Failure("cleanup", this.#target(), error);
-      }
-    }
-    const probes = await this.#client
-      .send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: this.#root + TEMP_PREFIX }))
-      .catch((error: unknown) => {
-        throw s3Failure("cleanup", this.#target(), error);
-      });
-    for (const object of probes.Contents ?? []) {
-      if (object.Key === undefined || (object.LastModified?.getTime() ?? 0) > cutoff) continue;
-      found++;
-      if (!options.dryRun) await this.#deleteObject(object.Key);
-    }
-    return found;
+  /** Aborts stale multipart uploads and removes stale probe objects (s3-housekeeping.ts). */
+  cleanupInterrupted(olderThanMs: number, options: CleanupOptions = {}): Promise<number> {
+    return cleanupInterruptedWrites(this.#store(), Date.now() - olderThanMs, options.dryRun === true);
   }
 
   async close(): Promise<void> {
@@ -264,7 +231,7 @@ export class S3Backend implements Backend {
       const stored = await this.#head(key);
       // Ours, but not what we sent: remove it unless another writer replaced it since.
       if (stored && reply.etag !== undefined && stored.etag === reply.etag)
-        await this.#deleteObject(this.#objectKey(key));
+        await deleteObject(this.#store(), this.#objectKey(key));
       throw s3Inconsistent(
         "put",
         target,
@@ -293,72 +260,17 @@ export class S3Backend implements Backend {
     }
   }
 
-  async #deleteObject(objectKey: string): Promise<void> {
-    try {
-      await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: objectKey }));
-    } catch (error) {
-      if (!isNotFound(error))
-        throw s3Failure("delete", { ...this.#target(), key: objectKey, write: true }, error);
-    }
-  }
-
-  async #staleUploads(cutoff: number): Promise<{ key: string; id: string }[]> {
-    const stale: { key: string; id: string }[] = [];
-    let keyMarker: string | undefined;
-    let idMarker: string | undefined;
-    do {
-      let page;
-      try {
-        page = await this.#client.send(
-          new ListMultipartUploadsCommand({
-            Bucket: this.#bucket,
-            Prefix: this.#root,
-            KeyMarker: keyMarker,
-            UploadIdMarker: idMarker,
-          }),
-        );
-      } catch (error) {
-        if (s3CodeOf(error) === "NotImplemented") return stale;
-        throw s3Failure("cleanup", this.#target(), error);
-      }
-      for (const upload of page.Uploads ?? []) {
-        if (upload.Key && upload.UploadId && (upload.Initiated?.getTime() ?? 0) <= cutoff) {
-          stale.push({ key: upload.Key, id: upload.UploadId });
-        }
-      }
-      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-      idMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
-    } while (keyMarker !== undefined);
-    return stale;
-  }
-
-  /** Probe once whether the store refuses a second `If-None-Match: *` put; any failure means "no". */
+  /** Probe once, on the first conditional put, unless the options said. */
   #supportsConditionalPut(): Promise<boolean> {
     if (this.#conditionalPut !== undefined) return Promise.resolve(this.#conditionalPut);
-    this.#probe ??= (async () => {
-      const probeKey = `${this.#root}${TEMP_PREFIX}probe-${randomBytes(8).toString("hex")}`;
-      const put = (ifNoneMatch: boolean) =>
-        this.#client.send(
-          new PutObjectCommand({
-            Bucket: this.#bucket,
-            Key: probeKey,
-            Body: new Uint8Array(0),
-            ...(ifNoneMatch ? { IfNoneMatch: "*" } : {}),
-          }),
-        );
-      let supported = false;
-      try {
-        await put(false);
-        await put(true);
-      } catch (error) {
-        supported = isPreconditionFailed(error);
-      } finally {
-        await this.#deleteObject(probeKey).catch(() => {}); // cleanupInterrupted() removes it otherwise
-      }
-      this.#conditionalPut = supported;
-      return supported;
-    })();
+    this.#probe ??= probeConditionalPut(this.#store()).then(
+      (supported) => (this.#conditionalPut = supported),
+    );
     return this.#probe;
+  }
+
+  #store(): Bucket {
+    return { client: this.#client, bucket: this.#bucket, root: this.#root, target: this.#target() };
   }
 
   #objectKey(key: string): string {
@@ -387,8 +299,4 @@ function validateKey(key: string): void {
     segments.some((s) => s === "" || s === "." || s === ".." || s.startsWith(TEMP_PREFIX));
   if (bad)
     throw new LifeboatError("INTERNAL", `invalid storage key ${JSON.stringify(key)}`, { details: { key } });
-}
-
-function printableEndpoint(endpoint: string): string {
-  return endpoint.replace(/\/\/[^/@]*@/, "//");
 }
