@@ -109,7 +109,7 @@ export const errorTable = {
   },
   LOCKED: {
     exit: ExitCode.locked,
-    hint: "Another Lifeboat process holds the repository lock; wait for it, or remove a stale lock with `lifeboat unlock` once you are sure it is dead.",
+    hint: "Another Lifeboat process holds the repository lock (the message names it); wait for it (`--retry-lock 5m` waits by itself), or remove a stale lock with `lifeboat unlock` once you are sure it is dead.",
   },
   UNKNOWN_ENGINE: {
     exit: ExitCode.repository,

@@ -7,7 +7,14 @@ import { renderConfigJsonSchema, renderErrorTable } from "../scripts/docs-render
 import { READ_AHEAD } from "../src/repository/artifact-source.ts";
 import { LEFTOVER_AGE_MS } from "../src/repository/check.ts";
 import { SCRYPT_LIMITS } from "../src/repository/key-files.ts";
-import { DEFAULT_REFRESH_EVERY_MS, DEFAULT_STALE_AFTER_MS, LIST_SETTLE_MS } from "../src/repository/locks.ts";
+import {
+  DEFAULT_REFRESH_EVERY_MS,
+  DEFAULT_STALE_AFTER_MS,
+  LIST_SETTLE_MS,
+  LOCK_RETRY_FIRST_DELAY_MS,
+  LOCK_RETRY_MAX_DELAY_MS,
+  MAX_CLOCK_SKEW_MS,
+} from "../src/repository/locks.ts";
 import { CHUNKS_IN_FLIGHT, UPLOADS_IN_FLIGHT } from "../src/repository/writer.ts";
 
 test("docs/config.schema.json is up to date (run `npm run docs`)", async () => {
@@ -66,4 +73,7 @@ test("storage.md states the lock lease and listing settle times of the code", as
   assertStates(doc, `not refreshed for ${DEFAULT_STALE_AFTER_MS / 60_000} minutes`);
   assertStates(doc, `refresh every ${DEFAULT_REFRESH_EVERY_MS / 60_000} minutes`);
   assertStates(doc, `waits ${LIST_SETTLE_MS / 1000} seconds`);
+  assertStates(doc, `maximum clock skew of ${MAX_CLOCK_SKEW_MS / 60_000} minutes`);
+  assertStates(doc, `backoff from ${LOCK_RETRY_FIRST_DELAY_MS / 1000} second`);
+  assertStates(doc, `up to ${LOCK_RETRY_MAX_DELAY_MS / 1000} seconds`);
 });

@@ -4,6 +4,7 @@
 // codes (docs/errors.md) and, with --json, a JSON error document.
 
 import { Command, CommanderError, Option } from "commander";
+import { parseDuration } from "../domain/duration.ts";
 import { ExitCode, LifeboatError } from "../errors.ts";
 import { redact, redactDeep } from "../runtime/redact.ts";
 import { lifeboatVersion } from "../version.ts";
@@ -23,6 +24,16 @@ async function commandEnv(command: Command): Promise<CommandEnv> {
   return { options, output: createOutput(!!options.json), log: createLog(options), signal: abort.signal };
 }
 
+/** --retry-lock's value in milliseconds; a bad duration is a usage error naming the option. */
+function parseRetryLock(text: string): number {
+  try {
+    return parseDuration(text) * 1000;
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new LifeboatError("BAD_ARGUMENT", `--retry-lock: ${why}`, { cause: error });
+  }
+}
+
 function buildProgram(): Command {
   const program = new Command("lifeboat")
     .description("Disaster recovery as code: back up, restore and prove it.")
@@ -33,6 +44,11 @@ function buildProgram(): Command {
     .option("-v, --verbose", "print debug details")
     .option("--no-progress", "never draw progress bars")
     .option("--no-lock", "read-only commands: take no repository lock (docs/storage.md)")
+    .option(
+      "--retry-lock <duration>",
+      "when the repository is locked, keep retrying this long (e.g. 5m) before failing",
+      parseRetryLock,
+    )
     // Subcommands inherit this: `lifeboat restore --help` lists -c, --json, -q, ... too.
     .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError()
@@ -111,6 +127,20 @@ function buildProgram(): Command {
     .action(async (sources: string[], flags, command: Command) => {
       const { forgetCommand } = await import("./commands/forget.ts");
       await forgetCommand(await commandEnv(command), sources, flags);
+    });
+
+  program
+    .command("copy")
+    .description("copy the snapshots another repository lacks into it, verifying as it reads")
+    .argument("[source...]", "only snapshots of these sources (all when none is named)")
+    .requiredOption(
+      "--to-config <path>",
+      "config file of the destination repository (its own password settings)",
+    )
+    .option("--dry-run", "list what a real run copies, copy nothing")
+    .action(async (sources: string[], flags, command: Command) => {
+      const { copyCommand } = await import("./commands/copy.ts");
+      await copyCommand(await commandEnv(command), sources, flags);
     });
 
   program

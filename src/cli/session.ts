@@ -29,6 +29,8 @@ export interface GlobalOptions {
   readonly progress?: boolean;
   /** false with --no-lock: commands that only read skip the repository lock deliberately. */
   readonly lock?: boolean;
+  /** --retry-lock, in milliseconds: how long a refused lock is retried before LOCKED. */
+  readonly retryLock?: number;
 }
 
 export interface CommandEnv {
@@ -164,7 +166,13 @@ async function takeLock(
     return { held: undefined, readOnly: false };
   }
   try {
-    return { held: await repository.lock(lock.kind, lock.command, options.lockTiming), readOnly: false };
+    const request = {
+      ...options.lockTiming,
+      retryForMs: env.options.retryLock,
+      signal: env.signal,
+      onWait: (message: string) => env.log.warn(message),
+    };
+    return { held: await repository.lock(lock.kind, lock.command, request), readOnly: false };
   } catch (error) {
     if (!isReadOnlyStorageError(error)) throw error;
     const why = isLifeboatError(error) ? String(error.details["errno"] ?? error.message) : String(error);

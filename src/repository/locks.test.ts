@@ -10,7 +10,8 @@ import type { Backend } from "../storage/backend.ts";
 import { FsBackend } from "../storage/fs.ts";
 import { MemoryBackend } from "../storage/memory.ts";
 import { FaultyBackend } from "../../test/support/faulty-backend.ts";
-import { acquireLock, LIST_SETTLE_MS, listLocks, removeStaleLocks } from "./locks.ts";
+import { acquireLock, LIST_SETTLE_MS, listLocks, MAX_CLOCK_SKEW_MS, removeStaleLocks } from "./locks.ts";
+import { LifeboatError } from "../errors.ts";
 import type { LockInfo } from "./types.ts";
 
 const T0 = new Date("2030-01-01T10:00:00.000Z");
@@ -130,7 +131,7 @@ test("an old unrefreshed lock from another host is stale: ignored, removed, repo
     pid: 1,
     command: "prune",
     created: "2030-01-01T08:00:00.000Z",
-    refreshed: "2030-01-01T09:29:59.000Z", // 30 min 1 s before T0
+    refreshed: "2030-01-01T09:24:59.000Z", // 35 min 1 s before T0: beyond 30 min plus the 5 min skew
   };
   await putLock(backend, old);
   assert.deepEqual(await removeStaleLocks(backend, { now: () => T0, staleAfterMs: 31 * 60_000 }), []);
@@ -265,4 +266,120 @@ test("locks work the same on the filesystem backend, and racing exclusive locker
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+});
+
+const minutes = (n: number) => n * 60_000;
+const otherHostLock = (refreshed: Date): LockInfo => ({
+  id: "skewed",
+  kind: "exclusive",
+  hostname: "clock-elsewhere",
+  pid: 1,
+  command: "prune",
+  created: "2030-01-01T08:00:00.000Z",
+  refreshed: refreshed.toISOString(),
+});
+
+test("another host's lock is stale only after the stale window plus the clock skew", async () => {
+  assert.equal(MAX_CLOCK_SKEW_MS, minutes(5));
+  const backend = new MemoryBackend();
+  // 32 minutes old by our clock: past 30 min, but its host's clock may be up to 5 min behind ours.
+  const withinSkew = otherHostLock(new Date(T0.getTime() - minutes(32)));
+  await putLock(backend, withinSkew);
+  await assert.rejects(acquireLock(backend, "shared", "backup", identity("here")), (e) =>
+    isLifeboatError(e, "LOCKED"),
+  );
+  assert.deepEqual(await removeStaleLocks(backend, { now: () => T0, hostname: "here" }), []);
+
+  const beyondSkew = otherHostLock(new Date(T0.getTime() - minutes(35) - 1000));
+  await putLock(backend, beyondSkew);
+  const lock = await acquireLock(backend, "shared", "backup", identity("here"));
+  assert.deepEqual(
+    (await listLocks(backend)).map((l) => l.id),
+    [lock.info.id],
+  );
+  await lock.release();
+});
+
+test("this host's own lock needs no skew: 31 minutes unrefreshed is stale even with a live pid", async () => {
+  const backend = new MemoryBackend();
+  const own: LockInfo = { ...otherHostLock(new Date(T0.getTime() - minutes(31))), hostname: "here" };
+  await putLock(backend, { ...own, pid: process.pid });
+  assert.deepEqual(
+    (await removeStaleLocks(backend, { now: () => T0, hostname: "here" })).map((l) => l.id),
+    [own.id],
+  );
+});
+
+test("a lock dated beyond the skew in the future blocks and says its host's clock is ahead", async () => {
+  const backend = new MemoryBackend();
+  await putLock(backend, otherHostLock(new Date(T0.getTime() + minutes(60))));
+  await assert.rejects(acquireLock(backend, "shared", "backup", identity("here")), (e) => {
+    assert.ok(isLifeboatError(e, "LOCKED"));
+    assert.match(e.message, /ahead of this host's clock, more than the 5-minute skew/);
+    assert.match(e.message, /unlock --remove-all/);
+    return true;
+  });
+  // It expires only once our clock passes its refresh time plus the stale window and the skew.
+  const judge = (now: Date) => removeStaleLocks(backend, { now: () => now, hostname: "here" });
+  assert.deepEqual(await judge(new Date(T0.getTime() + minutes(60 + 35))), []);
+  assert.equal((await judge(new Date(T0.getTime() + minutes(60 + 35) + 1000))).length, 1);
+});
+
+test("retryForMs waits for a held lock and takes it once released, telling onWait once", async () => {
+  const backend = new MemoryBackend();
+  const holder = await acquireLock(backend, "exclusive", "prune", identity("db-host", 4242));
+  const waits: string[] = [];
+  setTimeout(() => void holder.release(), 300);
+  const started = Date.now();
+  const lock = await acquireLock(backend, "shared", "backup", {
+    ...identity("here"),
+    retryForMs: 10_000,
+    onWait: (message) => waits.push(message),
+  });
+  assert.ok(Date.now() - started < 5_000);
+  assert.equal(waits.length, 1);
+  assert.match(waits[0]!, /^waiting up to 10\.0s for the exclusive lock held by pid 4242 on host "db-host"/);
+  await lock.release();
+});
+
+test("retryForMs gives up after its time with LOCKED naming the holder and the wait", async () => {
+  const backend = new MemoryBackend();
+  const holder = await acquireLock(backend, "exclusive", "prune", identity("db-host", 4242));
+  const started = Date.now();
+  await assert.rejects(
+    acquireLock(backend, "shared", "backup", { ...identity("here"), retryForMs: 1_500 }),
+    (e) => {
+      assert.ok(isLifeboatError(e, "LOCKED"));
+      assert.match(e.message, /pid 4242 on host "db-host" for "prune"/);
+      assert.match(e.message, /still held after waiting 1\.\d\ds \(--retry-lock\)/);
+      assert.ok(Number(e.details.waitedMs) >= 1_500);
+      return true;
+    },
+  );
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed >= 1_500 && elapsed < 4_000, `took ${elapsed} ms`);
+  // Every refused attempt removed its own lock object.
+  assert.deepEqual(
+    (await listLocks(backend)).map((l) => l.id),
+    [holder.info.id],
+  );
+  await holder.release();
+});
+
+test("an abort during the wait stops it at once with the signal's reason", async () => {
+  const backend = new MemoryBackend();
+  const holder = await acquireLock(backend, "exclusive", "prune", identity("db-host", 4242));
+  const abort = new AbortController();
+  setTimeout(() => abort.abort(new LifeboatError("INTERRUPTED", "interrupted by SIGTERM")), 200);
+  const started = Date.now();
+  await assert.rejects(
+    acquireLock(backend, "shared", "backup", {
+      ...identity("here"),
+      retryForMs: 60_000,
+      signal: abort.signal,
+    }),
+    (e) => isLifeboatError(e, "INTERRUPTED"),
+  );
+  assert.ok(Date.now() - started < 1_000);
+  await holder.release();
 });

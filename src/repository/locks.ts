@@ -16,8 +16,14 @@
 //
 // A lock is stale, and ignored and removed, when it was not refreshed for
 // staleAfterMs, or when it was taken on this host by a process that is gone
-// (kill -9, power loss). A held lock refreshes itself on an unref'd timer so
-// a long backup is never mistaken for a dead one.
+// (kill -9, power loss). Another host's `refreshed` time comes from its clock,
+// which is trusted only to MAX_CLOCK_SKEW_MS: its lock is stale only after
+// staleAfterMs plus that skew, so a host whose clock is a few minutes behind
+// never loses a live lease. A held lock refreshes itself on an unref'd timer
+// so a long backup is never mistaken for a dead one.
+//
+// With `retryForMs` (`--retry-lock`) a refused lock is retried with jittered
+// backoff until the time is up, watching the command's abort signal.
 //
 // A lease can be lost: someone removes the object (`unlock --remove-all`, or
 // judging it stale), or refreshes fail until others may judge it stale. The
@@ -27,14 +33,26 @@
 import { randomBytes } from "node:crypto";
 import { hostname as osHostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { LifeboatError, isLifeboatError } from "../errors.ts";
+import { formatSeconds } from "../domain/duration.ts";
+import { LifeboatError } from "../errors.ts";
 import type { Backend } from "../storage/backend.ts";
+import { HeldLock } from "./held-lock.ts";
+import { encodeLock, LOCKS_PREFIX, readLocks, type StoredLock } from "./lock-file.ts";
 import type { Lock, LockInfo, LockKind } from "./types.ts";
 
-export const LOCKS_PREFIX = "locks/";
+export { LOCKS_PREFIX };
+
 /** A lock not refreshed for this long is stale (docs/storage.md states it; a doc test checks). */
 export const DEFAULT_STALE_AFTER_MS = 30 * 60_000;
 export const DEFAULT_REFRESH_EVERY_MS = 5 * 60_000;
+/**
+ * How far another host's clock may be off ours: its lock is stale only when
+ * not refreshed for the stale window plus this (docs/storage.md; a doc test checks).
+ */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+/** `--retry-lock` backoff: the first wait, doubling up to the cap, each jittered by ±25 %. */
+export const LOCK_RETRY_FIRST_DELAY_MS = 1_000;
+export const LOCK_RETRY_MAX_DELAY_MS = 30_000;
 /**
  * On a store whose listings may lag behind writes, wait this long between
  * writing our lock and listing the others, so a racing locker's object shows.
@@ -54,6 +72,12 @@ export interface LockOptions {
   readonly onLost?: (info: LockInfo) => void;
   /** Waits LIST_SETTLE_MS on stores without consistent listings; injected by tests. */
   readonly sleep?: (ms: number) => Promise<unknown>;
+  /** Keep retrying a refused lock this long (`--retry-lock`); 0 or absent fails at once. */
+  readonly retryForMs?: number;
+  /** Stops a `retryForMs` wait at once, failing with the signal's reason (Ctrl-C, SIGTERM). */
+  readonly signal?: AbortSignal;
+  /** Told once, with a sentence naming the holder, when a refused lock starts being waited for. */
+  readonly onWait?: (message: string) => void;
 }
 
 export interface RemoveStaleOptions extends Pick<LockOptions, "staleAfterMs" | "hostname" | "now"> {
@@ -61,19 +85,73 @@ export interface RemoveStaleOptions extends Pick<LockOptions, "staleAfterMs" | "
   readonly all?: boolean;
 }
 
-interface StoredLock {
-  readonly key: string;
-  readonly info: LockInfo;
-  /** Why the object could not be read as a lock; such a lock blocks everything until removed with `all`. */
-  readonly unreadable?: string;
-}
-
+/**
+ * Take a lock of `kind` for `command`, or fail with LOCKED naming the holder.
+ * With `retryForMs`, a refused lock is tried again until that time is over.
+ */
 export async function acquireLock(
   backend: Backend,
   kind: LockKind,
   command: string,
   options: LockOptions = {},
 ): Promise<Lock> {
+  const retryForMs = options.retryForMs ?? 0;
+  // A monotonic clock: the wait must not stretch or end early when the wall clock is set.
+  const started = performance.now();
+  for (let attempt = 0; ; attempt++) {
+    options.signal?.throwIfAborted();
+    const result = await attemptLock(backend, kind, command, options);
+    if ("lock" in result) return result.lock;
+    const waited = performance.now() - started;
+    const left = retryForMs - waited;
+    if (left <= 0) throw lockedError(result, kind, retryForMs > 0 ? waited : undefined);
+    if (attempt === 0) {
+      options.onWait?.(`waiting up to ${formatSeconds(retryForMs / 1000)} for the ${result.description}`);
+    }
+    await abortableSleep(Math.min(left, retryDelay(attempt)), options.signal);
+  }
+}
+
+function lockedError(
+  { holder, description }: { holder: StoredLock; description: string },
+  wanted: LockKind,
+  waitedMs: number | undefined,
+): LifeboatError {
+  const waited =
+    waitedMs === undefined
+      ? ""
+      : `; still held after waiting ${formatSeconds(waitedMs / 1000)} (--retry-lock)`;
+  return new LifeboatError("LOCKED", `repository is locked: ${description}${waited}`, {
+    details: {
+      holder: holder.info,
+      wanted,
+      ...(waitedMs === undefined ? {} : { waitedMs: Math.round(waitedMs) }),
+    },
+  });
+}
+
+/** Exponential backoff with jitter, so hosts waiting for the same lock do not retry in step. */
+function retryDelay(attempt: number): number {
+  const base = Math.min(LOCK_RETRY_MAX_DELAY_MS, LOCK_RETRY_FIRST_DELAY_MS * 2 ** attempt);
+  return base * (0.75 + Math.random() * 0.5);
+}
+
+async function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch (error) {
+    signal?.throwIfAborted(); // the command's own reason (INTERRUPTED), not a bare AbortError
+    throw error;
+  }
+}
+
+/** One try of the protocol: our lock, or the live lock that conflicts with it (ours then removed). */
+async function attemptLock(
+  backend: Backend,
+  kind: LockKind,
+  command: string,
+  options: LockOptions,
+): Promise<{ lock: Lock } | { holder: StoredLock; description: string }> {
   const now = options.now ?? (() => new Date());
   const host = options.hostname ?? osHostname();
   const stamp = now().toISOString();
@@ -100,9 +178,8 @@ export async function acquireLock(
         continue;
       }
       if (kind === "exclusive" || other.info.kind === "exclusive") {
-        throw new LifeboatError("LOCKED", `repository is locked: ${describeHolder(other)}`, {
-          details: { holder: other.info, wanted: kind },
-        });
+        await backend.delete(key).catch(() => {});
+        return { holder: other, description: describeHolder(other, now()) };
       }
     }
   } catch (error) {
@@ -110,12 +187,13 @@ export async function acquireLock(
     throw error;
   }
 
-  return new HeldLock(backend, key, info, {
+  const lock = new HeldLock(backend, key, info, {
     refreshEveryMs: options.refreshEveryMs ?? DEFAULT_REFRESH_EVERY_MS,
     staleAfterMs,
     now,
     onLost: options.onLost,
   });
+  return { lock };
 }
 
 /** Every lock in the repository, unreadable ones included (shown with hostname "(unreadable)"). */
@@ -143,177 +221,17 @@ export async function removeStaleLocks(
   return removed;
 }
 
-class HeldLock implements Lock {
-  readonly #backend: Backend;
-  readonly #key: string;
-  readonly #now: () => Date;
-  readonly #staleAfterMs: number;
-  readonly #refreshEveryMs: number;
-  readonly #onLost: ((info: LockInfo) => void) | undefined;
-  readonly #timer: NodeJS.Timeout;
-  readonly #lost = new AbortController();
-  #info: LockInfo;
-  #stopped = false;
-  #released = false;
-  #refreshing: Promise<void> | undefined;
-
-  constructor(
-    backend: Backend,
-    key: string,
-    info: LockInfo,
-    options: {
-      refreshEveryMs: number;
-      staleAfterMs: number;
-      now: () => Date;
-      onLost: ((info: LockInfo) => void) | undefined;
-    },
-  ) {
-    this.#backend = backend;
-    this.#key = key;
-    this.#info = info;
-    this.#now = options.now;
-    this.#staleAfterMs = options.staleAfterMs;
-    this.#refreshEveryMs = options.refreshEveryMs;
-    this.#onLost = options.onLost;
-    // unref: a forgotten lock must never keep the process alive.
-    this.#timer = setInterval(() => void this.#refresh(), options.refreshEveryMs).unref();
-  }
-
-  get info(): LockInfo {
-    return this.#info;
-  }
-
-  get signal(): AbortSignal {
-    return this.#lost.signal;
-  }
-
-  async release(): Promise<void> {
-    if (this.#released) return;
-    this.#released = true;
-    this.#stopped = true;
-    clearInterval(this.#timer);
-    // Let an in-flight refresh finish first, or it could re-create the object we delete.
-    await this.#refreshing;
-    const removal = this.#backend.delete(this.#key);
-    // A lost lock's object is gone or no longer trusted: removing it is tidying, not a result.
-    await (this.#lost.signal.aborted ? removal.catch(() => {}) : removal);
-  }
-
-  #refresh(): Promise<void> {
-    if (this.#stopped || this.#refreshing) return this.#refreshing ?? Promise.resolve();
-    this.#refreshing = (async () => {
-      try {
-        if ((await this.#backend.stat(this.#key)) === undefined) {
-          // Someone removed our lock: do not silently re-create it (an
-          // exclusive holder may have started meanwhile); stop and tell.
-          this.#lose(`lock object ${this.#key} was removed by another process`);
-          return;
-        }
-        const next = { ...this.#info, refreshed: this.#now().toISOString() };
-        await this.#backend.put(this.#key, encodeLock(next));
-        this.#info = next;
-      } catch (error) {
-        // A transient failure: the next tick tries again, while the lease
-        // lasts. Once the next tick would come too late for others not to
-        // judge us stale, the lease is as good as lost.
-        const age = this.#now().getTime() - Date.parse(this.#info.refreshed);
-        if (age + this.#refreshEveryMs >= this.#staleAfterMs) {
-          const why = error instanceof Error ? error.message : String(error);
-          this.#lose(`lock ${this.#key} could not be refreshed for ${Math.round(age / 1000)}s (${why})`);
-        }
-      } finally {
-        this.#refreshing = undefined;
-      }
-    })();
-    return this.#refreshing;
-  }
-
-  #lose(why: string): void {
-    this.#stopped = true;
-    clearInterval(this.#timer);
-    this.#lost.abort(
-      new LifeboatError("LOCK_LOST", `the repository lock for "${this.#info.command}" was lost: ${why}`, {
-        details: { lock: this.#info },
-      }),
-    );
-    this.#onLost?.(this.#info);
-  }
-}
-
-function encodeLock(info: LockInfo): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(info, null, 2) + "\n");
-}
-
-async function readLocks(backend: Backend): Promise<StoredLock[]> {
-  const keys: string[] = [];
-  for await (const object of backend.list(LOCKS_PREFIX)) keys.push(object.key);
-  const locks: StoredLock[] = [];
-  for (const key of keys.sort()) {
-    let bytes: Uint8Array;
-    try {
-      bytes = await backend.get(key);
-    } catch (error) {
-      if (isLifeboatError(error, "OBJECT_MISSING")) continue; // released between list and get
-      throw error;
-    }
-    locks.push(parseLock(key, bytes));
-  }
-  return locks;
-}
-
-function parseLock(key: string, bytes: Uint8Array): StoredLock {
-  const id = key.slice(LOCKS_PREFIX.length);
-  let problem: string;
-  try {
-    const value: unknown = JSON.parse(new TextDecoder().decode(bytes));
-    problem = lockProblem(value);
-    if (problem === "") {
-      const v = value as LockInfo;
-      const info: LockInfo = {
-        id,
-        kind: v.kind,
-        hostname: v.hostname,
-        pid: v.pid,
-        command: v.command,
-        created: v.created,
-        refreshed: v.refreshed,
-      };
-      return { key, info };
-    }
-  } catch (error) {
-    problem = error instanceof Error ? error.message : String(error);
-  }
-  const info: LockInfo = {
-    id,
-    kind: "exclusive",
-    hostname: "(unreadable)",
-    pid: 0,
-    command: `(unreadable lock object ${key}: ${problem})`,
-    created: "",
-    refreshed: "",
-  };
-  return { key, info, unreadable: problem };
-}
-
-function lockProblem(value: unknown): string {
-  if (typeof value !== "object" || value === null) return "not a JSON object";
-  const v = value as Record<string, unknown>;
-  if (v.kind !== "shared" && v.kind !== "exclusive") return "bad kind";
-  if (typeof v.hostname !== "string") return "bad hostname";
-  if (!Number.isInteger(v.pid)) return "bad pid";
-  if (typeof v.command !== "string") return "bad command";
-  for (const field of ["created", "refreshed"]) {
-    const time = v[field];
-    if (typeof time !== "string" || Number.isNaN(Date.parse(time))) return `bad ${field}`;
-  }
-  return "";
-}
-
 function isStale(lock: StoredLock, context: { staleAfterMs: number; hostname: string; now: Date }): boolean {
   if (lock.unreadable !== undefined) return false; // cannot tell: keep blocking until removed by hand
   const { info } = lock;
-  if (context.now.getTime() - Date.parse(info.refreshed) > context.staleAfterMs) return true;
-  return info.hostname === context.hostname && !processExists(info.pid);
+  const age = context.now.getTime() - Date.parse(info.refreshed);
+  // Our own clock wrote it, and our process table says whether its holder lives.
+  if (info.hostname === context.hostname) return age > context.staleAfterMs || !processExists(info.pid);
+  // Another host's clock may be behind ours by up to the skew: a live lease must not look expired.
+  // A `refreshed` far in the future (its clock is ahead by more than the skew) gives no lease we
+  // can measure; it is not broken early (a prune must not run under a live backup): it lapses only
+  // once our clock passes it plus the window, and the LOCKED message says the holder's clock is off.
+  return age > context.staleAfterMs + MAX_CLOCK_SKEW_MS;
 }
 
 /** Whether a pid is alive on this host. EPERM means it exists but belongs to someone else. */
@@ -327,13 +245,19 @@ function processExists(pid: number): boolean {
   }
 }
 
-function describeHolder(lock: StoredLock): string {
+function describeHolder(lock: StoredLock, now: Date): string {
   const { info } = lock;
   if (lock.unreadable !== undefined) {
     return `lock object ${lock.key} cannot be read (${lock.unreadable}); remove it with \`lifeboat unlock --remove-all\` once no other Lifeboat runs`;
   }
+  const ahead = Date.parse(info.refreshed) - now.getTime();
+  const clock =
+    ahead > MAX_CLOCK_SKEW_MS
+      ? `; its refresh time is ${formatSeconds(ahead / 1000)} ahead of this host's clock, more than the ` +
+        `${MAX_CLOCK_SKEW_MS / 60_000}-minute skew allowed: fix that host's clock, or run \`lifeboat unlock --remove-all\` once it is sure to be dead`
+      : "";
   return (
     `${info.kind} lock held by pid ${info.pid} on host "${info.hostname}" for "${info.command}" ` +
-    `since ${info.created} (last refreshed ${info.refreshed}; lock id ${info.id})`
+    `since ${info.created} (last refreshed ${info.refreshed}; lock id ${info.id})${clock}`
   );
 }

@@ -59,6 +59,12 @@ export interface LockRequestOptions {
   /** Lease timing; tests shorten it. */
   readonly staleAfterMs?: number;
   readonly refreshEveryMs?: number;
+  /** Keep retrying a refused lock this long (`--retry-lock`); absent or 0 fails with LOCKED at once. */
+  readonly retryForMs?: number;
+  /** Ends a `retryForMs` wait at once with the signal's reason (Ctrl-C, SIGTERM). */
+  readonly signal?: AbortSignal;
+  /** Told once, naming the holder, when the wait starts. */
+  readonly onWait?: (message: string) => void;
 }
 
 /** An object that could not be read, reported instead of failing everything that does not need it. */
