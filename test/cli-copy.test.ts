@@ -9,6 +9,8 @@ import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, before, describe, test } from "node:test";
+import { acquireLock } from "../src/repository/locks.ts";
+import { FsBackend } from "../src/storage/fs.ts";
 import { workspace } from "./support/cli.ts";
 import { s3Environment, startS3Server } from "./support/s3-server.ts";
 
@@ -182,6 +184,19 @@ describe("lifeboat copy", () => {
     const repaired = await copy();
     assert.equal(repaired.code, 0, repaired.stderr);
     assert.equal(repaired.json.copied.length, 1);
+  });
+
+  test("a locked destination is waited for with --retry-lock, then named", async () => {
+    const lock = await acquireLock(new FsBackend(join(ws.dir, "repo-b")), "exclusive", "prune (test)");
+    try {
+      const result = await copy(["--retry-lock", "1s"]);
+      assert.equal(result.code, 11, result.stderr);
+      assert.equal(result.json.error.code, "LOCKED");
+      assert.match(result.json.error.message, /prune \(test\)/);
+      assert.match(result.stderr, /waiting up to/);
+    } finally {
+      await lock.release();
+    }
   });
 
   test("a wrong password for B is WRONG_PASSWORD (exit 12); an unknown source is refused", async () => {

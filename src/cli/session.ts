@@ -60,6 +60,7 @@ const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set([
   "drills",
   "key list",
   "forget --dry-run",
+  "copy", // reads the repository it copies from; the destination is locked and written separately
 ]);
 
 /** How the repository is being used, for commands that report it (check, snapshots). */
@@ -166,12 +167,7 @@ async function takeLock(
     return { held: undefined, readOnly: false };
   }
   try {
-    const request = {
-      ...options.lockTiming,
-      retryForMs: env.options.retryLock,
-      signal: env.signal,
-      onWait: (message: string) => env.log.warn(message),
-    };
+    const request = { ...options.lockTiming, ...lockRequest(env) };
     return { held: await repository.lock(lock.kind, lock.command, request), readOnly: false };
   } catch (error) {
     if (!isReadOnlyStorageError(error)) throw error;
@@ -188,6 +184,15 @@ async function takeLock(
     );
     return { held: undefined, readOnly: true };
   }
+}
+
+/** How a command asks for a lock: --retry-lock, its abort signal, and where waiting is reported. */
+export function lockRequest(env: CommandEnv): LockRequestOptions {
+  return {
+    retryForMs: env.options.retryLock,
+    signal: env.signal,
+    onWait: (message: string) => env.log.warn(message),
+  };
 }
 
 /** The configured storage, with retries and backoff for transient failures (restic-style wrapper). */

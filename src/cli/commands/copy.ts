@@ -17,7 +17,14 @@ import { planCopy, type CopyPlan } from "../../plan/copy.ts";
 import { openRepository } from "../../repository/repository.ts";
 import type { Repository } from "../../repository/types.ts";
 import { formatBytes, table } from "../output.ts";
-import { openStorage, selectSources, warnDamage, withRepository, type CommandEnv } from "../session.ts";
+import {
+  type CommandEnv,
+  lockRequest,
+  openStorage,
+  selectSources,
+  warnDamage,
+  withRepository,
+} from "../session.ts";
 
 export interface CopyFlags {
   readonly toConfig: string;
@@ -102,7 +109,7 @@ async function withDestination<T>(
         hint: "Point --to-config at the config of a second repository.",
       });
     }
-    const lock = await destination.lock("shared", "copy");
+    const lock = await destination.lock("shared", "copy", lockRequest(env));
     try {
       const result = await body(destination, lock.signal);
       lock.signal.throwIfAborted();
