@@ -5,26 +5,20 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { cliPath, workspace } from "./support/cli.ts";
+import { cliPath, uploadsWorkspace, type workspace } from "./support/cli.ts";
 
 type Workspace = Awaited<ReturnType<typeof workspace>>;
 let ws: Workspace;
 
 before(async () => {
-  ws = await workspace(
-    (dir) => `repository: { url: "file://${dir}/repo", password_env: LIFEBOAT_PASSWORD }
-sources:
-  uploads: { engine: files, path: "${dir}/uploads" }
-`,
-  );
-  await mkdir(join(ws.dir, "uploads"));
-  for (let i = 0; i < 12; i++)
-    await writeFile(join(ws.dir, "uploads", `file-${i}.bin`), randomBytes(3 * 1024 * 1024));
-  assert.equal((await ws.cli(["init"])).code, 0);
+  ws = await uploadsWorkspace(async (uploads) => {
+    for (let i = 0; i < 12; i++)
+      await writeFile(join(uploads, `file-${i}.bin`), randomBytes(3 * 1024 * 1024));
+  });
 });
 after(() => ws.cleanup());
 

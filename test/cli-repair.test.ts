@@ -3,24 +3,16 @@
 // in the key files, and `lifeboat repair config` puts the original bytes back.
 
 import assert from "node:assert/strict";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { workspace } from "./support/cli.ts";
+import { uploadsWorkspace, type workspace } from "./support/cli.ts";
 
 type Workspace = Awaited<ReturnType<typeof workspace>>;
 let ws: Workspace;
 
 before(async () => {
-  ws = await workspace(
-    (dir) => `repository: { url: "file://${dir}/repo", password_env: LIFEBOAT_PASSWORD }
-sources:
-  uploads: { engine: files, path: "${dir}/uploads" }
-`,
-  );
-  await mkdir(join(ws.dir, "uploads"));
-  await writeFile(join(ws.dir, "uploads", "a.txt"), "hello");
-  assert.equal((await ws.cli(["init"])).code, 0);
+  ws = await uploadsWorkspace((uploads) => writeFile(join(uploads, "a.txt"), "hello"));
   assert.equal((await ws.cli(["backup"])).code, 0);
 });
 after(() => ws.cleanup());

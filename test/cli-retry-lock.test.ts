@@ -6,14 +6,14 @@
 
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { readdir, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { acquireLock } from "../src/repository/locks.ts";
 import type { LockInfo } from "../src/repository/types.ts";
 import { FsBackend } from "../src/storage/fs.ts";
-import { cliPath, workspace } from "./support/cli.ts";
+import { cliPath, uploadsWorkspace, type workspace } from "./support/cli.ts";
 
 type Workspace = Awaited<ReturnType<typeof workspace>>;
 let ws: Workspace;
@@ -21,15 +21,7 @@ const repo = () => join(ws.dir, "repo");
 const lockFiles = async () => (await readdir(join(repo(), "locks")).catch(() => [])).sort();
 
 before(async () => {
-  ws = await workspace(
-    (dir) => `repository: { url: "file://${dir}/repo", password_env: LIFEBOAT_PASSWORD }
-sources:
-  uploads: { engine: files, path: "${dir}/uploads" }
-`,
-  );
-  await mkdir(join(ws.dir, "uploads"));
-  await writeFile(join(ws.dir, "uploads", "a.txt"), "some data\n");
-  assert.equal((await ws.cli(["init"])).code, 0);
+  ws = await uploadsWorkspace((uploads) => writeFile(join(uploads, "a.txt"), "some data\n"));
 });
 after(() => ws.cleanup());
 

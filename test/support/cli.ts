@@ -1,7 +1,7 @@
 // Run the real lifeboat CLI in a child process, as a user would.
 
 import { spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -61,4 +61,22 @@ export async function workspace(
       runCli(["-c", configFile, ...args], { env: { ...env, ...extraEnv } }),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * A workspace whose config declares one `files` source, `uploads`, filled by
+ * `fill` (given the folder), with the repository initialised.
+ */
+export async function uploadsWorkspace(fill: (uploads: string) => Promise<void>) {
+  const ws = await workspace(
+    (dir) => `repository: { url: "file://${dir}/repo", password_env: LIFEBOAT_PASSWORD }
+sources:
+  uploads: { engine: files, path: "${dir}/uploads" }
+`,
+  );
+  await mkdir(join(ws.dir, "uploads"));
+  await fill(join(ws.dir, "uploads"));
+  const init = await ws.cli(["init"]);
+  if (init.code !== 0) throw new Error(`lifeboat init failed: ${init.stderr}`);
+  return ws;
 }
