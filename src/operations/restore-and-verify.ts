@@ -44,11 +44,15 @@ export async function restoreAndVerify(input: RestoreAndVerifyInput): Promise<Ve
   const phases: { fetch?: number; restore?: number; verify?: number } = {};
   let current: keyof RestorePhases = "fetch";
   let mark = input.now();
-  const switchTo = (next: keyof RestorePhases) => {
+  /** Add the time since the last mark to the current phase. */
+  const record = () => {
     const now = input.now();
     phases[current] = (phases[current] ?? 0) + (now - mark) / 1000;
-    current = next;
     mark = now;
+  };
+  const switchTo = (next: keyof RestorePhases) => {
+    record();
+    current = next;
     input.onPhase?.(next);
   };
   let fingerprint: Fingerprint | undefined;
@@ -57,8 +61,8 @@ export async function restoreAndVerify(input: RestoreAndVerifyInput): Promise<Ve
     fingerprint = await engine.fingerprint(partialTarget, context, {
       contentHashes: wantsContentHashes(snapshot),
     });
-    throwOnMismatch(snapshot, compareFingerprints(snapshot.fingerprint, fingerprint));
-    switchTo("restore"); // the swap into place that follows is part of the restore
+    throwOnMismatch(snapshot, compareFingerprints(snapshot.fingerprint, fingerprint), engine);
+    if (engine.capabilities.atomicSwap) switchTo("restore"); // the swap into place is part of the restore
   };
   const engineContext: EngineContext = {
     ...context,
@@ -80,7 +84,7 @@ export async function restoreAndVerify(input: RestoreAndVerifyInput): Promise<Ve
     );
     if (!engine.capabilities.atomicSwap) await verify(input.target);
   } finally {
-    switchTo(current);
+    record();
   }
   if (!fingerprint) {
     // An engine that declares atomicSwap must call verify; not doing so is a bug, never a pass.
@@ -89,13 +93,19 @@ export async function restoreAndVerify(input: RestoreAndVerifyInput): Promise<Ve
   return { fingerprint, phases };
 }
 
-function throwOnMismatch(snapshot: Snapshot, differences: readonly FingerprintDifference[]): void {
+function throwOnMismatch(
+  snapshot: Snapshot,
+  differences: readonly FingerprintDifference[],
+  engine: Engine,
+): void {
   if (differences.length === 0) return;
   const shown = differences.slice(0, 10).map((d) => `${d.key}: expected ${d.expected}, found ${d.actual}`);
+  const outcome = engine.capabilities.atomicSwap
+    ? "the restored copy was discarded and the target left as it was"
+    : `the target was written in place (${engine.restoreGuarantee ?? "this engine cannot swap"})`;
   throw new LifeboatError(
     "VERIFICATION_FAILED",
-    `the restore of snapshot ${snapshot.id.slice(0, 8)} does not match its fingerprint; the restored copy ` +
-      `was discarded and the target left as it was:\n  ${shown.join("\n  ")}`,
+    `the restore of snapshot ${snapshot.id.slice(0, 8)} does not match its fingerprint; ${outcome}:\n  ${shown.join("\n  ")}`,
     { details: { differences } },
   );
 }
