@@ -212,6 +212,12 @@ export interface Engine<C extends CommonSourceConfig = CommonSourceConfig> {
    * data. Undefined when it cannot be measured.
    */
   sourceGrowth?(source: C, snapshot: Snapshot, context: EngineContext): Promise<SourceGrowth | undefined>;
+  /**
+   * About how many artifact bytes a capture of the source will store, for a
+   * backup's progress bar when there is no earlier snapshot to go by. Only
+   * engines whose artifacts mirror the source's bytes offer it.
+   */
+  estimateCaptureBytes?(source: C): Promise<number | undefined>;
 }
 
 /** Like-for-like sizes for predicting a restore of today's data from a drill of an older snapshot. */

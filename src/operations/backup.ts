@@ -25,7 +25,7 @@ export async function backupSource(
 ): Promise<BackupResult> {
   const engine = context.engineFor(source.engine);
   const startedAt = context.now();
-  const estimate = await estimateBytes(context, name);
+  const estimate = await estimateBytes(context, name, source);
   const writer = await context.repository.newSnapshotWriter();
   context.progress.start(`backup ${name}`, estimate);
   writer.onProgress = (bytes) => context.progress.advance(bytes);
@@ -68,15 +68,21 @@ export async function backupSource(
 }
 
 /**
- * The size the progress bar counts towards: the source's last snapshot, in
- * the same bytes the bar counts (artifact plaintext). Sources change slowly
- * between backups, so it gives a useful percentage and ETA; without an
- * earlier snapshot the bar shows bytes and throughput only.
+ * The size the progress bar counts towards, in the bytes it counts (artifact
+ * plaintext): the source's last snapshot (sources change slowly between
+ * backups), else the engine's own estimate (file engines), else none: the bar
+ * then shows bytes and throughput only.
  */
-async function estimateBytes(context: OperationContext, source: string): Promise<number | undefined> {
+async function estimateBytes(
+  context: OperationContext,
+  name: string,
+  source: SourceConfig,
+): Promise<number | undefined> {
   try {
-    const last = (await context.repository.listSnapshots({ source })).at(-1);
-    return last ? totalSize(last) || undefined : undefined;
+    const last = (await context.repository.listSnapshots({ source: name })).at(-1);
+    if (last && totalSize(last) > 0) return totalSize(last);
+    const estimate = await context.engineFor(source.engine).estimateCaptureBytes?.(source);
+    return estimate || undefined;
   } catch {
     return undefined; // an estimate never fails a backup
   }

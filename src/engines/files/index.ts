@@ -37,6 +37,8 @@ export const filesEngine: Engine<FilesSourceConfig> = {
       ? { verdict: "same", reason: "the target is the source directory, inside it, or contains it" }
       : { verdict: "different", reason: "the target and the source directory do not overlap" },
   provisionScratch: (source, request) => provisionFilesScratch(source, request),
+  // File contents dominate the tar stream (headers add 512 bytes a file).
+  estimateCaptureBytes: (source) => filesSourceSize(source),
   // The fingerprint's `bytes` counts file contents per name, as filesSourceSize does.
   sourceGrowth: async (source, snapshot) => {
     const currentBytes = await filesSourceSize(source);

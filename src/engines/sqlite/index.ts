@@ -41,6 +41,7 @@ export const sqliteEngine: Engine<SqliteSourceConfig> = {
   provisionScratch: (source, request) => provisionSqliteScratch(source, request),
   queryScalar: (target, sql) => querySqliteScalar(target, sql),
   // The artifact is the database file itself, so its size and the file's are the same kind of bytes.
+  estimateCaptureBytes: (source) => sqliteSourceSize(source),
   sourceGrowth: async (source, snapshot) => {
     const currentBytes = await sqliteSourceSize(source);
     const snapshotBytes = totalSize(snapshot);
