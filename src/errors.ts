@@ -59,6 +59,10 @@ export const errorTable = {
     exit: ExitCode.usage,
     hint: "Declare which snapshots to keep: a top-level `retention:` block or a source's own `retention:` in lifeboat.yaml (keep_last, keep_daily, ...), or --keep-* flags. `forget` never guesses a policy.",
   },
+  PRUNE_DAMAGED_MANIFEST: {
+    exit: ExitCode.integrity,
+    hint: "A manifest that cannot be read may reference data, so prune deletes nothing while one exists. Run `lifeboat check` to see it, then either restore the manifest from a copy of the repository or `lifeboat forget` that snapshot id, and prune again.",
+  },
   RETENTION_KEEPS_NOTHING: {
     exit: ExitCode.usage,
     hint: "`forget` never removes every snapshot of a source. Add a rule that keeps some (keep_last: 1 keeps the newest), or check that the snapshots carry the tags keep_tags names.",

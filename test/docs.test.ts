@@ -65,6 +65,9 @@ test("repository-format.md names the real check flags and no prune that does not
       "the doc describes a prune that does not exist",
     );
     assertStates(doc, "there is no prune command yet");
+  } else {
+    assertStates(doc, "Prune (exclusive lock) deletes");
+    assertStates(doc, "PRUNE_DAMAGED_MANIFEST");
   }
 });
 

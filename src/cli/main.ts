@@ -123,10 +123,24 @@ function buildProgram(): Command {
       (tag: string, tags: string[] | undefined) => [...(tags ?? []), tag],
     )
     .option("--dry-run", "print what a real run removes, remove nothing")
-    .option("--prune", "not available yet: prune arrives with repository format v2")
+    .option("--prune", "then delete the data no remaining snapshot references (as `lifeboat prune`)")
+    .option(
+      "--grace <duration>",
+      "with --prune: keep unreferenced data written within this long (default 1h)",
+    )
     .action(async (sources: string[], flags, command: Command) => {
       const { forgetCommand } = await import("./commands/forget.ts");
       await forgetCommand(await commandEnv(command), sources, flags);
+    });
+
+  program
+    .command("prune")
+    .description("delete the data objects no snapshot references (see docs/cli-json.md)")
+    .option("--dry-run", "print what a real run deletes, delete nothing")
+    .option("--grace <duration>", "keep unreferenced objects written within this long, e.g. 0s or 30m", "1h")
+    .action(async (flags, command: Command) => {
+      const { pruneCommand } = await import("./commands/prune.ts");
+      await pruneCommand(await commandEnv(command), flags);
     });
 
   program

@@ -55,7 +55,7 @@ test("the applied plan removes exactly what the dry-run plan lists; pins, damage
   assert.ok(await backend.stat(damagedKey), "a damaged manifest is never removed");
   assert.deepEqual(await repository.listDrillReports(), [report], "drill reports are kept");
   await rejectsWith(repository.findSnapshot(app[1]!), "SNAPSHOT_NOT_FOUND");
-  // The chunks of a forgotten snapshot stay (no prune yet): check finds them unreferenced, nothing broken.
+  // The chunks of a forgotten snapshot stay until prune: check finds them unreferenced, nothing broken.
   const checked = await repository.check({ readDataPercent: 100 });
   assert.deepEqual(
     checked.problems.map((problem) => problem.object),

@@ -3,8 +3,8 @@
 // and returns data, applyForget() deletes exactly the manifests that plan
 // names. --dry-run prints the plan; the real run applies the same object, so
 // the two cannot disagree. Only manifests are deleted: the data they alone
-// referenced stays until a prune (repository format v2). Drill reports,
-// keys and locks are never touched.
+// referenced stays until a prune (operations/prune.ts; `forget --prune` runs
+// one in the same lock). Drill reports, keys and locks are never touched.
 //
 // The caller holds the exclusive lock while it plans and applies (a backup,
 // restore or drill holds a shared one), so nothing in use is forgotten and no

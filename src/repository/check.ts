@@ -11,6 +11,7 @@ import { mapLimited } from "./limiter.ts";
 import { decodeManifest } from "./manifest.ts";
 import { chunkKey, DATA_PREFIX, SNAPSHOTS_PREFIX, snapshotKey } from "./object-store.ts";
 import type { ObjectStore } from "./object-store.ts";
+import { chunkIdOfKey, chunkReferences } from "./references.ts";
 import type { CheckOptions, CheckProblem, CheckReport } from "./types.ts";
 
 /** Temp files of interrupted writes older than this are removed by check (an hour: no put takes that long). */
@@ -69,16 +70,7 @@ export async function checkRepository(store: ObjectStore, options: CheckOptions)
   });
 
   // 2. Every referenced chunk exists with a size its envelope allows.
-  const referencedBy = new Map<string, string[]>();
-  for (const snapshot of snapshots) {
-    for (const artifact of snapshot.artifacts) {
-      for (const id of artifact.chunks) {
-        const users = referencedBy.get(id);
-        if (!users) referencedBy.set(id, [snapshot.id]);
-        else if (users.at(-1) !== snapshot.id) users.push(snapshot.id);
-      }
-    }
-  }
+  const referencedBy = chunkReferences(snapshots);
   const stored = new Map<string, number>();
   for await (const info of store.backend.list(DATA_PREFIX)) stored.set(info.key, info.size);
   const bounds = store.chunkSizeBounds();
@@ -106,7 +98,7 @@ export async function checkRepository(store: ObjectStore, options: CheckOptions)
   }
   let unreferenced = 0;
   for (const key of stored.keys()) {
-    if (!referencedBy.has(key.slice(key.lastIndexOf("/") + 1))) unreferenced++;
+    if (!referencedBy.has(chunkIdOfKey(key))) unreferenced++;
   }
 
   // 3. Read, authenticate and re-hash a random share of the referenced chunks.

@@ -4,7 +4,7 @@
 import type { Snapshot } from "../domain/snapshot.ts";
 import type { ArtifactSource } from "../domain/artifacts.ts";
 import { LifeboatError } from "../errors.ts";
-import type { Backend } from "../storage/backend.ts";
+import type { Backend, ObjectInfo } from "../storage/backend.ts";
 import { RepositoryArtifactSource } from "./artifact-source.ts";
 import { checkRepository } from "./check.ts";
 import { Chunker } from "./chunker.ts";
@@ -15,7 +15,7 @@ import { createKeyFile, KEYS_PREFIX, listKeyFiles } from "./key-files.ts";
 import type { StoredKey } from "./key-files.ts";
 import { mapLimited } from "./limiter.ts";
 import { acquireLock, listLocks } from "./locks.ts";
-import { ObjectStore } from "./object-store.ts";
+import { DATA_PREFIX, ObjectStore } from "./object-store.ts";
 import { SnapshotCatalog } from "./snapshot-catalog.ts";
 import type {
   CheckOptions,
@@ -140,6 +140,22 @@ export class OpenRepository implements Repository {
     if (opening.length === 0) return report;
     const problems = [...opening, ...report.problems].sort((a, b) => a.object.localeCompare(b.object));
     return { ...report, problems };
+  }
+
+  async listDataObjects(): Promise<ObjectInfo[]> {
+    const objects: ObjectInfo[] = [];
+    for await (const info of this.#backend.list(DATA_PREFIX)) objects.push(info);
+    return objects;
+  }
+
+  async deleteDataObject(key: string): Promise<void> {
+    // The one deletion prune may make: a chunk object, data/<2 hex>/<64 hex>. Nothing else, whatever the caller passes.
+    if (!/^data\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(key) || key.slice(5, 7) !== key.slice(8, 10)) {
+      throw new LifeboatError("BAD_ARGUMENT", `${key} is not a data object: prune deletes only chunks`, {
+        details: { key },
+      });
+    }
+    await this.#backend.delete(key);
   }
 
   lock(kind: LockKind, command: string, options: LockRequestOptions = {}): Promise<Lock> {

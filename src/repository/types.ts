@@ -4,6 +4,7 @@
 import type { ArtifactSink, ArtifactSource } from "../domain/artifacts.ts";
 import type { Snapshot, SnapshotDraft } from "../domain/snapshot.ts";
 import type { ErrorCode } from "../errors.ts";
+import type { ObjectInfo } from "../storage/backend.ts";
 
 export const FORMAT_VERSION = 1;
 
@@ -188,6 +189,10 @@ export interface Repository {
   /** Verified access to a snapshot's artifacts. */
   openArtifacts(snapshot: Snapshot): ArtifactSource;
   check(options: CheckOptions): Promise<CheckReport>;
+  /** Every object under data/ with its size (and write time where the store reports one): prune's listing. */
+  listDataObjects(): Promise<ObjectInfo[]>;
+  /** Delete one chunk object (`prune`; the caller holds the exclusive lock). Refuses any key outside data/. */
+  deleteDataObject(key: string): Promise<void>;
   /** Keep a drill report (JSON with a unique string `id`) in the repository, sealed like everything else. */
   saveDrillReport(report: { readonly id: string }): Promise<void>;
   /** Every stored drill report, in id order (ids start with the drill's start time). */

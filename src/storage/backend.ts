@@ -7,6 +7,8 @@
 export interface ObjectInfo {
   readonly key: string;
   readonly size: number;
+  /** When the object was last written (ms since the epoch), where list() reports it; prune's grace period needs it. */
+  readonly modifiedMs?: number;
 }
 
 /**

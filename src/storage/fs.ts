@@ -100,7 +100,7 @@ export class FsBackend implements Backend {
     for await (const entry of this.#walk(folder === "" ? this.#root : join(this.#root, folder))) {
       if (entry.temp) continue;
       const key = relative(this.#root, entry.path).split(sep).join("/");
-      if (key.startsWith(prefix)) yield { key, size: entry.size };
+      if (key.startsWith(prefix)) yield { key, size: entry.size, modifiedMs: entry.mtimeMs };
     }
   }
 

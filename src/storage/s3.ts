@@ -173,7 +173,8 @@ export class S3Backend implements Backend {
         if (object.Key === undefined || !object.Key.startsWith(this.#root)) continue;
         const key = object.Key.slice(this.#root.length);
         if (key.split("/").some((segment) => segment.startsWith(TEMP_PREFIX))) continue;
-        yield { key, size: object.Size ?? 0 };
+        const modified = object.LastModified?.getTime();
+        yield { key, size: object.Size ?? 0, ...(modified === undefined ? {} : { modifiedMs: modified }) };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);

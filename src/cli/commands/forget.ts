@@ -2,17 +2,19 @@
 // policy does not keep (operations/forget.ts). --dry-run takes a shared lock
 // and prints the plan; the real run takes the exclusive lock, as restic's
 // forget does, plans again under it and removes exactly what the plan lists.
-// --prune is refused: prune (removing data no snapshot references) arrives
-// with repository format v2, and a forget that silently did not prune would
-// leave a user believing the space was freed.
+// --prune then prunes in the same exclusive lock (operations/prune.ts), and
+// only after the forget succeeded; --dry-run --prune prints both plans, the
+// prune one as if the forget had been applied.
 
 import { durationPattern } from "../../config/source-fields.ts";
 import { shortId } from "../../domain/snapshot.ts";
 import { LifeboatError } from "../../errors.ts";
 import { applyForget, choosePolicies, planForget } from "../../operations/forget.ts";
+import { applyPrune, preparePrune } from "../../operations/prune.ts";
 import type { ForgetPlan, PlannedSource } from "../../operations/forget.ts";
 import type { KeepReason, RetentionPolicy } from "../../plan/retention.ts";
 import { table } from "../output.ts";
+import { graceMsOf, pruneJson, pruneText } from "./prune.ts";
 import { loadSessionConfig, selectSources, warnDamage, withRepository, type CommandEnv } from "../session.ts";
 
 export interface ForgetFlags {
@@ -26,6 +28,7 @@ export interface ForgetFlags {
   readonly keepTag?: readonly string[];
   readonly dryRun?: boolean;
   readonly prune?: boolean;
+  readonly grace?: string;
 }
 
 const countFlags = [
@@ -72,15 +75,12 @@ export async function forgetCommand(
   flags: ForgetFlags,
 ): Promise<void> {
   const names = [...new Set(named)]; // `forget db db` plans db once
-  if (flags.prune) {
-    throw new LifeboatError(
-      "BAD_ARGUMENT",
-      "--prune: there is no prune yet; it arrives with repository format v2 (nothing was forgotten)",
-      {
-        hint: "Run `lifeboat forget` without --prune: it removes the snapshots; the data only they referenced stays in the repository until prune exists.",
-      },
-    );
+  if (flags.grace !== undefined && !flags.prune) {
+    throw new LifeboatError("BAD_ARGUMENT", "--grace applies only with --prune", {
+      details: { flag: "--grace" },
+    });
   }
+  const graceMs = graceMsOf(flags.grace);
   const { config } = await loadSessionConfig(env);
   const policies = choosePolicies({
     sources: selectSources(config, names),
@@ -93,9 +93,13 @@ export async function forgetCommand(
   const lock = dryRun
     ? { kind: "shared" as const, command: "forget --dry-run" }
     : { kind: "exclusive" as const, command: "forget" };
-  const { plan, removed } = await withRepository(env, lock, async (context) => {
+  const { plan, removed, prune } = await withRepository(env, lock, async (context) => {
     const plan = await planForget(context, policies, names.length === 0);
-    return { plan, removed: dryRun ? [] : await applyForget(context, plan) };
+    const removed = dryRun ? [] : await applyForget(context, plan);
+    if (!flags.prune) return { plan, removed, prune: undefined };
+    const prunePlan = await preparePrune(context, graceMs, dryRun ? new Set(plan.remove) : undefined);
+    const result = dryRun ? undefined : await applyPrune(context, prunePlan);
+    return { plan, removed, prune: { plan: prunePlan, result } };
   });
   const warn = warnDamage(env);
   for (const damage of plan.damaged)
@@ -113,12 +117,17 @@ export async function forgetCommand(
       skipped: plan.skipped,
       damaged: plan.damaged.map(({ id, object, code, message }) => ({ id, object, code, message })),
       removed: dryRun ? plan.remove : removed,
+      ...(prune ? { prune: pruneJson(prune.plan, prune.result, graceMs) } : {}),
     },
-    () => renderText(plan, dryRun, removed),
+    () =>
+      [
+        renderText(plan, dryRun, removed, !!prune),
+        ...(prune ? [pruneText(prune.plan, prune.result)] : []),
+      ].join("\n\n"),
   );
 }
 
-function renderText(plan: ForgetPlan, dryRun: boolean, removed: readonly string[]): string {
+function renderText(plan: ForgetPlan, dryRun: boolean, removed: readonly string[], pruning: boolean): string {
   const blocks = plan.sources.map((planned) => {
     const rows = [
       ...planned.keep.map((kept) => ({
@@ -144,7 +153,9 @@ function renderText(plan: ForgetPlan, dryRun: boolean, removed: readonly string[
     ? `dry run: a real run removes ${count} snapshot(s); nothing was removed`
     : count === 0
       ? "removed no snapshot"
-      : `removed ${count} snapshot(s); the data only they referenced stays in the repository until a prune (format v2)`;
+      : pruning
+        ? `removed ${count} snapshot(s)`
+        : `removed ${count} snapshot(s); the data only they referenced stays in the repository until \`lifeboat prune\``;
   return [...blocks, ...skipped, summary].join("\n\n");
 }
 

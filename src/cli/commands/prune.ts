@@ -1,0 +1,66 @@
+// lifeboat prune [--dry-run] [--grace DURATION]: delete the data objects no
+// snapshot references (operations/prune.ts). The real run takes the exclusive
+// lock, plans under it and deletes exactly what the plan lists; --dry-run
+// takes a shared lock and deletes nothing.
+
+import { durationPattern } from "../../config/source-fields.ts";
+import { parseDuration } from "../../domain/duration.ts";
+import { LifeboatError } from "../../errors.ts";
+import { applyPrune, preparePrune } from "../../operations/prune.ts";
+import type { PruneResult } from "../../operations/prune.ts";
+import type { PrunePlan } from "../../plan/prune.ts";
+import { withRepository, type CommandEnv } from "../session.ts";
+
+export interface PruneFlags {
+  readonly dryRun?: boolean;
+  readonly grace?: string;
+}
+
+export const DEFAULT_GRACE = "1h";
+
+export function graceMsOf(text: string | undefined): number {
+  const grace = text ?? DEFAULT_GRACE;
+  if (!durationPattern.test(grace)) {
+    throw new LifeboatError("BAD_ARGUMENT", `--grace ${grace}: a duration such as 0s, 30m or 1h`, {
+      details: { flag: "--grace", value: grace },
+    });
+  }
+  return parseDuration(grace) * 1000;
+}
+
+export async function pruneCommand(env: CommandEnv, flags: PruneFlags): Promise<void> {
+  const graceMs = graceMsOf(flags.grace);
+  const dryRun = !!flags.dryRun;
+  const lock = dryRun
+    ? { kind: "shared" as const, command: "prune --dry-run" }
+    : { kind: "exclusive" as const, command: "prune" };
+  const { plan, result } = await withRepository(env, lock, async (context) => {
+    const plan = await preparePrune(context, graceMs);
+    return { plan, result: dryRun ? undefined : await applyPrune(context, plan) };
+  });
+  env.output.result(pruneJson(plan, result, graceMs), () => pruneText(plan, result));
+}
+
+/** The JSON of one prune (also the `prune` member of `forget --prune`). */
+export function pruneJson(plan: PrunePlan, result: PruneResult | undefined, graceMs: number) {
+  return {
+    dryRun: result === undefined,
+    graceSeconds: graceMs / 1000,
+    remove: plan.remove,
+    removeObjects: plan.remove.length,
+    removeBytes: plan.removeBytes,
+    deletedObjects: result?.deleted ?? 0,
+    deletedBytes: result?.deletedBytes ?? 0,
+    kept: plan.kept,
+  };
+}
+
+export function pruneText(plan: PrunePlan, result: PruneResult | undefined): string {
+  const { kept } = plan;
+  const keptLine = `kept ${kept.referenced} referenced object(s) (${kept.referencedBytes} bytes) and ${kept.young} unreferenced object(s) younger than the grace period (${kept.youngBytes} bytes)`;
+  const action =
+    result === undefined
+      ? `dry run: a real prune deletes ${plan.remove.length} unreferenced object(s) (${plan.removeBytes} bytes); nothing was deleted`
+      : `deleted ${result.deleted} unreferenced object(s) (${result.deletedBytes} bytes)`;
+  return `${action}\n${keptLine}`;
+}
