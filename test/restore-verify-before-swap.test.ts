@@ -68,6 +68,14 @@ async function rejectsWithMismatch(promise: Promise<unknown>, key: string) {
   });
 }
 
+/** Restore-and-verify `input` and expect it to fail on `key`, with the target left alone. */
+async function restoreRejectsWithMismatch(
+  input: Omit<Parameters<typeof restoreAndVerify>[0], "context" | "now">,
+  key: string,
+) {
+  await rejectsWithMismatch(restoreAndVerify({ ...input, context: context(), now: Date.now }), key);
+}
+
 const sha = async (path: string) =>
   createHash("sha256")
     .update(await readFile(path))
@@ -88,18 +96,7 @@ describe("a restore that fails verification never replaces the target", () => {
     old.exec("CREATE TABLE old(y); INSERT INTO old VALUES ('keep me')");
     old.close();
     const before = await sha(target);
-    await rejectsWithMismatch(
-      restoreAndVerify({
-        engine,
-        snapshot,
-        artifacts,
-        target,
-        options: { force: true },
-        context: context(),
-        now: Date.now,
-      }),
-      key,
-    );
+    await restoreRejectsWithMismatch({ engine, snapshot, artifacts, target, options: { force: true } }, key);
     assert.equal(await sha(target), before);
     assert.deepEqual(await readdir(dir), ["app.db"]);
   });
@@ -114,18 +111,7 @@ describe("a restore that fails verification never replaces the target", () => {
     const target = join(parent, "uploads");
     await mkdir(target, { recursive: true });
     await writeFile(join(target, "old.txt"), "keep me");
-    await rejectsWithMismatch(
-      restoreAndVerify({
-        engine,
-        snapshot,
-        artifacts,
-        target,
-        options: { force: true },
-        context: context(),
-        now: Date.now,
-      }),
-      key,
-    );
+    await restoreRejectsWithMismatch({ engine, snapshot, artifacts, target, options: { force: true } }, key);
     assert.deepEqual(await readdir(target), ["old.txt"]);
     assert.equal(await readFile(join(target, "old.txt"), "utf8"), "keep me");
     assert.deepEqual(await readdir(parent), ["uploads"]);
@@ -143,18 +129,8 @@ describe("a restore that fails verification never replaces the target", () => {
       globals: false,
       jobs: 1,
     });
-    await rejectsWithMismatch(
-      restoreAndVerify({
-        engine,
-        snapshot,
-        artifacts,
-        target: pg.url("verify_dst"),
-        options: { clean: true },
-        context: context(),
-        now: Date.now,
-      }),
-      key,
-    );
+    const target = pg.url("verify_dst");
+    await restoreRejectsWithMismatch({ engine, snapshot, artifacts, target, options: { clean: true } }, key);
     assert.equal(await pg.psql("SELECT y FROM old", "verify_dst"), "keep me");
     const leftovers = await pg.psql(
       "SELECT count(*) FROM pg_database WHERE datname LIKE 'verify_dst%partial%'",
