@@ -274,7 +274,7 @@ describe("lifeboat drill", () => {
   test("SIGTERM mid-restore tears the scratch target down", async () => {
     const scratchBefore = new Set(await scratchEntries());
     const child = spawn(process.execPath, [cliPath, "-c", ws.configFile, "drill", "big-tree"], {
-      env: { ...process.env, LIFEBOAT_PASSWORD: ws.password },
+      env: { ...process.env, ...ws.env },
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";

@@ -25,7 +25,7 @@ after(() => ws.cleanup());
 /** Start a backup and SIGKILL it after `delayMs` (a no-op if it already finished). */
 async function killBackupAfter(delayMs: number): Promise<void> {
   const child = spawn(process.execPath, [cliPath, "-c", ws.configFile, "backup", "--json"], {
-    env: { ...process.env, LIFEBOAT_PASSWORD: ws.password },
+    env: { ...process.env, ...ws.env },
     stdio: "ignore",
   });
   const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));

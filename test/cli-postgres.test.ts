@@ -79,7 +79,7 @@ sources:
     );
     const before = (await ws.cli(["snapshots", "--json"])).json.snapshots.length;
     const child = spawn(process.execPath, [cliPath, "-c", ws.configFile, "backup", "app-db", "--json"], {
-      env: { ...process.env, LIFEBOAT_PASSWORD: ws.password },
+      env: { ...process.env, ...ws.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

@@ -226,7 +226,7 @@ test("kill -9 of a prune midway leaves a sound repository; a second prune finish
     assert.ok(planned.length > 1000, `${planned.length} objects to delete`);
 
     const child = spawn(process.execPath, [cliPath, "-c", big.configFile, "prune", "--grace", "0s"], {
-      env: { ...process.env, LIFEBOAT_PASSWORD: big.password },
+      env: { ...process.env, ...big.env },
       stdio: "ignore",
     });
     const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));

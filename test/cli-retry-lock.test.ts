@@ -78,7 +78,7 @@ test("SIGTERM during the wait exits 130 promptly", async () => {
       process.execPath,
       [cliPath, "-c", ws.configFile, "--retry-lock", "5m", "backup", "uploads"],
       {
-        env: { ...process.env, LIFEBOAT_PASSWORD: ws.password },
+        env: { ...process.env, ...ws.env },
         stdio: ["ignore", "ignore", "pipe"],
       },
     );

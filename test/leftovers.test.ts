@@ -120,7 +120,7 @@ sources:
   uploads: { engine: files, path: ${dir}/uploads }
 `,
     );
-    root = join(ws.dir, "tmp");
+    root = join(ws.dir, "spools"); // its own folder: the workspace's tmp/ holds its CLI runs' spools
     await mkdir(root);
     const init = await ws.cli(["init"]);
     assert.equal(init.code, 0, init.stderr);

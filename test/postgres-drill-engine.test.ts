@@ -391,13 +391,12 @@ describe("postgres engine drill support", () => {
   it("stops a throwaway cluster when the process exits without destroying it", async () => {
     const engineUrl = new URL("../src/engines/postgres/index.ts", import.meta.url).href;
     const script = `
-      import { mkdtemp, readFile } from "node:fs/promises";
-      import { tmpdir } from "node:os";
+      import { readFile } from "node:fs/promises";
       import { join } from "node:path";
       const { postgresEngine } = await import(${JSON.stringify(engineUrl)});
       const { processRunner } = await import(${JSON.stringify(new URL("../src/runtime/process.ts", import.meta.url).href)});
       const { silentLogger } = await import(${JSON.stringify(new URL("../src/runtime/logger.ts", import.meta.url).href)});
-      const context = { runner: processRunner, log: silentLogger, tempDir: await mkdtemp(join(tmpdir(), "lifeboat-pg-drill-")) };
+      const context = { runner: processRunner, log: silentLogger, tempDir: process.env.TEMP_DIR };
       const source = { engine: "postgres", url: process.env.SOURCE_URL, globals: false, jobs: 1 };
       const scratch = await postgresEngine.provisionScratch(source, { allowSourceServer: false, label: "exit_hook" }, context);
       const dataDir = await postgresEngine.queryScalar(scratch.target.replace(/[^/]+$/, "postgres"), "SHOW data_directory", context);
@@ -406,7 +405,7 @@ describe("postgres engine drill support", () => {
       process.exit(130); // what a second Ctrl-C does
     `;
     const child = await processRunner.run(process.execPath, ["--input-type=module", "-e", script], {
-      env: { SOURCE_URL: primary.url("app") },
+      env: { SOURCE_URL: primary.url("app"), TEMP_DIR: (await makeContext()).tempDir },
     });
     assert.equal(child.exitCode, 130, child.stderr);
     const { pid, dataDir } = JSON.parse(child.stdout) as { pid: number; dataDir: string };

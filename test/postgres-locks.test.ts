@@ -186,7 +186,7 @@ sources:
     try {
       assert.equal((await ws.cli(["init"])).code, 0);
       const child = spawn(process.execPath, [cliPath, "-c", ws.configFile, "backup", "app-db", "--json"], {
-        env: { ...process.env, LIFEBOAT_PASSWORD: ws.password },
+        env: { ...process.env, ...ws.env },
         stdio: ["ignore", "pipe", "pipe"],
       });
       let stdout = "";

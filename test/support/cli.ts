@@ -52,11 +52,15 @@ export async function workspace(
   const dir = await mkdtemp(join(tmpdir(), "lifeboat-cli-test-"));
   const configFile = join(dir, "lifeboat.yaml");
   await writeFile(configFile, configYaml(dir));
-  const env = { LIFEBOAT_PASSWORD: password };
+  // Spools of runs a test kills go with the workspace, not into the machine's /tmp.
+  await mkdir(join(dir, "tmp"));
+  const env = { LIFEBOAT_PASSWORD: password, LIFEBOAT_TMPDIR: join(dir, "tmp") };
   return {
     dir,
     configFile,
     password,
+    /** What a run of this workspace's CLI needs in its environment (add to process.env). */
+    env,
     cli: (args: readonly string[], extraEnv: Record<string, string> = {}) =>
       runCli(["-c", configFile, ...args], { env: { ...env, ...extraEnv } }),
     cleanup: () => rm(dir, { recursive: true, force: true }),
