@@ -4,6 +4,8 @@
 // Retry, fault injection and dry-run are wrappers around this interface, and
 // every backend runs the same conformance suite (test/support/backend-conformance.ts).
 
+import { LifeboatError } from "../errors.ts";
+
 export interface ObjectInfo {
   readonly key: string;
   readonly size: number;
@@ -88,4 +90,24 @@ export interface Backend {
 
   /** Release connections and handles. */
   close(): Promise<void>;
+}
+
+/** Names of objects still being written (temp files, probes): never part of a repository, never a valid key. */
+export const TEMP_PREFIX = ".tmp-";
+
+/**
+ * The key contract every backend enforces: relative, slash-separated, with
+ * no empty, "." or ".." segments and no temp-object names. A bad key is a bug
+ * in Lifeboat, never user input, hence INTERNAL.
+ */
+export function validateKey(key: string): void {
+  const segments = key.split("/");
+  const bad =
+    key === "" ||
+    key.includes("\\") ||
+    key.includes("\0") ||
+    segments.some((s) => s === "" || s === "." || s === ".." || s.startsWith(TEMP_PREFIX));
+  if (bad) {
+    throw new LifeboatError("INTERNAL", `invalid storage key ${JSON.stringify(key)}`, { details: { key } });
+  }
 }

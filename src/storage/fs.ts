@@ -13,9 +13,14 @@ import { makeDirectories } from "../runtime/make-directories.ts";
 import { link, open, opendir, readFile, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { LifeboatError } from "../errors.ts";
-import type { Backend, CleanupOptions, ObjectInfo, PutOptions } from "./backend.ts";
-
-const TEMP_PREFIX = ".tmp-";
+import {
+  TEMP_PREFIX,
+  validateKey,
+  type Backend,
+  type CleanupOptions,
+  type ObjectInfo,
+  type PutOptions,
+} from "./backend.ts";
 
 export class FsBackend implements Backend {
   readonly location: string;
@@ -167,19 +172,6 @@ export class FsBackend implements Backend {
       }
     }
     for (const sub of subdirs) yield* this.#walk(sub);
-  }
-}
-
-/** Keys are relative, slash-separated, with no empty, "." or ".." segments and no temp-file names. */
-function validateKey(key: string): void {
-  const segments = key.split("/");
-  const bad =
-    key === "" ||
-    key.includes("\\") ||
-    key.includes("\0") ||
-    segments.some((s) => s === "" || s === "." || s === ".." || s.startsWith(TEMP_PREFIX));
-  if (bad) {
-    throw new LifeboatError("INTERNAL", `invalid storage key ${JSON.stringify(key)}`, { details: { key } });
   }
 }
 

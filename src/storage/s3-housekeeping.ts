@@ -15,7 +15,9 @@ import {
 import { isNotFound, isPreconditionFailed, s3CodeOf, s3Failure, type S3Target } from "./s3-errors.ts";
 
 /** Names of probe objects: list() hides them, and no caller's key may have such a segment. */
-export const TEMP_PREFIX = ".tmp-";
+import { TEMP_PREFIX } from "./backend.ts";
+
+export { TEMP_PREFIX };
 
 export interface Bucket {
   readonly client: S3Client;

@@ -19,7 +19,14 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { LifeboatError } from "../errors.ts";
-import type { Backend, BackendCapabilities, CleanupOptions, ObjectInfo, PutOptions } from "./backend.ts";
+import {
+  validateKey,
+  type Backend,
+  type BackendCapabilities,
+  type CleanupOptions,
+  type ObjectInfo,
+  type PutOptions,
+} from "./backend.ts";
 import { createS3Client, type S3ClientSettings } from "./s3-client.ts";
 import { isNotFound, isPreconditionFailed, s3Failure, s3Inconsistent, type S3Target } from "./s3-errors.ts";
 import {
@@ -288,16 +295,4 @@ function exists(key: string, location: string): LifeboatError {
   return new LifeboatError("STORAGE_ERROR", `object ${key} already exists in ${location}`, {
     details: { key, reason: "exists" },
   });
-}
-
-/** Keys are relative, slash-separated, with no empty, "." or ".." segments and no temp names (as in fs.ts). */
-function validateKey(key: string): void {
-  const segments = key.split("/");
-  const bad =
-    key === "" ||
-    key.includes("\\") ||
-    key.includes("\0") ||
-    segments.some((s) => s === "" || s === "." || s === ".." || s.startsWith(TEMP_PREFIX));
-  if (bad)
-    throw new LifeboatError("INTERNAL", `invalid storage key ${JSON.stringify(key)}`, { details: { key } });
 }
