@@ -15,7 +15,8 @@ import {
   LOCK_RETRY_MAX_DELAY_MS,
   MAX_CLOCK_SKEW_MS,
 } from "../src/repository/locks.ts";
-import { CHUNKS_IN_FLIGHT, UPLOADS_IN_FLIGHT } from "../src/repository/writer.ts";
+import { UPLOADS_IN_FLIGHT } from "../src/repository/chunk-destination.ts";
+import { CHUNKS_IN_FLIGHT } from "../src/repository/writer.ts";
 
 test("docs/config.schema.json is up to date (run `npm run docs`)", async () => {
   assert.equal(

@@ -104,3 +104,44 @@ test("retrying does not hide corruption: a corrupt read is returned as read (the
   assert.notDeepEqual(await backend.get("data/aa/obj"), bytes);
   assert.equal(faulty.calls.get, 1);
 });
+
+test("ranged reads: flipByte and truncate at an object offset damage only the reads that cover it", async () => {
+  const pack = Uint8Array.from({ length: 100 }, (_, i) => i);
+  const memory = new MemoryBackend();
+  await memory.put("data/pack", pack);
+  const faulty = new FaultyBackend(memory, { flipByte: { match: "data/pack", offset: 50, times: 1 } });
+  const differs = (got: Uint8Array, from: number) =>
+    [...got].flatMap((b, i) => (b !== pack[from + i] ? [i] : []));
+  assert.deepEqual(await faulty.get("data/pack", { offset: 0, length: 10 }), pack.slice(0, 10));
+  // The read above did not cover byte 50, so it did not use up `times`.
+  assert.deepEqual(differs(await faulty.get("data/pack", { offset: 45, length: 10 }), 45), [5]);
+  assert.deepEqual(await faulty.get("data/pack", { offset: 45, length: 10 }), pack.slice(45, 55));
+
+  faulty.plan.flipByte = { match: "data/pack" };
+  assert.deepEqual(differs(await faulty.get("data/pack", { offset: 10, length: 20 }), 10), [10]);
+  faulty.plan.flipByte = undefined;
+
+  faulty.plan.truncate = { match: "data/pack", length: 60 };
+  assert.deepEqual(await faulty.get("data/pack", { offset: 0, length: 10 }), pack.slice(0, 10));
+  assert.deepEqual(await faulty.get("data/pack", { offset: 55, length: 10 }), pack.slice(55, 60));
+  assert.deepEqual(await faulty.get("data/pack", { offset: 70, length: 10 }), new Uint8Array(0));
+  assert.equal((await faulty.get("data/pack")).length, 60);
+  faulty.plan.truncate = { match: "data/pack" };
+  assert.deepEqual(await faulty.get("data/pack", { offset: 10, length: 20 }), pack.slice(10, 20));
+  assert.deepEqual(await memory.get("data/pack"), pack, "storage itself is intact");
+});
+
+test("ranged reads: corruptFirstGet corrupts the first read of each range, its re-read is good", async () => {
+  const pack = Uint8Array.from({ length: 100 }, (_, i) => i);
+  const memory = new MemoryBackend();
+  await memory.put("data/pack", pack);
+  const faulty = new FaultyBackend(memory, { corruptFirstGet: "data/pack" });
+  for (const range of [
+    { offset: 0, length: 10 },
+    { offset: 10, length: 30 },
+  ]) {
+    const expected = pack.slice(range.offset, range.offset + range.length);
+    assert.notDeepEqual(await faulty.get("data/pack", range), expected);
+    assert.deepEqual(await faulty.get("data/pack", range), expected);
+  }
+});

@@ -14,7 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { repairConfigCommand } from "../src/cli/commands/repair.ts";
 import { createOutput } from "../src/cli/output.ts";
 import { canonicalJson, KEYS_PREFIX } from "../src/repository/key-files.ts";
-import { snapshotKey } from "../src/repository/object-store.ts";
+import { snapshotKey } from "../src/repository/layout.ts";
 import { initRepository, openRepository } from "../src/repository/repository.ts";
 import { draft, readAll, rejectsWith, TEST_CHUNKER, TEST_KDF } from "./support/repository-testing.ts";
 import type { DamagedObject, Repository } from "../src/repository/types.ts";

@@ -407,3 +407,56 @@ describe("s3 backend credentials", () => {
     }
   });
 });
+
+describe("s3 backend ranged reads", () => {
+  beforeEach(() => proxy.reset());
+  afterEach(async () => {
+    for (const backend of opened.splice(0)) await backend.close();
+  });
+
+  test("a ranged get sends Range (a full get does not) and is retried like a full get", async () => {
+    const s = await setup();
+    const data = bytes(256 * 1024);
+    await s.direct.put(KEY, data);
+    // Every request carrying a Range header fails once: the ranged get must be one of them.
+    proxy.add({ method: "GET", header: "range", times: 1, fault: { kind: "status", status: 503 } });
+    const range = { offset: 1000, length: 5000 };
+    assert.deepEqual(await s.backend.get(KEY, range), data.slice(1000, 6000));
+    assert.equal(s.retries.length, 1);
+    assert.match(s.retries[0]!.operation, /bytes 1000-5999/);
+    proxy.add({ method: "GET", header: "range", fault: { kind: "status", status: 403 } });
+    assert.ok(Buffer.from(await s.backend.get(KEY)).equals(Buffer.from(data)), "a full get sent Range");
+  });
+
+  for (const kind of ["reset-mid-body", "truncate-body"] as const) {
+    test(`a ranged get whose body is cut (${kind}) is retried, and never returned short`, async () => {
+      const s = await setup();
+      const data = bytes(256 * 1024);
+      await s.direct.put(KEY, data);
+      const range = { offset: 4096, length: 128 * 1024 };
+      proxy.add({ method: "GET", path: objectPath(s.bucket), times: 1, fault: { kind } });
+      assert.deepEqual(await s.backend.get(KEY, range), data.slice(4096, 4096 + 128 * 1024));
+      assert.equal(s.retries.length, 1);
+      proxy.add({ method: "GET", path: objectPath(s.bucket), fault: { kind } });
+      await assert.rejects(
+        s.raw.get(KEY, range),
+        failsNaming(KEY, (e) => e.details["retryable"] === true),
+      );
+    });
+  }
+
+  test("past the end: one GET, no retry; zero bytes: a HEAD says whether the object exists", async () => {
+    const s = await setup();
+    const data = bytes(1000);
+    await s.direct.put(KEY, data);
+    proxy.reset();
+    assert.deepEqual(await s.backend.get(KEY, { offset: 990, length: 100 }), data.slice(990));
+    assert.deepEqual(await s.backend.get(KEY, { offset: 1000, length: 100 }), new Uint8Array(0));
+    assert.deepEqual(await s.backend.get(KEY, { offset: 10, length: 0 }), new Uint8Array(0));
+    assert.deepEqual(
+      proxy.requests.map((r) => r.method),
+      ["GET", "GET", "HEAD"],
+    );
+    assert.equal(s.retries.length, 0, "a 416 is the empty answer, not a failure");
+  });
+});

@@ -10,7 +10,7 @@ import type { ArtifactSource } from "../domain/artifacts.ts";
 import { LifeboatError } from "../errors.ts";
 import { discard } from "./buffers.ts";
 import { objectError } from "./envelope.ts";
-import { snapshotKey } from "./object-store.ts";
+import { snapshotKey } from "./layout.ts";
 import type { ObjectStore } from "./object-store.ts";
 
 /**

@@ -2,42 +2,23 @@
 // data. Data problems are returned, never thrown: the caller decides the exit
 // code, and one damaged object must not hide the others.
 
-import { randomInt } from "node:crypto";
 import { isLifeboatError } from "../errors.ts";
 import { isReadOnlyStorageError } from "../storage/backend.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
 import { discard } from "./buffers.ts";
 import { mapLimited } from "./limiter.ts";
 import { decodeManifest } from "./manifest.ts";
-import { chunkKey, DATA_PREFIX, SNAPSHOTS_PREFIX, snapshotKey } from "./object-store.ts";
+import { chunkKey, DATA_PREFIX, SNAPSHOTS_PREFIX, snapshotKey } from "./layout.ts";
 import type { ObjectStore } from "./object-store.ts";
+import { checkPacks } from "./check-packs.ts";
+import { problemOf, sampleOf } from "./check-problems.ts";
+import type { DataCheck } from "./check-problems.ts";
 import { chunkIdOfKey, chunkReferences } from "./references.ts";
 import type { CheckOptions, CheckProblem, CheckReport } from "./types.ts";
 
 /** Temp files of interrupted writes older than this are removed by check (an hour: no put takes that long). */
 export const LEFTOVER_AGE_MS = 60 * 60 * 1000;
 const PARALLEL_READS = 4;
-
-function problemOf(error: unknown, object: string, snapshots: readonly string[]): CheckProblem {
-  if (
-    isLifeboatError(error) &&
-    (error.code === "CHECKSUM_MISMATCH" ||
-      error.code === "OBJECT_MISSING" ||
-      error.code === "OBJECT_TRUNCATED")
-  ) {
-    return { code: error.code, object, message: error.message, snapshots };
-  }
-  // Anything else (a newer format, a storage failure) is not a data problem of this object: let it surface.
-  throw error;
-}
-
-function shuffled<T>(items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = randomInt(i + 1);
-    [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-  return items;
-}
 
 export async function checkRepository(store: ObjectStore, options: CheckOptions): Promise<CheckReport> {
   const problems: CheckProblem[] = [];
@@ -69,8 +50,43 @@ export async function checkRepository(store: ObjectStore, options: CheckOptions)
     }
   });
 
-  // 2. Every referenced chunk exists with a size its envelope allows.
+  // 2. and 3. The data: structure, then a random share read back (per format).
   const referencedBy = chunkReferences(snapshots);
+  const data =
+    store.format >= 2
+      ? await checkPacks(store, referencedBy, options)
+      : await checkChunkObjects(store, referencedBy, options);
+  problems.push(...data.problems);
+
+  // On a read-only repository the leftovers are only counted: check must not write.
+  let removeLeftovers = options.removeLeftovers ?? true;
+  let leftovers: number;
+  try {
+    leftovers = await store.backend.cleanupInterrupted(LEFTOVER_AGE_MS, { dryRun: !removeLeftovers });
+  } catch (error) {
+    if (!isReadOnlyStorageError(error)) throw error;
+    removeLeftovers = false; // read-only after all (--no-lock did not find out): count them instead
+    leftovers = await store.backend.cleanupInterrupted(LEFTOVER_AGE_MS, { dryRun: true });
+  }
+  problems.sort((a, b) => a.object.localeCompare(b.object));
+  return {
+    snapshots: snapshotIds.length,
+    objectsReferenced: data.referenced,
+    objectsRead: data.read,
+    unreferenced: data.unreferenced,
+    leftoversRemoved: removeLeftovers ? leftovers : 0,
+    leftoversKept: removeLeftovers ? 0 : leftovers,
+    problems,
+  };
+}
+
+/** Format 1: every referenced chunk is an object of a size its envelope allows; a share is read back. */
+async function checkChunkObjects(
+  store: ObjectStore,
+  referencedBy: ReadonlyMap<string, string[]>,
+  options: CheckOptions,
+): Promise<DataCheck> {
+  const problems: CheckProblem[] = [];
   const stored = new Map<string, number>();
   for await (const info of store.backend.list(DATA_PREFIX)) stored.set(info.key, info.size);
   const bounds = store.chunkSizeBounds();
@@ -101,10 +117,8 @@ export async function checkRepository(store: ObjectStore, options: CheckOptions)
     if (!referencedBy.has(chunkIdOfKey(key))) unreferenced++;
   }
 
-  // 3. Read, authenticate and re-hash a random share of the referenced chunks.
-  const percent = Math.min(100, Math.max(0, options.readDataPercent));
-  const toRead =
-    percent >= 100 ? present : shuffled([...present]).slice(0, Math.ceil((present.length * percent) / 100));
+  // Read, authenticate and re-hash a random share of the referenced chunks.
+  const toRead = sampleOf(present, options.readDataPercent);
   let done = 0;
   options.onProgress?.(0, toRead.length);
   await mapLimited(toRead, PARALLEL_READS, async (id) => {
@@ -117,24 +131,5 @@ export async function checkRepository(store: ObjectStore, options: CheckOptions)
     options.onProgress?.(++done, toRead.length);
   });
 
-  // On a read-only repository the leftovers are only counted: check must not write.
-  let removeLeftovers = options.removeLeftovers ?? true;
-  let leftovers: number;
-  try {
-    leftovers = await store.backend.cleanupInterrupted(LEFTOVER_AGE_MS, { dryRun: !removeLeftovers });
-  } catch (error) {
-    if (!isReadOnlyStorageError(error)) throw error;
-    removeLeftovers = false; // read-only after all (--no-lock did not find out): count them instead
-    leftovers = await store.backend.cleanupInterrupted(LEFTOVER_AGE_MS, { dryRun: true });
-  }
-  problems.sort((a, b) => a.object.localeCompare(b.object));
-  return {
-    snapshots: snapshotIds.length,
-    objectsReferenced: referencedBy.size,
-    objectsRead: toRead.length,
-    unreferenced,
-    leftoversRemoved: removeLeftovers ? leftovers : 0,
-    leftoversKept: removeLeftovers ? 0 : leftovers,
-    problems,
-  };
+  return { problems, referenced: referencedBy.size, read: toRead.length, unreferenced };
 }

@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { Backend } from "../storage/backend.ts";
 import { isLifeboatError, LifeboatError } from "../errors.ts";
 import { validateChunkerSizes } from "./chunker.ts";
+import { MAX_PACK_SIZE, MIN_PACK_SIZE } from "./pack-destination.ts";
 import { FORMAT_VERSION } from "./types.ts";
 import type { RepositoryConfigFile } from "./types.ts";
 
@@ -25,17 +26,18 @@ const configSchema = z.object({
     })
     .refine((sizes) => validateChunkerSizes(sizes) === undefined, { message: "invalid chunker sizes" }),
   compression: z.literal("zstd"),
+  packSize: z.number().int().min(MIN_PACK_SIZE).max(MAX_PACK_SIZE).optional(),
 });
 
 export function encodeConfig(config: RepositoryConfigFile): Buffer {
   return Buffer.from(JSON.stringify(config, null, 2) + "\n", "utf8");
 }
 
-export function tooNew(object: string, version: number): LifeboatError {
+export function tooNew(object: string, version: number, supported = FORMAT_VERSION): LifeboatError {
   return new LifeboatError(
     "REPOSITORY_FORMAT_TOO_NEW",
-    `${object} has format version ${version}; this Lifeboat reads up to version ${FORMAT_VERSION}`,
-    { details: { object, version, supported: FORMAT_VERSION } },
+    `${object} has format version ${version}; this Lifeboat reads up to version ${supported}`,
+    { details: { object, version, supported } },
   );
 }
 
@@ -72,7 +74,7 @@ export function parseConfig(bytes: Uint8Array, location: string): RepositoryConf
     );
     throw configDamaged(
       location,
-      `config does not match the v${FORMAT_VERSION} schema (${fields.join("; ")})`,
+      `config does not match the version ${version === 1 ? 1 : FORMAT_VERSION} schema (${fields.join("; ")})`,
     );
   }
   return parsed.data;

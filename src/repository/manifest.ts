@@ -6,8 +6,14 @@ import { z } from "zod";
 import type { ArtifactRef, Snapshot, SnapshotDraft } from "../domain/snapshot.ts";
 import { tooNew } from "./config-file.ts";
 import { objectError } from "./envelope.ts";
-import { snapshotKey } from "./object-store.ts";
-import { FORMAT_VERSION } from "./types.ts";
+import { snapshotKey } from "./layout.ts";
+
+/**
+ * The manifest's own version. Repository format 2 changed how chunks are
+ * stored, not manifests: they stay version 1, so `migrate` keeps every
+ * snapshot id.
+ */
+export const MANIFEST_VERSION = 1;
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -39,7 +45,7 @@ const manifestSchema = z.object({
 
 export function encodeManifest(draft: SnapshotDraft, artifacts: readonly ArtifactRef[]): Buffer {
   const manifest = {
-    formatVersion: FORMAT_VERSION,
+    formatVersion: MANIFEST_VERSION,
     source: draft.source,
     engine: draft.engine,
     startedAt: draft.startedAt,
@@ -65,14 +71,15 @@ export function decodeManifest(id: string, plaintext: Buffer): Snapshot {
     throw objectError("CHECKSUM_MISMATCH", object, "manifest is not valid JSON", error);
   }
   const version = (raw as { formatVersion?: unknown } | null)?.formatVersion;
-  if (typeof version === "number" && version > FORMAT_VERSION) throw tooNew(object, version);
+  if (typeof version === "number" && version > MANIFEST_VERSION)
+    throw tooNew(object, version, MANIFEST_VERSION);
   const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw objectError(
       "CHECKSUM_MISMATCH",
       object,
-      `manifest does not match the v${FORMAT_VERSION} schema (${issue?.path.join(".")}: ${issue?.message})`,
+      `manifest does not match the v${MANIFEST_VERSION} schema (${issue?.path.join(".")}: ${issue?.message})`,
     );
   }
   const { formatVersion: _version, ...snapshot } = parsed.data;

@@ -4,8 +4,9 @@
 
 import { createHash } from "node:crypto";
 import { isLifeboatError } from "../errors.ts";
-import type { Backend } from "../storage/backend.ts";
-import { discard } from "./buffers.ts";
+import { LifeboatError } from "../errors.ts";
+import type { Backend, ByteRange } from "../storage/backend.ts";
+import type { ChunkLocation, IndexedPack } from "./chunk-index.ts";
 import { acquireCodecPool } from "./codec-pool.ts";
 import type { CodecContext, HeldChunk } from "./codec-pool.ts";
 import { decodePayload, encodePayload } from "./compression.ts";
@@ -13,61 +14,97 @@ import { chunkIdOf } from "./crypto.ts";
 import type { MasterKey } from "./crypto.ts";
 import { envelopeOverhead, objectError, seal, unseal } from "./envelope.ts";
 import type { Protection } from "./envelope.ts";
+import { IndexCatalog } from "./index-objects.ts";
+import type { LoadedIndex } from "./index-objects.ts";
+import { chunkKey, INDEX_PREFIX, packKey, snapshotKey } from "./layout.ts";
+import type { LocalCache } from "./local-cache.ts";
+import { chunkAad } from "./pack-format.ts";
+import type { DocumentFolder } from "./layout.ts";
 
-export const DATA_PREFIX = "data/";
-export const SNAPSHOTS_PREFIX = "snapshots/";
-/** Folders of JSON documents kept beside the snapshots (drill reports). */
-export const DOCUMENT_FOLDERS = ["drills"] as const;
-export type DocumentFolder = (typeof DOCUMENT_FOLDERS)[number];
 /** Manifests are small; this only bounds what a damaged object can make us allocate. */
 const MAX_MANIFEST_BYTES = 1024 * 1024 * 1024;
-
-export function chunkKey(id: string): string {
-  return `${DATA_PREFIX}${id.slice(0, 2)}/${id}`;
-}
-
-export function snapshotKey(id: string): string {
-  return SNAPSHOTS_PREFIX + id;
-}
 
 export function sha256Hex(data: Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-export interface SealedChunk {
-  readonly key: string;
-  readonly bytes: Uint8Array;
+export interface StoreOptions {
+  /** The repository's format version: 1 stores a chunk per object, 2 stores chunks in packs. */
+  readonly format: number;
+  /** Local copies of immutable objects (index/, snapshots/, drills/); none: every read goes to storage. */
+  readonly cache?: LocalCache;
 }
 
 export class ObjectStore {
   readonly backend: Backend;
   readonly protection: Protection;
+  readonly format: number;
+  readonly cache: LocalCache | undefined;
   readonly #master: MasterKey;
   readonly #chunkMax: number;
+  readonly #indexCatalog: IndexCatalog;
+  /** The loaded index (format 2), memoized: loadIndex({ refresh: true }) reads what other hosts added since. */
+  #index: Promise<LoadedIndex> | undefined;
   /** Chunk work runs in the codec pool, acquired on first use and released by close(). */
   #codec: { context: CodecContext; release: () => Promise<void> } | undefined;
 
-  constructor(backend: Backend, master: MasterKey, protection: Protection, chunkMax: number) {
+  constructor(
+    backend: Backend,
+    master: MasterKey,
+    protection: Protection,
+    chunkMax: number,
+    options: StoreOptions,
+  ) {
     this.backend = backend;
     this.#master = master;
     this.protection = protection;
     this.#chunkMax = chunkMax;
+    this.format = options.format;
+    this.cache = options.cache;
+    this.#indexCatalog = new IndexCatalog(this);
+  }
+
+  get encryptionKey(): Buffer {
+    return this.#master.encryption;
+  }
+
+  get indexCatalog(): IndexCatalog {
+    return this.#indexCatalog;
+  }
+
+  /** The index of format 2 (an empty one for format 1): loaded once, re-listed with `refresh`. */
+  loadIndex(options: { refresh?: boolean } = {}): Promise<LoadedIndex> {
+    if (options.refresh || !this.#index) {
+      const loading = this.#indexCatalog.load();
+      loading.catch(() => {
+        if (this.#index === loading) this.#index = undefined; // a failed load is retried next time
+      });
+      this.#index = loading;
+    }
+    return this.#index;
+  }
+
+  /** Make packs a writer stored (and indexed) visible to this process's reads at once. */
+  async addPacksToIndex(packs: readonly IndexedPack[]): Promise<void> {
+    if (!this.#index) return; // the next load reads them from storage
+    const loaded = await this.#index;
+    for (const pack of packs) loaded.index.addPack(pack);
   }
 
   chunkIdOf(plaintext: Uint8Array): string {
     return chunkIdOf(this.#master, plaintext);
   }
 
-  /** The range of sizes a stored chunk can have, for structure checks without reading it. */
+  /** The range of sizes a stored chunk envelope can have, for structure checks without reading it. */
   chunkSizeBounds(): { min: number; max: number } {
     const overhead = envelopeOverhead(this.protection);
     return { min: overhead + 2, max: overhead + 1 + this.#chunkMax };
   }
 
-  /** Get an object; a missing one is OBJECT_MISSING naming it (details.object). */
-  async get(key: string): Promise<Uint8Array> {
+  /** Get an object (or a range of it); a missing one is OBJECT_MISSING naming it (details.object). */
+  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
     try {
-      return await this.backend.get(key);
+      return await this.backend.get(key, range);
     } catch (error) {
       if (isLifeboatError(error, "OBJECT_MISSING")) {
         throw objectError("OBJECT_MISSING", key, `object is missing from ${this.backend.location}`, error);
@@ -85,18 +122,14 @@ export class ObjectStore {
     return this.#context().hash(plaintext);
   }
 
-  /** Compress and seal a held chunk, in its worker: the object to store. */
-  async sealChunk(chunk: HeldChunk): Promise<SealedChunk> {
-    const key = chunkKey(chunk.id);
-    return { key, bytes: await chunk.seal(key) };
+  /** Compress and seal a held chunk, in its worker: its envelope, sealed under the name this format gives it. */
+  sealChunk(chunk: HeldChunk): Promise<Uint8Array> {
+    return chunk.seal(this.chunkSealName(chunk.id));
   }
 
-  /** Store a sealed chunk (its bytes are freed once stored); returns the bytes stored. */
-  async putSealed(sealed: SealedChunk): Promise<number> {
-    const length = sealed.bytes.length;
-    await this.backend.put(sealed.key, sealed.bytes);
-    discard(sealed.bytes); // a resolved put keeps no reference (the Backend contract)
-    return length;
+  /** The name a chunk's envelope is sealed under (its AAD): the object key in format 1, `chunk:<id>` in a pack. */
+  chunkSealName(id: string): string {
+    return this.format >= 2 ? chunkAad(id) : chunkKey(id);
   }
 
   /** Start the worker threads now, while the caller does something else (lists data/, runs a dump). */
@@ -142,15 +175,91 @@ export class ObjectStore {
   }
 
   async #readChunkOnce(id: string): Promise<Buffer> {
+    if (this.format >= 2) {
+      const location = (await this.loadIndex()).index.lookup(id);
+      if (location) return this.readPackedChunk(id, location);
+    }
+    // Format 1, or a chunk no index names: a format 1 object (a repository part-way through `migrate`).
     const key = chunkKey(id);
-    const stored = await this.get(key);
+    let stored: Uint8Array;
+    try {
+      stored = await this.get(key);
+    } catch (error) {
+      if (this.format < 2 || !isLifeboatError(error, "OBJECT_MISSING")) throw error;
+      throw new LifeboatError("OBJECT_MISSING", `chunk ${id} is in no index object and no pack`, {
+        details: { object: `${INDEX_PREFIX}`, chunk: id },
+        hint: "If index objects were lost or damaged, `lifeboat repair index` rebuilds the index from the packs; then run `lifeboat check`.",
+        cause: error,
+      });
+    }
     return this.#context().open(key, id, stored);
   }
 
-  /** Store manifest bytes under their SHA-256; the commit point of a snapshot. */
-  async putManifest(plaintext: Buffer): Promise<string> {
-    const id = sha256Hex(plaintext);
-    const key = snapshotKey(id);
+  /** One chunk read by range out of its pack; errors name the pack and the chunk. */
+  async readPackedChunk(id: string, location: ChunkLocation): Promise<Buffer> {
+    const key = packKey(location.pack);
+    const where = `chunk ${id} at offset ${location.offset}`;
+    const stored = await this.get(key, { offset: location.offset, length: location.length });
+    if (stored.length < location.length) {
+      throw objectError(
+        "OBJECT_TRUNCATED",
+        key,
+        `${where}: read ${stored.length} of its ${location.length} bytes (the pack is cut short)`,
+      );
+    }
+    return this.openPackedChunk(key, location.offset, id, stored);
+  }
+
+  /** Authenticate, decompress and re-hash one chunk envelope of the pack `key` (taken over); errors name both. */
+  async openPackedChunk(key: string, offset: number, id: string, envelope: Uint8Array): Promise<Buffer> {
+    const name = chunkAad(id);
+    try {
+      return await this.#context().open(name, id, envelope);
+    } catch (error) {
+      if (!isLifeboatError(error)) throw error;
+      const message = error.message.startsWith(`${name}: `)
+        ? error.message.slice(name.length + 2)
+        : error.message;
+      // The envelope's bytes were all read (a short pack is caught before): an envelope
+      // longer than its recorded length is inconsistent data, not a cut object.
+      const code = error.code === "OBJECT_TRUNCATED" ? "CHECKSUM_MISMATCH" : error.code;
+      throw new LifeboatError(code, `${key}: chunk ${id} at offset ${offset}: ${message}`, {
+        details: { ...error.details, object: key, chunk: id },
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * An immutable object's plaintext (a manifest, an index object, a drill
+   * report): from the local cache when it holds a copy that verifies,
+   * otherwise from storage (and then cached). `verify` throws when the
+   * plaintext does not match the object's name.
+   */
+  async readImmutable(key: string, verify: (plaintext: Buffer) => void = () => {}): Promise<Buffer> {
+    const open = async (stored: Uint8Array) => {
+      const payload = unseal(key, stored, this.protection, this.#master.encryption);
+      const plaintext = await decodePayload(key, payload, MAX_MANIFEST_BYTES);
+      verify(plaintext);
+      return plaintext;
+    };
+    const cached = await this.cache?.read(key);
+    if (cached) {
+      try {
+        return await open(cached);
+      } catch (error) {
+        if (!isLifeboatError(error)) throw error;
+        await this.cache?.remove(key); // a damaged copy: storage has the real one
+      }
+    }
+    const stored = await this.get(key);
+    const plaintext = await open(stored);
+    await this.cache?.write(key, stored);
+    return plaintext;
+  }
+
+  /** Seal and store an immutable object under `key` (kept in the cache too); an existing one with this name is the same. */
+  async putImmutable(key: string, plaintext: Buffer): Promise<void> {
     const sealed = seal(
       key,
       await encodePayload(plaintext, { sample: false }),
@@ -160,9 +269,16 @@ export class ObjectStore {
     try {
       await this.backend.put(key, sealed, { ifAbsent: true });
     } catch (error) {
-      // Same id, same bytes: the snapshot is already committed.
+      // Same name, same bytes: already stored.
       if (!(isLifeboatError(error, "STORAGE_ERROR") && error.details["reason"] === "exists")) throw error;
     }
+    await this.cache?.write(key, sealed);
+  }
+
+  /** Store manifest bytes under their SHA-256; the commit point of a snapshot. */
+  async putManifest(plaintext: Buffer): Promise<string> {
+    const id = sha256Hex(plaintext);
+    await this.putImmutable(snapshotKey(id), plaintext);
     return id;
   }
 
@@ -177,13 +293,12 @@ export class ObjectStore {
     }
   }
 
-  async #readManifestOnce(id: string): Promise<Buffer> {
+  #readManifestOnce(id: string): Promise<Buffer> {
     const key = snapshotKey(id);
-    const payload = unseal(key, await this.get(key), this.protection, this.#master.encryption);
-    const plaintext = await decodePayload(key, payload, MAX_MANIFEST_BYTES);
-    if (sha256Hex(plaintext) !== id)
-      throw objectError("CHECKSUM_MISMATCH", key, "manifest does not hash to its id");
-    return plaintext;
+    return this.readImmutable(key, (plaintext) => {
+      if (sha256Hex(plaintext) !== id)
+        throw objectError("CHECKSUM_MISMATCH", key, "manifest does not hash to its id");
+    });
   }
 
   /** Seal and store a JSON document (a drill report) under `<folder>/<id>`. */
@@ -198,11 +313,11 @@ export class ObjectStore {
       this.#master.encryption,
     );
     await this.backend.put(key, sealed, { ifAbsent: true });
+    await this.cache?.write(key, sealed);
   }
 
   /** A document's plaintext, authenticated (encrypted repositories) or checksummed (unencrypted). */
-  async readDocument(key: string): Promise<Buffer> {
-    const payload = unseal(key, await this.get(key), this.protection, this.#master.encryption);
-    return decodePayload(key, payload, MAX_MANIFEST_BYTES);
+  readDocument(key: string): Promise<Buffer> {
+    return this.readImmutable(key);
   }
 }

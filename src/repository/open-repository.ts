@@ -1,6 +1,7 @@
 // The Repository facade over the format's parts, once the master key is open
 // (docs/repository-format.md is the contract; repository.ts opens and creates).
 
+import { join } from "node:path";
 import type { Snapshot } from "../domain/snapshot.ts";
 import type { ArtifactSource } from "../domain/artifacts.ts";
 import { LifeboatError } from "../errors.ts";
@@ -8,18 +9,24 @@ import type { Backend, ObjectInfo } from "../storage/backend.ts";
 import { RepositoryArtifactSource } from "./artifact-source.ts";
 import { checkRepository } from "./check.ts";
 import { Chunker } from "./chunker.ts";
+import { listStoredChunks, ObjectDestination } from "./chunk-destination.ts";
+import type { ChunkDestination } from "./chunk-destination.ts";
 import { CONFIG_KEY } from "./config-file.ts";
 import { DEFAULT_SCRYPT, gearTableOf } from "./crypto.ts";
 import type { MasterKey } from "./crypto.ts";
 import { createKeyFile, KEYS_PREFIX, listKeyFiles } from "./key-files.ts";
 import type { StoredKey } from "./key-files.ts";
 import { mapLimited } from "./limiter.ts";
+import { LocalCache } from "./local-cache.ts";
 import { acquireLock, listLocks } from "./locks.ts";
-import { DATA_PREFIX, ObjectStore } from "./object-store.ts";
+import { chunkKey, DATA_PREFIX, packKey } from "./layout.ts";
+import { ObjectStore } from "./object-store.ts";
+import { DEFAULT_PACK_SIZE, PackDestination } from "./pack-destination.ts";
 import { SnapshotCatalog } from "./snapshot-catalog.ts";
 import type {
   CheckOptions,
   CheckProblem,
+  ChunkPlace,
   CheckReport,
   DamagedObject,
   KeyInfo,
@@ -34,7 +41,7 @@ import type {
   SnapshotListing,
   SnapshotWriter,
 } from "./types.ts";
-import { loadChunkIndex, RepositorySnapshotWriter } from "./writer.ts";
+import { RepositorySnapshotWriter } from "./writer.ts";
 
 const PARALLEL_DOCUMENT_READS = 8;
 
@@ -70,7 +77,14 @@ export class OpenRepository implements Repository {
     this.#master = state.master;
     this.#key = state.key;
     this.#onWarning = options.onWarning;
-    this.#store = new ObjectStore(backend, state.master, state.config.encryption, state.config.chunker.max);
+    const cache =
+      options.cacheDir === undefined
+        ? undefined
+        : new LocalCache(join(options.cacheDir, state.config.id), options.onCacheProblem ?? (() => {}));
+    this.#store = new ObjectStore(backend, state.master, state.config.encryption, state.config.chunker.max, {
+      format: state.config.version,
+      cache,
+    });
     this.#chunker = new Chunker(gearTableOf(state.master), state.config.chunker);
     this.#catalog = new SnapshotCatalog(this.#store, this.location, (warning) => this.#warn(warning));
     if (state.damage.config) this.#warn(state.damage.config);
@@ -115,8 +129,26 @@ export class OpenRepository implements Repository {
   }
 
   async newSnapshotWriter(): Promise<SnapshotWriter> {
-    this.#store.warmUp(); // workers load while data/ is listed
-    return new RepositorySnapshotWriter(this.#store, this.#chunker, await loadChunkIndex(this.#store));
+    this.#store.warmUp(); // workers load while the index is read (data/ listed, in format 1)
+    return new RepositorySnapshotWriter(this.#store, this.#chunker, await this.#chunkDestination());
+  }
+
+  async #chunkDestination(): Promise<ChunkDestination> {
+    if (this.config.version < 2)
+      return new ObjectDestination(this.#store, await listStoredChunks(this.#store));
+    // Re-read the index: other hosts may have stored chunks since it was loaded.
+    const { index, damaged } = await this.#store.loadIndex({ refresh: true });
+    for (const damage of damaged) this.#warn(damage); // its chunks look new and are stored again: harmless
+    return new PackDestination(this.#store, index, this.config.packSize ?? DEFAULT_PACK_SIZE);
+  }
+
+  async locateChunk(id: string): Promise<ChunkPlace | undefined> {
+    if (this.config.version >= 2) {
+      const location = (await this.#store.loadIndex({ refresh: true })).index.lookup(id);
+      if (location) return { key: packKey(location.pack), offset: location.offset, length: location.length };
+    }
+    const info = await this.#backend.stat(chunkKey(id));
+    return info ? { key: info.key, offset: 0, length: info.size } : undefined;
   }
 
   openArtifacts(snapshot: Snapshot): ArtifactSource {

@@ -15,6 +15,7 @@ import { createKeyFile, KEYS_PREFIX, openConfigCopy } from "./key-files.ts";
 import type { DamagedKey, StoredKey } from "./key-files.ts";
 import { recoverConfig, unlockMasterKey } from "./key-unlock.ts";
 import { OpenRepository } from "./open-repository.ts";
+import { MAX_PACK_SIZE, MIN_PACK_SIZE } from "./pack-destination.ts";
 import { FORMAT_VERSION } from "./types.ts";
 import type { DamagedObject, OpenOptions, Repository, RepositoryConfigFile } from "./types.ts";
 
@@ -23,9 +24,17 @@ export interface InitOptions {
   readonly password: string | null;
   readonly chunker?: ChunkerSizes;
   readonly kdf?: ScryptParams;
+  /** The format to create (default: the newest); tests make format 1 repositories to migrate. */
+  readonly format?: 1 | 2;
+  /** Format 2: target pack size in bytes (default 32 MiB). */
+  readonly packSize?: number;
 }
 
-export async function initRepository(backend: Backend, options: InitOptions): Promise<Repository> {
+export async function initRepository(
+  backend: Backend,
+  options: InitOptions,
+  openOptions: OpenOptions = {},
+): Promise<Repository> {
   const exists = () =>
     new LifeboatError("REPOSITORY_EXISTS", `a Lifeboat repository already exists at ${backend.location}`, {
       details: { location: backend.location },
@@ -34,13 +43,21 @@ export async function initRepository(backend: Backend, options: InitOptions): Pr
   const sizes = options.chunker ?? DEFAULT_CHUNKER;
   const problem = validateChunkerSizes(sizes);
   if (problem) throw new LifeboatError("BAD_ARGUMENT", `chunker sizes ${JSON.stringify(sizes)}: ${problem}`);
+  const format = options.format ?? FORMAT_VERSION;
+  if (options.packSize !== undefined && (format < 2 || !validPackSize(options.packSize))) {
+    throw new LifeboatError(
+      "BAD_ARGUMENT",
+      `pack size ${options.packSize}: a format 2 repository's packs are ${MIN_PACK_SIZE}..${MAX_PACK_SIZE} bytes`,
+    );
+  }
   const config: RepositoryConfigFile = {
-    version: FORMAT_VERSION,
+    version: format,
     id: randomBytes(32).toString("hex"),
     created: new Date().toISOString(),
     encryption: options.password === null ? "none" : "aes-256-gcm",
     chunker: { algorithm: "fastcdc", min: sizes.min, avg: sizes.avg, max: sizes.max },
     compression: "zstd",
+    ...(options.packSize === undefined ? {} : { packSize: options.packSize }),
   };
   const configBytes = encodeConfig(config);
   const master = generateMasterKey();
@@ -69,7 +86,11 @@ export async function initRepository(backend: Backend, options: InitOptions): Pr
     throw error;
   }
   const state = { config, configBytes, master, key, damage: { keys: [] } };
-  return new OpenRepository(backend, state);
+  return new OpenRepository(backend, state, openOptions);
+}
+
+function validPackSize(size: number): boolean {
+  return Number.isSafeInteger(size) && size >= MIN_PACK_SIZE && size <= MAX_PACK_SIZE;
 }
 
 export async function openRepository(

@@ -8,7 +8,7 @@ import { isLifeboatError, LifeboatError } from "../errors.ts";
 import type { ErrorCode } from "../errors.ts";
 import { mapLimited } from "./limiter.ts";
 import { decodeManifest } from "./manifest.ts";
-import { SNAPSHOTS_PREFIX, snapshotKey } from "./object-store.ts";
+import { SNAPSHOTS_PREFIX, snapshotKey } from "./layout.ts";
 import type { ObjectStore } from "./object-store.ts";
 import type { DamagedObject, DamagedSnapshot, SnapshotListing } from "./types.ts";
 
@@ -47,6 +47,10 @@ export class SnapshotCatalog {
     const ids: string[] = [];
     for await (const info of this.#store.backend.list(SNAPSHOTS_PREFIX))
       ids.push(info.key.slice(SNAPSHOTS_PREFIX.length));
+    // Forgotten elsewhere: drop the decoded and cached copies too.
+    const present = new Set(ids);
+    for (const id of this.#manifests.keys()) if (!present.has(id)) this.#manifests.delete(id);
+    await this.#store.cache?.retain(SNAPSHOTS_PREFIX, new Set(ids.map(snapshotKey)));
     const damaged: DamagedSnapshot[] = [];
     const read = await mapLimited(ids, PARALLEL_MANIFEST_READS, async (id) => {
       try {
@@ -119,6 +123,7 @@ export class SnapshotCatalog {
     }
     await this.#store.backend.delete(snapshotKey(id));
     this.#manifests.delete(id);
+    await this.#store.cache?.remove(snapshotKey(id));
   }
 
   async #read(id: string): Promise<Snapshot> {

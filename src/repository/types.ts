@@ -6,7 +6,8 @@ import type { Snapshot, SnapshotDraft } from "../domain/snapshot.ts";
 import type { ErrorCode } from "../errors.ts";
 import type { ObjectInfo } from "../storage/backend.ts";
 
-export const FORMAT_VERSION = 1;
+/** The newest format this Lifeboat reads and the one it creates (docs/repository-format.md). */
+export const FORMAT_VERSION = 2;
 
 export interface RepositoryConfigFile {
   readonly version: number;
@@ -21,6 +22,8 @@ export interface RepositoryConfigFile {
     readonly max: number;
   };
   readonly compression: "zstd";
+  /** Format 2: the target size of a pack in bytes (absent: the default). */
+  readonly packSize?: number;
 }
 
 export interface KeyInfo {
@@ -98,11 +101,25 @@ export interface OpeningDamage {
 
 export interface OpenOptions {
   /**
+   * Folder of local caches (a subfolder per repository id) for immutable
+   * objects: index/, snapshots/, drills/. Absent: no cache, every read goes
+   * to storage.
+   */
+  readonly cacheDir?: string;
+  /** Told once when the cache cannot be written and is bypassed. */
+  readonly onCacheProblem?: (message: string) => void;
+  /**
    * Told about damage a result does not show: a damaged manifest skipped by
    * listSnapshots()/findSnapshot(), a damaged key file or config found while
    * opening. Each object is reported once per opened repository.
    */
   readonly onWarning?: (warning: DamagedObject) => void;
+}
+
+export interface ChunkPlace {
+  readonly key: string;
+  readonly offset: number;
+  readonly length: number;
 }
 
 export interface WriteStats {
@@ -186,6 +203,12 @@ export interface Repository {
    * holds the exclusive lock. Deleting a manifest that is already gone is not an error.
    */
   forgetSnapshot(id: string): Promise<void>;
+  /**
+   * Where a chunk's envelope is stored: its object and byte range (a whole
+   * object in format 1, a range of a pack in format 2); undefined when
+   * nothing stores it. For damage tests and debugging.
+   */
+  locateChunk(id: string): Promise<ChunkPlace | undefined>;
   /** Verified access to a snapshot's artifacts. */
   openArtifacts(snapshot: Snapshot): ArtifactSource;
   check(options: CheckOptions): Promise<CheckReport>;

@@ -1,7 +1,8 @@
 // Writes one snapshot: artifacts are chunked, deduplicated against the
-// chunks already stored, compressed, encrypted and uploaded with bounded
-// concurrency; the manifest is written last, only after every chunk put has
-// resolved (docs/repository-format.md, "Write ordering").
+// chunks already stored, compressed, encrypted and handed to a destination
+// (an object per chunk in format 1, packs in format 2); the manifest is
+// written last, only after the destination says every chunk is durable
+// (docs/repository-format.md, "Write ordering").
 //
 // The main thread chunks and hashes the whole stream; each chunk then goes
 // to a codec worker (codec-pool.ts) for its id and, when new, compression
@@ -13,14 +14,12 @@ import type { Readable } from "node:stream";
 import type { ArtifactRef, Snapshot, SnapshotDraft } from "../domain/snapshot.ts";
 import { LifeboatError } from "../errors.ts";
 import type { Chunker } from "./chunker.ts";
+import type { ChunkDestination } from "./chunk-destination.ts";
 import { Limiter } from "./limiter.ts";
 import { decodeManifest, encodeManifest } from "./manifest.ts";
-import { DATA_PREFIX } from "./object-store.ts";
 import type { ObjectStore } from "./object-store.ts";
 import type { SnapshotWriter, WriteStats } from "./types.ts";
 
-/** Uploads in flight per writer: enough to hide storage latency. */
-export const UPLOADS_IN_FLIGHT = 4;
 /**
  * Chunks between the chunker and their resolved put, per writer: enough to
  * keep every worker busy while uploads wait, few enough to bound memory
@@ -28,41 +27,28 @@ export const UPLOADS_IN_FLIGHT = 4;
  */
 export const CHUNKS_IN_FLIGHT = 6;
 
-/** Ids of the chunks already stored, from one listing of data/ (objects too small to be whole are not trusted). */
-export async function loadChunkIndex(store: ObjectStore): Promise<Set<string>> {
-  const ids = new Set<string>();
-  const { min } = store.chunkSizeBounds();
-  for await (const info of store.backend.list(DATA_PREFIX)) {
-    const id = info.key.slice(info.key.lastIndexOf("/") + 1);
-    if (/^[0-9a-f]{64}$/.test(id) && info.size >= min) ids.add(id);
-  }
-  return ids;
-}
-
 export class RepositorySnapshotWriter implements SnapshotWriter {
   /** Receives the plaintext bytes just processed (a delta), for progress bars. */
   onProgress?: (bytes: number) => void;
   readonly #store: ObjectStore;
   readonly #chunker: Chunker;
-  /** Chunks stored before this run plus those this run has started storing. */
-  readonly #known: Set<string>;
-  readonly #uploads = new Limiter(UPLOADS_IN_FLIGHT);
+  readonly #destination: ChunkDestination;
   readonly #inFlight = new Limiter(CHUNKS_IN_FLIGHT);
   readonly #artifacts: (ArtifactRef | undefined)[] = [];
   readonly #names = new Set<string>();
   #writing = 0;
   #failure: unknown;
   #committed = false;
-  #stats = { bytesRead: 0, bytesStored: 0, chunksTotal: 0, chunksNew: 0 };
+  #stats = { bytesRead: 0, chunksTotal: 0, chunksNew: 0 };
 
-  constructor(store: ObjectStore, chunker: Chunker, known: Set<string>) {
+  constructor(store: ObjectStore, chunker: Chunker, destination: ChunkDestination) {
     this.#store = store;
     this.#chunker = chunker;
-    this.#known = known;
+    this.#destination = destination;
   }
 
   get stats(): WriteStats {
-    return { ...this.#stats };
+    return { ...this.#stats, bytesStored: this.#destination.bytesStored };
   }
 
   async write(name: string, data: Readable | AsyncIterable<Uint8Array>): Promise<ArtifactRef> {
@@ -120,23 +106,17 @@ export class RepositorySnapshotWriter implements SnapshotWriter {
     }
   }
 
-  /** The chunk's id, after storing it unless it is already stored (or being stored by this run). */
+  /** The chunk's id, after handing it to the destination unless it is already stored (or being stored by this run). */
   async #storeChunk(chunk: Uint8Array): Promise<string> {
+    const length = chunk.length; // the chunk is transferred to a worker below
     const held = await this.#store.hashChunk(chunk);
-    if (this.#known.has(held.id)) {
+    if (!this.#destination.claim(held.id)) {
       held.drop();
       return held.id;
     }
-    this.#known.add(held.id);
     this.#stats.chunksNew++;
-    const sealed = await this.#store.sealChunk(held);
-    await this.#uploads.acquire();
-    try {
-      const stored = await this.#store.putSealed(sealed);
-      this.#stats.bytesStored += stored; // not `+= await`: that would read the total before awaiting
-    } finally {
-      this.#uploads.release();
-    }
+    const envelope = await this.#store.sealChunk(held);
+    await this.#destination.store(held.id, envelope, length);
     return held.id;
   }
 
@@ -150,6 +130,8 @@ export class RepositorySnapshotWriter implements SnapshotWriter {
     }
     if (this.#committed) throw new LifeboatError("INTERNAL", "snapshot committed twice");
     const artifacts = this.#artifacts.filter((ref): ref is ArtifactRef => ref !== undefined);
+    // Every chunk durable (and, in format 2, indexed) before the manifest: the commit point.
+    await this.#destination.flush();
     const manifest = encodeManifest(draft, artifacts);
     const id = await this.#store.putManifest(manifest);
     this.#committed = true;

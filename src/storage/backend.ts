@@ -49,6 +49,12 @@ export interface CleanupOptions {
   readonly dryRun?: boolean;
 }
 
+/** A byte range of an object: `length` bytes from `offset` (a pack's chunk, its header). */
+export interface ByteRange {
+  readonly offset: number;
+  readonly length: number;
+}
+
 export interface PutOptions {
   /** Fail with STORAGE_ERROR (details.reason = "exists") instead of replacing an existing object. */
   readonly ifAbsent?: boolean;
@@ -67,8 +73,13 @@ export interface Backend {
    */
   put(key: string, data: Uint8Array, options?: PutOptions): Promise<void>;
 
-  /** The object's bytes. Rejects with OBJECT_MISSING when there is no such object. */
-  get(key: string): Promise<Uint8Array>;
+  /**
+   * The object's bytes, or with `range` only those bytes. Rejects with
+   * OBJECT_MISSING when there is no such object. A range reaching past the
+   * object's end returns the bytes that exist (fewer than asked, possibly
+   * none): the caller sees a short read and names it, as with a truncated object.
+   */
+  get(key: string, range?: ByteRange): Promise<Uint8Array>;
 
   /** Size of the object, or undefined when it does not exist. */
   stat(key: string): Promise<ObjectInfo | undefined>;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, open, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -99,4 +99,38 @@ test("fs: a missing root lists nothing and is created by the first put", () =>
     assert.equal(await backend.cleanupInterrupted(0), 0);
     await backend.put("config", Uint8Array.from([1]));
     assert.deepEqual(await backend.get("config"), Uint8Array.from([1]));
+  }));
+
+test("fs: a ranged get reads only its range, even out of an object too large to read whole", () =>
+  withRoot(async (root, backend) => {
+    // A sparse 5 GiB pack: reading it whole would need 5 GiB of memory (Node refuses
+    // files over 2 GiB), and its last bytes lie past 2^32.
+    const size = 5 * 1024 ** 3;
+    await mkdir(join(root, "data", "ab"), { recursive: true });
+    const handle = await open(join(root, "data", "ab", "pack"), "w");
+    try {
+      await handle.write(Uint8Array.from([1, 2, 3]), 0, 3, size - 3);
+    } finally {
+      await handle.close();
+    }
+    assert.deepEqual(await backend.stat("data/ab/pack"), { key: "data/ab/pack", size });
+    assert.deepEqual(
+      await backend.get("data/ab/pack", { offset: size - 5, length: 10 }),
+      Uint8Array.from([0, 0, 1, 2, 3]),
+    );
+    assert.deepEqual(await backend.get("data/ab/pack", { offset: size, length: 10 }), new Uint8Array(0));
+  }));
+
+test("fs: a ranged get of an empty file or of a directory at the key", () =>
+  withRoot(async (_root, backend) => {
+    await backend.put("data/ab/empty", new Uint8Array(0));
+    assert.deepEqual(await backend.get("data/ab/empty", { offset: 0, length: 10 }), new Uint8Array(0));
+    // "data/ab" is a directory: no object, whatever the range (a full get says the same).
+    for (const range of [undefined, { offset: 0, length: 10 }, { offset: 0, length: 0 }]) {
+      await assert.rejects(
+        backend.get("data/ab", range),
+        (e) => isLifeboatError(e, "OBJECT_MISSING") && e.details.key === "data/ab",
+        JSON.stringify(range),
+      );
+    }
   }));

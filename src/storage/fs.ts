@@ -13,10 +13,12 @@ import { makeDirectories } from "../runtime/make-directories.ts";
 import { link, open, opendir, readFile, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { LifeboatError } from "../errors.ts";
+import { bytesInRange, describeRange, validateRange } from "./byte-range.ts";
 import {
   TEMP_PREFIX,
   validateKey,
   type Backend,
+  type ByteRange,
   type CleanupOptions,
   type ObjectInfo,
   type PutOptions,
@@ -71,9 +73,11 @@ export class FsBackend implements Backend {
     }
   }
 
-  async get(key: string): Promise<Uint8Array> {
+  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
     const path = this.#pathOf(key);
+    if (range !== undefined) validateRange(key, range);
     try {
+      if (range !== undefined) return await readRange(path, range);
       const buffer = await readFile(path);
       return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     } catch (error) {
@@ -82,7 +86,8 @@ export class FsBackend implements Backend {
           details: { key },
         });
       }
-      throw storageError(`get ${key}`, path, error, key);
+      const what = range === undefined ? `get ${key}` : `get ${key} (${describeRange(range)})`;
+      throw storageError(what, path, error, key);
     }
   }
 
@@ -172,6 +177,31 @@ export class FsBackend implements Backend {
       }
     }
     for (const sub of subdirs) yield* this.#walk(sub);
+  }
+}
+
+/**
+ * Only the range's bytes are read (a chunk out of a pack of tens of MiB).
+ * Objects are never rewritten in place (put renames a new file over the
+ * name), so the open handle sees one whole version of the object.
+ */
+async function readRange(path: string, range: ByteRange): Promise<Uint8Array> {
+  const handle = await open(path, "r");
+  try {
+    const info = await handle.stat();
+    // open() succeeds on a directory; reading it would fail with EISDIR, as readFile does.
+    if (!info.isFile()) throw Object.assign(new Error(`${path} is not a file`), { code: "EISDIR" });
+    const bytes = new Uint8Array(bytesInRange(info.size, range));
+    let filled = 0;
+    while (filled < bytes.length) {
+      const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, range.offset + filled);
+      // The file is shorter than its size said (truncated under us): what exists is the answer.
+      if (bytesRead === 0) return bytes.slice(0, filled);
+      filled += bytesRead;
+    }
+    return bytes;
+  } finally {
+    await handle.close();
   }
 }
 

@@ -3,7 +3,14 @@
 // pay for that, so the registry hands out this stand-in and imports the real
 // backend only when an s3:// repository is first touched.
 
-import type { Backend, BackendCapabilities, CleanupOptions, ObjectInfo, PutOptions } from "./backend.ts";
+import type {
+  Backend,
+  BackendCapabilities,
+  ByteRange,
+  CleanupOptions,
+  ObjectInfo,
+  PutOptions,
+} from "./backend.ts";
 
 export class LazyBackend implements Backend {
   readonly location: string;
@@ -31,8 +38,8 @@ export class LazyBackend implements Backend {
     return (await this.#inner()).put(key, data, options);
   }
 
-  async get(key: string): Promise<Uint8Array> {
-    return (await this.#inner()).get(key);
+  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    return (await this.#inner()).get(key, range);
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {

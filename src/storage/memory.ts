@@ -3,7 +3,8 @@
 // it exercise real repository code paths.
 
 import { LifeboatError } from "../errors.ts";
-import type { Backend, ObjectInfo, PutOptions } from "./backend.ts";
+import type { Backend, ByteRange, ObjectInfo, PutOptions } from "./backend.ts";
+import { sliceRange, validateRange } from "./byte-range.ts";
 
 export class MemoryBackend implements Backend {
   readonly location = "memory://";
@@ -20,10 +21,11 @@ export class MemoryBackend implements Backend {
     this.objects.set(key, Uint8Array.from(data));
   }
 
-  async get(key: string): Promise<Uint8Array> {
+  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    if (range !== undefined) validateRange(key, range);
     const data = this.objects.get(key);
     if (!data) throw new LifeboatError("OBJECT_MISSING", `object ${key} is missing`, { details: { key } });
-    return Uint8Array.from(data);
+    return range === undefined ? Uint8Array.from(data) : sliceRange(data, range);
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {

@@ -154,3 +154,35 @@ test("a listing that keeps failing gives up", async () => {
   );
   assert.equal(faulty.calls.list, 3);
 });
+
+test("a ranged get is retried like a full one: the same range each attempt, named when retries run out", async () => {
+  const memory = new MemoryBackend();
+  await memory.put("data/pack", Uint8Array.from([1, 2, 3, 4]));
+  const faulty = new FaultyBackend(memory, { failNext: { get: 2 }, failure: "reset" });
+  const asked: unknown[] = [];
+  // Records what the retry layer asks for on every attempt, then passes it on.
+  const recording: Backend = Object.assign(Object.create(faulty) as FaultyBackend, {
+    get(key: string, range?: { offset: number; length: number }) {
+      asked.push(range);
+      return faulty.get(key, range);
+    },
+  });
+  const backend = new RetryingBackend(recording, { retries: 3, sleep: async () => {} });
+  assert.deepEqual(await backend.get("data/pack", { offset: 1, length: 2 }), Uint8Array.from([2, 3]));
+  assert.deepEqual(asked, Array(3).fill({ offset: 1, length: 2 }));
+
+  faulty.plan.failNext = { get: 100 };
+  faulty.plan.failure = "unavailable";
+  await assert.rejects(
+    backend.get("data/pack", { offset: 1, length: 2 }),
+    (e) =>
+      isLifeboatError(e, "STORAGE_ERROR") &&
+      /^get data\/pack \(bytes 1-2\) failed after 4 attempts/.test(e.message),
+  );
+  faulty.plan.failNext = {};
+  asked.length = 0;
+  await assert.rejects(backend.get("data/none", { offset: 0, length: 2 }), (e) =>
+    isLifeboatError(e, "OBJECT_MISSING"),
+  );
+  assert.equal(asked.length, 1, "a missing object is not retried");
+});

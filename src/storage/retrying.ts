@@ -8,7 +8,15 @@
 // Retrying those would only hide the truth for longer.
 
 import { LifeboatError, isLifeboatError } from "../errors.ts";
-import type { Backend, BackendCapabilities, CleanupOptions, ObjectInfo, PutOptions } from "./backend.ts";
+import type {
+  Backend,
+  BackendCapabilities,
+  ByteRange,
+  CleanupOptions,
+  ObjectInfo,
+  PutOptions,
+} from "./backend.ts";
+import { describeRange } from "./byte-range.ts";
 
 export interface RetryOptions {
   /** Retries after the first attempt; attempts = retries + 1. */
@@ -90,8 +98,10 @@ export class RetryingBackend implements Backend {
     });
   }
 
-  get(key: string): Promise<Uint8Array> {
-    return this.#retry(`get ${key}`, () => this.#inner.get(key));
+  /** A ranged get is retried like a full one: the same range again, never the whole object instead. */
+  get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    const operation = range === undefined ? `get ${key}` : `get ${key} (${describeRange(range)})`;
+    return this.#retry(operation, () => this.#inner.get(key, range));
   }
 
   stat(key: string): Promise<ObjectInfo | undefined> {

@@ -83,6 +83,11 @@ export function isPreconditionFailed(error: unknown): boolean {
   return httpStatusOf(error) === 412 || s3CodeOf(error) === "PreconditionFailed";
 }
 
+/** A 416: the range starts at or after the object's end (the store holds no byte of it). */
+export function isRangeNotSatisfiable(error: unknown): boolean {
+  return httpStatusOf(error) === 416 || s3CodeOf(error) === "InvalidRange";
+}
+
 function isTransient(error: unknown): boolean {
   const shape = shapeOf(error);
   const status = shape.$metadata?.httpStatusCode;

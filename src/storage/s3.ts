@@ -6,7 +6,8 @@
 // distrust of replies: every put sends Content-MD5 (the store refuses a body
 // that arrives short or damaged), checks that the ETag it got back is the MD5
 // of what it sent, and confirms with a HEAD that the object is there; every
-// get checks that it received Content-Length bytes. Retries are the
+// get checks that it received Content-Length bytes, and a ranged get that
+// they are the range's bytes (s3-range.ts). Retries are the
 // RetryingBackend's job: failures leave here classified (s3-errors.ts).
 
 import { createHash } from "node:crypto";
@@ -23,12 +24,21 @@ import {
   validateKey,
   type Backend,
   type BackendCapabilities,
+  type ByteRange,
   type CleanupOptions,
   type ObjectInfo,
   type PutOptions,
 } from "./backend.ts";
 import { createS3Client, type S3ClientSettings } from "./s3-client.ts";
-import { isNotFound, isPreconditionFailed, s3Failure, s3Inconsistent, type S3Target } from "./s3-errors.ts";
+import { validateRange } from "./byte-range.ts";
+import {
+  isNotFound,
+  isPreconditionFailed,
+  isRangeNotSatisfiable,
+  s3Failure,
+  s3Inconsistent,
+  type S3Target,
+} from "./s3-errors.ts";
 import {
   cleanupInterruptedWrites,
   deleteObject,
@@ -37,6 +47,7 @@ import {
   type Bucket,
 } from "./s3-housekeeping.ts";
 import { MIN_PART_SIZE, unquote, uploadMultipart } from "./s3-multipart.ts";
+import { rangedBytes, rangeHeader } from "./s3-range.ts";
 import { printableS3Location, type S3Location } from "./s3-url.ts";
 
 /** Objects larger than this go up in parts (S3 takes at most 5 GiB in one PutObject). */
@@ -117,11 +128,22 @@ export class S3Backend implements Backend {
     }
   }
 
-  async get(key: string): Promise<Uint8Array> {
+  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
     const target = this.#target(key);
+    const objectKey = this.#objectKey(key);
+    if (range !== undefined) validateRange(key, range);
+    // HTTP has no Range for zero bytes, and a missing object must still say so.
+    if (range?.length === 0) {
+      if ((await this.#head(key)) === undefined) throw missing(key, this.location);
+      return new Uint8Array(0);
+    }
     try {
       const reply = await this.#client.send(
-        new GetObjectCommand({ Bucket: this.#bucket, Key: this.#objectKey(key) }),
+        new GetObjectCommand({
+          Bucket: this.#bucket,
+          Key: objectKey,
+          ...(range !== undefined ? { Range: rangeHeader(range) } : {}),
+        }),
       );
       if (!reply.Body) throw s3Inconsistent("get", target, "the reply has no body");
       const bytes = await reply.Body.transformToByteArray();
@@ -136,13 +158,15 @@ export class S3Backend implements Backend {
           `received ${bytes.length} of ${reply.ContentLength} bytes (transfer cut short)`,
         );
       }
-      return bytes;
+      if (range === undefined) return bytes;
+      const status = reply.$metadata.httpStatusCode;
+      const ranged = rangedBytes({ status, contentRange: reply.ContentRange, bytes }, range);
+      if (!(ranged instanceof Uint8Array)) throw s3Inconsistent("get", target, ranged.problem);
+      return ranged;
     } catch (error) {
-      if (isNotFound(error)) {
-        throw new LifeboatError("OBJECT_MISSING", `object ${key} is missing from ${this.location}`, {
-          details: { key },
-        });
-      }
+      if (isNotFound(error)) throw missing(key, this.location);
+      // The range starts at or after the end: no bytes, as the contract says (never an error).
+      if (range !== undefined && isRangeNotSatisfiable(error)) return new Uint8Array(0);
       throw s3Failure("get", target, error);
     }
   }
@@ -294,5 +318,11 @@ export class S3Backend implements Backend {
 function exists(key: string, location: string): LifeboatError {
   return new LifeboatError("STORAGE_ERROR", `object ${key} already exists in ${location}`, {
     details: { key, reason: "exists" },
+  });
+}
+
+function missing(key: string, location: string): LifeboatError {
+  return new LifeboatError("OBJECT_MISSING", `object ${key} is missing from ${location}`, {
+    details: { key },
   });
 }

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { isLifeboatError } from "../../src/errors.ts";
-import type { Backend, ObjectInfo } from "../../src/storage/backend.ts";
+import type { Backend, ByteRange, ObjectInfo } from "../../src/storage/backend.ts";
 
 export interface BackendFixture {
   readonly backend: Backend;
@@ -71,6 +71,109 @@ export function runBackendConformance(name: string, makeBackend: () => Promise<B
     );
 
     test(
+      "ranged get: start, middle, end, past the end (short), beyond the end (empty), zero length",
+      withBackend(async (backend) => {
+        const MiB = 1024 * 1024;
+        const small = Uint8Array.from({ length: 256 }, (_, i) => i);
+        const big = new Uint8Array(randomBytes(5 * MiB));
+        await backend.put("data/small", small);
+        await backend.put("data/big", big);
+        const cases = (size: number): ByteRange[] => [
+          { offset: 0, length: 1 },
+          { offset: 0, length: 10 },
+          { offset: 3, length: Math.floor(size / 2) },
+          { offset: size - 10, length: 10 },
+          { offset: size - 10, length: 25 },
+          { offset: size - 1, length: 1 },
+          { offset: 0, length: size },
+          { offset: 0, length: size + 1 },
+          { offset: size, length: 10 },
+          { offset: size + 1000, length: 10 },
+          { offset: 7, length: 0 },
+          { offset: size + 7, length: 0 },
+        ];
+        const bigCases = [...cases(big.length), { offset: MiB - 1, length: 3 * MiB + 2 }];
+        for (const [key, data, ranges] of [
+          ["data/small", small, cases(small.length)],
+          ["data/big", big, bigCases],
+        ] as const) {
+          for (const range of ranges) {
+            const expected = data.subarray(range.offset, range.offset + range.length);
+            const back = await backend.get(key, range);
+            assert.ok(back instanceof Uint8Array, `${key} ${JSON.stringify(range)}: not a Uint8Array`);
+            assert.equal(back.length, expected.length, `${key} ${JSON.stringify(range)}: length`);
+            assert.ok(
+              Buffer.from(back).equals(Buffer.from(expected)),
+              `${key} ${JSON.stringify(range)}: other bytes than stored`,
+            );
+          }
+        }
+      }),
+    );
+
+    test(
+      "ranged get of an empty object returns no bytes",
+      withBackend(async (backend) => {
+        await backend.put("data/empty", new Uint8Array(0));
+        // Not { offset: 0, length: 10 }: s3rver answers bytes=0-9 of an empty
+        // object with Content-Length 1 and no body (S3 answers 416); packs are never empty.
+        for (const range of [
+          { offset: 0, length: 0 },
+          { offset: 5, length: 10 },
+        ]) {
+          assert.deepEqual(await backend.get("data/empty", range), new Uint8Array(0), JSON.stringify(range));
+        }
+      }),
+    );
+
+    test(
+      "ranged get of a missing object rejects with OBJECT_MISSING, whatever the range",
+      withBackend(async (backend) => {
+        await backend.put("data/ab/present", Uint8Array.from([1]));
+        for (const key of ["data/ab/missing", "data/ab/present/below"]) {
+          for (const range of [
+            { offset: 0, length: 10 },
+            { offset: 1000, length: 10 },
+            { offset: 0, length: 0 },
+          ]) {
+            await assert.rejects(
+              backend.get(key, range),
+              (error) => isLifeboatError(error, "OBJECT_MISSING") && error.details.key === key,
+              `${key} ${JSON.stringify(range)}`,
+            );
+          }
+        }
+      }),
+    );
+
+    test(
+      "ranged get with an invalid range is a bug: INTERNAL, for present and missing objects",
+      withBackend(async (backend) => {
+        await backend.put("data/ab/present", Uint8Array.from([1, 2, 3]));
+        const bad = [
+          { offset: -1, length: 1 },
+          { offset: 0, length: -1 },
+          { offset: 0.5, length: 1 },
+          { offset: 0, length: 1.5 },
+          { offset: Number.NaN, length: 1 },
+          { offset: 0, length: Number.POSITIVE_INFINITY },
+          { offset: Number.MAX_SAFE_INTEGER + 1, length: 1 },
+          { offset: Number.MAX_SAFE_INTEGER, length: 1 },
+          { offset: "1", length: 1 } as unknown as ByteRange,
+        ];
+        for (const key of ["data/ab/present", "data/ab/missing"]) {
+          for (const range of bad) {
+            await assert.rejects(
+              backend.get(key, range),
+              (error) => isLifeboatError(error, "INTERNAL") && error.message.includes(key),
+              `${key} ${JSON.stringify(range)}`,
+            );
+          }
+        }
+      }),
+    );
+
+    test(
       "stored bytes are independent of the caller's buffers",
       withBackend(async (backend) => {
         const data = Uint8Array.from([1, 2, 3]);
@@ -78,6 +181,8 @@ export function runBackendConformance(name: string, makeBackend: () => Promise<B
         data[0] = 99;
         const back = await backend.get("a/obj");
         back[1] = 99;
+        const part = await backend.get("a/obj", { offset: 1, length: 2 });
+        part[1] = 99;
         assert.deepEqual(await backend.get("a/obj"), Uint8Array.from([1, 2, 3]));
       }),
     );

@@ -3,11 +3,16 @@
 // fs) and the code under test sees flaky, lying or damaging storage exactly
 // where the plan says. The plan is a mutable object so a test can arm a fault
 // between two steps (`faulty.plan.failNext = { get: 2 }`).
+//
+// Damage applies to ranged reads too (a chunk read out of a pack): an
+// explicit `offset`/`length` is a position in the stored object, so a test can
+// damage one chunk of a pack and leave the pack's other chunks readable.
 
 import { LifeboatError } from "../../src/errors.ts";
 import type {
   Backend,
   BackendCapabilities,
+  ByteRange,
   CleanupOptions,
   ObjectInfo,
   PutOptions,
@@ -34,11 +39,27 @@ export interface FaultPlan {
   failNext?: Partial<Record<StorageOperation, number>>;
   /** What those failures look like; default "unavailable". */
   failure?: SimulatedFailure;
-  /** get() of a matching key returns its bytes with one bit flipped at `offset` (default: the middle). */
+  /**
+   * get() of a matching key returns its bytes with one bit flipped at object
+   * offset `offset` (default: the middle of the bytes returned). A ranged get
+   * is damaged only when its bytes include `offset`; a full get of an object
+   * shorter than `offset` has its last byte flipped. `times` counts the reads
+   * it damaged (a ranged read it does not cover uses none).
+   */
   flipByte?: { match: KeyMatch; offset?: number; times?: number };
-  /** get() of a matching key returns only the first `length` bytes (default: half). */
+  /**
+   * get() of a matching key returns the object as if it were stored cut to
+   * its first `length` bytes: a ranged get returns what of its range lies
+   * before the cut, possibly nothing (default: half of the bytes returned).
+   * `times` counts the reads it applied to (a ranged read wholly before the
+   * cut uses none).
+   */
   truncate?: { match: KeyMatch; length?: number; times?: number };
-  /** The first get() of each matching key returns corrupt bytes; later gets return the good ones. */
+  /**
+   * The first get() of each matching key returns corrupt bytes; later gets
+   * return the good ones. Ranged gets count per key and range: the first read
+   * of each chunk out of a pack is corrupt, its re-read is good.
+   */
   corruptFirstGet?: KeyMatch;
   /** put() of a matching key fails before writing anything (an upload cut off at byte 0). */
   failPut?: { match: KeyMatch; times?: number; retryable?: boolean };
@@ -86,19 +107,28 @@ export class FaultyBackend implements Backend {
     return this.#inner.put(key, data, options);
   }
 
-  async get(key: string): Promise<Uint8Array> {
+  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
     this.#enter("get", key);
-    let data = await this.#inner.get(key);
+    let data = await this.#inner.get(key, range);
+    // Where the returned bytes start in the object: explicit fault offsets are object offsets.
+    const start = range?.offset ?? 0;
     const { flipByte, truncate, corruptFirstGet } = this.plan;
-    if (corruptFirstGet && matches(corruptFirstGet, key) && !this.#corruptedOnce.has(key)) {
-      this.#corruptedOnce.add(key);
+    const readId = range === undefined ? key : `${key}@${range.offset}+${range.length}`;
+    if (corruptFirstGet && matches(corruptFirstGet, key) && !this.#corruptedOnce.has(readId)) {
+      this.#corruptedOnce.add(readId);
       data = flip(data, Math.floor(data.length / 2));
     }
-    if (flipByte && matches(flipByte.match, key) && data.length > 0 && consume(flipByte)) {
-      data = flip(data, flipByte.offset ?? Math.floor(data.length / 2));
+    if (flipByte && matches(flipByte.match, key) && data.length > 0) {
+      const at = flipByte.offset === undefined ? Math.floor(data.length / 2) : flipByte.offset - start;
+      // A full read always shows the flip (clamped into the object); a ranged read only if it covers it.
+      const covered = range === undefined || (at >= 0 && at < data.length);
+      if (covered && consume(flipByte)) data = flip(data, at);
     }
-    if (truncate && matches(truncate.match, key) && consume(truncate)) {
-      data = data.slice(0, truncate.length ?? Math.floor(data.length / 2));
+    if (truncate && matches(truncate.match, key)) {
+      const keep =
+        truncate.length === undefined ? Math.floor(data.length / 2) : Math.max(0, truncate.length - start);
+      const affected = range === undefined || keep < data.length;
+      if (affected && consume(truncate)) data = data.slice(0, keep);
     }
     return data;
   }

@@ -33,8 +33,20 @@ export function compressible(size: number): Buffer {
   return Buffer.from(lines.join("")).subarray(0, size);
 }
 
-export async function newRepository(password: string | null = "secret", backend = new MemoryBackend()) {
-  const repository = await initRepository(backend, { password, chunker: TEST_CHUNKER, kdf: TEST_KDF });
+/** Both formats a repository can have: suites about stored bytes run against each. */
+export const FORMATS = [1, 2] as const;
+
+export async function newRepository(
+  password: string | null = "secret",
+  backend = new MemoryBackend(),
+  options: { format?: 1 | 2; packSize?: number } = {},
+) {
+  const repository = await initRepository(backend, {
+    password,
+    chunker: TEST_CHUNKER,
+    kdf: TEST_KDF,
+    ...options,
+  });
   return { backend, repository };
 }
 
