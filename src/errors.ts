@@ -63,6 +63,10 @@ export const errorTable = {
     exit: ExitCode.integrity,
     hint: "A manifest that cannot be read may reference data, so prune deletes nothing while one exists. Run `lifeboat check` to see it, then either restore the manifest from a copy of the repository or `lifeboat forget` that snapshot id, and prune again.",
   },
+  PRUNE_INDEX_DAMAGED: {
+    exit: ExitCode.integrity,
+    hint: "An index object that cannot be read leaves the packs it names looking unused, so prune deletes nothing while one exists. Run `lifeboat repair index` (it rebuilds the index from the packs' own headers), then prune again.",
+  },
   RETENTION_KEEPS_NOTHING: {
     exit: ExitCode.usage,
     hint: "`forget` never removes every snapshot of a source. Add a rule that keeps some (keep_last: 1 keeps the newest), or check that the snapshots carry the tags keep_tags names.",

@@ -256,7 +256,8 @@ describe("lifeboat drill", () => {
       const bytes = await readFile(file);
       originals.set(file, bytes);
       const damaged = Buffer.from(bytes);
-      damaged[damaged.length - 20]! ^= 0x40;
+      // Inside the first chunk envelope, whether the object is a chunk (format 1) or a pack (format 2).
+      damaged[30]! ^= 0x40;
       await writeFile(file, damaged);
     }
     try {

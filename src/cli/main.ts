@@ -135,9 +135,15 @@ function buildProgram(): Command {
 
   program
     .command("prune")
-    .description("delete the data objects no snapshot references (see docs/cli-json.md)")
-    .option("--dry-run", "print what a real run deletes, delete nothing")
+    .description(
+      "delete the data no snapshot references, repacking mostly unused packs (see docs/cli-json.md)",
+    )
+    .option("--dry-run", "print what a real run deletes and repacks, change nothing")
     .option("--grace <duration>", "keep unreferenced objects written within this long, e.g. 0s or 30m", "1h")
+    .option(
+      "--repack-threshold <percent>",
+      "repack a pack when more than this share of its bytes is unused (default 20%)",
+    )
     .action(async (flags, command: Command) => {
       const { pruneCommand } = await import("./commands/prune.ts");
       await pruneCommand(await commandEnv(command), flags);

@@ -1,6 +1,6 @@
-// Prune: delete the data objects no snapshot references (repository format
-// 1; format 2 replaces the internals, not these rules). planPrune() decides,
-// applyPrune() deletes exactly what the plan names.
+// Prune: delete the data no snapshot references (both formats; format 2
+// also repacks mostly-unused packs). planPrune() decides, applyPrune()
+// does exactly what the plan names (repository/prune-work.ts).
 //
 // Safety rules:
 // - The caller holds the exclusive lock for planning and applying: no backup
@@ -20,10 +20,8 @@ import { LifeboatError } from "../errors.ts";
 import { planPrune } from "../plan/prune.ts";
 import type { PrunePlan } from "../plan/prune.ts";
 import { chunkReferences } from "../repository/references.ts";
+import type { PruneCandidate, PruneOutcome } from "../repository/types.ts";
 import type { OperationContext } from "./context.ts";
-
-const PARALLEL_DELETES = 8;
-const DELETE_BATCH = 64;
 
 /**
  * Plan under the caller's lock. `forgotten`: snapshots to treat as gone
@@ -33,9 +31,10 @@ export async function preparePrune(
   context: OperationContext,
   graceMs: number,
   forgotten: ReadonlySet<string> = new Set(),
+  repackThreshold?: number,
 ): Promise<PrunePlan> {
   const now = context.now();
-  const objects = await context.repository.listDataObjects();
+  const objects = await context.repository.pruneCandidates();
   const listing = await context.repository.listSnapshotsWithDamage();
   const { damaged } = listing;
   const snapshots = listing.snapshots.filter(({ id }) => !forgotten.has(id));
@@ -47,50 +46,44 @@ export async function preparePrune(
       { details: { damaged: damaged.map(({ id, object, code }) => ({ id, object, code })) } },
     );
   }
-  const referenced = new Set(chunkReferences(snapshots).keys());
-  return planPrune({ referenced, objects, graceMs, now });
-}
-
-export interface PruneResult {
-  readonly deleted: number;
-  readonly deletedBytes: number;
+  const references = chunkReferences(snapshots);
+  if (context.repository.config.version >= 2) refuseUnindexed(references, objects);
+  const referenced = new Set(references.keys());
+  return planPrune({
+    referenced,
+    objects,
+    graceMs,
+    now,
+    ...(repackThreshold === undefined ? {} : { repackThreshold }),
+  });
 }
 
 /**
- * Delete the plan's objects in batches, a few at a time; an abort (Ctrl-C,
- * a lost lock) stops before the next deletion starts.
+ * Format 2: a referenced chunk no indexed pack holds may sit in a pack the
+ * index lost, and prune deletes packs no index names: refuse instead.
  */
-export async function applyPrune(context: OperationContext, plan: PrunePlan): Promise<PruneResult> {
-  let deleted = 0;
-  let deletedBytes = 0;
-  for (let start = 0; start < plan.remove.length; start += DELETE_BATCH) {
-    const batch = plan.remove.slice(start, start + DELETE_BATCH);
-    let next = 0;
-    let failed = false; // one failed deletion stops the other workers too
-    const worker = async () => {
-      while (next < batch.length && !failed) {
-        context.signal?.throwIfAborted();
-        const object = batch[next++]!;
-        try {
-          await context.repository.deleteDataObject(object.key);
-        } catch (error) {
-          failed = true;
-          throw error;
-        }
-        deleted++;
-        deletedBytes += object.size;
-      }
-    };
-    try {
-      await Promise.all(Array.from({ length: Math.min(PARALLEL_DELETES, batch.length) }, worker));
-    } catch (error) {
-      if (!(error instanceof LifeboatError)) throw error;
-      throw new LifeboatError(
-        error.code,
-        `${error.message} (prune stopped after deleting ${deleted} of ${plan.remove.length} object(s); run it again to finish)`,
-        { details: { ...error.details, deleted }, hint: error.hint, exitCode: error.exitCode, cause: error },
-      );
-    }
+function refuseUnindexed(
+  references: ReadonlyMap<string, string[]>,
+  objects: readonly PruneCandidate[],
+): void {
+  const held = new Set<string>();
+  for (const object of objects) {
+    if (object.chunks) for (const chunk of object.chunks) held.add(chunk.id);
+    else held.add(object.key.slice(object.key.lastIndexOf("/") + 1));
   }
-  return { deleted, deletedBytes };
+  for (const [id, users] of references) {
+    if (held.has(id)) continue;
+    throw new LifeboatError(
+      "PRUNE_INDEX_DAMAGED",
+      `prune refused: chunk ${id} of snapshot ${users[0]} is in no indexed pack; packs the index lost would look unused, so nothing was deleted`,
+      { details: { chunk: id, snapshots: users } },
+    );
+  }
+}
+
+export type PruneResult = PruneOutcome;
+
+/** Carry out the plan: repack, rewrite the index, delete; an abort (Ctrl-C, a lost lock) stops before the next step. */
+export function applyPrune(context: OperationContext, plan: PrunePlan): Promise<PruneResult> {
+  return context.repository.applyPrune(plan, context.signal ? { signal: context.signal } : {});
 }

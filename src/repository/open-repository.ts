@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Snapshot } from "../domain/snapshot.ts";
 import type { ArtifactSource } from "../domain/artifacts.ts";
 import { LifeboatError } from "../errors.ts";
-import type { Backend, ObjectInfo } from "../storage/backend.ts";
+import type { Backend } from "../storage/backend.ts";
 import { RepositoryArtifactSource } from "./artifact-source.ts";
 import { checkRepository } from "./check.ts";
 import { Chunker } from "./chunker.ts";
@@ -22,11 +22,15 @@ import { acquireLock, listLocks } from "./locks.ts";
 import { chunkKey, DATA_PREFIX, packKey } from "./layout.ts";
 import { ObjectStore } from "./object-store.ts";
 import { DEFAULT_PACK_SIZE, PackDestination } from "./pack-destination.ts";
+import { applyPruneWork, pruneCandidates } from "./prune-work.ts";
 import { SnapshotCatalog } from "./snapshot-catalog.ts";
 import type {
   CheckOptions,
   CheckProblem,
   ChunkPlace,
+  PruneCandidate,
+  PruneOutcome,
+  PruneWork,
   CheckReport,
   DamagedObject,
   KeyInfo,
@@ -139,7 +143,7 @@ export class OpenRepository implements Repository {
     // Re-read the index: other hosts may have stored chunks since it was loaded.
     const { index, damaged } = await this.#store.loadIndex({ refresh: true });
     for (const damage of damaged) this.#warn(damage); // its chunks look new and are stored again: harmless
-    return new PackDestination(this.#store, index, this.config.packSize ?? DEFAULT_PACK_SIZE);
+    return new PackDestination(this.#store, index, this.#packSize());
   }
 
   async locateChunk(id: string): Promise<ChunkPlace | undefined> {
@@ -174,20 +178,16 @@ export class OpenRepository implements Repository {
     return { ...report, problems };
   }
 
-  async listDataObjects(): Promise<ObjectInfo[]> {
-    const objects: ObjectInfo[] = [];
-    for await (const info of this.#backend.list(DATA_PREFIX)) objects.push(info);
-    return objects;
+  pruneCandidates(): Promise<PruneCandidate[]> {
+    return pruneCandidates(this.#store);
   }
 
-  async deleteDataObject(key: string): Promise<void> {
-    // The one deletion prune may make: a chunk object, data/<2 hex>/<64 hex>. Nothing else, whatever the caller passes.
-    if (!/^data\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(key) || key.slice(5, 7) !== key.slice(8, 10)) {
-      throw new LifeboatError("BAD_ARGUMENT", `${key} is not a data object: prune deletes only chunks`, {
-        details: { key },
-      });
-    }
-    await this.#backend.delete(key);
+  applyPrune(work: PruneWork, options: { signal?: AbortSignal } = {}): Promise<PruneOutcome> {
+    return applyPruneWork(this.#store, work, { ...options, packSize: this.#packSize() });
+  }
+
+  #packSize(): number {
+    return this.config.packSize ?? DEFAULT_PACK_SIZE;
   }
 
   lock(kind: LockKind, command: string, options: LockRequestOptions = {}): Promise<Lock> {

@@ -116,6 +116,40 @@ export interface OpenOptions {
   readonly onWarning?: (warning: DamagedObject) => void;
 }
 
+export interface PackedChunk {
+  readonly id: string;
+  /** Bytes of its envelope in the pack. */
+  readonly length: number;
+}
+
+export interface PruneCandidate extends ObjectInfo {
+  /**
+   * The chunks the index records in this pack (format 2). Absent: a format 1
+   * chunk object, which holds the one chunk its name gives. Empty: an object
+   * that holds nothing needed (a pack no index names, a format 1 object whose
+   * chunk a pack holds too).
+   */
+  readonly chunks?: readonly PackedChunk[];
+}
+
+/** What a prune does: objects deleted whole, and packs whose kept chunks are copied before they are deleted. */
+export interface PruneWork {
+  readonly remove: readonly { readonly key: string; readonly size: number }[];
+  readonly repack: readonly {
+    readonly key: string;
+    readonly size: number;
+    readonly keep: readonly string[];
+  }[];
+}
+
+export interface PruneOutcome {
+  /** Objects deleted (removed and repacked ones). */
+  readonly deleted: number;
+  readonly deletedBytes: number;
+  /** New packs written by repacking. */
+  readonly packsWritten: number;
+}
+
 export interface ChunkPlace {
   readonly key: string;
   readonly offset: number;
@@ -212,10 +246,18 @@ export interface Repository {
   /** Verified access to a snapshot's artifacts. */
   openArtifacts(snapshot: Snapshot): ArtifactSource;
   check(options: CheckOptions): Promise<CheckReport>;
-  /** Every object under data/ with its size (and write time where the store reports one): prune's listing. */
-  listDataObjects(): Promise<ObjectInfo[]>;
-  /** Delete one chunk object (`prune`; the caller holds the exclusive lock). Refuses any key outside data/. */
-  deleteDataObject(key: string): Promise<void>;
+  /**
+   * Every object under data/ with its size, write time (where the store
+   * reports one) and, in format 2, the chunks the index records in it:
+   * prune's input. Refuses with PRUNE_INDEX_DAMAGED when an index object
+   * cannot be read.
+   */
+  pruneCandidates(): Promise<PruneCandidate[]>;
+  /**
+   * Carry out a prune plan: repack, rewrite the index, delete (the caller
+   * holds the exclusive lock). Refuses any key outside data/.
+   */
+  applyPrune(work: PruneWork, options?: { signal?: AbortSignal }): Promise<PruneOutcome>;
   /** Keep a drill report (JSON with a unique string `id`) in the repository, sealed like everything else. */
   saveDrillReport(report: { readonly id: string }): Promise<void>;
   /** Every stored drill report, in id order (ids start with the drill's start time). */

@@ -14,6 +14,24 @@ import { withRepository, type CommandEnv } from "../session.ts";
 export interface PruneFlags {
   readonly dryRun?: boolean;
   readonly grace?: string;
+  readonly repackThreshold?: string;
+}
+
+/** `--repack-threshold 20%`: the unused share of a pack above which prune repacks it. */
+export function repackThresholdOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(\d+(?:\.\d+)?)%?$/.exec(text);
+  const percent = match ? Number(match[1]) : NaN;
+  if (!(percent >= 0 && percent <= 100)) {
+    throw new LifeboatError(
+      "BAD_ARGUMENT",
+      `--repack-threshold ${text}: a percentage from 0% to 100%, such as 20%`,
+      {
+        details: { flag: "--repack-threshold", value: text },
+      },
+    );
+  }
+  return percent / 100;
 }
 
 export const DEFAULT_GRACE = "1h";
@@ -30,12 +48,13 @@ export function graceMsOf(text: string | undefined): number {
 
 export async function pruneCommand(env: CommandEnv, flags: PruneFlags): Promise<void> {
   const graceMs = graceMsOf(flags.grace);
+  const threshold = repackThresholdOf(flags.repackThreshold);
   const dryRun = !!flags.dryRun;
   const lock = dryRun
     ? { kind: "shared" as const, command: "prune --dry-run" }
     : { kind: "exclusive" as const, command: "prune" };
   const { plan, result } = await withRepository(env, lock, async (context) => {
-    const plan = await preparePrune(context, graceMs);
+    const plan = await preparePrune(context, graceMs, undefined, threshold);
     return { plan, result: dryRun ? undefined : await applyPrune(context, plan) };
   });
   env.output.result(pruneJson(plan, result, graceMs), () => pruneText(plan, result));
@@ -49,8 +68,12 @@ export function pruneJson(plan: PrunePlan, result: PruneResult | undefined, grac
     remove: plan.remove,
     removeObjects: plan.remove.length,
     removeBytes: plan.removeBytes,
+    repack: plan.repack.map(({ key, size, keepBytes }) => ({ key, size, keepBytes })),
+    repackObjects: plan.repack.length,
+    repackFreedBytes: plan.repackFreedBytes,
     deletedObjects: result?.deleted ?? 0,
     deletedBytes: result?.deletedBytes ?? 0,
+    packsWritten: result?.packsWritten ?? 0,
     kept: plan.kept,
   };
 }
@@ -60,7 +83,7 @@ export function pruneText(plan: PrunePlan, result: PruneResult | undefined): str
   const keptLine = `kept ${kept.referenced} referenced object(s) (${kept.referencedBytes} bytes) and ${kept.young} unreferenced object(s) younger than the grace period (${kept.youngBytes} bytes)`;
   const action =
     result === undefined
-      ? `dry run: a real prune deletes ${plan.remove.length} unreferenced object(s) (${plan.removeBytes} bytes); nothing was deleted`
-      : `deleted ${result.deleted} unreferenced object(s) (${result.deletedBytes} bytes)`;
+      ? `dry run: a real prune deletes ${plan.remove.length} unreferenced object(s) (${plan.removeBytes} bytes) and repacks ${plan.repack.length} mostly unused pack(s) (freeing ${plan.repackFreedBytes} bytes); nothing was changed`
+      : `deleted ${result.deleted} object(s) (${result.deletedBytes} bytes), of which ${plan.repack.length} repacked into ${result.packsWritten} new pack(s)`;
   return `${action}\n${keptLine}`;
 }
