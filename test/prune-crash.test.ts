@@ -8,71 +8,16 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { test } from "node:test";
-import { LifeboatError } from "../src/errors.ts";
 import { planPrune } from "../src/plan/prune.ts";
 import { chunkReferences } from "../src/repository/references.ts";
 import { openRepository } from "../src/repository/repository.ts";
 import type { Repository } from "../src/repository/types.ts";
-import type { Backend, ByteRange, PutOptions } from "../src/storage/backend.ts";
 import { MemoryBackend } from "../src/storage/memory.ts";
+import { clone, DyingBackend } from "./support/dying-backend.ts";
 import { draft, newRepository, readAll } from "./support/repository-testing.ts";
 
 const PASSWORD = "secret";
 const MiB = 1024 * 1024;
-
-/** Storage that "dies" after `limit` writes: every later call fails, as for a killed process. */
-class DyingBackend implements Backend {
-  readonly location = "memory://dying";
-  readonly capabilities;
-  readonly #inner: MemoryBackend;
-  #writesLeft: number;
-  writes = 0;
-
-  constructor(inner: MemoryBackend, limit: number) {
-    this.#inner = inner;
-    this.capabilities = inner.capabilities;
-    this.#writesLeft = limit;
-  }
-
-  #write(): void {
-    if (this.#writesLeft-- <= 0) throw new LifeboatError("STORAGE_ERROR", "killed");
-    this.writes++;
-  }
-
-  async put(key: string, data: Uint8Array, options?: PutOptions): Promise<void> {
-    this.#write();
-    return this.#inner.put(key, data, options);
-  }
-
-  async delete(key: string): Promise<void> {
-    this.#write();
-    return this.#inner.delete(key);
-  }
-
-  get(key: string, range?: ByteRange): Promise<Uint8Array> {
-    return this.#inner.get(key, range);
-  }
-
-  stat(key: string) {
-    return this.#inner.stat(key);
-  }
-
-  list(prefix: string) {
-    return this.#inner.list(prefix);
-  }
-
-  cleanupInterrupted(): Promise<number> {
-    return Promise.resolve(0);
-  }
-
-  async close(): Promise<void> {}
-}
-
-function clone(backend: MemoryBackend): MemoryBackend {
-  const copy = new MemoryBackend();
-  for (const [key, bytes] of backend.objects) copy.objects.set(key, Uint8Array.from(bytes));
-  return copy;
-}
 
 async function prune(repository: Repository): Promise<void> {
   const snapshots = await repository.listSnapshots();

@@ -45,6 +45,10 @@ function buildProgram(): Command {
     .option("--no-progress", "never draw progress bars")
     .option("--no-lock", "read-only commands: take no repository lock (docs/storage.md)")
     .option(
+      "--no-cache",
+      "keep no local cache of index and manifests ($LIFEBOAT_CACHE_DIR, docs/repository-format.md)",
+    )
+    .option(
       "--retry-lock <duration>",
       "when the repository is locked, keep retrying this long (e.g. 5m) before failing",
       parseRetryLock,
@@ -220,14 +224,32 @@ function buildProgram(): Command {
       await keyRemoveCommand(await commandEnv(command), id);
     });
 
-  program
-    .command("repair")
-    .description("repair damaged repository metadata")
+  const repair = program.command("repair").description("repair damaged repository metadata");
+  repair
     .command("config")
     .description("rewrite a damaged config from the authenticated copy sealed in the key files")
     .action(async (_options, command: Command) => {
       const { repairConfigCommand } = await import("./commands/repair.ts");
       await repairConfigCommand(await commandEnv(command));
+    });
+  repair
+    .command("index")
+    .description("rebuild the index (format 2) from the headers of the packs, replacing every index object")
+    .option("--dry-run", "read the pack headers and report what the new index holds, write nothing")
+    .action(async (flags: { dryRun?: boolean }, command: Command) => {
+      const { repairIndexCommand } = await import("./commands/repair.ts");
+      await repairIndexCommand(await commandEnv(command), flags);
+    });
+
+  program
+    .command("migrate")
+    .description(
+      "convert a format 1 repository (a chunk per object) to format 2 (packs and an index), in place",
+    )
+    .option("--dry-run", "count what would be converted, change nothing")
+    .action(async (flags: { dryRun?: boolean }, command: Command) => {
+      const { migrateCommand } = await import("./commands/migrate.ts");
+      await migrateCommand(await commandEnv(command), flags);
     });
 
   program

@@ -2,7 +2,8 @@
 // opened repository and an operation context. Commands receive a Session and
 // stay plain functions.
 
-import { hostname } from "node:os";
+import { homedir, hostname } from "node:os";
+import { join } from "node:path";
 import { loadConfig, configPath } from "../engines/config.ts";
 import { readRepositoryPassword } from "../config/password.ts";
 import type { Config, SourceConfig } from "../engines/config.ts";
@@ -12,7 +13,14 @@ import type { OperationContext } from "../operations/context.ts";
 import { isLifeboatError } from "../errors.ts";
 import { sweepSpools, type SpoolSweep } from "../operations/temp-dir.ts";
 import { openRepository } from "../repository/repository.ts";
-import type { DamagedObject, Lock, LockKind, LockRequestOptions, Repository } from "../repository/types.ts";
+import type {
+  DamagedObject,
+  Lock,
+  LockKind,
+  LockRequestOptions,
+  OpenOptions,
+  Repository,
+} from "../repository/types.ts";
 import { createLogger, type Logger } from "../runtime/logger.ts";
 import { processRunner } from "../runtime/process.ts";
 import { isReadOnlyStorageError, type Backend } from "../storage/backend.ts";
@@ -31,6 +39,8 @@ export interface GlobalOptions {
   readonly lock?: boolean;
   /** --retry-lock, in milliseconds: how long a refused lock is retried before LOCKED. */
   readonly retryLock?: number;
+  /** false with --no-cache: read index and manifests from storage only, keep no local copies. */
+  readonly cache?: boolean;
 }
 
 export interface CommandEnv {
@@ -78,6 +88,23 @@ export interface WithRepositoryOptions {
   readonly lockTiming?: LockRequestOptions;
 }
 
+/**
+ * How the CLI opens repositories: damage warned about, and the local cache
+ * in $LIFEBOAT_CACHE_DIR, else $XDG_CACHE_HOME/lifeboat, else
+ * ~/.cache/lifeboat (restic's and the XDG convention), unless --no-cache.
+ */
+export function openOptions(env: CommandEnv): OpenOptions {
+  const onWarning = warnDamage(env);
+  if (env.options.cache === false) return { onWarning };
+  return { onWarning, cacheDir: defaultCacheDir(), onCacheProblem: (message) => env.log.warn(message) };
+}
+
+function defaultCacheDir(): string {
+  const { LIFEBOAT_CACHE_DIR, XDG_CACHE_HOME } = process.env;
+  if (LIFEBOAT_CACHE_DIR) return LIFEBOAT_CACHE_DIR;
+  return join(XDG_CACHE_HOME || join(homedir(), ".cache"), "lifeboat");
+}
+
 /** Print what the repository reported as damaged but did not fail on, naming the object and what to run. */
 export function warnDamage(env: CommandEnv): (warning: DamagedObject) => void {
   return (warning) => env.log.warn(`${warning.message} [${warning.code}; run \`lifeboat check\`]`);
@@ -113,7 +140,7 @@ export async function withRepository<T>(
   const backend = openStorage(config.repository);
   let repository: Repository;
   try {
-    repository = await openRepository(backend, password, { onWarning: warnDamage(env) });
+    repository = await openRepository(backend, password, openOptions(env));
   } catch (error) {
     await backend.close();
     throw error;

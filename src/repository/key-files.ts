@@ -190,6 +190,29 @@ export async function createKeyFile(backend: Backend, options: NewKeyFile): Prom
   return { id, file };
 }
 
+/**
+ * Rewrite a key file with a new sealed copy of `config` (`migrate` changes
+ * the config): everything else, its id and its password, stays.
+ */
+export async function rewriteConfigCopy(
+  backend: Backend,
+  key: StoredKey,
+  master: MasterKey,
+  configBytes: Uint8Array,
+): Promise<void> {
+  const protection: Protection = key.file.wrap.algorithm === "none" ? "none" : "aes-256-gcm";
+  const configCopy = seal(
+    configCopyName(key.id),
+    [Uint8Array.of(STORED), configBytes],
+    protection,
+    master.encryption,
+  ).toString("base64");
+  const { checksum: _checksum, ...rest } = key.file;
+  const unsigned = { ...rest, configCopy };
+  const file: KeyFile = { ...unsigned, checksum: checksumOf(unsigned) };
+  await backend.put(KEYS_PREFIX + key.id, Buffer.from(JSON.stringify(file, null, 2) + "\n", "utf8"));
+}
+
 /** Parse and verify one key file's bytes: a StoredKey, or why it is damaged. */
 export function parseKeyFile(id: string, bytes: Uint8Array): StoredKey | DamagedKey {
   const object = KEYS_PREFIX + id;

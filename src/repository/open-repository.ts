@@ -19,15 +19,19 @@ import type { StoredKey } from "./key-files.ts";
 import { mapLimited } from "./limiter.ts";
 import { LocalCache } from "./local-cache.ts";
 import { acquireLock, listLocks } from "./locks.ts";
-import { chunkKey, DATA_PREFIX, packKey } from "./layout.ts";
+import { chunkKey, packKey } from "./layout.ts";
 import { ObjectStore } from "./object-store.ts";
 import { DEFAULT_PACK_SIZE, PackDestination } from "./pack-destination.ts";
+import { finishMigration, migrateToPacks } from "./migrate.ts";
 import { applyPruneWork, pruneCandidates } from "./prune-work.ts";
+import { repairIndex } from "./repair-index.ts";
 import { SnapshotCatalog } from "./snapshot-catalog.ts";
 import type {
   CheckOptions,
   CheckProblem,
   ChunkPlace,
+  IndexRepair,
+  MigrationResult,
   PruneCandidate,
   PruneOutcome,
   PruneWork,
@@ -257,6 +261,38 @@ export class OpenRepository implements Repository {
       );
     }
     await this.#backend.delete(KEYS_PREFIX + id);
+  }
+
+  migrate(
+    options: {
+      dryRun?: boolean;
+      signal?: AbortSignal;
+      onProgress?: (done: number, total: number) => void;
+    } = {},
+  ): Promise<MigrationResult> {
+    const dryRun = !!options.dryRun;
+    if (this.config.version >= 2) return finishMigration(this.#store, dryRun);
+    return migrateToPacks({
+      backend: this.#backend,
+      store: this.#store,
+      master: this.#master,
+      config: this.config,
+      packSize: this.#packSize(),
+      dryRun,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+  }
+
+  async repairIndex(options: { dryRun?: boolean } = {}): Promise<IndexRepair> {
+    if (this.config.version < 2) {
+      throw new LifeboatError(
+        "BAD_ARGUMENT",
+        `the repository at ${this.location} is format ${this.config.version}: it has no index to repair`,
+        { hint: "Format 1 finds chunks by listing data/. Run `lifeboat migrate` to convert it to format 2." },
+      );
+    }
+    return repairIndex(this.#store, options);
   }
 
   async repairConfig(): Promise<boolean> {

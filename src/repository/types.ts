@@ -150,6 +150,32 @@ export interface PruneOutcome {
   readonly packsWritten: number;
 }
 
+export interface MigrationResult {
+  readonly from: number;
+  readonly to: number;
+  readonly dryRun: boolean;
+  /** Chunk objects converted (or, on a format 2 repository, leftover ones removed). */
+  readonly chunks: number;
+  readonly packs: number;
+  readonly bytesBefore: number;
+  readonly bytesAfter: number;
+  /** Chunk objects deleted once their packs were committed. */
+  readonly deleted: number;
+}
+
+export interface IndexRepair {
+  readonly dryRun: boolean;
+  /** Packs whose header was read and indexed. */
+  readonly packs: number;
+  readonly chunks: number;
+  /** Index objects the new ones superseded (and deleted). */
+  readonly indexObjectsReplaced: number;
+  /** Format 1 chunk objects found (read by name, never indexed). */
+  readonly formatOneObjects: number;
+  /** Objects under data/ whose pack header cannot be read: left alone, their chunks unindexed. */
+  readonly unreadable: readonly DamagedObject[];
+}
+
 export interface ChunkPlace {
   readonly key: string;
   readonly offset: number;
@@ -267,6 +293,19 @@ export interface Repository {
   listKeys(): Promise<KeyInfo[]>;
   addKey(newPassword: string): Promise<KeyInfo>;
   removeKey(id: string): Promise<void>;
+  /**
+   * Convert a format 1 repository to format 2 in place (the caller holds the
+   * exclusive lock); on a format 2 one, remove the chunk objects an
+   * interrupted migration left. Close the repository afterwards: this
+   * object still has the format it was opened with.
+   */
+  migrate(options?: {
+    dryRun?: boolean;
+    signal?: AbortSignal;
+    onProgress?: (done: number, total: number) => void;
+  }): Promise<MigrationResult>;
+  /** Rebuild the format 2 index from the packs' headers (exclusive lock). */
+  repairIndex(options?: { dryRun?: boolean }): Promise<IndexRepair>;
   /**
    * Rewrite `config` from the authentic copy the repository was opened with
    * (damage.config); false when `config` is intact and nothing was written.

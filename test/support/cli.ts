@@ -54,7 +54,11 @@ export async function workspace(
   await writeFile(configFile, configYaml(dir));
   // Spools of runs a test kills go with the workspace, not into the machine's /tmp.
   await mkdir(join(dir, "tmp"));
-  const env = { LIFEBOAT_PASSWORD: password, LIFEBOAT_TMPDIR: join(dir, "tmp") };
+  const env = {
+    LIFEBOAT_PASSWORD: password,
+    LIFEBOAT_TMPDIR: join(dir, "tmp"),
+    LIFEBOAT_CACHE_DIR: join(dir, "cache"),
+  };
   return {
     dir,
     configFile,

@@ -22,6 +22,7 @@ import {
   lockRequest,
   openStorage,
   selectSources,
+  openOptions,
   warnDamage,
   withRepository,
 } from "../session.ts";
@@ -98,7 +99,7 @@ async function withDestination<T>(
   const backend = openStorage(config.repository);
   let destination: Repository;
   try {
-    destination = await openRepository(backend, password, { onWarning: warnDamage(env) });
+    destination = await openRepository(backend, password, openOptions(env));
   } catch (error) {
     await backend.close();
     throw error;
