@@ -20,9 +20,9 @@ const PASSWORD = "secret";
 const MiB = 1024 * 1024;
 
 async function prune(repository: Repository): Promise<void> {
-  const snapshots = await repository.listSnapshots();
-  const referenced = new Set(chunkReferences(snapshots).keys());
-  const objects = await repository.pruneCandidates();
+  const references = chunkReferences(await repository.listSnapshots());
+  const referenced = new Set(references.keys());
+  const objects = await repository.pruneCandidates(references);
   const plan = planPrune({ referenced, objects, graceMs: 0, now: new Date() });
   await repository.applyPrune(plan);
 }
@@ -47,8 +47,9 @@ test("a format 2 prune killed after any of its writes leaves a sound repository;
   // How many writes a whole prune makes, and that it repacks as well as removes.
   const full = new DyingBackend(clone(backend), Number.MAX_SAFE_INTEGER);
   const fullRepository = await openRepository(full, PASSWORD);
-  const objects = await fullRepository.pruneCandidates();
-  const referenced = new Set(chunkReferences(await fullRepository.listSnapshots()).keys());
+  const references = chunkReferences(await fullRepository.listSnapshots());
+  const objects = await fullRepository.pruneCandidates(references);
+  const referenced = new Set(references.keys());
   const plan = planPrune({ referenced, objects, graceMs: 0, now: new Date() });
   assert.ok(plan.remove.length > 0 && plan.repack.length > 0, JSON.stringify(plan, null, 1));
   await fullRepository.applyPrune(plan);

@@ -20,7 +20,7 @@ import { LifeboatError } from "../errors.ts";
 import { planPrune } from "../plan/prune.ts";
 import type { PrunePlan } from "../plan/prune.ts";
 import { chunkReferences } from "../repository/references.ts";
-import type { PruneCandidate, PruneOutcome } from "../repository/types.ts";
+import type { PruneOutcome } from "../repository/types.ts";
 import type { OperationContext } from "./context.ts";
 
 /**
@@ -34,7 +34,6 @@ export async function preparePrune(
   repackThreshold?: number,
 ): Promise<PrunePlan> {
   const now = context.now();
-  const objects = await context.repository.pruneCandidates();
   const listing = await context.repository.listSnapshotsWithDamage();
   const { damaged } = listing;
   const snapshots = listing.snapshots.filter(({ id }) => !forgotten.has(id));
@@ -47,7 +46,7 @@ export async function preparePrune(
     );
   }
   const references = chunkReferences(snapshots);
-  if (context.repository.config.version >= 2) refuseUnindexed(references, objects);
+  const objects = await context.repository.pruneCandidates(references);
   const referenced = new Set(references.keys());
   return planPrune({
     referenced,
@@ -56,29 +55,6 @@ export async function preparePrune(
     now,
     ...(repackThreshold === undefined ? {} : { repackThreshold }),
   });
-}
-
-/**
- * Format 2: a referenced chunk no indexed pack holds may sit in a pack the
- * index lost, and prune deletes packs no index names: refuse instead.
- */
-function refuseUnindexed(
-  references: ReadonlyMap<string, string[]>,
-  objects: readonly PruneCandidate[],
-): void {
-  const held = new Set<string>();
-  for (const object of objects) {
-    if (object.chunks) for (const chunk of object.chunks) held.add(chunk.id);
-    else held.add(object.key.slice(object.key.lastIndexOf("/") + 1));
-  }
-  for (const [id, users] of references) {
-    if (held.has(id)) continue;
-    throw new LifeboatError(
-      "PRUNE_INDEX_DAMAGED",
-      `prune refused: chunk ${id} of snapshot ${users[0]} is in no indexed pack; packs the index lost would look unused, so nothing was deleted`,
-      { details: { chunk: id, snapshots: users } },
-    );
-  }
 }
 
 export type PruneResult = PruneOutcome;

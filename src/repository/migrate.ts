@@ -25,7 +25,7 @@ import { chunkIdOf } from "./crypto.ts";
 import type { MasterKey } from "./crypto.ts";
 import { envelopeOverhead, HEADER_BYTES, objectError, seal, unseal } from "./envelope.ts";
 import { listKeyFiles, rewriteConfigCopy } from "./key-files.ts";
-import { DATA_PREFIX, idOfKey, isDataKey } from "./layout.ts";
+import { DATA_PREFIX, idOfKey, INDEX_PREFIX, isDataKey } from "./layout.ts";
 import type { ObjectStore } from "./object-store.ts";
 import { chunkAad, PackBuilder } from "./pack-format.ts";
 import { PACKS_PER_INDEX_OBJECT } from "./prune-work.ts";
@@ -63,8 +63,13 @@ export async function migrateToPacks(input: MigrationInput): Promise<MigrationRe
     };
   }
 
+  // Index objects in a format 1 repository are a killed migration's: they name
+  // packs that were never committed, which this run supersedes by writing its own.
+  for await (const info of backend.list(INDEX_PREFIX)) await backend.delete(info.key);
+
   // 1. Chunks into packs.
   const written: IndexedPack[] = [];
+  const converted: typeof objects = [];
   let builder: PackBuilder | undefined;
   const ship = async () => {
     if (!builder || builder.count === 0) return;
@@ -97,6 +102,7 @@ export async function migrateToPacks(input: MigrationInput): Promise<MigrationRe
     const envelope = seal(chunkAad(id), [payload], store.protection, master.encryption);
     builder ??= new PackBuilder(store.protection, master.encryption, Math.min(input.packSize, 4 << 20));
     builder.add(id, envelope, plaintext.length);
+    converted.push(info);
     if (builder.size >= input.packSize) await ship();
     input.onProgress?.((done += info.size), bytesBefore);
   }
@@ -120,9 +126,9 @@ export async function migrateToPacks(input: MigrationInput): Promise<MigrationRe
   for (const key of keys) await rewriteConfigCopy(backend, key, master, configBytes);
   await backend.put(CONFIG_KEY, configBytes);
 
-  // 4. The chunk objects are copies now.
+  // 4. The chunk objects are copies now (a killed run's packs stay: unindexed, a prune removes them).
   let deleted = 0;
-  for (const info of objects) {
+  for (const info of converted) {
     await backend.delete(info.key);
     deleted++;
   }

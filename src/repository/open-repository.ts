@@ -182,8 +182,8 @@ export class OpenRepository implements Repository {
     return { ...report, problems };
   }
 
-  pruneCandidates(): Promise<PruneCandidate[]> {
-    return pruneCandidates(this.#store);
+  pruneCandidates(referenced: ReadonlyMap<string, readonly string[]>): Promise<PruneCandidate[]> {
+    return pruneCandidates(this.#store, referenced);
   }
 
   applyPrune(work: PruneWork, options: { signal?: AbortSignal } = {}): Promise<PruneOutcome> {
@@ -263,7 +263,7 @@ export class OpenRepository implements Repository {
     await this.#backend.delete(KEYS_PREFIX + id);
   }
 
-  migrate(
+  async migrate(
     options: {
       dryRun?: boolean;
       signal?: AbortSignal;
@@ -271,7 +271,11 @@ export class OpenRepository implements Repository {
     } = {},
   ): Promise<MigrationResult> {
     const dryRun = !!options.dryRun;
-    if (this.config.version >= 2) return finishMigration(this.#store, dryRun);
+    if (this.config.version >= 2) {
+      // Killed between the key files' config copies and config: finish that write too.
+      if (!dryRun && this.damage.config) await this.repairConfig();
+      return finishMigration(this.#store, dryRun);
+    }
     return migrateToPacks({
       backend: this.#backend,
       store: this.#store,

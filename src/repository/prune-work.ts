@@ -28,10 +28,13 @@ export const PACKS_PER_INDEX_OBJECT = 2000;
 
 /**
  * The objects under data/ with the chunks each holds. Refuses when an index
- * object cannot be read: packs it names would look unindexed, and prune
- * deletes unindexed packs.
+ * object cannot be read, or when a referenced chunk is in no indexed pack:
+ * packs the index lost would look unused, and prune deletes unused packs.
  */
-export async function pruneCandidates(store: ObjectStore): Promise<PruneCandidate[]> {
+export async function pruneCandidates(
+  store: ObjectStore,
+  referenced: ReadonlyMap<string, readonly string[]>,
+): Promise<PruneCandidate[]> {
   const objects = [];
   for await (const info of store.backend.list(DATA_PREFIX)) objects.push(info);
   if (store.format < 2) return objects; // each object is the one chunk its name gives
@@ -41,6 +44,15 @@ export async function pruneCandidates(store: ObjectStore): Promise<PruneCandidat
       "PRUNE_INDEX_DAMAGED",
       `prune refused: ${damaged.map((damage) => damage.object).join(", ")} cannot be read (${damaged[0]!.message}); the packs it names would look unused, so nothing was deleted`,
       { details: { damaged: damaged.map(({ object, code }) => ({ object, code })) } },
+    );
+  }
+  const listed = new Set(objects.map((info) => idOfKey(info.key)));
+  for (const [id, users] of referenced) {
+    if (index.has(id) || listed.has(id)) continue; // in a pack, or a format 1 object of an interrupted migrate
+    throw new LifeboatError(
+      "PRUNE_INDEX_DAMAGED",
+      `prune refused: chunk ${id} of snapshot ${users[0]} is in no indexed pack; packs the index lost would look unused, so nothing was deleted`,
+      { details: { chunk: id, snapshots: users } },
     );
   }
   return objects.map((info) => {

@@ -26,7 +26,7 @@ export interface InitOptions {
   readonly kdf?: ScryptParams;
   /** The format to create (default: the newest); tests make format 1 repositories to migrate. */
   readonly format?: 1 | 2;
-  /** Format 2: target pack size in bytes (default 32 MiB). */
+  /** Target pack size in bytes of format 2 (default 32 MiB); a format 1 repository keeps it for `migrate`. */
   readonly packSize?: number;
 }
 
@@ -44,7 +44,7 @@ export async function initRepository(
   const problem = validateChunkerSizes(sizes);
   if (problem) throw new LifeboatError("BAD_ARGUMENT", `chunker sizes ${JSON.stringify(sizes)}: ${problem}`);
   const format = options.format ?? FORMAT_VERSION;
-  if (options.packSize !== undefined && (format < 2 || !validPackSize(options.packSize))) {
+  if (options.packSize !== undefined && !validPackSize(options.packSize)) {
     throw new LifeboatError(
       "BAD_ARGUMENT",
       `pack size ${options.packSize}: a format 2 repository's packs are ${MIN_PACK_SIZE}..${MAX_PACK_SIZE} bytes`,

@@ -275,10 +275,11 @@ export interface Repository {
   /**
    * Every object under data/ with its size, write time (where the store
    * reports one) and, in format 2, the chunks the index records in it:
-   * prune's input. Refuses with PRUNE_INDEX_DAMAGED when an index object
-   * cannot be read.
+   * prune's input. `referenced`: chunk id -> the snapshots referencing it.
+   * Refuses with PRUNE_INDEX_DAMAGED when an index object cannot be read or
+   * a referenced chunk is in no indexed pack.
    */
-  pruneCandidates(): Promise<PruneCandidate[]>;
+  pruneCandidates(referenced: ReadonlyMap<string, readonly string[]>): Promise<PruneCandidate[]>;
   /**
    * Carry out a prune plan: repack, rewrite the index, delete (the caller
    * holds the exclusive lock). Refuses any key outside data/.
