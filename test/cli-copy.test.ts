@@ -217,7 +217,8 @@ describe("lifeboat copy", () => {
     damaged[damaged.length - 5]! ^= 0x80;
     await writeFile(file, damaged);
     try {
-      const dry = await copy(["--dry-run"]);
+      // --no-cache: a verified local copy would serve this host; another host reads the damaged one.
+      const dry = await copy(["--dry-run", "--no-cache"]);
       assert.equal(dry.code, 0, dry.stderr);
       assert.deepEqual(
         dry.json.damaged.map((damage: { object: string }) => damage.object),

@@ -26,7 +26,7 @@ export async function checkPacks(
   options: CheckOptions,
 ): Promise<DataCheck> {
   const problems: CheckProblem[] = [];
-  const { index, damaged } = await store.loadIndex({ refresh: true });
+  const { index, damaged } = await store.loadIndex({ fromStorage: true });
   for (const damage of damaged) problems.push({ ...damage, code: damageCode(damage.code), snapshots: [] });
 
   const stored = new Map<string, number>();

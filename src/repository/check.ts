@@ -31,7 +31,7 @@ export async function checkRepository(store: ObjectStore, options: CheckOptions)
   await mapLimited(snapshotIds, PARALLEL_READS, async (id) => {
     let plaintext: Buffer;
     try {
-      plaintext = await store.readManifest(id);
+      plaintext = await store.readManifest(id, { fromStorage: true }); // the stored copy, not a cached one
     } catch (error) {
       problems.push(problemOf(error, snapshotKey(id), [id]));
       return;

@@ -95,7 +95,8 @@ export class IndexCatalog {
     this.#store = store;
   }
 
-  async load(): Promise<LoadedIndex> {
+  async load(options: { fromStorage?: boolean } = {}): Promise<LoadedIndex> {
+    if (options.fromStorage) this.#files.clear();
     const ids: string[] = [];
     for await (const info of this.#store.backend.list(INDEX_PREFIX)) {
       const id = idOfKey(info.key);
@@ -113,10 +114,11 @@ export class IndexCatalog {
       async (id) => {
         const key = indexKey(id);
         try {
-          const plaintext = await this.#store.readImmutable(key, (bytes) => {
+          const verify = (bytes: Buffer) => {
             if (indexIdOf(bytes) !== id)
               throw objectError("CHECKSUM_MISMATCH", key, "index does not hash to its id");
-          });
+          };
+          const plaintext = await this.#store.readImmutable(key, verify, options);
           this.#files.set(id, decodeIndexFile(key, plaintext));
         } catch (error) {
           if (!isLifeboatError(error) || !INDEX_DAMAGE.has(error.code)) throw error;

@@ -72,10 +72,14 @@ export class ObjectStore {
     return this.#indexCatalog;
   }
 
-  /** The index of format 2 (an empty one for format 1): loaded once, re-listed with `refresh`. */
-  loadIndex(options: { refresh?: boolean } = {}): Promise<LoadedIndex> {
-    if (options.refresh || !this.#index) {
-      const loading = this.#indexCatalog.load();
+  /**
+   * The index of format 2 (an empty one for format 1): loaded once, re-listed
+   * with `refresh`; `fromStorage` (check) re-reads every index object from
+   * storage, trusting neither the cache nor what this process read before.
+   */
+  loadIndex(options: { refresh?: boolean; fromStorage?: boolean } = {}): Promise<LoadedIndex> {
+    if (options.refresh || options.fromStorage || !this.#index) {
+      const loading = this.#indexCatalog.load({ fromStorage: !!options.fromStorage });
       loading.catch(() => {
         if (this.#index === loading) this.#index = undefined; // a failed load is retried next time
       });
@@ -236,14 +240,19 @@ export class ObjectStore {
    * otherwise from storage (and then cached). `verify` throws when the
    * plaintext does not match the object's name.
    */
-  async readImmutable(key: string, verify: (plaintext: Buffer) => void = () => {}): Promise<Buffer> {
+  async readImmutable(
+    key: string,
+    verify: (plaintext: Buffer) => void = () => {},
+    options: { fromStorage?: boolean } = {},
+  ): Promise<Buffer> {
     const open = async (stored: Uint8Array) => {
       const payload = unseal(key, stored, this.protection, this.#master.encryption);
       const plaintext = await decodePayload(key, payload, MAX_MANIFEST_BYTES);
       verify(plaintext);
       return plaintext;
     };
-    const cached = await this.cache?.read(key);
+    // `check` reads storage itself: a valid cached copy must not hide damage there.
+    const cached = options.fromStorage ? undefined : await this.cache?.read(key);
     if (cached) {
       try {
         return await open(cached);
@@ -283,22 +292,23 @@ export class ObjectStore {
   }
 
   /** A manifest's plaintext bytes, verified against its id; read twice before damage is reported, like a chunk. */
-  async readManifest(id: string): Promise<Buffer> {
+  async readManifest(id: string, options: { fromStorage?: boolean } = {}): Promise<Buffer> {
     try {
-      return await this.#readManifestOnce(id);
+      return await this.#readManifestOnce(id, options);
     } catch (error) {
       if (!isLifeboatError(error, "CHECKSUM_MISMATCH") && !isLifeboatError(error, "OBJECT_TRUNCATED"))
         throw error;
-      return this.#readManifestOnce(id);
+      return this.#readManifestOnce(id, options);
     }
   }
 
-  #readManifestOnce(id: string): Promise<Buffer> {
+  #readManifestOnce(id: string, options: { fromStorage?: boolean }): Promise<Buffer> {
     const key = snapshotKey(id);
-    return this.readImmutable(key, (plaintext) => {
+    const verify = (plaintext: Buffer) => {
       if (sha256Hex(plaintext) !== id)
         throw objectError("CHECKSUM_MISMATCH", key, "manifest does not hash to its id");
-    });
+    };
+    return this.readImmutable(key, verify, options);
   }
 
   /** Seal and store a JSON document (a drill report) under `<folder>/<id>`. */
