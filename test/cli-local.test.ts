@@ -281,6 +281,7 @@ describe("lifeboat CLI with local sources", () => {
       const damaged = Buffer.from(original);
       damaged[damaged.length - 5]! ^= 0x80;
       await writeFile(manifest!, damaged);
+      await ws.dropCache(); // as on a host that never read the intact manifest
       try {
         // Damage stays local: the listing works, names the damaged manifest, and warns.
         const object = manifest!.slice(join(ws.dir, "repo").length + 1);
@@ -299,7 +300,10 @@ describe("lifeboat CLI with local sources", () => {
       assert.ok(!text.includes(ws.password), "password printed");
       assert.ok(!text.includes("second secret"), "password printed");
     }
-    for (const file of await listFiles(join(ws.dir, "repo"))) {
+    // The local cache too: its copies are the stored (encrypted) bytes.
+    const cached = await listFiles(join(ws.dir, "cache"));
+    assert.ok(cached.length > 0, "the CLI kept a local cache");
+    for (const file of [...(await listFiles(join(ws.dir, "repo"))), ...cached]) {
       const bytes = await readFile(file);
       assert.ok(!bytes.includes(ws.password), `password stored in ${file}`);
     }

@@ -17,6 +17,9 @@ import {
 } from "../src/repository/locks.ts";
 import { UPLOADS_IN_FLIGHT } from "../src/repository/chunk-destination.ts";
 import { CHUNKS_IN_FLIGHT } from "../src/repository/writer.ts";
+import { DEFAULT_PACK_SIZE, PACK_UPLOADS_IN_FLIGHT } from "../src/repository/pack-destination.ts";
+import { PACKS_PER_INDEX_OBJECT } from "../src/repository/prune-work.ts";
+import { DEFAULT_REPACK_THRESHOLD } from "../src/plan/prune.ts";
 
 test("docs/config.schema.json is up to date (run `npm run docs`)", async () => {
   assert.equal(
@@ -42,7 +45,11 @@ function assertStates(doc: string, statement: string): void {
 test("repository-format.md states the in-flight limits, the leftover age and the scrypt bounds of the code", async () => {
   const doc = await prose("repository-format.md");
   assertStates(doc, `at most ${UPLOADS_IN_FLIGHT} uploads in flight`);
-  assertStates(doc, `at most ${CHUNKS_IN_FLIGHT} chunks between the chunker and a resolved put`);
+  assertStates(doc, `at most ${CHUNKS_IN_FLIGHT} chunks between the chunker and their destination`);
+  assertStates(doc, `(${PACK_UPLOADS_IN_FLIGHT} pack upload in flight)`);
+  assertStates(doc, `absent means ${DEFAULT_PACK_SIZE / 1024 ** 2} MiB`);
+  assertStates(doc, `at most ${PACKS_PER_INDEX_OBJECT.toLocaleString("en")} packs each`);
+  assertStates(doc, `(\`--repack-threshold\`, default ${DEFAULT_REPACK_THRESHOLD * 100} %)`);
   assertStates(doc, `while ${CHUNKS_IN_FLIGHT} are in the works`);
   assertStates(doc, `up to ${READ_AHEAD} chunks ahead`);
   assertStates(doc, `older than ${LEFTOVER_AGE_MS / 60_000} minutes`);

@@ -11,7 +11,7 @@ import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { openRepository } from "../src/repository/repository.ts";
 import type { Repository } from "../src/repository/types.ts";
-import { MemoryBackend } from "../src/storage/memory.ts";
+import type { MemoryBackend } from "../src/storage/memory.ts";
 import { compressible, draft, newRepository, readAll } from "./support/repository-testing.ts";
 
 const PASSWORD = "secret";

@@ -16,7 +16,7 @@ import { chunkReferences } from "../src/repository/references.ts";
 import { openRepository } from "../src/repository/repository.ts";
 import type { DamagedObject, Repository } from "../src/repository/types.ts";
 import { FsBackend } from "../src/storage/fs.ts";
-import { MemoryBackend } from "../src/storage/memory.ts";
+import type { MemoryBackend } from "../src/storage/memory.ts";
 import { clone, DyingBackend } from "./support/dying-backend.ts";
 import { FIXTURE_PASSWORD, fixtureArtifacts } from "./fixtures/repo-v1/generate.ts";
 import { draft, newRepository, readAll, rejectsWith } from "./support/repository-testing.ts";

@@ -12,7 +12,6 @@ import { planPrune } from "../src/plan/prune.ts";
 import { chunkReferences } from "../src/repository/references.ts";
 import { openRepository } from "../src/repository/repository.ts";
 import type { Repository } from "../src/repository/types.ts";
-import { MemoryBackend } from "../src/storage/memory.ts";
 import { clone, DyingBackend } from "./support/dying-backend.ts";
 import { draft, newRepository, readAll } from "./support/repository-testing.ts";
 

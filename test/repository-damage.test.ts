@@ -347,6 +347,7 @@ sources:
     const bytes = await readFile(manifest);
     bytes[bytes.length - 20]! ^= 0x01;
     await writeFile(manifest, bytes);
+    await ws.dropCache(); // as on a host that never read the intact manifest
 
     const list = await ws.cli(["snapshots", "--json"]);
     assert.equal(list.code, 0, list.stderr);

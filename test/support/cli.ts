@@ -67,6 +67,12 @@ export async function workspace(
     env,
     cli: (args: readonly string[], extraEnv: Record<string, string> = {}) =>
       runCli(["-c", configFile, ...args], { env: { ...env, ...extraEnv } }),
+    /**
+     * Forget this host's local cache: the next run reads index and manifests
+     * from storage, as another host would. Tests that damage a stored
+     * manifest need it, since a verified cached copy would serve instead.
+     */
+    dropCache: () => rm(join(dir, "cache"), { recursive: true, force: true }),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }
