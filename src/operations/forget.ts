@@ -119,26 +119,43 @@ export async function planForget(
   return { sources, skipped, damaged, remove };
 }
 
+/** Manifest deletions in flight: on an object store each is a round trip. */
+const PARALLEL_FORGETS = 8;
+
 /**
- * Delete the manifests the plan removes, one at a time: each deletion is
+ * Delete the manifests the plan removes, a few at a time: each deletion is
  * atomic, so an interruption leaves a consistent repository and running forget
- * again finishes the job (the plan of what is left removes the rest).
+ * again finishes the job (the plan of what is left removes the rest). The
+ * first failure stops the deletions not yet started.
  */
 export async function applyForget(context: OperationContext, plan: ForgetPlan): Promise<string[]> {
-  const removed: string[] = [];
-  for (const id of plan.remove) {
-    context.signal?.throwIfAborted();
-    try {
-      await context.repository.forgetSnapshot(id);
-    } catch (error) {
-      if (!(error instanceof LifeboatError)) throw error;
-      throw new LifeboatError(
-        error.code,
-        `${error.message} (forget stopped after removing ${removed.length} of ${plan.remove.length} snapshot(s); run it again to finish)`,
-        { details: { ...error.details, removed }, hint: error.hint, exitCode: error.exitCode, cause: error },
-      );
+  const done = new Set<string>();
+  let next = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (next < plan.remove.length && failure === undefined) {
+      context.signal?.throwIfAborted();
+      const id = plan.remove[next++]!;
+      try {
+        await context.repository.forgetSnapshot(id);
+        done.add(id);
+      } catch (error) {
+        failure ??= error;
+      }
     }
-    removed.push(id);
-  }
-  return removed;
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_FORGETS, plan.remove.length) }, worker));
+  const removed = plan.remove.filter((id) => done.has(id));
+  if (failure === undefined) return removed;
+  if (!(failure instanceof LifeboatError)) throw failure;
+  throw new LifeboatError(
+    failure.code,
+    `${failure.message} (forget stopped after removing ${removed.length} of ${plan.remove.length} snapshot(s); run it again to finish)`,
+    {
+      details: { ...failure.details, removed },
+      hint: failure.hint,
+      exitCode: failure.exitCode,
+      cause: failure,
+    },
+  );
 }

@@ -45,6 +45,8 @@ export class ObjectStore {
   readonly #indexCatalog: IndexCatalog;
   /** The loaded index (format 2), memoized: loadIndex({ refresh: true }) reads what other hosts added since. */
   #index: Promise<LoadedIndex> | undefined;
+  /** The re-read of the index a lookup miss made (at most one per loaded index). */
+  #missRefresh: Promise<LoadedIndex> | undefined;
   /** Chunk work runs in the codec pool, acquired on first use and released by close(). */
   #codec: { context: CodecContext; release: () => Promise<void> } | undefined;
 
@@ -84,6 +86,7 @@ export class ObjectStore {
         if (this.#index === loading) this.#index = undefined; // a failed load is retried next time
       });
       this.#index = loading;
+      this.#missRefresh = undefined;
     }
     return this.#index;
   }
@@ -180,7 +183,14 @@ export class ObjectStore {
 
   async #readChunkOnce(id: string): Promise<Buffer> {
     if (this.format >= 2) {
-      const location = (await this.loadIndex()).index.lookup(id);
+      // A miss re-reads the index once: another host may have indexed (or a
+      // prune re-indexed) the chunk since this process loaded it.
+      let location = (await this.loadIndex()).index.lookup(id);
+      if (!location) {
+        // Once per loaded index, not per chunk: a lost index must not cost a listing per chunk.
+        this.#missRefresh ??= this.loadIndex({ refresh: true });
+        location = (await this.#missRefresh).index.lookup(id);
+      }
       if (location) return this.readPackedChunk(id, location);
     }
     // Format 1, or a chunk no index names: a format 1 object (a repository part-way through `migrate`).

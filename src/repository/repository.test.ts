@@ -102,6 +102,19 @@ describe("repository", () => {
     assert.ok((await v1.repository.check({ readDataPercent: 0 })).unreferenced > 0);
   });
 
+  it("reads a snapshot another process wrote after this one loaded the index", async () => {
+    const { backend, repository: reader } = await newRepository();
+    const first = await reader.newSnapshotWriter(); // loads the (empty) index
+    await first.write("x", Readable.from([randomBytes(1000)]));
+    await first.commit(draft("app", "2025-01-01T00:00:00.000Z"));
+    const other = await openRepository(backend, "secret"); // another host
+    const writer = await other.newSnapshotWriter();
+    const data = randomBytes(200_000);
+    await writer.write("x", Readable.from([data]));
+    const snapshot = await writer.commit(draft("app", "2025-01-02T00:00:00.000Z"));
+    assert.deepEqual(await readAll(reader, snapshot.id, "x"), data);
+  });
+
   it("finds snapshots by id, unique prefix and latest per source", async () => {
     const { repository } = await newRepository();
     const ids: string[] = [];
