@@ -63,11 +63,21 @@ test("backup --retry-lock 3s fails after about 3 s with LOCKED naming the holder
 
 test("backup --retry-lock goes through once the holder releases its lock", async () => {
   const lock = await acquireLock(new FsBackend(repo()), "exclusive", "prune (test)");
-  const release = new Promise((resolve) => setTimeout(resolve, 1_000)).then(() => lock.release());
-  const result = await ws.cli(["backup", "uploads", "--retry-lock", "30s", "--json"]);
-  await release;
-  assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stderr, /waiting up to 30\.0s for the exclusive lock/);
+  const child = spawn(
+    process.execPath,
+    [cliPath, "-c", ws.configFile, "backup", "uploads", "--retry-lock", "30s", "--json"],
+    { env: { ...process.env, ...ws.env }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  // Released only once the backup says it waits: however slow its start, it must have waited.
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (/waiting up to 30\.0s for the exclusive lock/.test(stderr)) void lock.release();
+  });
+  const code = await exited;
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /waiting up to 30\.0s for the exclusive lock/);
   assert.deepEqual(await lockFiles(), []);
 });
 

@@ -288,7 +288,7 @@ export class OpenRepository implements Repository {
     });
   }
 
-  async repairIndex(options: { dryRun?: boolean } = {}): Promise<IndexRepair> {
+  async repairIndex(options: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<IndexRepair> {
     if (this.config.version < 2) {
       throw new LifeboatError(
         "BAD_ARGUMENT",

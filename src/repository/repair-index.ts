@@ -21,7 +21,7 @@ const PARALLEL_HEADER_READS = 8;
 
 export async function repairIndex(
   store: ObjectStore,
-  options: { dryRun?: boolean } = {},
+  options: { dryRun?: boolean; signal?: AbortSignal } = {},
 ): Promise<IndexRepair> {
   const objects = [];
   for await (const info of store.backend.list(DATA_PREFIX)) if (isDataKey(info.key)) objects.push(info);
@@ -36,6 +36,7 @@ export async function repairIndex(
     objects,
     PARALLEL_HEADER_READS,
     async (info): Promise<IndexedPack | undefined> => {
+      options.signal?.throwIfAborted();
       try {
         return {
           id: idOfKey(info.key),
@@ -55,6 +56,7 @@ export async function repairIndex(
     },
   );
   const packs = read.filter((pack): pack is IndexedPack => pack !== undefined);
+  options.signal?.throwIfAborted();
   if (!options.dryRun) {
     for (let start = 0; start < Math.max(packs.length, 1); start += PACKS_PER_INDEX_OBJECT) {
       const last = start + PACKS_PER_INDEX_OBJECT >= packs.length;

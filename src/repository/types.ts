@@ -306,7 +306,7 @@ export interface Repository {
     onProgress?: (done: number, total: number) => void;
   }): Promise<MigrationResult>;
   /** Rebuild the format 2 index from the packs' headers (exclusive lock). */
-  repairIndex(options?: { dryRun?: boolean }): Promise<IndexRepair>;
+  repairIndex(options?: { dryRun?: boolean; signal?: AbortSignal }): Promise<IndexRepair>;
   /**
    * Rewrite `config` from the authentic copy the repository was opened with
    * (damage.config); false when `config` is intact and nothing was written.

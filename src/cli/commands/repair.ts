@@ -35,7 +35,9 @@ export async function repairIndexCommand(env: CommandEnv, flags: { dryRun?: bool
   const lock = dryRun
     ? { kind: "shared" as const, command: "repair index --dry-run" }
     : { kind: "exclusive" as const, command: "repair index" };
-  const result = await withRepository(env, lock, (context) => context.repository.repairIndex({ dryRun }));
+  const result = await withRepository(env, lock, (context) =>
+    context.repository.repairIndex({ dryRun, ...(context.signal ? { signal: context.signal } : {}) }),
+  );
   for (const damage of result.unreadable) env.log.warn(`${damage.message} [${damage.code}]`);
   env.output.result(result, () => {
     const what = `${result.packs} pack(s) holding ${result.chunks} chunk(s)`;
