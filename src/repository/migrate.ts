@@ -18,7 +18,6 @@
 
 import { LifeboatError } from "../errors.ts";
 import type { Backend } from "../storage/backend.ts";
-import type { IndexedPack } from "./chunk-index.ts";
 import { decodePayloadSync } from "./compression.ts";
 import { CONFIG_KEY, encodeConfig } from "./config-file.ts";
 import { chunkIdOf } from "./crypto.ts";
@@ -27,7 +26,8 @@ import { envelopeOverhead, HEADER_BYTES, objectError, seal, unseal } from "./env
 import { listKeyFiles, rewriteConfigCopy } from "./key-files.ts";
 import { DATA_PREFIX, idOfKey, INDEX_PREFIX, isDataKey } from "./layout.ts";
 import type { ObjectStore } from "./object-store.ts";
-import { chunkAad, PackBuilder } from "./pack-format.ts";
+import { chunkAad } from "./pack-format.ts";
+import { SequentialPackWriter } from "./pack-writer.ts";
 import { PACKS_PER_INDEX_OBJECT } from "./prune-work.ts";
 import type { MigrationResult, RepositoryConfigFile } from "./types.ts";
 
@@ -68,17 +68,8 @@ export async function migrateToPacks(input: MigrationInput): Promise<MigrationRe
   for await (const info of backend.list(INDEX_PREFIX)) await backend.delete(info.key);
 
   // 1. Chunks into packs.
-  const written: IndexedPack[] = [];
+  const packs = new SequentialPackWriter(store, input.packSize, input.signal);
   const converted: typeof objects = [];
-  let builder: PackBuilder | undefined;
-  const ship = async () => {
-    if (!builder || builder.count === 0) return;
-    const pack = builder.finish();
-    builder = undefined;
-    input.signal?.throwIfAborted();
-    await backend.put(pack.key, pack.bytes);
-    written.push({ id: pack.id, size: pack.bytes.length, chunks: pack.entries });
-  };
   let done = 0;
   input.onProgress?.(0, bytesBefore);
   for (const info of objects) {
@@ -100,13 +91,11 @@ export async function migrateToPacks(input: MigrationInput): Promise<MigrationRe
       );
     }
     const envelope = seal(chunkAad(id), [payload], store.protection, master.encryption);
-    builder ??= new PackBuilder(store.protection, master.encryption, Math.min(input.packSize, 4 << 20));
-    builder.add(id, envelope, plaintext.length);
     converted.push(info);
-    if (builder.size >= input.packSize) await ship();
+    if (!packs.has(id)) await packs.add(id, envelope, plaintext.length);
     input.onProgress?.((done += info.size), bytesBefore);
   }
-  await ship();
+  const written = await packs.finish();
 
   // 2. Their index.
   for (let start = 0; start < written.length; start += PACKS_PER_INDEX_OBJECT) {

@@ -17,8 +17,8 @@ import type { IndexedPack } from "./chunk-index.ts";
 import type { IndexFile } from "./index-objects.ts";
 import { DATA_PREFIX, idOfKey, indexKey, isDataKey } from "./layout.ts";
 import type { ObjectStore } from "./object-store.ts";
-import { PackBuilder, readWholePack } from "./pack-format.ts";
-import type { FinishedPack } from "./pack-format.ts";
+import { readWholePack } from "./pack-format.ts";
+import { SequentialPackWriter } from "./pack-writer.ts";
 import type { PruneCandidate, PruneOutcome, PruneWork } from "./types.ts";
 
 const PARALLEL_DELETES = 8;
@@ -101,23 +101,14 @@ export async function applyPruneWork(
 
 /** Copy the kept chunks of each repacked pack into new packs; returns them as the index will list them. */
 async function repack(store: ObjectStore, work: PruneWork, options: ApplyOptions): Promise<IndexedPack[]> {
-  const written: IndexedPack[] = [];
-  let builder: PackBuilder | undefined;
-  const ship = async () => {
-    if (!builder || builder.count === 0) return;
-    const pack: FinishedPack = builder.finish();
-    builder = undefined;
-    options.signal?.throwIfAborted();
-    await store.backend.put(pack.key, pack.bytes);
-    written.push({ id: pack.id, size: pack.bytes.length, chunks: pack.entries });
-  };
+  const packs = new SequentialPackWriter(store, options.packSize, options.signal);
   for (const object of work.repack) {
     options.signal?.throwIfAborted();
     const bytes = Buffer.from(await store.get(object.key));
     const entries = readWholePack(object.key, bytes, store.protection, store.encryptionKey);
     const keep = new Set(object.keep);
     for (const entry of entries) {
-      if (!keep.has(entry.id) || builder?.has(entry.id)) continue;
+      if (!keep.has(entry.id)) continue;
       keep.delete(entry.id);
       const envelope = bytes.subarray(entry.offset, entry.offset + entry.length);
       // Authenticate before copying: a prune must never spread damage into a new pack.
@@ -127,9 +118,7 @@ async function repack(store: ObjectStore, work: PruneWork, options: ApplyOptions
         entry.id,
         Uint8Array.prototype.slice.call(envelope),
       );
-      builder ??= new PackBuilder(store.protection, store.encryptionKey, Math.min(options.packSize, 4 << 20));
-      builder.add(entry.id, envelope, entry.plainLength);
-      if (builder.size >= options.packSize) await ship();
+      if (!packs.has(entry.id)) await packs.add(entry.id, envelope, entry.plainLength);
     }
     if (keep.size > 0) {
       throw new LifeboatError(
@@ -139,8 +128,7 @@ async function repack(store: ObjectStore, work: PruneWork, options: ApplyOptions
       );
     }
   }
-  await ship();
-  return written;
+  return packs.finish();
 }
 
 /** New index objects for every pack that stays plus the new ones; the last supersedes all old index objects. */
