@@ -56,6 +56,8 @@ describe("local cache", () => {
         assert.ok(!bytes.includes(Buffer.from(SOURCE)), `${folder}/${name} holds plaintext`);
       }
     }
+    const catalog = await readFile(cachedFile("snapshots.catalog"));
+    assert.ok(!catalog.includes(Buffer.from(SOURCE)), "the catalog of decoded manifests is sealed too");
   });
 
   it("serves a warm listing from the cache, without reading manifests from storage", async () => {
@@ -88,9 +90,18 @@ describe("local cache", () => {
     const copy = await readFile(cachedFile(key));
     copy[copy.length >> 1]! ^= 1;
     await writeFile(cachedFile(key), copy);
+    // The catalog of decoded manifests too: it does not authenticate, so it is rebuilt.
+    const catalog = await readFile(cachedFile("snapshots.catalog"));
+    catalog[catalog.length >> 1]! ^= 1;
+    await writeFile(cachedFile("snapshots.catalog"), catalog);
     const repository = await open();
     assert.deepEqual(await readAll(repository, snapshotId, "blob"), data);
     assert.deepEqual(await readFile(cachedFile(key)), Buffer.from(backend.objects.get(key)!), "refetched");
+    assert.notDeepEqual(await readFile(cachedFile("snapshots.catalog")), catalog, "rebuilt");
+    assert.deepEqual(
+      (await (await open()).listSnapshots()).map((snapshot) => snapshot.id),
+      [snapshotId],
+    );
   });
 
   it("a manifest forgotten by another host leaves the cache at the next listing", async () => {

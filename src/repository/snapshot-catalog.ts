@@ -6,6 +6,7 @@
 import type { Snapshot } from "../domain/snapshot.ts";
 import { isLifeboatError, LifeboatError } from "../errors.ts";
 import type { ErrorCode } from "../errors.ts";
+import { listKeys } from "../storage/backend.ts";
 import { mapLimited } from "./limiter.ts";
 import { decodeManifest } from "./manifest.ts";
 import { SNAPSHOTS_PREFIX, snapshotKey } from "./layout.ts";
@@ -22,13 +23,21 @@ const MANIFEST_DAMAGE: ReadonlySet<ErrorCode> = new Set([
   "REPOSITORY_FORMAT_TOO_NEW",
 ]);
 
-function byConsistentPoint(a: Snapshot, b: Snapshot): number {
-  return (
-    Date.parse(a.consistentAt) - Date.parse(b.consistentAt) ||
-    a.finishedAt.localeCompare(b.finishedAt) ||
-    a.id.localeCompare(b.id)
-  );
+/** Oldest first by consistent point, then finish time, then id; each time parsed once, not per comparison. */
+function sortedByConsistentPoint(snapshots: readonly Snapshot[]): Snapshot[] {
+  return snapshots
+    .map((snapshot) => ({ snapshot, at: Date.parse(snapshot.consistentAt) }))
+    .sort(
+      (a, b) =>
+        a.at - b.at ||
+        a.snapshot.finishedAt.localeCompare(b.snapshot.finishedAt) ||
+        a.snapshot.id.localeCompare(b.snapshot.id),
+    )
+    .map(({ snapshot }) => snapshot);
 }
+
+/** The local file of decoded manifests (docs/repository-format.md, "Local cache"). */
+const CATALOG_NAME = "snapshots.catalog";
 
 export class SnapshotCatalog {
   readonly #store: ObjectStore;
@@ -36,6 +45,8 @@ export class SnapshotCatalog {
   readonly #warn: (warning: DamagedObject) => void;
   /** Manifests are immutable and named by their hash: a decoded one never goes stale. Damage is not cached. */
   readonly #manifests = new Map<string, Snapshot>();
+  /** Whether the local catalog was read (undefined: not tried yet in this process). */
+  #catalogRestored: boolean | undefined;
 
   constructor(store: ObjectStore, location: string, warn: (warning: DamagedObject) => void) {
     this.#store = store;
@@ -45,28 +56,69 @@ export class SnapshotCatalog {
 
   async list(filter: { source?: string } = {}): Promise<SnapshotListing> {
     const ids: string[] = [];
-    for await (const info of this.#store.backend.list(SNAPSHOTS_PREFIX))
-      ids.push(info.key.slice(SNAPSHOTS_PREFIX.length));
+    for await (const key of listKeys(this.#store.backend, SNAPSHOTS_PREFIX))
+      ids.push(key.slice(SNAPSHOTS_PREFIX.length));
+    const restored = await this.#restoreCatalog();
     // Forgotten elsewhere: drop the decoded and cached copies too.
     const present = new Set(ids);
-    for (const id of this.#manifests.keys()) if (!present.has(id)) this.#manifests.delete(id);
-    await this.#store.cache?.retain(SNAPSHOTS_PREFIX, new Set(ids.map(snapshotKey)));
+    let changed = !restored;
+    for (const id of this.#manifests.keys()) {
+      if (present.has(id)) continue;
+      this.#manifests.delete(id);
+      changed = true;
+    }
+    if (changed) await this.#store.cache?.retain(SNAPSHOTS_PREFIX, new Set(ids.map(snapshotKey)));
     const damaged: DamagedSnapshot[] = [];
-    const read = await mapLimited(ids, PARALLEL_MANIFEST_READS, async (id) => {
+    const missing = ids.filter((id) => !this.#manifests.has(id));
+    await mapLimited(missing, PARALLEL_MANIFEST_READS, async (id) => {
       try {
-        return await this.#read(id);
+        await this.#read(id);
+        changed = true;
       } catch (error) {
         if (!isLifeboatError(error) || !MANIFEST_DAMAGE.has(error.code)) throw error;
         damaged.push({ id, object: snapshotKey(id), code: error.code, message: error.message });
-        return undefined;
       }
     });
-    const snapshots = read
-      .filter((snapshot): snapshot is Snapshot => snapshot !== undefined)
-      .filter((snapshot) => filter.source === undefined || snapshot.source === filter.source)
-      .sort(byConsistentPoint);
+    if (changed) await this.#saveCatalog();
+    const snapshots = sortedByConsistentPoint(
+      ids
+        .map((id) => this.#manifests.get(id))
+        .filter((snapshot): snapshot is Snapshot => snapshot !== undefined)
+        .filter((snapshot) => filter.source === undefined || snapshot.source === filter.source),
+    );
     damaged.sort((a, b) => a.id.localeCompare(b.id));
     return { snapshots, damaged };
+  }
+
+  /**
+   * Once per process: the decoded manifests this host kept from earlier runs
+   * (one sealed file instead of a manifest each, so listing 100,000
+   * snapshots is one read). True when there was one.
+   */
+  async #restoreCatalog(): Promise<boolean> {
+    if (this.#catalogRestored !== undefined) return this.#catalogRestored;
+    const plaintext = await this.#store.readLocalDocument(CATALOG_NAME);
+    let restored = false;
+    if (plaintext) {
+      try {
+        const entries = JSON.parse(plaintext.toString("utf8")) as Snapshot[];
+        for (const snapshot of entries)
+          if (!this.#manifests.has(snapshot.id)) this.#manifests.set(snapshot.id, snapshot);
+        restored = true;
+      } catch {
+        // Authentic but unreadable (a different Lifeboat's shape): rebuilt from the manifests.
+      }
+    }
+    this.#catalogRestored = restored;
+    return restored;
+  }
+
+  async #saveCatalog(): Promise<void> {
+    await this.#store.writeLocalDocument(
+      CATALOG_NAME,
+      Buffer.from(JSON.stringify([...this.#manifests.values()])),
+    );
+    this.#catalogRestored = true;
   }
 
   /** The readable snapshots; damaged manifests go to the warning hook. */

@@ -90,6 +90,13 @@ export interface Backend {
    */
   list(prefix: string): AsyncIterable<ObjectInfo>;
 
+  /**
+   * Optional: the keys list() would give, without sizes or times, for a
+   * store where those cost extra (the filesystem stats every file). Callers
+   * use listKeys() below, which falls back to list().
+   */
+  listKeys?(prefix: string): AsyncIterable<string>;
+
   /** Remove the object. Removing an object that does not exist is not an error. */
   delete(key: string): Promise<void>;
 
@@ -121,4 +128,13 @@ export function validateKey(key: string): void {
   if (bad) {
     throw new LifeboatError("INTERNAL", `invalid storage key ${JSON.stringify(key)}`, { details: { key } });
   }
+}
+
+/** Every key under `prefix`: the backend's cheap key listing where it has one, else list(). */
+export async function* listKeys(backend: Backend, prefix: string): AsyncIterable<string> {
+  if (backend.listKeys) {
+    yield* backend.listKeys(prefix);
+    return;
+  }
+  for await (const info of backend.list(prefix)) yield info.key;
 }

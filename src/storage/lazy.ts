@@ -11,6 +11,7 @@ import type {
   ObjectInfo,
   PutOptions,
 } from "./backend.ts";
+import { listKeys } from "./backend.ts";
 
 export class LazyBackend implements Backend {
   readonly location: string;
@@ -48,6 +49,10 @@ export class LazyBackend implements Backend {
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     yield* (await this.#inner()).list(prefix);
+  }
+
+  async *listKeys(prefix: string): AsyncIterable<string> {
+    yield* listKeys(await this.#inner(), prefix);
   }
 
   async delete(key: string): Promise<void> {

@@ -16,6 +16,7 @@ import type {
   ObjectInfo,
   PutOptions,
 } from "./backend.ts";
+import { listKeys } from "./backend.ts";
 import { describeRange } from "./byte-range.ts";
 
 export interface RetryOptions {
@@ -117,6 +118,23 @@ export class RetryingBackend implements Backend {
           if (seen.has(info.key)) continue;
           seen.add(info.key);
           yield info;
+        }
+        return;
+      } catch (error) {
+        await this.#backoffOrThrow(`list ${prefix || "(all)"}`, attempt, error);
+      }
+    }
+  }
+
+  /** As list(): a listing that fails midway restarts, without yielding a key twice. */
+  async *listKeys(prefix: string): AsyncIterable<string> {
+    const seen = new Set<string>();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        for await (const key of listKeys(this.#inner, prefix)) {
+          if (seen.has(key)) continue;
+          seen.add(key);
+          yield key;
         }
         return;
       } catch (error) {

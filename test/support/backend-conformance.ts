@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { isLifeboatError } from "../../src/errors.ts";
 import type { Backend, ByteRange, ObjectInfo } from "../../src/storage/backend.ts";
+import { listKeys } from "../../src/storage/backend.ts";
 
 export interface BackendFixture {
   readonly backend: Backend;
@@ -258,6 +259,16 @@ export function runBackendConformance(name: string, makeBackend: () => Promise<B
           (await listAll(backend, "")).map((o) => o.key),
           ["config", "data/00/0011", "data/ff/ffee", "data/top", "database/x", "snapshots/s1"],
         );
+        // The keys-only listing (a stat-free walk where the backend has one) lists the same keys.
+        for (const prefix of ["data/", "data/ff/", "snapshots/", "", "nothing/"]) {
+          const keys: string[] = [];
+          for await (const key of listKeys(backend, prefix)) keys.push(key);
+          assert.deepEqual(
+            keys.sort(),
+            (await listAll(backend, prefix)).map((o) => o.key),
+            `listKeys ${prefix}`,
+          );
+        }
       }),
     );
 
