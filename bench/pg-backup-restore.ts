@@ -10,9 +10,10 @@ import { cpus, totalmem, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { startCluster, stopClusterNow, type BenchCluster } from "./support/pg-cluster.ts";
+import { startCluster, type BenchCluster } from "./support/pg-cluster.ts";
 import { applyChurn, benchDatabase, contentSummary, createDataset } from "./support/dataset.ts";
-import { runningChildren, type MeasureOptions } from "./support/measure.ts";
+import { type MeasureOptions } from "./support/measure.ts";
+import { stopOnSignals } from "./support/interrupts.ts";
 import {
   lifeboatBackup,
   prepareLifeboat,
@@ -49,23 +50,7 @@ function log(message: string) {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
 
-// Ctrl-C / kill: end the measured command's process group, stop the clusters, tidy up.
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    log(`${signal}: stopping clusters`);
-    for (const pid of runningChildren) {
-      try {
-        process.kill(-pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
-    for (const cluster of clusters) stopClusterNow(cluster.dataDir);
-    if (workDir && !values.keep)
-      void rm(workDir, { recursive: true, force: true }).finally(() => process.exit(130));
-    else process.exit(130);
-  });
-}
+stopOnSignals({ clusters, workDir: () => workDir, keep: values.keep, log });
 
 async function machineFacts(cluster: BenchCluster): Promise<Record<string, string>> {
   const version = await cluster.psql("SHOW server_version");

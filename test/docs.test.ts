@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { test } from "node:test";
 import { renderConfigJsonSchema, renderErrorTable } from "../scripts/docs-render.ts";
 import { READ_AHEAD } from "../src/repository/artifact-source.ts";
+import { MAX_SPAN_BYTES } from "../src/repository/chunk-reads.ts";
 import { LEFTOVER_AGE_MS } from "../src/repository/check.ts";
 import { SCRYPT_LIMITS } from "../src/repository/key-files.ts";
 import {
@@ -51,7 +52,8 @@ test("repository-format.md states the in-flight limits, the leftover age and the
   assertStates(doc, `at most ${PACKS_PER_INDEX_OBJECT.toLocaleString("en")} packs each`);
   assertStates(doc, `(\`--repack-threshold\`, default ${DEFAULT_REPACK_THRESHOLD * 100} %)`);
   assertStates(doc, `while ${CHUNKS_IN_FLIGHT} are in the works`);
-  assertStates(doc, `up to ${READ_AHEAD} chunks ahead`);
+  assertStates(doc, `up to ${READ_AHEAD} spans ahead`);
+  assertStates(doc, `up to ${MAX_SPAN_BYTES / 1024 ** 2} MiB, fetched with one`);
   assertStates(doc, `older than ${LEFTOVER_AGE_MS / 60_000} minutes`);
   assertStates(doc, `N = 2..2^${Math.log2(SCRYPT_LIMITS.maxN)}`);
   assertStates(doc, `r = 1..${SCRYPT_LIMITS.maxR}`);

@@ -5,9 +5,12 @@
 // 32 MiB pack passes through as it arrives, so timing through it stays close
 // to timing the store itself. Headers pass unchanged (SigV4 signs the Host
 // header, which stays the proxy's), so s3rver verifies signatures as usual.
+// Streaming-signed (aws-chunked) uploads are decoded on the way, as S3 does
+// and s3rver does not (aws-chunked.ts): restic's client sends them.
 
 import { Agent, createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
+import { AwsChunkedDecoder, decodedHeaders, STREAMING_PAYLOAD } from "./aws-chunked.ts";
 
 /** The request kinds S3 prices and throttles separately; LIST is a GET on the bucket (ListObjects). */
 export const REQUEST_KINDS = ["PUT", "GET", "HEAD", "LIST", "DELETE", "POST"] as const;
@@ -71,18 +74,28 @@ export function countRequests(requests: readonly SeenRequest[]): RequestCounts {
 
 /**
  * Requests per kind and per top-level folder of the repository (data/,
- * index/, snapshots/, locks/, ...), e.g. "GET snapshots/": 1000. Explains a
- * total. `root` is the repository's prefix inside the bucket ("" or "prod/").
+ * index/, snapshots/, locks/, ...), e.g. "GET snapshots/": 1000, with
+ * `withStatus` also per reply status ("HEAD index/ 404"). Explains a total.
+ * `root` is the repository's prefix inside the bucket ("" or "prod/").
  */
-export function requestsByFolder(requests: readonly SeenRequest[], root = ""): Record<string, number> {
+export function requestsByFolder(
+  requests: readonly SeenRequest[],
+  root = "",
+  options: { withStatus?: boolean } = {},
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const seen of requests) {
     const key = seen.key.startsWith(root) ? seen.key.slice(root.length) : seen.key;
     const listed = new URLSearchParams(seen.query).get("prefix") ?? "";
     const path = seen.kind === "LIST" ? listed.slice(root.length) : key;
     const slash = path.indexOf("/");
-    const folder = slash === -1 ? path || "(bucket)" : path.slice(0, slash + 1);
-    const name = `${seen.kind} ${folder}`;
+    // Temp objects (Lifeboat's conditional-put probe, .tmp-<random>) are one kind, whatever their name.
+    const folder = path.startsWith(".tmp-")
+      ? ".tmp-*"
+      : slash === -1
+        ? path || "(bucket)"
+        : path.slice(0, slash + 1);
+    const name = `${seen.kind} ${folder}${options.withStatus ? ` ${seen.status}` : ""}`;
     out[name] = (out[name] ?? 0) + 1;
   }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
@@ -96,7 +109,8 @@ export async function startCountingProxy(upstream: string): Promise<CountingProx
     const url = new URL(req.url ?? "/", "http://proxy");
     const [, , ...keyParts] = url.pathname.split("/"); // "", bucket, key...
     const key = decodeURIComponent(keyParts.join("/"));
-    const headers = { ...req.headers };
+    const chunked = req.headers["x-amz-content-sha256"] === STREAMING_PAYLOAD;
+    const headers = chunked ? decodedHeaders(req.headers) : { ...req.headers };
     delete headers["expect"]; // no 100-continue round trip between proxy and store
     let bytesUp = 0;
     let bytesDown = 0;
@@ -123,7 +137,11 @@ export async function startCountingProxy(upstream: string): Promise<CountingProx
     );
     // The store failed or the client went away: drop the connection, as a broken network would.
     upstreamRequest.on("error", () => res.socket?.destroy());
-    req.pipe(upstreamRequest);
+    if (chunked) {
+      const decoder = new AwsChunkedDecoder();
+      decoder.on("error", () => res.socket?.destroy());
+      req.pipe(decoder).pipe(upstreamRequest);
+    } else req.pipe(upstreamRequest);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;

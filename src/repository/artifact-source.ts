@@ -9,14 +9,16 @@ import type { ArtifactRef, Snapshot } from "../domain/snapshot.ts";
 import type { ArtifactSource } from "../domain/artifacts.ts";
 import { LifeboatError } from "../errors.ts";
 import { discard } from "./buffers.ts";
+import { planSpans, readSpan } from "./chunk-reads.ts";
 import { objectError } from "./envelope.ts";
 import { snapshotKey } from "./layout.ts";
 import type { ObjectStore } from "./object-store.ts";
 
 /**
- * Chunks fetched and decoded ahead of the consumer: enough to keep every codec
- * worker busy (2, 4 and 8 measured alike), and a bound on memory: a restore may
- * read two artifacts at once, each holding this many chunks and envelopes.
+ * Spans (a chunk, or in format 2 a run of chunks back to back in one pack,
+ * fetched in one request: chunk-reads.ts) fetched and decoded ahead of the
+ * consumer: enough to keep every codec worker busy, and a bound on memory: a
+ * restore may read two artifacts at once, each holding this many spans.
  */
 export const READ_AHEAD = 4;
 /** saveTo flushes the file to disk after this many bytes, while reading on. */
@@ -29,11 +31,13 @@ async function* verifiedChunks(
 ): AsyncGenerator<Buffer> {
   const hash = createHash("sha256");
   let size = 0;
-  const queue: Promise<Buffer>[] = [];
+  const index = store.format >= 2 ? (await store.loadIndex()).index : undefined;
+  const spans = planSpans(ref.chunks, index);
+  const queue: Promise<Buffer[]>[] = [];
   let next = 0;
   const fill = () => {
-    while (queue.length < READ_AHEAD && next < ref.chunks.length) {
-      const read = store.readChunk(ref.chunks[next++]!);
+    while (queue.length < READ_AHEAD && next < spans.length) {
+      const read = readSpan(store, spans[next++]!);
       // Reads ahead of a failure (or of an early close) must not become unhandled rejections.
       read.catch(() => {});
       queue.push(read);
@@ -41,11 +45,13 @@ async function* verifiedChunks(
   };
   fill();
   while (queue.length > 0) {
-    const chunk = await queue.shift()!;
+    const chunks = await queue.shift()!;
     fill();
-    hash.update(chunk);
-    size += chunk.length;
-    yield chunk;
+    for (const chunk of chunks) {
+      hash.update(chunk);
+      size += chunk.length;
+      yield chunk;
+    }
   }
   const digest = hash.digest("hex");
   if (size !== ref.size || digest !== ref.sha256) {

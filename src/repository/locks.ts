@@ -165,7 +165,9 @@ async function attemptLock(
     refreshed: stamp,
   };
   const key = LOCKS_PREFIX + info.id;
-  await backend.put(key, encodeLock(info), { ifAbsent: true });
+  // A plain put: the id is 128 random bits, so no other lock has this name, and a
+  // conditional put would cost a store without one a probe (and a HEAD) per command.
+  await backend.put(key, encodeLock(info));
   const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
 
   try {

@@ -282,7 +282,7 @@ export class ObjectStore {
     return plaintext;
   }
 
-  /** Seal and store an immutable object under `key` (kept in the cache too); an existing one with this name is the same. */
+  /** Seal and store an immutable object under `key` (kept in the cache too); one already stored under this name is the same. */
   async putImmutable(key: string, plaintext: Buffer): Promise<void> {
     const sealed = seal(
       key,
@@ -290,12 +290,10 @@ export class ObjectStore {
       this.protection,
       this.#master.encryption,
     );
-    try {
-      await this.backend.put(key, sealed, { ifAbsent: true });
-    } catch (error) {
-      // Same name, same bytes: already stored.
-      if (!(isLifeboatError(error, "STORAGE_ERROR") && error.details["reason"] === "exists")) throw error;
-    }
+    // A plain put: the name is the hash of the plaintext, so an object already
+    // there holds the same content, and a conditional put would cost a store
+    // without one a HEAD (and a probe) per object.
+    await this.backend.put(key, sealed);
     await this.cache?.write(key, sealed);
   }
 
