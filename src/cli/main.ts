@@ -70,9 +70,14 @@ function buildProgram(): Command {
     .command("backup")
     .description("back up the named sources (all when none is named)")
     .argument("[source...]", "source names from lifeboat.yaml")
-    .action(async (sources: string[], _options, command: Command) => {
+    .option(
+      "--tag <tag>",
+      "tag the snapshots (repeatable); `forget --keep-tag TAG` keeps them, and the tag `pin` keeps a snapshot always",
+      (tag: string, tags: string[] | undefined) => [...(tags ?? []), tag],
+    )
+    .action(async (sources: string[], flags: { tag?: string[] }, command: Command) => {
       const { backupCommand } = await import("./commands/backup.ts");
-      await backupCommand(await commandEnv(command), sources);
+      await backupCommand(await commandEnv(command), sources, flags);
     });
 
   program

@@ -18,10 +18,16 @@ export interface BackupResult {
   readonly seconds: number;
 }
 
+export interface BackupOptions {
+  /** Tags the snapshot carries (`--tag`): `forget --keep-tag` keeps them, and the tag `pin` keeps it always. */
+  readonly tags?: readonly string[];
+}
+
 export async function backupSource(
   context: OperationContext,
   name: string,
   source: SourceConfig,
+  options: BackupOptions = {},
 ): Promise<BackupResult> {
   const engine = context.engineFor(source.engine);
   const startedAt = context.now();
@@ -49,7 +55,7 @@ export async function backupSource(
       lifeboatVersion,
       engineMeta: capture.engineMeta,
       fingerprint: capture.fingerprint,
-      tags: [],
+      tags: [...new Set(options.tags ?? [])].sort(),
     });
     return {
       source: name,

@@ -21,6 +21,12 @@ import type { ObjectStore } from "./object-store.ts";
  * restore may read two artifacts at once, each holding this many spans.
  */
 export const READ_AHEAD = 4;
+/**
+ * And at most this many stored bytes in those spans (always at least one
+ * span): a PostgreSQL restore reads several data files at once, and spans
+ * of a few MiB each would otherwise multiply its memory.
+ */
+export const READ_AHEAD_BYTES = 8 * 1024 * 1024;
 /** saveTo flushes the file to disk after this many bytes, while reading on. */
 const FLUSH_EVERY = 32 * 1024 * 1024;
 
@@ -33,19 +39,25 @@ async function* verifiedChunks(
   let size = 0;
   const index = store.format >= 2 ? (await store.loadIndex()).index : undefined;
   const spans = planSpans(ref.chunks, index);
-  const queue: Promise<Buffer[]>[] = [];
+  const queue: { read: Promise<Buffer[]>; bytes: number }[] = [];
+  let queuedBytes = 0;
   let next = 0;
   const fill = () => {
-    while (queue.length < READ_AHEAD && next < spans.length) {
+    while (next < spans.length && queue.length < READ_AHEAD) {
+      const bytes = spans[next]!.range?.length ?? 0;
+      if (queue.length > 0 && queuedBytes + bytes > READ_AHEAD_BYTES) break;
       const read = readSpan(store, spans[next++]!);
       // Reads ahead of a failure (or of an early close) must not become unhandled rejections.
       read.catch(() => {});
-      queue.push(read);
+      queue.push({ read, bytes });
+      queuedBytes += bytes;
     }
   };
   fill();
   while (queue.length > 0) {
-    const chunks = await queue.shift()!;
+    const { read, bytes } = queue.shift()!;
+    const chunks = await read;
+    queuedBytes -= bytes;
     fill();
     for (const chunk of chunks) {
       hash.update(chunk);

@@ -89,4 +89,18 @@ describe("redact", () => {
       /refusing to pass a password on a command line/,
     );
   });
+
+  it("a large value with no trace of a credential passes as is; one hidden deep inside is still found", () => {
+    registerSecret('quo"te\\secret');
+    const clean = {
+      snapshots: Array.from({ length: 1000 }, (_, n) => ({ id: `id-${n}`, tags: ["a", "b"] })),
+    };
+    assert.equal(redactDeep(clean), clean, "no walk, no copy");
+    const dirty = structuredClone(clean);
+    dirty.snapshots[999]!.tags.push('prefix quo"te\\secret suffix');
+    assert.equal(redactDeep(dirty).snapshots[999]!.tags[2], "prefix *** suffix");
+    const url = structuredClone(clean);
+    url.snapshots[5]!.tags.push("s3://key:hidden@bucket");
+    assert.equal(redactDeep(url).snapshots[5]!.tags[2], "s3://key:***@bucket");
+  });
 });

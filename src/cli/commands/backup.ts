@@ -12,7 +12,28 @@ interface Failure {
   readonly error: LifeboatError;
 }
 
-export async function backupCommand(env: CommandEnv, names: readonly string[]): Promise<void> {
+/** A tag: a word a shell and a YAML list keep as is (restic allows anything but commas; this is stricter). */
+const TAG = /^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,63}$/;
+
+export function validTags(tags: readonly string[]): string[] {
+  for (const tag of tags) {
+    if (!TAG.test(tag)) {
+      throw new LifeboatError(
+        "BAD_ARGUMENT",
+        `--tag ${JSON.stringify(tag)}: a tag is 1 to 64 letters, digits and . _ : @ / + - (starting with a letter or digit)`,
+        { details: { flag: "--tag", value: tag } },
+      );
+    }
+  }
+  return [...tags];
+}
+
+export async function backupCommand(
+  env: CommandEnv,
+  names: readonly string[],
+  flags: { tag?: readonly string[] } = {},
+): Promise<void> {
+  const tags = validTags(flags.tag ?? []);
   const { results, failures } = await withRepository(
     env,
     { kind: "shared", command: "backup" },
@@ -26,7 +47,7 @@ export async function backupCommand(env: CommandEnv, names: readonly string[]): 
         if (env.signal.aborted) break;
         env.log.info(`backing up ${name} (${source.engine})...`);
         try {
-          results.push(await backupSource(context, name, source));
+          results.push(await backupSource(context, name, source, { tags }));
         } catch (error) {
           const failure =
             error instanceof LifeboatError ? error : new LifeboatError("INTERNAL", String(error));
@@ -45,6 +66,7 @@ export async function backupCommand(env: CommandEnv, names: readonly string[]): 
         id: result.snapshot.id,
         engine: result.snapshot.engine,
         consistentAt: result.snapshot.consistentAt,
+        tags: result.snapshot.tags,
         seconds: result.seconds,
         ...result.stats,
         fingerprint: result.snapshot.fingerprint,
