@@ -22,11 +22,11 @@ import type { ObjectStore } from "./object-store.ts";
  */
 export const READ_AHEAD = 4;
 /**
- * And at most this many stored bytes in those spans (always at least one
- * span): a PostgreSQL restore reads several data files at once, and spans
- * of a few MiB each would otherwise multiply its memory.
+ * And at most this much plaintext in those spans (always at least one span):
+ * a PostgreSQL restore reads several data files at once, so what one stream
+ * holds is multiplied (format 1's 4 chunks ahead held about this much).
  */
-export const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+export const READ_AHEAD_PLAIN_BYTES = 6 * 1024 * 1024;
 /** saveTo flushes the file to disk after this many bytes, while reading on. */
 const FLUSH_EVERY = 32 * 1024 * 1024;
 
@@ -44,8 +44,8 @@ async function* verifiedChunks(
   let next = 0;
   const fill = () => {
     while (next < spans.length && queue.length < READ_AHEAD) {
-      const bytes = spans[next]!.range?.length ?? 0;
-      if (queue.length > 0 && queuedBytes + bytes > READ_AHEAD_BYTES) break;
+      const bytes = spans[next]!.plainBytes;
+      if (queue.length > 0 && queuedBytes + bytes > READ_AHEAD_PLAIN_BYTES) break;
       const read = readSpan(store, spans[next++]!);
       // Reads ahead of a failure (or of an early close) must not become unhandled rejections.
       read.catch(() => {});

@@ -14,10 +14,18 @@ import type { ObjectStore } from "./object-store.ts";
 
 /** The largest byte range one request fetches: a few chunks, few enough to bound memory. */
 export const MAX_SPAN_BYTES = 4 * 1024 * 1024;
+/**
+ * And the most plaintext one span decodes to: a dump compresses four to one,
+ * so a span capped by stored bytes alone would hold 16 MiB of plaintext and a
+ * restore reading several data files at once would multiply it.
+ */
+export const MAX_SPAN_PLAIN_BYTES = 4 * 1024 * 1024;
 
 /** Chunks read together: a run of envelopes back to back in one pack, or one chunk read by itself. */
 export interface ChunkSpan {
   readonly ids: readonly string[];
+  /** Plaintext bytes the span decodes to, where the index says (0 for a chunk read by itself). */
+  readonly plainBytes: number;
   /** Absent: read each chunk by itself (format 1, or a chunk no index names). */
   readonly range?: {
     readonly key: string;
@@ -37,31 +45,45 @@ export function planSpans(ids: readonly string[], index: ChunkIndex | undefined)
         pack: string;
         offset: number;
         end: number;
+        plain: number;
         parts: { offset: number; length: number }[];
       }
     | undefined;
   const close = () => {
     if (!run) return;
-    const { ids: runIds, pack, offset, end, parts } = run;
-    spans.push({ ids: runIds, range: { key: packKey(pack), offset, length: end - offset, parts } });
+    const { ids: runIds, pack, offset, end, plain, parts } = run;
+    spans.push({
+      ids: runIds,
+      plainBytes: plain,
+      range: { key: packKey(pack), offset, length: end - offset, parts },
+    });
     run = undefined;
   };
   for (const id of ids) {
     const location = index?.lookup(id);
     if (!location) {
       close();
-      spans.push({ ids: [id] });
+      spans.push({ ids: [id], plainBytes: 0 });
       continue;
     }
     const extends_ =
       run !== undefined &&
       run.pack === location.pack &&
       run.end === location.offset &&
-      location.offset + location.length - run.offset <= MAX_SPAN_BYTES;
+      location.offset + location.length - run.offset <= MAX_SPAN_BYTES &&
+      run.plain + location.plainLength <= MAX_SPAN_PLAIN_BYTES;
     if (!extends_) {
       close();
-      run = { ids: [], pack: location.pack, offset: location.offset, end: location.offset, parts: [] };
+      run = {
+        ids: [],
+        pack: location.pack,
+        offset: location.offset,
+        end: location.offset,
+        plain: 0,
+        parts: [],
+      };
     }
+    run!.plain += location.plainLength;
     run!.ids.push(id);
     run!.parts.push({ offset: location.offset - run!.offset, length: location.length });
     run!.end = location.offset + location.length;

@@ -25,8 +25,6 @@ export const MAX_PACK_SIZE = 128 * 1024 * 1024;
  * (a pack each): the upload of one pack takes about as long as filling the next.
  */
 export const PACK_UPLOADS_IN_FLIGHT = 1;
-/** A pack's buffer starts this large and doubles as it fills: a small backup does not allocate a whole pack. */
-const INITIAL_PACK_BUFFER = 4 * 1024 * 1024;
 
 export class PackDestination implements ChunkDestination {
   readonly #store: ObjectStore;
@@ -38,6 +36,8 @@ export class PackDestination implements ChunkDestination {
   readonly #uploads = new Set<Promise<void>>();
   readonly #written: IndexedPack[] = [];
   #builder: PackBuilder | undefined;
+  /** A full pack waiting for its upload slot; chunks wait for it before filling the next pack. */
+  #waiting: Promise<void> | undefined;
   #failure: unknown;
   #bytesStored = 0;
 
@@ -58,11 +58,16 @@ export class PackDestination implements ChunkDestination {
   }
 
   async store(id: string, envelope: Uint8Array, plainLength: number): Promise<void> {
+    // Several chunks arrive at once: while a full pack waits for its upload
+    // slot, none of them may start filling another one, or full packs pile up
+    // (one per chunk in flight) instead of two packs at most.
+    while (this.#waiting) await this.#waiting;
     this.#throwIfFailed();
     this.#builder ??= new PackBuilder(
       this.#store.protection,
       this.#store.encryptionKey,
-      Math.min(INITIAL_PACK_BUFFER, this.#packSize),
+      this.#packSize,
+      this.#store.chunkSizeBounds().max,
     );
     this.#builder.add(id, envelope, plainLength);
     discard(envelope); // copied into the pack
@@ -80,16 +85,22 @@ export class PackDestination implements ChunkDestination {
   }
 
   /** Finish the current pack and start its upload once a slot is free (backpressure on the chunk stream). */
-  async #ship(): Promise<void> {
+  #ship(): Promise<void> {
     const builder = this.#builder!;
     this.#builder = undefined;
     const pack = builder.finish();
-    await this.#slots.acquire();
-    const upload = this.#upload(pack).finally(() => {
-      this.#slots.release();
-      this.#uploads.delete(upload);
+    const waiting = this.#slots.acquire().then(() => {
+      const upload = this.#upload(pack).finally(() => {
+        this.#slots.release();
+        this.#uploads.delete(upload);
+      });
+      this.#uploads.add(upload);
     });
-    this.#uploads.add(upload);
+    const marker: Promise<void> = waiting.finally(() => {
+      if (this.#waiting === marker) this.#waiting = undefined; // a later pack may be waiting by now
+    });
+    this.#waiting = marker;
+    return waiting;
   }
 
   async #upload(pack: FinishedPack): Promise<void> {

@@ -14,6 +14,8 @@ import { idOfKey, packKey } from "./layout.ts";
 
 /** Bytes at the end of a pack giving the header envelope's length (big-endian). */
 export const PACK_TRAILER_BYTES = 4;
+/** Room for the header of a full pack (about 150 bytes per chunk) without another doubling. */
+const HEADER_SLACK = 1024 * 1024;
 /** The name the header envelope is sealed under (its AAD). */
 const HEADER_AAD = "pack-header";
 /** A header of a full pack is a few hundred KiB; this bounds what a damaged length makes us read. */
@@ -59,13 +61,23 @@ export class PackBuilder {
   readonly #hash = createHash("sha256");
   readonly #entries: PackEntry[] = [];
   readonly #ids = new Set<string>();
+  readonly #limit: number;
   #buffer: Buffer;
   #size = 0;
 
-  constructor(protection: Protection, encryptionKey: Buffer, expectedBytes: number) {
+  /**
+   * For a pack filled to `packSize` (then shipped) with envelopes of at most
+   * `maxEnvelope` bytes. The buffer is allocated at the largest size such a
+   * pack can need, once: growing it by doubling held the old and the new
+   * buffer at once (and 32 MiB more for the last chunk). Its pages become
+   * resident only as they are written, so a small backup does not pay for a
+   * whole pack.
+   */
+  constructor(protection: Protection, encryptionKey: Buffer, packSize: number, maxEnvelope: number) {
     this.#protection = protection;
     this.#key = encryptionKey;
-    this.#buffer = Buffer.allocUnsafe(expectedBytes);
+    this.#limit = packSize + maxEnvelope + HEADER_SLACK;
+    this.#buffer = Buffer.allocUnsafeSlow(this.#limit);
   }
 
   /** Bytes of chunk envelopes added so far. */
@@ -113,7 +125,9 @@ export class PackBuilder {
 
   #reserve(more: number): void {
     if (this.#size + more <= this.#buffer.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.#size + more, this.#buffer.length * 2));
+    const grown = Buffer.allocUnsafe(
+      Math.max(this.#size + more, Math.min(this.#buffer.length * 2, this.#limit)),
+    );
     this.#buffer.copy(grown, 0, 0, this.#size);
     discard(this.#buffer);
     this.#buffer = grown;

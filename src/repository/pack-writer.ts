@@ -7,9 +7,6 @@ import type { IndexedPack } from "./chunk-index.ts";
 import type { ObjectStore } from "./object-store.ts";
 import { PackBuilder } from "./pack-format.ts";
 
-/** A pack's buffer starts this large and doubles as it fills. */
-const INITIAL_PACK_BUFFER = 4 * 1024 * 1024;
-
 export class SequentialPackWriter {
   readonly #store: ObjectStore;
   readonly #packSize: number;
@@ -35,7 +32,8 @@ export class SequentialPackWriter {
     this.#builder ??= new PackBuilder(
       this.#store.protection,
       this.#store.encryptionKey,
-      Math.min(this.#packSize, INITIAL_PACK_BUFFER),
+      this.#packSize,
+      this.#store.chunkSizeBounds().max,
     );
     this.#builder.add(id, envelope, plainLength);
     if (this.#builder.size >= this.#packSize) await this.#ship();

@@ -31,6 +31,7 @@ export async function snapshotsCommand(env: CommandEnv, names: readonly string[]
         hostname: snapshot.hostname,
         size: totalSize(snapshot),
         artifacts: snapshot.artifacts.length,
+        tags: snapshot.tags,
         fingerprint: snapshot.fingerprint,
         engineMeta: snapshot.engineMeta,
       })),
@@ -45,13 +46,14 @@ export async function snapshotsCommand(env: CommandEnv, names: readonly string[]
           snapshot.consistentAt,
           formatBytes(totalSize(snapshot)),
           snapshot.hostname,
+          snapshot.tags.join(","),
         ]),
         // The source of a damaged manifest is unknown: it is shown whatever sources were asked for.
-        ...damaged.map((damage) => [shortId(damage.id), "DAMAGED", "?", "?", "?", damage.code]),
+        ...damaged.map((damage) => [shortId(damage.id), "DAMAGED", "?", "?", "?", damage.code, ""]),
       ];
       return rows.length === 0
         ? "no snapshots"
-        : table(["ID", "SOURCE", "ENGINE", "CONSISTENT AT", "SIZE", "HOST"], rows);
+        : table(["ID", "SOURCE", "ENGINE", "CONSISTENT AT", "SIZE", "HOST", "TAGS"], rows);
     },
   );
 }
