@@ -3,7 +3,7 @@
 // Logs and progress go to stderr so stdout stays parseable. Everything printed
 // here passes the redaction step (runtime/redact.ts) first.
 
-import { redact, redactDeep } from "../runtime/redact.ts";
+import { redact, redactedJson } from "../runtime/redact.ts";
 
 export interface Output {
   readonly json: boolean;
@@ -18,7 +18,7 @@ export function createOutput(
   return {
     json,
     result(data, human) {
-      if (json) write(JSON.stringify(redactDeep(data), null, 2) + "\n");
+      if (json) write(redactedJson(data) + "\n");
       else {
         const text = redact(human());
         if (text) write(text.endsWith("\n") ? text : text + "\n");

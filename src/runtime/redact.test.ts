@@ -6,6 +6,7 @@ import {
   redact,
   redactCredentialPatterns,
   redactDeep,
+  redactedJson,
   registerSecret,
   registerSecretVariable,
 } from "./redact.ts";
@@ -102,5 +103,7 @@ describe("redact", () => {
     const url = structuredClone(clean);
     url.snapshots[5]!.tags.push("s3://key:hidden@bucket");
     assert.equal(redactDeep(url).snapshots[5]!.tags[2], "s3://key:***@bucket");
+    assert.equal(redactedJson(clean), JSON.stringify(clean, null, 2));
+    assert.ok(!redactedJson(dirty).includes("secret"), "the JSON printed is redacted too");
   });
 });

@@ -78,6 +78,16 @@ export function redactDeep<T>(value: T): T {
   return redactEach(value);
 }
 
+/**
+ * `value` as indented JSON, redacted: serialised once, and walked string by
+ * string only when the text shows a trace of a credential (what `--json`
+ * prints; 100,000 snapshots are tens of MB).
+ */
+export function redactedJson(value: unknown): string {
+  const text = JSON.stringify(value, null, 2) ?? "null";
+  return textMayHoldCredential(text) ? JSON.stringify(redactEach(value), null, 2) : text;
+}
+
 /** Necessary conditions for any string inside to change (JSON escaping never touches letters, "@", ":" or "/"). */
 function mayHoldCredential(value: object): boolean {
   let text: string;
@@ -86,6 +96,10 @@ function mayHoldCredential(value: object): boolean {
   } catch {
     return true; // not serialisable as is: take the careful path
   }
+  return textMayHoldCredential(text);
+}
+
+function textMayHoldCredential(text: string): boolean {
   if (/passw/i.test(text)) return true;
   if (text.includes("://") && text.includes("@")) return true;
   return ordered.some((secret) => text.includes(secret));
