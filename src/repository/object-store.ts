@@ -24,11 +24,6 @@ import type { DocumentFolder } from "./layout.ts";
 /** Manifests are small; this only bounds what a damaged object can make us allocate. */
 const MAX_MANIFEST_BYTES = 1024 * 1024 * 1024;
 
-/** The name a cache-only document is sealed under: never a storage key, so one cannot pass for the other. */
-function localName(name: string): string {
-  return `local:${name}`;
-}
-
 export function sha256Hex(data: Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
 }
@@ -322,30 +317,6 @@ export class ObjectStore {
         throw objectError("CHECKSUM_MISMATCH", key, "manifest does not hash to its id");
     };
     return this.readImmutable(key, verify, options);
-  }
-
-  /**
-   * A document only the local cache holds (the decoded snapshot catalog),
-   * sealed with the master key like a stored object, so it is as private as
-   * the repository and a damaged or foreign copy reads as absent.
-   */
-  async readLocalDocument(name: string): Promise<Buffer | undefined> {
-    const stored = await this.cache?.read(name);
-    if (!stored) return undefined;
-    try {
-      const payload = unseal(localName(name), stored, this.protection, this.#master.encryption);
-      return await decodePayload(name, payload, MAX_MANIFEST_BYTES);
-    } catch (error) {
-      if (!isLifeboatError(error)) throw error;
-      await this.cache?.remove(name);
-      return undefined;
-    }
-  }
-
-  async writeLocalDocument(name: string, plaintext: Buffer): Promise<void> {
-    if (!this.cache) return;
-    const payload = await encodePayload(plaintext, { sample: false });
-    await this.cache.write(name, seal(localName(name), payload, this.protection, this.#master.encryption));
   }
 
   /** Seal and store a JSON document (a drill report) under `<folder>/<id>`. */

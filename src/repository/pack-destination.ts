@@ -9,8 +9,8 @@ import type { ChunkIndex, IndexedPack } from "./chunk-index.ts";
 import type { ChunkDestination } from "./chunk-destination.ts";
 import { Limiter } from "./limiter.ts";
 import type { ObjectStore } from "./object-store.ts";
-import { PackBuilder } from "./pack-format.ts";
-import type { FinishedPack } from "./pack-format.ts";
+import type { FinishedPack, PackBuilder } from "./pack-format.ts";
+import { newPackBuilder } from "./pack-writer.ts";
 
 /**
  * Default target size of a pack. 32 MiB keeps a backup under 40 PUTs per GB
@@ -63,12 +63,7 @@ export class PackDestination implements ChunkDestination {
     // (one per chunk in flight) instead of two packs at most.
     while (this.#waiting) await this.#waiting;
     this.#throwIfFailed();
-    this.#builder ??= new PackBuilder(
-      this.#store.protection,
-      this.#store.encryptionKey,
-      this.#packSize,
-      this.#store.chunkSizeBounds().max,
-    );
+    this.#builder ??= newPackBuilder(this.#store, this.#packSize);
     this.#builder.add(id, envelope, plainLength);
     discard(envelope); // copied into the pack
     if (this.#builder.size >= this.#packSize) await this.#ship();

@@ -7,6 +7,11 @@ import type { IndexedPack } from "./chunk-index.ts";
 import type { ObjectStore } from "./object-store.ts";
 import { PackBuilder } from "./pack-format.ts";
 
+/** A builder for one of this repository's packs of `packSize`. */
+export function newPackBuilder(store: ObjectStore, packSize: number): PackBuilder {
+  return new PackBuilder(store.protection, store.encryptionKey, packSize, store.chunkSizeBounds().max);
+}
+
 export class SequentialPackWriter {
   readonly #store: ObjectStore;
   readonly #packSize: number;
@@ -29,12 +34,7 @@ export class SequentialPackWriter {
   /** Add a chunk envelope sealed under its id (copied); stores the pack when it is full. */
   async add(id: string, envelope: Uint8Array, plainLength: number): Promise<void> {
     this.#added.add(id);
-    this.#builder ??= new PackBuilder(
-      this.#store.protection,
-      this.#store.encryptionKey,
-      this.#packSize,
-      this.#store.chunkSizeBounds().max,
-    );
+    this.#builder ??= newPackBuilder(this.#store, this.#packSize);
     this.#builder.add(id, envelope, plainLength);
     if (this.#builder.size >= this.#packSize) await this.#ship();
   }

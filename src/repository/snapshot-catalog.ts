@@ -8,6 +8,7 @@ import { isLifeboatError, LifeboatError } from "../errors.ts";
 import type { ErrorCode } from "../errors.ts";
 import { listKeys } from "../storage/backend.ts";
 import { mapLimited } from "./limiter.ts";
+import { readLocalDocument, writeLocalDocument } from "./local-documents.ts";
 import { decodeManifest } from "./manifest.ts";
 import { SNAPSHOTS_PREFIX, snapshotKey } from "./layout.ts";
 import type { ObjectStore } from "./object-store.ts";
@@ -97,7 +98,7 @@ export class SnapshotCatalog {
    */
   async #restoreCatalog(): Promise<boolean> {
     if (this.#catalogRestored !== undefined) return this.#catalogRestored;
-    const plaintext = await this.#store.readLocalDocument(CATALOG_NAME);
+    const plaintext = await readLocalDocument(this.#store, CATALOG_NAME);
     let restored = false;
     if (plaintext) {
       try {
@@ -114,7 +115,8 @@ export class SnapshotCatalog {
   }
 
   async #saveCatalog(): Promise<void> {
-    await this.#store.writeLocalDocument(
+    await writeLocalDocument(
+      this.#store,
       CATALOG_NAME,
       Buffer.from(JSON.stringify([...this.#manifests.values()])),
     );

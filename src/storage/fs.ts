@@ -10,6 +10,7 @@
 
 import { randomBytes } from "node:crypto";
 import { makeDirectories } from "../runtime/make-directories.ts";
+import type { Dirent } from "node:fs";
 import { link, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { LifeboatError } from "../errors.ts";
@@ -118,15 +119,8 @@ export class FsBackend implements Backend {
 
   /** Keys under `dir` (whose key prefix is `base`), built by concatenation: no path call per file. */
   async *#keys(dir: string, base: string): AsyncGenerator<string> {
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (error) {
-      if (errnoOf(error) === "ENOENT" || errnoOf(error) === "ENOTDIR") return;
-      throw storageError("list", dir, error);
-    }
     const subdirs: string[] = [];
-    for (const entry of entries) {
+    for (const entry of await readFolder(dir)) {
       if (entry.isDirectory()) subdirs.push(entry.name);
       else if (entry.isFile() && !entry.name.startsWith(TEMP_PREFIX)) yield base + entry.name;
     }
@@ -184,17 +178,8 @@ export class FsBackend implements Backend {
   }
 
   async *#walk(dir: string): AsyncGenerator<{ path: string; size: number; mtimeMs: number; temp: boolean }> {
-    let entries;
-    try {
-      // One readdir per folder, not an iterator step per entry: listing 100,000 manifests is milliseconds.
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (error) {
-      // A folder nobody has written to yet holds no objects.
-      if (errnoOf(error) === "ENOENT" || errnoOf(error) === "ENOTDIR") return;
-      throw storageError("list", dir, error);
-    }
     const subdirs: string[] = [];
-    for (const entry of entries) {
+    for (const entry of await readFolder(dir)) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) {
         subdirs.push(path);
@@ -235,6 +220,20 @@ async function readRange(path: string, range: ByteRange): Promise<Uint8Array> {
     return bytes;
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * A folder's entries: one readdir per folder, not an iterator step per entry
+ * (listing 100,000 manifests is milliseconds). A folder nobody has written
+ * to yet holds no objects.
+ */
+async function readFolder(dir: string): Promise<Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if (errnoOf(error) === "ENOENT" || errnoOf(error) === "ENOTDIR") return [];
+    throw storageError("list", dir, error);
   }
 }
 
