@@ -67,6 +67,30 @@ export const errorTable = {
     exit: ExitCode.integrity,
     hint: "An index object that cannot be read leaves the packs it names looking unused, so prune deletes nothing while one exists. Run `lifeboat repair index` (it rebuilds the index from the packs' own headers), then prune again.",
   },
+  WAL_CONFLICT: {
+    exit: ExitCode.integrity,
+    hint: "A WAL file is already archived under this name with other bytes. Archiving stops (PostgreSQL retries the push and keeps the file in pg_wal) until you find the second writer: usually a restored copy of the cluster with archiving still on. Never delete the archived file to make the push pass.",
+  },
+  WAL_NOT_ARCHIVED: {
+    exit: ExitCode.failure,
+    hint: 'wal-fetch was asked for a WAL file the archive does not hold. PostgreSQL asks for such files as a matter of course (the next timeline\'s history file, the segment after the last one), so exit 1 is how restore_command says "not archived".',
+  },
+  WAL_ARCHIVE_MISSING: {
+    exit: ExitCode.sourceOrTarget,
+    hint: "Physical backups need the source's WAL in Lifeboat's archive: set archive_mode = on and archive_command = 'lifeboat -c /etc/lifeboat/lifeboat.yaml wal-push SOURCE %p' on the source (docs/engines.md, \"Point-in-time recovery\"), reload it, and run the backup again.",
+  },
+  WAL_GAP: {
+    exit: ExitCode.integrity,
+    hint: "A WAL file between a base backup and the target is not in the archive: nothing after the gap can be recovered from that base backup. Check the source's archiver (pg_stat_archiver, the server log), and take a new base backup so that restores after the gap become possible.",
+  },
+  PITR_TARGET_UNREACHABLE: {
+    exit: ExitCode.sourceOrTarget,
+    hint: "Pick a target inside the reachable range the message names: after the oldest base backup finished and before the newest archived WAL, or use --latest / --immediate.",
+  },
+  RECOVERY_FAILED: {
+    exit: ExitCode.sourceOrTarget,
+    hint: "PostgreSQL stopped during recovery; the lines of its log quoted above say why. The restored data directory is left in place for inspection; remove it before trying again.",
+  },
   RETENTION_KEEPS_NOTHING: {
     exit: ExitCode.usage,
     hint: "`forget` never removes every snapshot of a source. Add a rule that keeps some (keep_last: 1 keeps the newest), or check that the snapshots carry the tags keep_tags names.",

@@ -105,9 +105,58 @@ function buildProgram(): Command {
       "restore even though Lifeboat cannot prove the target is not the source (identity unreadable)",
     )
     .option("--dry-run", "show what would be done, change nothing")
+    .option(
+      "--target-time <time>",
+      "postgres physical: recover to this moment (ISO-8601 with a zone, e.g. '2026-01-25 14:30:00+00')",
+    )
+    .option("--target-lsn <lsn>", "postgres physical: recover to this WAL position (e.g. 0/3000028)")
+    .option(
+      "--target-name <name>",
+      "postgres physical: recover to this restore point (pg_create_restore_point)",
+    )
+    .option("--target-xid <xid>", "postgres physical: recover to the commit of this transaction")
+    .option("--immediate", "postgres physical: recover only to the end of the base backup")
+    .option(
+      "--latest",
+      "postgres physical: recover every archived WAL record (the default for a data directory)",
+    )
+    .addOption(
+      new Option("--target-action <action>", "postgres physical: once the target is reached")
+        .choices(["promote", "pause", "shutdown"])
+        .default("promote"),
+    )
+    .option("--target-timeline <n>", "postgres physical: recover along this timeline (default: the newest)")
+    .option("--start", "postgres physical: start the restored server and wait until it reached the target")
+    .option("--port <port>", "postgres physical: with --start, the port it listens on (localhost)")
     .action(async (source: string, flags, command: Command) => {
       const { restoreCommand } = await import("./commands/restore.ts");
       await restoreCommand(await commandEnv(command), source, flags);
+    });
+
+  program
+    .command("wal-push")
+    .description(
+      "archive one WAL file into the repository (PostgreSQL's archive_command: wal-push SOURCE %p)",
+    )
+    .argument("<source>", "source name (a postgres source with mode: physical or both)")
+    .argument("<path>", "the file PostgreSQL passes as %p")
+    .action(async (source: string, path: string, _options, command: Command) => {
+      const { walPushCommand } = await import("./commands/wal.ts");
+      await walPushCommand(await commandEnv(command), source, path);
+    });
+
+  program
+    .command("wal-fetch")
+    .description(
+      "write one archived WAL file where PostgreSQL asks (restore_command: wal-fetch SOURCE %f %p); exit 1 when it is not archived",
+    )
+    .argument("<source>", "source name")
+    .argument("<name>", "the file name PostgreSQL passes as %f")
+    .argument("<path>", "where to write it, as PostgreSQL passes %p")
+    .option("--system-id <id>", "the cluster's system identifier (default: the data directory it runs in)")
+    .action(async (source: string, name: string, path: string, flags, command: Command) => {
+      const { walFetchCommand } = await import("./commands/wal.ts");
+      await walFetchCommand(await commandEnv(command), source, name, path, flags);
     });
 
   program

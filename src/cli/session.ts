@@ -86,6 +86,12 @@ export interface RepositoryAccess {
 export interface WithRepositoryOptions {
   /** Lease timing of the lock; tests shorten it. */
   readonly lockTiming?: LockRequestOptions;
+  /**
+   * PostgreSQL's archive and restore commands (wal-push, wal-fetch): run
+   * once per WAL file as the server's user, so they keep no local cache and
+   * leave other runs' spools alone.
+   */
+  readonly archiveCommand?: boolean;
 }
 
 /**
@@ -136,11 +142,14 @@ export async function withRepository<T>(
 ): Promise<T> {
   const { config } = await loadSessionConfig(env);
   const password = await readRepositoryPassword(config.repository);
-  const spools = await sweepLeftoverSpools(env);
+  const spools = options.archiveCommand
+    ? { removed: 0, bytesRemoved: 0, unprovable: [] }
+    : await sweepLeftoverSpools(env);
   const backend = openStorage(config.repository);
   let repository: Repository;
   try {
-    repository = await openRepository(backend, password, openOptions(env));
+    const opening = options.archiveCommand ? { onWarning: warnDamage(env) } : openOptions(env);
+    repository = await openRepository(backend, password, opening);
   } catch (error) {
     await backend.close();
     throw error;

@@ -74,6 +74,13 @@ const drill = z
       .boolean()
       .default(false)
       .describe("Permit a scratch database on the source's own server (never the source database itself)."),
+    marker: z
+      .boolean()
+      .optional()
+      .meta({ default: false })
+      .describe(
+        "postgres, physical mode: the drill writes timestamped marker rows into the source (table lifeboat_drill_markers) and proves the point-in-time restore holds exactly the markers before its target; the achieved RPO is measured from them.",
+      ),
     checks: z.array(drillCheck).default([]),
   })
   .describe("How `lifeboat drill` restores and verifies this source.");

@@ -13,6 +13,7 @@ import type { z } from "zod";
 import type { ArtifactSink, ArtifactSource } from "../domain/artifacts.ts";
 import type { Fingerprint } from "../domain/fingerprint.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
+import type { BaseBackup, RecoveryAction, RecoveryTarget, WalFiles } from "../domain/wal.ts";
 import type { CommonSourceConfig } from "../config/source-fields.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { ProcessRunner } from "../runtime/process.ts";
@@ -29,6 +30,8 @@ export interface EngineContext {
   readonly signal?: AbortSignal;
   /** Called when a restore moves from fetching artifacts to the service's own restore; drills time each phase. */
   readonly onPhase?: (phase: RestorePhase) => void;
+  /** The source's WAL archive for a cluster (system identifier): physical PostgreSQL backups read from it. */
+  readonly wal?: (systemId: string) => WalFiles;
 }
 
 /** Kinds of throwaway target an engine can make for a drill. */
@@ -218,6 +221,86 @@ export interface Engine<C extends CommonSourceConfig = CommonSourceConfig> {
    * engines whose artifacts mirror the source's bytes offer it.
    */
   estimateCaptureBytes?(source: C): Promise<number | undefined>;
+  /**
+   * A source whose one backup takes more than one snapshot (postgres `mode:
+   * both`: a logical and a physical one): the source config of each capture.
+   * Absent or one element: one snapshot per backup.
+   */
+  captureVariants?(source: C): readonly C[];
+  /** Point-in-time recovery (capabilities.pitr): base backups plus a WAL archive. */
+  readonly pitr?: PitrSupport<C>;
+}
+
+/** What an engine with point-in-time recovery offers the operations layer. */
+export interface PitrSupport<C> {
+  /** Whether backups of this source take base backups (and its WAL is archived). */
+  takesBaseBackups(source: C): boolean;
+  /** The base backup facts of a snapshot; undefined for a snapshot that is no base backup. */
+  baseBackupOf(snapshot: Snapshot): BaseBackup | undefined;
+  /** How far back every moment must stay restorable (pitr_window), in seconds; undefined: no window. */
+  windowSeconds(source: C): number | undefined;
+  /**
+   * The cluster (system identifier) a WAL file belongs to, read from the file
+   * (a segment's page header) or from the data directory it is pushed from.
+   */
+  systemIdOfWalFile(path: string, name: string): Promise<string>;
+  /** The system identifier of the cluster in a data directory (restore_command runs in one). */
+  systemIdOfDataDir(dir: string): Promise<string>;
+  /** A target a recovery may use (a data directory path); BAD_ARGUMENT otherwise. */
+  checkRecoveryTarget(target: string): string;
+  /**
+   * Lay down the base backup at `target`, write the recovery settings and,
+   * with `input.start`, start the server and wait until it reached the target.
+   */
+  recover(input: RecoveryInput, target: string, context: EngineContext): Promise<RecoveryOutcome>;
+}
+
+export interface RecoveryInput {
+  readonly artifacts: ArtifactSource;
+  readonly engineMeta: Readonly<Record<string, unknown>>;
+  readonly snapshotId: string;
+  readonly target: RecoveryTarget;
+  readonly action: RecoveryAction;
+  /** The timeline recovery ends on (planned). */
+  readonly timeline: number;
+  /** Replace a non-empty target directory (never one a server runs in). */
+  readonly force: boolean;
+  /** restore_command for a server started later by the operator: it calls `lifeboat wal-fetch`. */
+  readonly restoreCommand: string;
+  /** Start the server and wait for the recovery to end; absent: only lay down and configure. */
+  readonly start?: RecoveryStart;
+}
+
+export interface RecoveryStart {
+  /** TCP port on localhost; absent: a throwaway server on a unix socket only (drills). */
+  readonly port?: number;
+  /** The server is disposable (a drill): durability off, removed by the caller through `stop`. */
+  readonly throwaway: boolean;
+  /**
+   * Fill `spoolDir` with the WAL files recovery reads (the caller fetches
+   * them ahead of replay); the server's restore_command reads the spool.
+   */
+  feedWal(spoolDir: string): Promise<WalFeed>;
+}
+
+export interface WalFeed {
+  /** Stop fetching and wait for the fetcher to settle. */
+  stop(): Promise<void>;
+}
+
+export interface RecoveryOutcome {
+  readonly dataDir: string;
+  /** A started server: how to reach it (a postgres:// URL for fingerprint()/queryScalar()). */
+  readonly url?: string;
+  /** Where the server stopped: its replay LSN and timeline, when started. */
+  readonly reachedLsn?: string;
+  readonly reachedTimeline?: number;
+  /** Seconds: laying down the files, WAL replay, the end of recovery (promote), when started. */
+  readonly phases: { readonly layDown: number; readonly replay?: number; readonly promote?: number };
+  /** Stop a started server (and, for throwaway ones, remove it). Safe to call twice. */
+  stop?(): Promise<void>;
+  /** Keep a throwaway server for inspection; returns how to reach and remove it. */
+  keep?(): string;
 }
 
 /** Like-for-like sizes for predicting a restore of today's data from a drill of an older snapshot. */

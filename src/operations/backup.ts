@@ -10,6 +10,7 @@ import type { WriteStats } from "../repository/types.ts";
 import { lifeboatVersion } from "../version.ts";
 import type { OperationContext } from "./context.ts";
 import { withTempDir } from "./temp-dir.ts";
+import { walFilesOf } from "./wal.ts";
 
 export interface BackupResult {
   readonly source: string;
@@ -42,6 +43,9 @@ export async function backupSource(
         log: context.log,
         tempDir,
         ...(context.signal ? { signal: context.signal } : {}),
+        ...(engine.pitr?.takesBaseBackups(source)
+          ? { wal: (systemId: string) => walFilesOf(context.repository.walArchive(name, systemId)) }
+          : {}),
       }),
     );
     const finishedAt = context.now();
@@ -71,6 +75,14 @@ export async function backupSource(
   } finally {
     context.progress.stop();
   }
+}
+
+/** The captures one backup of `source` makes: one each of postgres `mode: both`, else the source itself. */
+export function captureVariantsOf(context: OperationContext, source: SourceConfig): readonly SourceConfig[] {
+  // The engine of `source` returns configs of its own engine: SourceConfig narrowed to it.
+  const variants = context.engineFor(source.engine).captureVariants?.(source) as
+    readonly SourceConfig[] | undefined;
+  return variants && variants.length > 0 ? variants : [source];
 }
 
 /**

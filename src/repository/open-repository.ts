@@ -50,6 +50,8 @@ import type {
   SnapshotWriter,
 } from "./types.ts";
 import { RepositorySnapshotWriter } from "./writer.ts";
+import { WAL_PREFIX, WalArchive } from "./wal-archive.ts";
+import { listKeys } from "../storage/backend.ts";
 
 const PARALLEL_DOCUMENT_READS = 8;
 
@@ -113,6 +115,20 @@ export class OpenRepository implements Repository {
 
   forgetSnapshot(id: string): Promise<void> {
     return this.#catalog.forget(id);
+  }
+
+  walArchive(source: string, systemId: string): WalArchive {
+    return new WalArchive(this.#store, source, systemId);
+  }
+
+  async listWalClusters(source: string): Promise<string[]> {
+    const folder = `${WAL_PREFIX}${source}/`;
+    const ids = new Set<string>();
+    for await (const key of listKeys(this.#backend, folder)) {
+      const id = key.slice(folder.length).split("/")[0];
+      if (id && /^\d+$/.test(id)) ids.add(id);
+    }
+    return [...ids];
   }
 
   async saveDrillReport(report: { readonly id: string }): Promise<void> {

@@ -5,6 +5,7 @@ import type { ArtifactSink, ArtifactSource } from "../domain/artifacts.ts";
 import type { Snapshot, SnapshotDraft } from "../domain/snapshot.ts";
 import type { ErrorCode } from "../errors.ts";
 import type { ObjectInfo } from "../storage/backend.ts";
+import type { WalArchive } from "./wal-archive.ts";
 
 /** The newest format this Lifeboat reads and the one it creates (docs/repository-format.md). */
 export const FORMAT_VERSION = 2;
@@ -286,6 +287,10 @@ export interface Repository {
    */
   applyPrune(work: PruneWork, options?: { signal?: AbortSignal }): Promise<PruneOutcome>;
   /** Keep a drill report (JSON with a unique string `id`) in the repository, sealed like everything else. */
+  /** The WAL archive of one PostgreSQL cluster of a source (wal-archive.ts). */
+  walArchive(source: string, systemId: string): WalArchive;
+  /** The system identifiers a source has archived WAL for. */
+  listWalClusters(source: string): Promise<string[]>;
   saveDrillReport(report: { readonly id: string }): Promise<void>;
   /** Every stored drill report, in id order (ids start with the drill's start time). */
   listDrillReports(): Promise<unknown[]>;

@@ -3,7 +3,7 @@
 // others, and the exit code reports the first failure.
 
 import { LifeboatError } from "../../errors.ts";
-import { backupSource, type BackupResult } from "../../operations/backup.ts";
+import { backupSource, captureVariantsOf, type BackupResult } from "../../operations/backup.ts";
 import { formatBytes } from "../output.ts";
 import { selectSources, withRepository, type CommandEnv } from "../session.ts";
 
@@ -46,13 +46,15 @@ export async function backupCommand(
       for (const [name, source] of selected) {
         if (env.signal.aborted) break;
         env.log.info(`backing up ${name} (${source.engine})...`);
-        try {
-          results.push(await backupSource(context, name, source, { tags }));
-        } catch (error) {
-          const failure =
-            error instanceof LifeboatError ? error : new LifeboatError("INTERNAL", String(error));
-          env.log.error(`backup of ${name} failed: [${failure.code}] ${failure.message}`);
-          failures.push({ source: name, error: failure });
+        for (const variant of captureVariantsOf(context, source)) {
+          try {
+            results.push(await backupSource(context, name, variant, { tags }));
+          } catch (error) {
+            const failure =
+              error instanceof LifeboatError ? error : new LifeboatError("INTERNAL", String(error));
+            env.log.error(`backup of ${name} failed: [${failure.code}] ${failure.message}`);
+            failures.push({ source: name, error: failure });
+          }
         }
       }
       return { results, failures };

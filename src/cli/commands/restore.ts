@@ -1,10 +1,22 @@
 // lifeboat restore SOURCE --to TARGET: restore a snapshot and prove it.
 
+import { LifeboatError } from "../../errors.ts";
+import { restoreToPoint } from "../../operations/pitr-restore.ts";
 import { restoreSnapshot } from "../../operations/restore.ts";
 import { redact, registerSecret } from "../../runtime/redact.ts";
-import { withRepository, type CommandEnv } from "../session.ts";
+import { loadSessionConfig, withRepository, type CommandEnv } from "../session.ts";
+import {
+  portOf,
+  printPitrResult,
+  recoveryActionOf,
+  recoveryTargetOf,
+  timelineOf,
+  walFetchCommandLine,
+  wantsPointInTime,
+  type PitrFlags,
+} from "./restore-pitr.ts";
 
-export interface RestoreFlags {
+export interface RestoreFlags extends PitrFlags {
   readonly to: string;
   readonly snapshot: string;
   readonly clean?: boolean;
@@ -20,17 +32,52 @@ export async function restoreCommand(
   flags: RestoreFlags,
 ): Promise<void> {
   warnAboutPasswordInTarget(env, flags.to);
-  const result = await withRepository(env, { kind: "shared", command: "restore" }, (context, config) =>
-    restoreSnapshot(context, {
-      sourceName,
-      ...(config.sources[sourceName] ? { source: config.sources[sourceName] } : {}),
-      selector: flags.snapshot,
-      target: flags.to,
-      options: { clean: !!flags.clean, force: !!flags.force, globals: !!flags.globals },
-      dryRun: !!flags.dryRun,
-      targetNotSource: !!flags.targetNotSource,
-    }),
+  const pointInTime = wantsPointInTime(flags);
+  const { path: configFile } = await loadSessionConfig(env);
+  const outcome = await withRepository(
+    env,
+    { kind: "shared", command: "restore" },
+    async (context, config) => {
+      const source = config.sources[sourceName];
+      const physical = source && context.engineFor(source.engine).pitr?.takesBaseBackups(source);
+      if (pointInTime || (physical && !/^[a-z][a-z0-9+.-]*:\/\//i.test(flags.to))) {
+        if (!source)
+          throw new LifeboatError("UNKNOWN_SOURCE", `no source named ${sourceName} in lifeboat.yaml`);
+        const port = portOf(flags);
+        const timeline = timelineOf(flags);
+        const pitr = await restoreToPoint(context, {
+          sourceName,
+          source,
+          target: recoveryTargetOf(flags) ?? { kind: "latest" },
+          action: recoveryActionOf(flags),
+          to: flags.to,
+          ...(flags.snapshot !== "latest" ? { snapshot: flags.snapshot } : {}),
+          ...(timeline !== undefined ? { timeline } : {}),
+          force: !!flags.force,
+          dryRun: !!flags.dryRun,
+          restoreCommand: (systemId) => walFetchCommandLine(configFile, sourceName, systemId),
+          ...(flags.start ? { start: { throwaway: false, ...(port !== undefined ? { port } : {}) } } : {}),
+        });
+        return { pitr };
+      }
+      return {
+        logical: await restoreSnapshot(context, {
+          sourceName,
+          ...(source ? { source } : {}),
+          selector: flags.snapshot,
+          target: flags.to,
+          options: { clean: !!flags.clean, force: !!flags.force, globals: !!flags.globals },
+          dryRun: !!flags.dryRun,
+          targetNotSource: !!flags.targetNotSource,
+        }),
+      };
+    },
   );
+  if (outcome.pitr) {
+    printPitrResult(env, sourceName, outcome.pitr, flags.to);
+    return;
+  }
+  const result = outcome.logical!;
   env.output.result(
     {
       dryRun: result.dryRun,

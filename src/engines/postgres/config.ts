@@ -17,6 +17,19 @@ export const postgresSourceSchema = z.strictObject({
     .default(false)
     .describe("Also capture roles and tablespaces (pg_dumpall --globals-only)."),
   jobs: z.int().min(1).max(64).default(2).describe("Parallel pg_dump / pg_restore jobs."),
+  // Optional (logical where it is read, postgresModeOf) so hand-built source objects stay valid.
+  mode: z
+    .enum(["logical", "physical", "both"])
+    .optional()
+    .meta({ default: "logical" })
+    .describe(
+      "logical: pg_dump of the database. physical: a base backup of the whole cluster (pg_basebackup) for point-in-time recovery with the WAL archive (wal-push). both: each backup takes one of each.",
+    ),
+  pitr_window: duration
+    .optional()
+    .describe(
+      "Physical mode: every moment of this last stretch (e.g. 7d) stays restorable. forget keeps the base backup that starts the window and prune keeps the WAL from it on, whatever the retention policy says about base backups.",
+    ),
   content_hashes: contentHashesField,
   // Optional (default applied where it is used, session.ts) so hand-built source objects stay valid.
   lock_timeout: duration
@@ -34,3 +47,9 @@ export const postgresSourceSchema = z.strictObject({
 });
 
 export type PostgresSourceConfig = z.infer<typeof postgresSourceSchema>;
+
+export type PostgresMode = NonNullable<PostgresSourceConfig["mode"]>;
+
+export function postgresModeOf(source: Pick<PostgresSourceConfig, "mode">): PostgresMode {
+  return source.mode ?? "logical";
+}

@@ -6,7 +6,9 @@ import type { Fingerprint } from "../../domain/fingerprint.ts";
 import { LifeboatError } from "../../errors.ts";
 import type { Engine, FingerprintOptions } from "../engine.ts";
 import { capture } from "./capture.ts";
-import { postgresSourceSchema, type PostgresSourceConfig } from "./config.ts";
+import { capturePhysical } from "./physical/base-backup.ts";
+import { postgresPitr } from "./physical/pitr-support.ts";
+import { postgresModeOf, postgresSourceSchema, type PostgresSourceConfig } from "./config.ts";
 import { describeLocation, parsePostgresUrl, withClient } from "./connection.ts";
 import { readFingerprint } from "./fingerprint.ts";
 import { identifyTarget } from "./identity.ts";
@@ -52,12 +54,22 @@ export const postgresEngine: Engine<PostgresSourceConfig> = {
     atomicSwap: true,
     sqlChecks: true,
     contentHashes: true,
-    pitr: false,
+    pitr: true,
     partialRestore: false,
     scratch: ["throwaway-cluster", "server-database"],
   },
   checkTarget: (target) => parsePostgresUrl(target, "target") && target,
-  capture,
+  capture: (source, sink, context) =>
+    postgresModeOf(source) === "physical"
+      ? capturePhysical(source, sink, context)
+      : capture(source, sink, context),
+  captureVariants: (source) =>
+    postgresModeOf(source) === "both"
+      ? [
+          { ...source, mode: "logical" },
+          { ...source, mode: "physical" },
+        ]
+      : [source],
   inspectTarget: (target) => inspectTarget(parsePostgresUrl(target, "target")),
   restore,
   fingerprint: (target, _context, options) => fingerprintTarget(target, options),
@@ -65,4 +77,5 @@ export const postgresEngine: Engine<PostgresSourceConfig> = {
   provisionScratch,
   queryScalar,
   sourceGrowth: (source, snapshot, context) => sourceGrowth(source, snapshot.engineMeta, context.signal),
+  pitr: postgresPitr,
 };

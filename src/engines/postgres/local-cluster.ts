@@ -66,6 +66,8 @@ interface Running {
   readonly user: string | undefined;
 }
 const running = new Map<string, Running>();
+/** Cluster homes of this process (removed when the process exits, running or not). */
+const homes = new Map<string, Running>();
 const socketDirs = new Set<string>();
 let exitHookInstalled = false;
 
@@ -78,6 +80,8 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on("exit", () => {
+    for (const home of homes.values())
+      if (!running.has(home.dir)) rmSync(home.dir, { recursive: true, force: true });
     for (const cluster of running.values()) {
       const command = [
         join(cluster.binDir, "pg_ctl"),
@@ -99,29 +103,14 @@ export async function startLocalCluster(
   binaries: ServerBinaries,
   context: EngineContext,
 ): Promise<LocalCluster> {
-  const user = process.getuid?.() === 0 ? serverUser : undefined;
-  const dir = await mkdtemp(join(tmpdir(), "lifeboat-drill-"));
-  const dataDir = join(dir, "data");
-  const socketDir = join(dir, "sock");
-  const record: Running = { binDir: binaries.binDir, dataDir, dir, socketDir, user };
-  const stop = stopper(record, context.runner);
-  installExitHook();
+  const home = await makeClusterHome(binaries, context);
   try {
-    // mkdtemp made `dir` 0700; the server user becomes its owner, nobody else may enter.
-    await chmod(dir, 0o700);
-    await mkdir(socketDir, { mode: 0o700 });
-    if (user) {
-      const { uid, gid } = await serverUserIds(context.runner);
-      await chown(dir, uid, gid);
-      await chown(socketDir, uid, gid);
-    }
     // The server binaries get the base environment only (runner): no libpq password, nothing of Lifeboat's.
-    const asServer: RunOptions = { cwd: dir, ...(user ? { user } : {}) };
     const initdb = await context.runner.run(
       join(binaries.binDir, "initdb"),
       [
         "-D",
-        dataDir,
+        home.dataDir,
         "--auth-local=trust",
         "--auth-host=reject",
         "-U",
@@ -130,54 +119,141 @@ export async function startLocalCluster(
         "--locale=C",
         "--no-sync",
       ],
-      { ...asServer, ...(context.signal ? { signal: context.signal } : {}) },
+      { ...home.asServer, ...(context.signal ? { signal: context.signal } : {}) },
     );
     context.signal?.throwIfAborted();
     if (!initdb.ok) throw startFailure(`initdb failed: ${initdb.stderr.trim() || initdb.stdout.trim()}`);
-
-    // pg_ctl hands -o to a shell: values are quoted for it ('' is the empty listen_addresses: no TCP).
-    const settings: Record<string, string> = {
-      listen_addresses: "''",
-      unix_socket_directories: `'${socketDir}'`,
-      unix_socket_permissions: "0700",
-      ...disposableSettings,
-    };
-    const options = Object.entries(settings)
-      .map(([name, value]) => `-c ${name}=${value}`)
-      .join(" ");
-    // No TCP port is bound, so nothing can take this one: it only gives the socket file a distinct name.
-    const port = await freePort();
-    const log = join(dir, "server.log");
-    running.set(dir, record);
-    socketDirs.add(socketDir);
-    const started = await context.runner.run(
-      join(binaries.binDir, "pg_ctl"),
-      ["start", "-D", dataDir, "-w", "-t", "60", "-s", "-l", log, "-o", `-p ${port} ${options}`],
-      asServer,
-    );
-    context.signal?.throwIfAborted();
-    if (!started.ok) {
-      const serverLog = await readFile(log, "utf8").catch(() => "");
-      const tail = serverLog.trim().split("\n").slice(-5).join("\n");
-      throw startFailure(`pg_ctl start failed: ${started.stderr.trim()}${tail ? `\n${tail}` : ""}`);
-    }
-    context.log.debug(
-      `started a throwaway PostgreSQL ${binaries.major} cluster in ${dir}, listening on its unix socket only`,
-    );
-    const keep = (database: string) => {
-      running.delete(dir); // the exit hook no longer stops it
-      const as = user ? `runuser -u ${user} -- ` : "";
-      return (
-        `throwaway PostgreSQL ${binaries.major} cluster in ${dir}, still running: ` +
-        `psql -h ${socketDir} -p ${port} -U postgres ${database}; remove it with: ` +
-        `${as}${join(binaries.binDir, "pg_ctl")} stop -D ${dataDir} -m immediate && rm -rf ${dir}`
-      );
-    };
-    return { port, dir, socketDir, major: binaries.major, stop, keep };
+    return await startServerIn(home, {}, context);
   } catch (error) {
-    await stop().catch(() => {});
+    await home.remove().catch(() => {});
     throw error;
   }
+}
+
+/** A fresh 0700 directory for one throwaway server, owned by the server user; `dataDir` inside it is not made yet. */
+export interface ClusterHome {
+  readonly binaries: ServerBinaries;
+  readonly dir: string;
+  readonly dataDir: string;
+  readonly socketDir: string;
+  /** The server user when Lifeboat runs as root (its ids, for files Lifeboat writes for the server). */
+  readonly user: { readonly name: string; readonly uid: number; readonly gid: number } | undefined;
+  /** Run options for the server binaries (cwd, the server user). */
+  readonly asServer: RunOptions;
+  /** Stop a server started in it (if any) and delete the directory. Safe to call twice. */
+  remove(): Promise<void>;
+}
+
+export async function makeClusterHome(
+  binaries: ServerBinaries,
+  context: EngineContext,
+): Promise<ClusterHome> {
+  const userName = process.getuid?.() === 0 ? serverUser : undefined;
+  const dir = await mkdtemp(join(tmpdir(), "lifeboat-drill-"));
+  const dataDir = join(dir, "data");
+  const socketDir = join(dir, "sock");
+  const record: Running = { binDir: binaries.binDir, dataDir, dir, socketDir, user: userName };
+  const remove = stopper(record, context.runner);
+  installExitHook();
+  try {
+    // mkdtemp made `dir` 0700; the server user becomes its owner, nobody else may enter.
+    await chmod(dir, 0o700);
+    await mkdir(socketDir, { mode: 0o700 });
+    let user: ClusterHome["user"];
+    if (userName) {
+      const { uid, gid } = await serverUserIds(context.runner);
+      await chown(dir, uid, gid);
+      await chown(socketDir, uid, gid);
+      user = { name: userName, uid, gid };
+    }
+    const asServer: RunOptions = { cwd: dir, ...(userName ? { user: userName } : {}) };
+    homes.set(dir, record);
+    return { binaries, dir, dataDir, socketDir, user, asServer, remove };
+  } catch (error) {
+    await remove().catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Start the server of `home` on its unix socket only, with the disposable
+ * settings plus `extra` (a recovered cluster adds its hba file). With
+ * `wait: false` pg_ctl returns at once (a recovering server may take long
+ * before it accepts connections; the caller watches it).
+ */
+export async function startServerIn(
+  home: ClusterHome,
+  extra: Readonly<Record<string, string>>,
+  context: EngineContext,
+  options: { wait?: boolean } = {},
+): Promise<LocalCluster> {
+  const { binaries, dir, dataDir, socketDir, asServer } = home;
+  const record = homes.get(dir);
+  if (!record) throw new LifeboatError("INTERNAL", `${dir} is not a cluster home of this process`);
+  // pg_ctl hands -o to a shell: values are quoted for it ('' is the empty listen_addresses: no TCP).
+  const settings: Record<string, string> = {
+    listen_addresses: "''",
+    unix_socket_directories: `'${socketDir}'`,
+    unix_socket_permissions: "0700",
+    ...disposableSettings,
+    ...extra,
+  };
+  const settingOptions = Object.entries(settings)
+    .map(([name, value]) => `-c ${name}=${value}`)
+    .join(" ");
+  // No TCP port is bound, so nothing can take this one: it only gives the socket file a distinct name.
+  const port = await freePort();
+  const log = serverLogOf(home);
+  running.set(dir, record);
+  socketDirs.add(socketDir);
+  const wait = options.wait ?? true;
+  const started = await context.runner.run(
+    join(binaries.binDir, "pg_ctl"),
+    [
+      "start",
+      "-D",
+      dataDir,
+      wait ? "-w" : "-W",
+      "-t",
+      "60",
+      "-s",
+      "-l",
+      log,
+      "-o",
+      `-p ${port} ${settingOptions}`,
+    ],
+    asServer,
+  );
+  context.signal?.throwIfAborted();
+  if (!started.ok) {
+    const tail = await serverLogTail(home);
+    throw startFailure(`pg_ctl start failed: ${started.stderr.trim()}${tail ? `\n${tail}` : ""}`);
+  }
+  context.log.debug(
+    `started a throwaway PostgreSQL ${binaries.major} cluster in ${dir}, listening on its unix socket only`,
+  );
+  const user = home.user?.name;
+  const keep = (database: string) => {
+    running.delete(dir); // the exit hook no longer stops it
+    homes.delete(dir);
+    const as = user ? `runuser -u ${user} -- ` : "";
+    return (
+      `throwaway PostgreSQL ${binaries.major} cluster in ${dir}, still running: ` +
+      `psql -h ${socketDir} -p ${port} -U postgres ${database}; remove it with: ` +
+      `${as}${join(binaries.binDir, "pg_ctl")} stop -D ${dataDir} -m immediate && rm -rf ${dir}`
+    );
+  };
+  return { port, dir, socketDir, major: binaries.major, stop: home.remove, keep };
+}
+
+export function serverLogOf(home: Pick<ClusterHome, "dir">): string {
+  return join(home.dir, "server.log");
+}
+
+/** The last lines of a throwaway server's log, for error messages. */
+export async function serverLogTail(home: Pick<ClusterHome, "dir">, lines = 5): Promise<string> {
+  const serverLog = await readFile(serverLogOf(home), "utf8").catch(() => "");
+  return serverLog.trim().split("\n").slice(-lines).join("\n");
 }
 
 function stopper(cluster: Running, runner: ProcessRunner): () => Promise<void> {
@@ -201,6 +277,7 @@ function stopper(cluster: Running, runner: ProcessRunner): () => Promise<void> {
       running.delete(cluster.dir);
     }
     await rm(cluster.dir, { recursive: true, force: true });
+    homes.delete(cluster.dir);
     socketDirs.delete(cluster.socketDir);
   };
   return () => {

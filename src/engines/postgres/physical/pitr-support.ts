@@ -1,0 +1,35 @@
+// The postgres engine's point-in-time recovery, as the operations layer sees
+// it (engine.ts, PitrSupport): which snapshots are base backups and what
+// they reach, the PITR window, WAL file identity, and recovery itself.
+
+import { parseDuration } from "../../../domain/duration.ts";
+import type { Snapshot } from "../../../domain/snapshot.ts";
+import { DEFAULT_WAL_SEGMENT_SIZE, parseLsn, type BaseBackup } from "../../../domain/wal.ts";
+import type { PitrSupport } from "../../engine.ts";
+import { postgresModeOf, type PostgresSourceConfig } from "../config.ts";
+import { checkRecoveryTarget, recover } from "./recover.ts";
+import { systemIdOfDataDir, systemIdOfWalFile } from "./wal-file.ts";
+
+function baseBackupOf(snapshot: Snapshot): BaseBackup | undefined {
+  const meta = snapshot.engineMeta;
+  if (meta["format"] !== "physical") return undefined;
+  return {
+    id: snapshot.id,
+    systemId: String(meta["system_identifier"]),
+    timeline: Number(meta["timeline"]),
+    startLsn: parseLsn(String(meta["start_lsn"])),
+    stopLsn: parseLsn(String(meta["stop_lsn"])),
+    stopTime: new Date(String(meta["stop_time"])),
+    segmentSize: Number(meta["wal_segment_size"] ?? DEFAULT_WAL_SEGMENT_SIZE),
+  };
+}
+
+export const postgresPitr: PitrSupport<PostgresSourceConfig> = {
+  takesBaseBackups: (source) => postgresModeOf(source) !== "logical",
+  baseBackupOf,
+  windowSeconds: (source) => (source.pitr_window ? parseDuration(source.pitr_window) : undefined),
+  systemIdOfWalFile: (path, name) => systemIdOfWalFile(path, name),
+  systemIdOfDataDir: (dir) => systemIdOfDataDir(dir),
+  checkRecoveryTarget,
+  recover,
+};

@@ -1,0 +1,84 @@
+// Feeding a recovering server the WAL files its recovery plan names
+// (plan/pitr.ts), ahead of replay: several fetches in flight, at most a
+// window of files ahead of the one the server last asked for, and files the
+// server is done with removed, so the spool stays small however long the
+// archive. The hand-over protocol is engines/postgres/physical/wal-spool.ts
+// (the names are repeated here: operations may not import an engine's files).
+
+import { readdir, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { WalFeed } from "../engines/engine.ts";
+import type { WalArchive } from "../repository/wal-archive.ts";
+
+const PARALLEL_FETCHES = 4;
+const WINDOW = 16;
+const POLL_MS = 20;
+
+export interface WalFeedOptions {
+  readonly parallel?: number;
+  readonly window?: number;
+  readonly signal?: AbortSignal;
+}
+
+export async function startWalFeed(
+  archive: WalArchive,
+  names: readonly string[],
+  spool: string,
+  options: WalFeedOptions = {},
+): Promise<WalFeed> {
+  const window = options.window ?? WINDOW;
+  const index = new Map(names.map((name, position) => [name, position]));
+  await writeAtomically(join(spool, "expected"), names.join("\n") + "\n");
+  let stopped = false;
+  let next = 0;
+  let asked = -1;
+  let removedBelow = 0;
+
+  const refreshAsked = async () => {
+    for (const name of await readdir(join(spool, "asked")).catch(() => [] as string[])) {
+      const position = index.get(name);
+      if (position !== undefined && position > asked) asked = position;
+    }
+    // Files two behind the newest asked are done with (PostgreSQL re-reads at most the current one).
+    for (; removedBelow < asked - 1; removedBelow++) {
+      await rm(join(spool, "files", names[removedBelow]!), { force: true });
+    }
+  };
+
+  const worker = async () => {
+    while (!stopped && !options.signal?.aborted) {
+      if (next >= names.length) return;
+      if (next > asked + window) {
+        await refreshAsked();
+        if (next > asked + window) {
+          await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+          continue;
+        }
+      }
+      const name = names[next++]!;
+      const file = await archive.read(name);
+      if (!file) throw new Error(`${archive.keyOf(name)} vanished from the archive during the restore`);
+      await writeAtomically(join(spool, "files", name), file.data);
+    }
+  };
+
+  const workers = Array.from({ length: options.parallel ?? PARALLEL_FETCHES }, () =>
+    worker().catch(async (error: unknown) => {
+      stopped = true;
+      const message = error instanceof Error ? error.message : String(error);
+      await writeFile(join(spool, "failed"), `lifeboat: fetching WAL failed: ${message}\n`).catch(() => {});
+    }),
+  );
+  return {
+    async stop() {
+      stopped = true;
+      await Promise.all(workers);
+    },
+  };
+}
+
+async function writeAtomically(path: string, data: string | Buffer): Promise<void> {
+  const partial = `${path}.tmp`;
+  await writeFile(partial, data, { mode: 0o644 });
+  await rename(partial, path);
+}
