@@ -74,6 +74,14 @@ export async function startCluster(baseDir: string, name: string): Promise<Bench
   const gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim());
   await chown(dataDir, uid, gid);
   await asPostgres("initdb", ["-D", dataDir, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]);
+  return startDataDir(dataDir, name);
+}
+
+/**
+ * Starts the cluster already in `dataDir` (made by initdb, or a copy of one),
+ * as the postgres user on a free port with its socket in the data directory.
+ */
+export async function startDataDir(dataDir: string, name: string): Promise<BenchCluster> {
   const port = await freePort();
   const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dataDir}`;
   await asPostgres("pg_ctl", [

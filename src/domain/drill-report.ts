@@ -13,7 +13,7 @@ export type CheckResult = "passed" | "failed" | "error";
 export interface CheckOutcome {
   /** Stable, human-readable name, e.g. "fingerprint", "sql: select count(*) > 0 from bookings". */
   readonly name: string;
-  readonly kind: "fingerprint" | "not_empty" | "sql" | "http" | "command" | "expect_rows" | "deep";
+  readonly kind: "fingerprint" | "not_empty" | "sql" | "http" | "command" | "expect_rows" | "deep" | "marker";
   readonly result: CheckResult;
   readonly detail: string;
 }
@@ -28,10 +28,30 @@ export interface DrillPhases {
   fetch?: number;
   /** The service's own restore (pg_restore, writing the file, extracting the tree). */
   restore?: number;
+  /** Point-in-time drills: writing the markers and waiting until the archive holds them. */
+  mark?: number;
+  /** Point-in-time drills: laying down the base backup (fetch, extract, check against its manifest). */
+  layDown?: number;
+  /** Point-in-time drills: PostgreSQL replaying WAL up to the target. */
+  replay?: number;
+  /** Point-in-time drills: the end of recovery until the server accepts writes. */
+  promote?: number;
   /** Fingerprint comparison and user checks. */
   verify?: number;
   /** Removing the scratch target (not part of the achieved RTO). */
   teardown?: number;
+}
+
+export interface PointInTimeEvidence {
+  /** The recovery target, in words ("time 2026-...", "the end of the archived WAL (latest)"). */
+  readonly target: string;
+  /** markers: the newest marker in the restore against the moment asked for; archive: the newest archived WAL against the drill's start. */
+  readonly rpoMeasuredBy: "markers" | "archive";
+  readonly reachedLsn: string | null;
+  readonly timeline: number | null;
+  readonly walFiles: number;
+  /** The newest marker the restore holds (any drill's), when markers are on. */
+  readonly newestMarker: string | null;
 }
 
 export interface ObjectiveOutcome {
@@ -86,6 +106,8 @@ export interface DrillReport {
   readonly phases: DrillPhases;
   readonly rto: ObjectiveOutcome;
   readonly rpo: ObjectiveOutcome;
+  /** Point-in-time drills: what was restored to and how the RPO was measured. */
+  readonly pointInTime?: PointInTimeEvidence;
   readonly predictedRto: RtoPrediction | null;
   readonly checks: readonly CheckOutcome[];
   /** Errors and warnings met on the way, in order. */

@@ -184,7 +184,12 @@ export interface WalFiles {
 
 /** Where a point-in-time recovery stops (PostgreSQL's recovery_target_* settings). */
 export type RecoveryTarget =
-  | { readonly kind: "time"; readonly time: Date }
+  | {
+      readonly kind: "time";
+      readonly time: Date;
+      /** The moment in PostgreSQL's notation with its full precision (Date keeps milliseconds only). */
+      readonly text: string;
+    }
   | { readonly kind: "lsn"; readonly lsn: bigint }
   | { readonly kind: "name"; readonly name: string }
   | { readonly kind: "xid"; readonly xid: string }

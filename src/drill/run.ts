@@ -17,6 +17,7 @@ import { withTempDir } from "../operations/temp-dir.ts";
 import { redactDeep } from "../runtime/redact.ts";
 import { lifeboatVersion } from "../version.ts";
 import { describeDifferences, fingerprintChecks, runUserCheck } from "./checks.ts";
+import { runPitrDrill } from "./pitr-drill.ts";
 import {
   DRILL_REPORT_SCHEMA,
   drillStatus,
@@ -64,6 +65,9 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
   const engine = context.engineFor(source.engine);
   const startedAt = context.now();
   const id = drillId(startedAt);
+  if (engine.pitr?.takesBaseBackups(source)) {
+    return runPitrDrill(context, { sourceName, source, id, operator: `${safeUser()}@${context.hostname}` });
+  }
   const phases: DrillPhases = {};
   const checks: CheckOutcome[] = [];
   const issues: string[] = [];

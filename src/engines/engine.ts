@@ -253,6 +253,37 @@ export interface PitrSupport<C> {
    * with `input.start`, start the server and wait until it reached the target.
    */
   recover(input: RecoveryInput, target: string, context: EngineContext): Promise<RecoveryOutcome>;
+  /**
+   * drill.marker: write a marker into the source, note the moment right
+   * after it, write a second marker, and push both towards the archive.
+   */
+  placeMarkers(source: C, drillId: string, context: EngineContext): Promise<MarkerPlacement>;
+  /** The markers a restored server (a URL recover() returned) holds. */
+  readMarkers(url: string, drillId: string, context: EngineContext): Promise<MarkersFound>;
+}
+
+export interface DrillMarker {
+  readonly drillId: string;
+  readonly label: "before" | "after";
+  /** Commit-time clock of the source, ISO-8601. */
+  readonly at: string;
+}
+
+export interface MarkerPlacement {
+  /** The moment between the two markers, to restore to. */
+  readonly target: RecoveryTarget;
+  readonly before: DrillMarker;
+  readonly after: DrillMarker;
+  /** The WAL segment holding the second marker: the drill waits until it is archived. */
+  readonly segment: string;
+  readonly afterLsn: string;
+}
+
+export interface MarkersFound {
+  /** This drill's markers in the restore, in order. */
+  readonly ofThisDrill: readonly DrillMarker[];
+  /** The newest marker of any drill in the restore. */
+  readonly newest: DrillMarker | undefined;
 }
 
 export interface RecoveryInput {

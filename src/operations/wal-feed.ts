@@ -32,33 +32,47 @@ export async function startWalFeed(
   let stopped = false;
   let next = 0;
   let asked = -1;
-  let removedBelow = 0;
+  /** Segments removed from the spool; PostgreSQL may still ask for one again (it re-reads at promotion). */
+  const removed = new Set<string>();
+  const again: string[] = [];
 
   const refreshAsked = async () => {
     for (const name of await readdir(join(spool, "asked")).catch(() => [] as string[])) {
       const position = index.get(name);
-      if (position !== undefined && position > asked) asked = position;
+      if (position === undefined) continue;
+      if (position > asked) asked = position;
+      if (removed.delete(name)) again.push(name);
     }
-    // Files two behind the newest asked are done with (PostgreSQL re-reads at most the current one).
-    for (; removedBelow < asked - 1; removedBelow++) {
-      await rm(join(spool, "files", names[removedBelow]!), { force: true });
+    // Segments well behind the newest asked are done with; history files are tiny and re-read: kept.
+    for (let position = 0; position < asked - 2; position++) {
+      const name = names[position]!;
+      if (name.endsWith(".history") || removed.has(name) || position >= next) continue;
+      await rm(join(spool, "files", name), { force: true });
+      removed.add(name);
     }
+  };
+
+  const fetchInto = async (name: string) => {
+    const file = await archive.read(name);
+    if (!file) throw new Error(`${archive.keyOf(name)} vanished from the archive during the restore`);
+    await writeAtomically(join(spool, "files", name), file.data);
   };
 
   const worker = async () => {
     while (!stopped && !options.signal?.aborted) {
-      if (next >= names.length) return;
-      if (next > asked + window) {
-        await refreshAsked();
-        if (next > asked + window) {
-          await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-          continue;
-        }
+      const repeat = again.shift();
+      if (repeat) {
+        await fetchInto(repeat);
+        continue;
       }
-      const name = names[next++]!;
-      const file = await archive.read(name);
-      if (!file) throw new Error(`${archive.keyOf(name)} vanished from the archive during the restore`);
-      await writeAtomically(join(spool, "files", name), file.data);
+      if (next >= names.length || next > asked + window) {
+        await refreshAsked();
+        if (again.length === 0 && (next >= names.length || next > asked + window)) {
+          await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        }
+        continue;
+      }
+      await fetchInto(names[next++]!);
     }
   };
 

@@ -18,6 +18,10 @@ const phaseNames: Record<keyof DrillPhases, string> = {
   start: "Provision scratch target",
   fetch: "Fetch and verify chunks",
   restore: "Restore",
+  mark: "Write markers, wait for the archive",
+  layDown: "Lay down base backup",
+  replay: "Replay WAL",
+  promote: "End recovery (promote)",
   verify: "Verify",
   teardown: "Tear down scratch target",
 };

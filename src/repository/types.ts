@@ -206,7 +206,8 @@ export interface CheckProblem {
     | "OBJECT_TRUNCATED"
     | "BAD_MANIFEST"
     | "KEY_DAMAGED"
-    | "REPOSITORY_CONFIG_DAMAGED";
+    | "REPOSITORY_CONFIG_DAMAGED"
+    | "WAL_GAP";
   /** Storage key of the object at fault, e.g. data/ab/ab12... or snapshots/ff00... */
   readonly object: string;
   readonly message: string;

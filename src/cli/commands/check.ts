@@ -2,6 +2,7 @@
 // Problems are listed in full and turn into exit code 4 (integrity).
 
 import { ExitCode, LifeboatError } from "../../errors.ts";
+import { checkWalArchives, type WalArchiveReport } from "../../operations/wal-check.ts";
 import { formatBytes } from "../output.ts";
 import { withRepository, type CommandEnv } from "../session.ts";
 
@@ -24,7 +25,7 @@ export async function checkCommand(
   flags: { readData?: boolean; readDataSubset?: string },
 ): Promise<void> {
   const readDataPercent = parseSubset(flags.readDataSubset, !!flags.readData);
-  const { report, access } = await withRepository(
+  const { report, wal, access } = await withRepository(
     env,
     { kind: "shared", command: "check" },
     async (context, _config, access) => {
@@ -38,7 +39,12 @@ export async function checkCommand(
           ...(context.signal ? { signal: context.signal } : {}),
         })
         .finally(() => context.progress.stop());
-      return { report, access };
+      const wal = await checkWalArchives(context, { readDataPercent });
+      return {
+        report: { ...report, problems: [...report.problems, ...wal.flatMap((w) => w.problems)] },
+        wal,
+        access,
+      };
     },
   );
   const { spools } = access;
@@ -47,6 +53,7 @@ export async function checkCommand(
       ok: report.problems.length === 0,
       readDataPercent,
       ...report,
+      wal,
       locked: access.locked,
       readOnly: access.readOnly,
       spools: { removed: spools.removed, bytesRemoved: spools.bytesRemoved, unprovable: spools.unprovable },
@@ -67,6 +74,7 @@ export async function checkCommand(
         spools.unprovable.length
           ? `${spools.unprovable.length} old temporary folder(s) whose owner cannot be proved gone, left alone: ${spools.unprovable.join(", ")}`
           : "",
+        ...wal.map(describeWalArchive),
         ...report.problems.map((problem) => `${problem.code} ${problem.object}: ${problem.message}`),
         report.problems.length ? `${report.problems.length} problem(s) found` : "no problems found",
       ]
@@ -85,4 +93,13 @@ export async function checkCommand(
       },
     );
   }
+}
+
+function describeWalArchive(wal: WalArchiveReport): string {
+  const age = wal.newestAgeSeconds === null ? "" : `, archived ${Math.round(wal.newestAgeSeconds)}s ago`;
+  return (
+    `WAL of ${wal.source} (cluster ${wal.systemId}): ${wal.segments} segment(s), newest ${wal.newestSegment ?? "none"}${age}; ` +
+    `${wal.segmentsSinceOldestBackup} since the oldest of ${wal.baseBackups} base backup(s)` +
+    (wal.objectsRead ? `; ${wal.objectsRead} WAL file(s) read and verified` : "")
+  );
 }

@@ -24,7 +24,7 @@ export interface PitrFlags {
 /** The recovery target the flags name; undefined when none is given. Two at once is a usage error. */
 export function recoveryTargetOf(flags: PitrFlags): RecoveryTarget | undefined {
   const given: RecoveryTarget[] = [];
-  if (flags.targetTime !== undefined) given.push({ kind: "time", time: parseTargetTime(flags.targetTime) });
+  if (flags.targetTime !== undefined) given.push({ kind: "time", ...parseTargetTime(flags.targetTime) });
   if (flags.targetLsn !== undefined) given.push({ kind: "lsn", lsn: parseLsn(flags.targetLsn) });
   if (flags.targetName !== undefined) given.push({ kind: "name", name: flags.targetName });
   if (flags.targetXid !== undefined) {
@@ -62,7 +62,7 @@ export function wantsPointInTime(flags: PitrFlags): boolean {
  * way PostgreSQL prints it (2026-01-25 14:30:00+00, ... UTC). A time without
  * a zone is refused: read on another host it would mean another moment.
  */
-export function parseTargetTime(text: string): Date {
+export function parseTargetTime(text: string): { time: Date; text: string } {
   const match =
     /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$/i.exec(
       text.trim(),
@@ -84,7 +84,8 @@ export function parseTargetTime(text: string): Date {
       },
     );
   }
-  return date;
+  // PostgreSQL's notation, every fraction digit kept (it refuses ISO-8601's "T" and "Z" here).
+  return { time: date, text: `${match![1]} ${match![2]}${offset === "Z" ? "+00" : offset}` };
 }
 
 function normaliseOffset(zone: string): string {

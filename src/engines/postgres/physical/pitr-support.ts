@@ -7,6 +7,7 @@ import type { Snapshot } from "../../../domain/snapshot.ts";
 import { DEFAULT_WAL_SEGMENT_SIZE, parseLsn, type BaseBackup } from "../../../domain/wal.ts";
 import type { PitrSupport } from "../../engine.ts";
 import { postgresModeOf, type PostgresSourceConfig } from "../config.ts";
+import { placeMarkers, readMarkers } from "./markers.ts";
 import { checkRecoveryTarget, recover } from "./recover.ts";
 import { systemIdOfDataDir, systemIdOfWalFile } from "./wal-file.ts";
 
@@ -32,4 +33,6 @@ export const postgresPitr: PitrSupport<PostgresSourceConfig> = {
   systemIdOfDataDir: (dir) => systemIdOfDataDir(dir),
   checkRecoveryTarget,
   recover,
+  placeMarkers: (source, drillId) => placeMarkers(source, drillId),
+  readMarkers: (url, drillId) => readMarkers(url, drillId),
 };

@@ -95,7 +95,7 @@ async function recoverThrowaway(
       const extra = {
         ...(await primarySettings(watched)),
         hba_file: `'${hbaFile}'`,
-        hot_standby: "on",
+        hot_standby: hotStandbyOf(input),
         ssl: "off",
         logging_collector: "off",
         shared_preload_libraries: "''",
@@ -104,7 +104,7 @@ async function recoverThrowaway(
       const end = await waitForRecovery(watched, endOf(input), context.signal);
       return {
         dataDir: home.dataDir,
-        url: `postgres://postgres@/${encodeURIComponent(String(input.engineMeta["database"] ?? "postgres"))}?host=${encodeURIComponent(cluster.socketDir)}&port=${cluster.port}`,
+        url: `postgres://postgres@${encodeURIComponent(cluster.socketDir)}:${cluster.port}/${encodeURIComponent(String(input.engineMeta["database"] ?? "postgres"))}`,
         ...(end.reachedLsn ? { reachedLsn: end.reachedLsn } : {}),
         ...(end.timeline !== undefined ? { reachedTimeline: end.timeline } : {}),
         phases: { layDown: layDown_, replay: end.replaySeconds, promote: end.promoteSeconds },
@@ -118,6 +118,16 @@ async function recoverThrowaway(
     await home.remove().catch(() => {});
     throw error;
   }
+}
+
+/**
+ * Read-only connections during recovery only when the target pauses there.
+ * Hot standby makes PostgreSQL pause recovery whenever the WAL raises a
+ * setting such as max_connections above the restored server's (a promoted
+ * copy that ran with other settings); without it replay simply goes on.
+ */
+function hotStandbyOf(input: RecoveryInput): "on" | "off" {
+  return input.action === "pause" && input.target.kind !== "latest" ? "on" : "off";
 }
 
 function endOf(input: RecoveryInput) {
@@ -215,6 +225,7 @@ async function startInPlace(
       "-c listen_addresses=localhost",
       `-c restore_command='${restoreCommand}'`,
       "-c logging_collector=off",
+      `-c hot_standby=${hotStandbyOf(input)}`,
       ...Object.entries(await primarySettings(watched)).map(([name, value]) => `-c ${name}=${value}`),
     ].join(" ");
     const started = await context.runner.run(

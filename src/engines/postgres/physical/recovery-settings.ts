@@ -22,8 +22,7 @@ export function recoveryTargetSettings(
   const settings: Record<string, string> = { recovery_target_timeline: String(timeline) };
   switch (target.kind) {
     case "time":
-      // PostgreSQL's own notation: it refuses ISO-8601's "T" and "Z" here.
-      settings["recovery_target_time"] = target.time.toISOString().replace("T", " ").replace("Z", "+00");
+      settings["recovery_target_time"] = target.text;
       break;
     case "lsn":
       settings["recovery_target_lsn"] = formatLsn(target.lsn);

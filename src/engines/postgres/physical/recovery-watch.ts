@@ -12,6 +12,8 @@ import type { ProcessRunner, RunOptions } from "../../../runtime/process.ts";
 
 const POLL_MS = 100;
 const PID_FILE_GRACE_MS = 3000;
+/** Replay logs every restored file: this long without a new line means it waits for something that never comes. */
+const STALL_MS = 5 * 60_000;
 
 export interface WatchedServer {
   readonly binDir: string;
@@ -19,6 +21,8 @@ export interface WatchedServer {
   readonly logFile: string;
   readonly runner: ProcessRunner;
   readonly asServer: RunOptions;
+  /** Fail when the log stays unchanged this long (default 5 minutes). */
+  readonly stallMs?: number;
 }
 
 export interface RecoveryEnd {
@@ -39,11 +43,22 @@ export async function waitForRecovery(
 ): Promise<RecoveryEnd> {
   const started = Date.now();
   let replayStoppedAt: number | undefined;
+  let lastLog = "";
+  let lastChange = started;
   for (;;) {
     signal?.throwIfAborted();
     const log = await readFile(server.logFile, "utf8").catch(() => "");
+    if (log !== lastLog) [lastLog, lastChange] = [log, Date.now()];
+    if (Date.now() - lastChange > (server.stallMs ?? STALL_MS)) {
+      throw new LifeboatError(
+        "RECOVERY_FAILED",
+        `PostgreSQL has logged nothing for ${Math.round((Date.now() - lastChange) / 1000)}s while recovering ${server.dataDir}; it is stuck:\n${logTail(log)}`,
+        { details: { dataDir: server.dataDir, log: server.logFile } },
+      );
+    }
     const running = await isRunning(server.dataDir);
     unreachedTarget(log);
+    insufficientSettings(log);
     const stopped = /recovery stopping (?:before|after)|redo done at|recovery has paused/.test(log);
     if (stopped) replayStoppedAt ??= Date.now();
     // The log, not pg_control: a base backup's pg_control says "in production" before recovery even began.
@@ -78,6 +93,18 @@ export async function waitForRecovery(
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+function insufficientSettings(log: string): void {
+  const detail = /insufficient parameter settings[\s\S]*?DETAIL:\s+(.+)/.exec(log)?.[1];
+  if (!detail || !/recovery has paused/.test(log)) return;
+  throw new LifeboatError(
+    "RECOVERY_FAILED",
+    `recovery paused because the WAL needs a higher setting than the restored server has: ${detail.trim()}`,
+    {
+      hint: "Start the restored server with that setting at least as high (postgresql.auto.conf), or restore with --target-action promote (no hot standby during recovery).",
+    },
+  );
 }
 
 function unreachedTarget(log: string): void {

@@ -8,7 +8,7 @@
 //
 //   <spool>/expected      every file name the feed will deliver, one per line
 //   <spool>/files/<name>  delivered files (written as .tmp, then renamed)
-//   <spool>/asked/<name>  touched by the script: how far replay has got
+//   <spool>/asked/<name>  the file the server is waiting for (removed once copied)
 //   <spool>/failed        the feed's error; the script then aborts recovery
 
 import { chmod, chown, mkdir, writeFile } from "node:fs/promises";
@@ -32,7 +32,8 @@ while [ ! -e "$d/${SPOOL_FILES}/$1" ]; do
   if [ -e "$d/${SPOOL_FAILED}" ]; then cat "$d/${SPOOL_FAILED}" >&2; exit 126; fi
   sleep 0.01
 done
-exec cp "$d/${SPOOL_FILES}/$1" "$2"
+cp "$d/${SPOOL_FILES}/$1" "$2" || exit 1
+rm -f "$d/${SPOOL_ASKED}/$1"
 `;
 
 /** Make the spool (owned by the server user when given) and return the restore_command that reads it. */

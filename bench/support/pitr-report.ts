@@ -1,0 +1,237 @@
+// The PITR benchmark's results and their Markdown: absolute figures side by
+// side and Lifeboat / pgBackRest ratios, computed from what was measured (no
+// figure is typed in), so BENCHMARKS.md can quote the table as it is.
+
+import type { Measurement } from "./measure.ts";
+import type { ArchiveRun, LagSample } from "./pitr-archiving.ts";
+import type { LifeboatBaseBackup, PitrRestoreRun } from "./pitr-lifeboat.ts";
+import type { PgbackrestBackup } from "./pitr-pgbackrest.ts";
+import type { PgbenchRun } from "./pitr-workload.ts";
+
+export type Tool = "lifeboat" | "pgbackrest";
+
+export interface GrowingBackup<T> {
+  readonly backup: T;
+  /** `du -sb` of the whole repository (base backups and archived WAL) after minus before. */
+  readonly repoGrowth: number;
+}
+
+export interface RestoreResult extends PitrRestoreRun {
+  readonly restoredSummary?: string;
+}
+
+export interface ArchivingResult {
+  readonly pgbench: PgbenchRun;
+  readonly pushes: readonly ArchiveRun[];
+  readonly lag: readonly LagSample[];
+  /** Seconds from the end of pgbench until no finished segment waited any more; undefined if it never got there. */
+  readonly drainSeconds?: number;
+  /** pg_stat_archiver.failed_count added during the run. */
+  readonly archiverFailures: number;
+}
+
+export interface PitrResults {
+  readonly startedAt: string;
+  readonly command: string;
+  readonly machine: Record<string, string>;
+  readonly dataset: Record<string, string | number>;
+  readonly layout: string;
+  readonly settings: Record<Tool, string>;
+  backups: {
+    lifeboat: { first?: GrowingBackup<LifeboatBaseBackup>; second?: GrowingBackup<LifeboatBaseBackup> };
+    pgbackrest: {
+      first?: GrowingBackup<PgbackrestBackup>;
+      second?: GrowingBackup<PgbackrestBackup>;
+      incremental?: GrowingBackup<PgbackrestBackup>;
+    };
+  };
+  restore?: {
+    readonly targetTime: string;
+    readonly writesBefore: Record<Tool, PgbenchRun>;
+    readonly writesAfter: Record<Tool, PgbenchRun>;
+    /** WAL written from the end of the last base backup to the target, per source. */
+    readonly walToTargetBytes: Record<Tool, number>;
+    /** Content summary at the target: what a correct restore shows. */
+    readonly expected: Record<Tool, string>;
+    /** Content summary after the writes past the target: what a restore that overshot would show. */
+    readonly latest: Record<Tool, string>;
+    readonly rounds: Partial<Record<Tool, RestoreResult>>[];
+  };
+  archiving: Partial<Record<Tool, ArchivingResult>>;
+  readonly problems: string[];
+}
+
+export function median(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function quantile(values: readonly number[], q: number): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}
+
+const s = (v: number | undefined) => (v === undefined ? "–" : `${v.toFixed(1)} s`);
+const ms = (v: number | undefined) => (v === undefined ? "–" : `${(v * 1000).toFixed(0)} ms`);
+const mib = (v: number | undefined) => (v === undefined ? "–" : `${(v / 2 ** 20).toFixed(1)} MiB`);
+const pct = (v: number | undefined) => (v === undefined ? "–" : `${(v * 100).toFixed(2)}%`);
+const num = (v: number | undefined, digits = 0) => (v === undefined ? "–" : v.toFixed(digits));
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined || b <= 0 ? "–" : `${(a / b).toFixed(2)}x`;
+
+const okSeconds = (m: Measurement | undefined) => (m?.ok ? m.seconds : undefined);
+const okRss = (m: Measurement | undefined) => (m?.ok ? m.peakRssMb : undefined);
+const share = (part: number | undefined, whole: number | undefined) =>
+  part === undefined || !whole ? undefined : part / whole;
+
+function restoreSeconds(results: PitrResults, tool: Tool): number[] {
+  return (results.restore?.rounds ?? [])
+    .map((round) => round[tool])
+    .filter((r) => r?.measurement.ok && r.restoredSummary === results.restore?.expected[tool])
+    .map((r) => r!.measurement.seconds);
+}
+
+function verified(results: PitrResults, tool: Tool): string {
+  const restore = results.restore;
+  if (!restore) return "–";
+  const runs = restore.rounds.map((round) => round[tool]).filter((r) => r !== undefined);
+  if (runs.length === 0) return "–";
+  const good = runs.filter((r) => r.restoredSummary === restore.expected[tool]).length;
+  const overshot = runs.filter((r) => r.restoredSummary === restore.latest[tool]).length;
+  const failed = runs.filter((r) => !r.measurement.ok).length;
+  const detail = [
+    overshot ? `${overshot} overshot to the latest state` : "",
+    failed ? `${failed} failed` : "",
+  ]
+    .filter(Boolean)
+    .join(", ");
+  return `${good === runs.length ? "yes" : "NO"} (${good}/${runs.length}${detail ? `; ${detail}` : ""})`;
+}
+
+const pushSeconds = (a: ArchivingResult | undefined) =>
+  (a?.pushes ?? []).filter((p) => p.exitCode === 0).map((p) => p.seconds);
+const lagValues = (a: ArchivingResult | undefined) => (a?.lag ?? []).map((l) => l.lagSegments);
+
+export function renderPitrMarkdown(results: PitrResults): string {
+  const lb = results.backups.lifeboat;
+  const br = results.backups.pgbackrest;
+  const lines: string[] = [
+    `# PostgreSQL point-in-time recovery: Lifeboat vs pgBackRest (${results.startedAt})`,
+    "",
+  ];
+  lines.push(`Command: \`${results.command}\``, "");
+  const facts = (record: Record<string, string | number>) =>
+    Object.entries(record)
+      .map(([k, v]) => `${k} ${v}`)
+      .join("; ");
+  lines.push(`Machine: ${facts(results.machine)}`, "", `Dataset: ${facts(results.dataset)}`, "");
+  lines.push(`Layout: ${results.layout}`, "");
+  lines.push(`Lifeboat: ${results.settings.lifeboat}`, "", `pgBackRest: ${results.settings.pgbackrest}`, "");
+
+  const lbFirstRead = lb.first?.backup.bytesRead;
+  const brFirstSize = br.first?.backup.databaseBytes;
+  const lbSecondShare = share(lb.second?.backup.bytesStored, lbFirstRead);
+  const brSecondShare = share(br.second?.repoGrowth, brFirstSize);
+  const lbSecondGrowthShare = share(lb.second?.repoGrowth, lbFirstRead);
+  const lbRestore = median(restoreSeconds(results, "lifeboat"));
+  const brRestore = median(restoreSeconds(results, "pgbackrest"));
+  const lbPush = median(pushSeconds(results.archiving.lifeboat));
+  const brPush = median(pushSeconds(results.archiving.pgbackrest));
+  const lbLag = median(lagValues(results.archiving.lifeboat));
+  const brLag = median(lagValues(results.archiving.pgbackrest));
+  const lbLagMax = Math.max(...lagValues(results.archiving.lifeboat), -Infinity);
+  const brLagMax = Math.max(...lagValues(results.archiving.pgbackrest), -Infinity);
+  const finite = (v: number) => (Number.isFinite(v) ? v : undefined);
+  const rounds = results.restore?.rounds.length ?? 0;
+
+  lines.push(
+    "| | Lifeboat | pgBackRest 2.45 | Lifeboat / pgBackRest |",
+    "|---|---|---|---|",
+    `| 1. full base backup, wall time | ${s(okSeconds(lb.first?.backup.measurement))} | ${s(okSeconds(br.first?.backup.measurement))} | ${ratio(okSeconds(lb.first?.backup.measurement), okSeconds(br.first?.backup.measurement))} |`,
+    `| 1. full base backup, peak RSS (largest process) | ${num(okRss(lb.first?.backup.measurement))} MB | ${num(okRss(br.first?.backup.measurement))} MB | ${ratio(okRss(lb.first?.backup.measurement), okRss(br.first?.backup.measurement))} |`,
+    `| 1. full base backup, bytes read from the cluster | ${mib(lbFirstRead)} (bytesRead) | ${mib(brFirstSize)} (info: size) | |`,
+    `| 1. full base backup, repository growth (du -sb, WAL included) | ${mib(lb.first?.repoGrowth)} | ${mib(br.first?.repoGrowth)} | ${ratio(lb.first?.repoGrowth, br.first?.repoGrowth)} |`,
+    `| 2. second base backup of the unchanged cluster, wall time | ${s(okSeconds(lb.second?.backup.measurement))} | ${s(okSeconds(br.second?.backup.measurement))} (full) | ${ratio(okSeconds(lb.second?.backup.measurement), okSeconds(br.second?.backup.measurement))} |`,
+    `| 2. second base backup, new bytes stored / first backup's bytes read | ${pct(lbSecondShare)} (bytesStored ${mib(lb.second?.backup.bytesStored)}) | ${pct(brSecondShare)} (repository growth ${mib(br.second?.repoGrowth)}) | ${ratio(lbSecondShare, brSecondShare)} |`,
+    `| 2. second base backup, repository growth / first backup's bytes read | ${pct(lbSecondGrowthShare)} (${mib(lb.second?.repoGrowth)}) | ${pct(brSecondShare)} | ${ratio(lbSecondGrowthShare, brSecondShare)} |`,
+    `| 2. pgBackRest incremental instead (\`--type=incr\`): wall time, repository growth | | ${s(okSeconds(br.incremental?.backup.measurement))}, ${mib(br.incremental?.repoGrowth)} (${pct(share(br.incremental?.repoGrowth, brFirstSize))}) | |`,
+    `| 3. restore to a time until the server accepts a write (median of ${rounds}) | ${s(lbRestore)} | ${s(brRestore)} | ${ratio(lbRestore, brRestore)} |`,
+    `| 3. restore peak RSS (largest process) | ${num(median(peaks(results, "lifeboat")))} MB | ${num(median(peaks(results, "pgbackrest")))} MB | |`,
+    `| 3. restored to exactly the target (row counts + content sums) | ${verified(results, "lifeboat")} | ${verified(results, "pgbackrest")} | |`,
+    `| 4. archive_command time per segment, median | ${ms(lbPush)} | ${ms(brPush)} | ${ratio(lbPush, brPush)} |`,
+    `| 4. archive_command time per segment, p90 / max | ${ms(quantile(pushSeconds(results.archiving.lifeboat), 0.9))} / ${ms(finite(Math.max(...pushSeconds(results.archiving.lifeboat))))} | ${ms(quantile(pushSeconds(results.archiving.pgbackrest), 0.9))} / ${ms(finite(Math.max(...pushSeconds(results.archiving.pgbackrest))))} | |`,
+    `| 4. segments archived during the run (failed pushes) | ${archivedCount(results.archiving.lifeboat)} | ${archivedCount(results.archiving.pgbackrest)} | |`,
+    `| 4. archive lag at full pgbench speed, median / max (finished segments not yet archived, sampled every second) | ${num(lbLag)} / ${num(finite(lbLagMax))} | ${num(brLag)} / ${num(finite(brLagMax))} | ${ratio(lbLag, brLag)} |`,
+    `| 4. catch-up after pgbench stopped (until no segment waits) | ${s(results.archiving.lifeboat?.drainSeconds)} | ${s(results.archiving.pgbackrest?.drainSeconds)} | ${ratio(results.archiving.lifeboat?.drainSeconds, results.archiving.pgbackrest?.drainSeconds)} |`,
+    `| 4. pgbench throughput during the lag run | ${num(results.archiving.lifeboat?.pgbench.tps)} tps | ${num(results.archiving.pgbackrest?.pgbench.tps)} tps | ${ratio(results.archiving.lifeboat?.pgbench.tps, results.archiving.pgbackrest?.pgbench.tps)} |`,
+    "",
+    'Ratios below 1 favour Lifeboat for times, bytes, memory and lag; for pgbench throughput above 1 does. A ratio is "–" where a figure is missing or pgBackRest\'s is zero.',
+    "",
+  );
+  lines.push(...restoreLines(results), ...phaseLines(results), ...loadLines(results));
+  if (results.problems.length > 0) {
+    lines.push("Problems:", "", ...results.problems.map((p) => `- ${p}`), "");
+  }
+  return lines.join("\n") + "\n";
+}
+
+function peaks(results: PitrResults, tool: Tool): number[] {
+  return (results.restore?.rounds ?? [])
+    .map((round) => okRss(round[tool]?.measurement))
+    .filter((v): v is number => v !== undefined);
+}
+
+function archivedCount(a: ArchivingResult | undefined): string {
+  if (!a) return "–";
+  const failed = a.pushes.filter((p) => p.exitCode !== 0).length;
+  return `${a.pushes.length - failed} (${failed} failed; pg_stat_archiver failures ${a.archiverFailures})`;
+}
+
+function restoreLines(results: PitrResults): string[] {
+  const r = results.restore;
+  if (!r) return [];
+  const each = (tool: Tool) =>
+    r.rounds
+      .map((round) => round[tool]?.measurement)
+      .map((m) => (m === undefined ? "–" : m.ok ? m.seconds.toFixed(1) : "failed"))
+      .join(", ");
+  return [
+    `Restore target: \`${r.targetTime}\`, after ${r.writesBefore.lifeboat.transactions} / ${r.writesBefore.pgbackrest.transactions} pgbench transactions (Lifeboat's / pgBackRest's source) following the last base backup, ${mib(r.walToTargetBytes.lifeboat)} / ${mib(r.walToTargetBytes.pgbackrest)} of WAL to replay; ${r.writesAfter.lifeboat.transactions} / ${r.writesAfter.pgbackrest.transactions} more transactions after the target must not appear. Each round's restore wall time (Lifeboat: ${each("lifeboat")}; pgBackRest: ${each("pgbackrest")}).`,
+    "",
+  ];
+}
+
+function phaseLines(results: PitrResults): string[] {
+  const rows = (results.restore?.rounds ?? [])
+    .map((round, index) => ({ index, phases: round.lifeboat?.phases }))
+    .filter((row) => row.phases !== undefined)
+    .map(
+      ({ index, phases }) =>
+        `round ${index + 1}: ${Object.entries(phases!)
+          .map(([phase, seconds]) => `${phase} ${Number(seconds).toFixed(1)} s`)
+          .join(", ")}`,
+    );
+  return rows.length === 0 ? [] : [`Lifeboat restore phases (--json): ${rows.join("; ")}.`, ""];
+}
+
+function loadLines(results: PitrResults): string[] {
+  const runs: Measurement[] = [
+    results.backups.lifeboat.first?.backup.measurement,
+    results.backups.pgbackrest.first?.backup.measurement,
+    results.backups.lifeboat.second?.backup.measurement,
+    results.backups.pgbackrest.second?.backup.measurement,
+    results.backups.pgbackrest.incremental?.backup.measurement,
+    ...(results.restore?.rounds ?? []).flatMap((round) => [
+      round.lifeboat?.measurement,
+      round.pgbackrest?.measurement,
+    ]),
+  ].filter((m): m is Measurement => m !== undefined);
+  if (runs.length === 0) return [];
+  return [
+    `1-minute load average before each run: ${runs.map((m) => `${m.label} ${m.loadBefore.toFixed(1)}`).join(", ")}.`,
+    "",
+  ];
+}

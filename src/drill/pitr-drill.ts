@@ -1,0 +1,298 @@
+// A point-in-time drill of a source with base backups: recover into a
+// throwaway server, prove what the restore holds, measure RTO and RPO.
+//
+//   select  the base backup that reaches the target (plan/pitr.ts)
+//   mark    drill.marker: write a marker, take the moment after it, write a
+//           second marker, switch WAL, wait until the archive holds it
+//   layDown fetch the base backup, extract it, check it against its manifest
+//   replay  PostgreSQL replays WAL from the archive up to the target
+//   promote the end of recovery, until the server accepts writes
+//   verify  markers (the first there, the second not), not empty, user checks
+//
+// RPO is measured from the data when markers are on: the moment asked for
+// minus the commit time of the newest marker the restore holds. Without
+// markers the drill restores everything archived and measures RPO as the
+// drill's start minus the arrival of the newest archived segment: what a
+// loss of the primary at that moment would lose, at least.
+
+import type { SourceConfig } from "../engines/config.ts";
+import { parseDuration } from "../domain/duration.ts";
+import { dataHeld } from "../domain/fingerprint.ts";
+import { totalSize, type Snapshot } from "../domain/snapshot.ts";
+import type { RecoveryTarget } from "../domain/wal.ts";
+import type { EngineContext, MarkerPlacement, RecoveryOutcome, ScratchTarget } from "../engines/engine.ts";
+import { isLifeboatError, LifeboatError } from "../errors.ts";
+import type { OperationContext } from "../operations/context.ts";
+import { restoreToPoint } from "../operations/pitr-restore.ts";
+import { withTempDir } from "../operations/temp-dir.ts";
+import { pitrOf, readArchiveState } from "../operations/wal.ts";
+import { describeTarget } from "../plan/pitr.ts";
+import { redactDeep } from "../runtime/redact.ts";
+import { lifeboatVersion } from "../version.ts";
+import { runUserCheck } from "./checks.ts";
+import {
+  DRILL_REPORT_SCHEMA,
+  drillStatus,
+  evaluateObjective,
+  type CheckOutcome,
+  type DrillPhases,
+  type DrillReport,
+  type PointInTimeEvidence,
+} from "../domain/drill-report.ts";
+
+/** How long the drill waits for its marker's segment to reach the archive. */
+const ARCHIVE_WAIT_MS = 120_000;
+
+export interface PitrDrillRequest {
+  readonly sourceName: string;
+  readonly source: SourceConfig;
+  readonly id: string;
+  readonly operator: string;
+}
+
+/** Failures that prove the backup or the archive cannot deliver, as opposed to the drill being unable to run. */
+const recoveryFaults = new Set([
+  "CHECKSUM_MISMATCH",
+  "OBJECT_MISSING",
+  "OBJECT_TRUNCATED",
+  "VERIFICATION_FAILED",
+  "WAL_GAP",
+  "RECOVERY_FAILED",
+  "PITR_TARGET_UNREACHABLE",
+]);
+
+export async function runPitrDrill(
+  context: OperationContext,
+  request: PitrDrillRequest,
+): Promise<DrillReport> {
+  const { source, sourceName, id } = request;
+  const pitr = pitrOf(context, sourceName, source);
+  const engine = context.engineFor(source.engine);
+  const startedAt = context.now();
+  const phases: DrillPhases = {};
+  const checks: CheckOutcome[] = [];
+  const issues: string[] = [];
+  let snapshot: Snapshot | undefined;
+  let outcome: RecoveryOutcome | undefined;
+  let placement: MarkerPlacement | undefined;
+  let evidence: PointInTimeEvidence | undefined;
+  let rpoAchieved: number | null = null;
+  let verifiedAt: number | undefined;
+  let failedHard = false;
+  let kept = false;
+  let mark = startedAt.getTime();
+  let current: keyof DrillPhases = "select";
+  const lap = (next: keyof DrillPhases) => {
+    const now = context.now().getTime();
+    phases[current] = (phases[current] ?? 0) + (now - mark) / 1000;
+    current = next;
+    mark = now;
+  };
+  const useMarkers = source.drill?.marker === true;
+  if (source.drill?.target?.url) {
+    issues.push(
+      "drill.target.url is not used by point-in-time drills: they recover into a throwaway local server",
+    );
+  }
+
+  await withTempDir("drill", async (tempDir) => {
+    const engineContext: EngineContext = {
+      runner: context.runner,
+      log: context.log,
+      tempDir,
+      ...(context.signal ? { signal: context.signal } : {}),
+    };
+    try {
+      let target: RecoveryTarget = { kind: "latest" };
+      if (useMarkers) {
+        lap("mark");
+        placement = await pitr.placeMarkers(source, id, engineContext);
+        target = placement.target;
+        await waitForSegment(context, sourceName, placement.segment, engineContext.signal);
+      }
+      lap("layDown");
+      context.log.info(`drill ${sourceName}: recovering to ${describeTarget(target)} in a throwaway server`);
+      const restore = await restoreToPoint(context, {
+        sourceName,
+        source,
+        target,
+        action: "promote",
+        to: "",
+        force: false,
+        dryRun: false,
+        // Unused: a throwaway server reads WAL from the spool Lifeboat feeds (wal-spool.ts).
+        restoreCommand: () => "false",
+        start: { throwaway: true },
+      });
+      outcome = restore.outcome!;
+      snapshot = restore.snapshot;
+      // The engine timed its own phases; the drill's clock adds them up the same way.
+      phases.layDown = (phases.layDown ?? 0) + outcome.phases.layDown;
+      phases.replay = outcome.phases.replay ?? 0;
+      phases.promote = outcome.phases.promote ?? 0;
+      mark = context.now().getTime();
+      current = "verify";
+      evidence = {
+        target: describeTarget(target),
+        rpoMeasuredBy: useMarkers ? "markers" : "archive",
+        reachedLsn: outcome.reachedLsn ?? null,
+        timeline: outcome.reachedTimeline ?? null,
+        walFiles: restore.plan.walFiles.length,
+        newestMarker: null,
+      };
+
+      if (placement) {
+        const found = await pitr.readMarkers(outcome.url!, id, engineContext);
+        checks.push(
+          markerCheck(
+            placement,
+            found.ofThisDrill.map((marker) => marker.label),
+          ),
+        );
+        evidence = { ...evidence, newestMarker: found.newest?.at ?? null };
+        rpoAchieved = found.newest
+          ? Math.max(
+              0,
+              (placement.target.kind === "time" ? placement.target.time.getTime() : 0) -
+                Date.parse(found.newest.at),
+            ) / 1000
+          : null;
+        if (!found.newest) issues.push("the restore holds no marker at all: the RPO could not be measured");
+      } else {
+        const segmentSize = pitr.baseBackupOf(restore.snapshot)!.segmentSize;
+        const state = await readArchiveState(
+          context.repository.walArchive(sourceName, restore.systemId),
+          segmentSize,
+        );
+        const newest = Math.max(...[...state.newestPushedAt.values()].map((date) => date.getTime()));
+        rpoAchieved = Number.isFinite(newest) ? Math.max(0, (startedAt.getTime() - newest) / 1000) : null;
+      }
+      const fingerprint = await engine.fingerprint(outcome.url!, engineContext);
+      const held = dataHeld(fingerprint);
+      checks.push({
+        name: "not empty",
+        kind: "not_empty",
+        result: held.empty ? "failed" : "passed",
+        detail: held.empty ? `the restored server holds no data (${held.detail})` : held.detail,
+      });
+      const scratch = scratchOf(outcome);
+      for (const check of source.drill?.checks ?? []) {
+        checks.push(await runUserCheck(check, { engine, scratch, fingerprint, context: engineContext }));
+      }
+      lap("teardown");
+      if (checks.every((check) => check.result === "passed")) verifiedAt = mark;
+    } catch (error) {
+      const phase = current;
+      lap("teardown");
+      const failure = isLifeboatError(error)
+        ? error
+        : new LifeboatError("INTERNAL", String((error as Error)?.message ?? error));
+      issues.push(`${phase}: [${failure.code}] ${failure.message}`);
+      if (!recoveryFaults.has(failure.code)) failedHard = true;
+      else
+        checks.push({
+          name: "recovery",
+          kind: "fingerprint",
+          result: "failed",
+          detail: `[${failure.code}] ${failure.message}`,
+        });
+    } finally {
+      const failed = failedHard || checks.length === 0 || checks.some((check) => check.result !== "passed");
+      if (outcome && failed && source.drill?.keep_on_failure && outcome.keep) {
+        kept = true;
+        issues.push(`scratch server kept for inspection: ${outcome.keep()}`);
+      } else if (outcome?.stop) {
+        await outcome.stop().catch((error: unknown) => issues.push(`teardown: ${(error as Error).message}`));
+      }
+      lap("teardown");
+    }
+  });
+
+  const rtoAchieved =
+    verifiedAt === undefined ? null : (verifiedAt - startedAt.getTime()) / 1000 - (phases.mark ?? 0);
+  const objectives = source.objectives ?? {};
+  const rto = evaluateObjective(objectives.rto ? parseDuration(objectives.rto) : null, rtoAchieved);
+  const rpo = evaluateObjective(objectives.rpo ? parseDuration(objectives.rpo) : null, rpoAchieved);
+  return redactDeep({
+    schema: DRILL_REPORT_SCHEMA,
+    id,
+    source: sourceName,
+    engine: source.engine,
+    status: drillStatus({ checks, rto, rpo, failed: failedHard }),
+    startedAt: startedAt.toISOString(),
+    finishedAt: context.now().toISOString(),
+    operator: request.operator,
+    environment: `${context.hostname}, throwaway PostgreSQL server (point-in-time recovery)`,
+    snapshot: {
+      id: snapshot?.id ?? null,
+      selector: "base backup that reaches the target",
+      consistentAt: snapshot?.consistentAt ?? null,
+      size: snapshot ? totalSize(snapshot) : null,
+    },
+    scratch: { description: outcome ? `throwaway server in ${outcome.dataDir}` : null, kept },
+    phases,
+    rto,
+    rpo,
+    ...(evidence ? { pointInTime: evidence } : {}),
+    predictedRto: null,
+    checks,
+    issues,
+    lifeboatVersion,
+  } satisfies DrillReport);
+}
+
+function markerCheck(placement: MarkerPlacement, labels: readonly string[]): CheckOutcome {
+  const before = labels.includes("before");
+  const after = labels.includes("after");
+  const ok = before && !after;
+  const at = placement.target.kind === "time" ? placement.target.text : "?";
+  return {
+    name: "markers",
+    kind: "marker",
+    result: ok ? "passed" : "failed",
+    detail: ok
+      ? `the marker written before ${at} is there, the one written after it is not`
+      : `restored to ${at}: marker before ${before ? "present" : "MISSING"}, marker after ${after ? "PRESENT (the restore went past its target)" : "absent"}`,
+  };
+}
+
+function scratchOf(outcome: RecoveryOutcome): ScratchTarget {
+  const url = new URL(outcome.url!);
+  return {
+    target: outcome.url!,
+    description: `throwaway server in ${outcome.dataDir}`,
+    env: {
+      PGHOST: decodeURIComponent(url.hostname),
+      PGPORT: url.port,
+      PGDATABASE: decodeURIComponent(url.pathname.slice(1)),
+      PGUSER: "postgres",
+      LIFEBOAT_TARGET: outcome.url!,
+    },
+    destroy: () => outcome.stop?.() ?? Promise.resolve(),
+  };
+}
+
+async function waitForSegment(
+  context: OperationContext,
+  sourceName: string,
+  segment: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const deadline = Date.now() + ARCHIVE_WAIT_MS;
+  const clusters = await context.repository.listWalClusters(sourceName);
+  for (;;) {
+    for (const systemId of clusters.length
+      ? clusters
+      : await context.repository.listWalClusters(sourceName)) {
+      if ((await context.repository.walArchive(sourceName, systemId).list()).includes(segment)) return;
+    }
+    if (Date.now() > deadline) {
+      throw new LifeboatError(
+        "WAL_ARCHIVE_MISSING",
+        `the drill's marker is in WAL segment ${segment}, which did not reach the archive within ${ARCHIVE_WAIT_MS / 1000}s`,
+      );
+    }
+    signal?.throwIfAborted();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
