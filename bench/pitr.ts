@@ -6,8 +6,8 @@
 // tool archives alone and neither waits on the other's archive_command.
 // Writes bench/out/pitr-results.md, pitr-results.json and pitr-run.log.
 //
-//   node bench/pitr.ts [--scale 70] [--random-mb 250] [--writes 20000]
-//        [--writes-after 2000] [--lag-seconds 60] [--rounds 1] [--keep]
+//   node bench/pitr.ts [--scale 70] [--random-mb 250] [--writes 300*scale]
+//        [--writes-after 2000] [--lag-seconds 60 (15 below scale 10)] [--rounds 1] [--keep]
 
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, totalmem, tmpdir } from "node:os";
@@ -60,9 +60,9 @@ const { values } = parseArgs({
   options: {
     scale: { type: "string", default: "70" },
     "random-mb": { type: "string", default: "250" },
-    writes: { type: "string", default: "20000" },
+    writes: { type: "string" },
     "writes-after": { type: "string", default: "2000" },
-    "lag-seconds": { type: "string", default: "60" },
+    "lag-seconds": { type: "string" },
     rounds: { type: "string", default: "1" },
     keep: { type: "boolean", default: false },
     out: { type: "string", default: join(repoRoot, "bench", "out") },
@@ -70,9 +70,11 @@ const { values } = parseArgs({
 });
 const scale = Number(values.scale);
 const randomMb = Number(values["random-mb"]);
-const writes = Number(values.writes);
+// Defaults scale with the dataset so a quick run (--scale 2) stays quick: 300 transactions per
+// scale unit before the target (21,000 at the default scale), and a 15 s lag run below scale 10.
+const writes = Number(values.writes ?? 300 * scale);
 const writesAfter = Number(values["writes-after"]);
-const lagSeconds = Number(values["lag-seconds"]);
+const lagSeconds = Number(values["lag-seconds"] ?? (scale < 10 ? 15 : 60));
 const rounds = Math.max(1, Number(values.rounds));
 const outDir = resolve(values.out);
 const cliPath = join(repoRoot, "src", "cli", "main.ts");

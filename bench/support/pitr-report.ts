@@ -74,7 +74,7 @@ function quantile(values: readonly number[], q: number): number | undefined {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 }
 
-const s = (v: number | undefined) => (v === undefined ? "–" : `${v.toFixed(1)} s`);
+const s = (v: number | undefined, digits = 1) => (v === undefined ? "–" : `${v.toFixed(digits)} s`);
 const ms = (v: number | undefined) => (v === undefined ? "–" : `${(v * 1000).toFixed(0)} ms`);
 const mib = (v: number | undefined) => (v === undefined ? "–" : `${(v / 2 ** 20).toFixed(1)} MiB`);
 const pct = (v: number | undefined) => (v === undefined ? "–" : `${(v * 100).toFixed(2)}%`);
@@ -165,7 +165,7 @@ export function renderPitrMarkdown(results: PitrResults): string {
     `| 4. archive_command time per segment, p90 / max | ${ms(quantile(pushSeconds(results.archiving.lifeboat), 0.9))} / ${ms(finite(Math.max(...pushSeconds(results.archiving.lifeboat))))} | ${ms(quantile(pushSeconds(results.archiving.pgbackrest), 0.9))} / ${ms(finite(Math.max(...pushSeconds(results.archiving.pgbackrest))))} | |`,
     `| 4. segments archived during the run (failed pushes) | ${archivedCount(results.archiving.lifeboat)} | ${archivedCount(results.archiving.pgbackrest)} | |`,
     `| 4. archive lag at full pgbench speed, median / max (finished segments not yet archived, sampled every second) | ${num(lbLag)} / ${num(finite(lbLagMax))} | ${num(brLag)} / ${num(finite(brLagMax))} | ${ratio(lbLag, brLag)} |`,
-    `| 4. catch-up after pgbench stopped (until no segment waits) | ${s(results.archiving.lifeboat?.drainSeconds)} | ${s(results.archiving.pgbackrest?.drainSeconds)} | ${ratio(results.archiving.lifeboat?.drainSeconds, results.archiving.pgbackrest?.drainSeconds)} |`,
+    `| 4. catch-up after pgbench stopped (until no segment waits) | ${s(results.archiving.lifeboat?.drainSeconds, 2)} | ${s(results.archiving.pgbackrest?.drainSeconds, 2)} | ${ratio(results.archiving.lifeboat?.drainSeconds, results.archiving.pgbackrest?.drainSeconds)} |`,
     `| 4. pgbench throughput during the lag run | ${num(results.archiving.lifeboat?.pgbench.tps)} tps | ${num(results.archiving.pgbackrest?.pgbench.tps)} tps | ${ratio(results.archiving.lifeboat?.pgbench.tps, results.archiving.pgbackrest?.pgbench.tps)} |`,
     "",
     'Ratios below 1 favour Lifeboat for times, bytes, memory and lag; for pgbench throughput above 1 does. A ratio is "–" where a figure is missing or pgBackRest\'s is zero.',

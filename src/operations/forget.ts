@@ -13,7 +13,8 @@
 import type { RetentionConfig } from "../config/source-fields.ts";
 import { LifeboatError } from "../errors.ts";
 import { isEmptyPolicy, PIN_TAG, planRetention, policyFromConfig } from "../plan/retention.ts";
-import type { RetentionPlan, RetentionPolicy } from "../plan/retention.ts";
+import type { KeepReason, RetentionPlan, RetentionPolicy } from "../plan/retention.ts";
+import type { Snapshot } from "../domain/snapshot.ts";
 import type { DamagedSnapshot } from "../repository/types.ts";
 import type { OperationContext } from "./context.ts";
 
@@ -25,6 +26,8 @@ export interface SourcePolicy {
   /** Undefined: no policy anywhere for this source. */
   readonly policy: RetentionPolicy | undefined;
   readonly from: PolicyOrigin | undefined;
+  /** PITR sources: every moment of this last stretch (pitr_window, seconds) stays restorable. */
+  readonly pitrWindowSeconds?: number | undefined;
 }
 
 export interface PolicyChoice {
@@ -98,14 +101,26 @@ export async function planForget(
   const { snapshots, damaged } = await context.repository.listSnapshotsWithDamage();
   const sources: PlannedSource[] = [];
   const skipped: SkippedSource[] = [];
-  for (const { source, policy, from } of policies) {
+  for (const { source, policy, from, pitrWindowSeconds } of policies) {
     const own = snapshots.filter((snapshot) => snapshot.source === source);
     if (policy === undefined || from === undefined || isEmptyPolicy(policy)) {
       skipped.push({ source, snapshots: own.length, reason: "no retention policy" });
       continue;
     }
     const pinned = new Set(own.filter((snapshot) => snapshot.tags.includes(PIN_TAG)).map(({ id }) => id));
-    sources.push({ ...planRetention({ source, snapshots: own, policy, pinned }), policy, from });
+    // Base backups and logical snapshots of one source (mode: both) are kept by the policy each on
+    // their own: keep_last 3 must not let three logical snapshots push out every base backup.
+    const groups = groupByKind(context, own);
+    const plans = [...groups.entries()].map(([kind, snapshots]) =>
+      planRetention({
+        source,
+        snapshots,
+        policy,
+        pinned,
+        ...(kind === "base" ? { keepAlso: windowAnchor(context, snapshots, pitrWindowSeconds) } : {}),
+      }),
+    );
+    sources.push({ ...mergePlans(source, plans), policy, from });
   }
   if (everySource) {
     const known = new Set(policies.map(({ source }) => source));
@@ -117,6 +132,63 @@ export async function planForget(
   }
   const remove = sources.flatMap((planned) => planned.remove.map(({ id }) => id));
   return { sources, skipped, damaged, remove };
+}
+
+function isBaseBackup(context: OperationContext, snapshot: Snapshot): boolean {
+  try {
+    return context.engineFor(snapshot.engine).pitr?.baseBackupOf(snapshot) !== undefined;
+  } catch {
+    return false; // an engine this build lacks: a plain snapshot to retention
+  }
+}
+
+function groupByKind(
+  context: OperationContext,
+  snapshots: readonly Snapshot[],
+): Map<"base" | "other", Snapshot[]> {
+  const groups = new Map<"base" | "other", Snapshot[]>();
+  for (const snapshot of snapshots) {
+    const kind = isBaseBackup(context, snapshot) ? "base" : "other";
+    groups.set(kind, [...(groups.get(kind) ?? []), snapshot]);
+  }
+  return groups;
+}
+
+/**
+ * The base backup a PITR window starts from: the newest one that was
+ * consistent before the window began (recovery to the window's first moment
+ * replays from it). When every base backup is younger than the window, the
+ * oldest one is the best there is.
+ */
+function windowAnchor(
+  context: OperationContext,
+  snapshots: readonly Snapshot[],
+  windowSeconds: number | undefined,
+): Map<string, KeepReason> {
+  if (windowSeconds === undefined || snapshots.length === 0) return new Map();
+  const start = context.now().getTime() - windowSeconds * 1000;
+  const byTime = [...snapshots].sort((a, b) => Date.parse(a.consistentAt) - Date.parse(b.consistentAt));
+  const anchor = byTime.filter((snapshot) => Date.parse(snapshot.consistentAt) <= start).at(-1) ?? byTime[0]!;
+  const detail = `starts the PITR window of ${formatWindow(windowSeconds)} (from ${new Date(start).toISOString()})`;
+  return new Map([[anchor.id, { rule: "pitr-window", detail }]]);
+}
+
+function formatWindow(seconds: number): string {
+  return seconds % 86_400 === 0
+    ? `${seconds / 86_400}d`
+    : seconds % 3600 === 0
+      ? `${seconds / 3600}h`
+      : `${seconds}s`;
+}
+
+function mergePlans(source: string, plans: readonly RetentionPlan[]): RetentionPlan {
+  const oldestFirst = <T extends { consistentAt: string }>(items: T[]) =>
+    items.sort((a, b) => Date.parse(a.consistentAt) - Date.parse(b.consistentAt));
+  return {
+    source,
+    keep: oldestFirst(plans.flatMap((plan) => [...plan.keep])),
+    remove: oldestFirst(plans.flatMap((plan) => [...plan.remove])),
+  };
 }
 
 /** Manifest deletions in flight: on an object store each is a round trip. */

@@ -7,7 +7,8 @@
 
 import type { Engine, PitrSupport } from "../engines/engine.ts";
 import type { SourceConfig } from "../engines/config.ts";
-import { isLifeboatError, LifeboatError } from "../errors.ts";
+import type { LifeboatError } from "../errors.ts";
+import { isLifeboatError } from "../errors.ts";
 import { parseWalFileName, segmentNumberOfName, type BaseBackup } from "../domain/wal.ts";
 import { planRecovery } from "../plan/pitr.ts";
 import type { CheckProblem } from "../repository/types.ts";

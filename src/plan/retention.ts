@@ -63,6 +63,7 @@ export type RetentionRule =
   | "within"
   | "tag"
   | "pinned"
+  | "pitr-window"
   | "unknown-time";
 
 export interface KeepReason {
@@ -97,6 +98,8 @@ export interface RetentionInput {
   readonly policy: RetentionPolicy;
   /** Ids kept whatever the policy. */
   readonly pinned?: ReadonlySet<string>;
+  /** Ids kept whatever the policy, with the reason (the base backup a PITR window starts from). */
+  readonly keepAlso?: ReadonlyMap<string, KeepReason>;
 }
 
 type CalendarUnit = "hourly" | "daily" | "weekly" | "monthly" | "yearly";
@@ -211,6 +214,8 @@ export function planRetention(input: RetentionInput): RetentionPlan {
   for (const snapshot of input.snapshots) {
     for (const tag of snapshot.tags) if (tags.has(tag)) keep(snapshot.id, { rule: "tag", detail: tag });
     if (input.pinned?.has(snapshot.id)) keep(snapshot.id, { rule: "pinned", detail: "pinned" });
+    const also = input.keepAlso?.get(snapshot.id);
+    if (also) keep(snapshot.id, also);
   }
 
   const oldestFirst = [...timed.filter(({ time }) => Number.isNaN(time)), ...[...newestFirst].reverse()].map(

@@ -8,13 +8,14 @@
 
 import { durationPattern } from "../../config/source-fields.ts";
 import { shortId } from "../../domain/snapshot.ts";
+import { engineFor } from "../../engines/registry.ts";
 import { LifeboatError } from "../../errors.ts";
 import { applyForget, choosePolicies, planForget } from "../../operations/forget.ts";
 import { applyPrune, preparePrune } from "../../operations/prune.ts";
 import type { ForgetPlan, PlannedSource } from "../../operations/forget.ts";
 import type { KeepReason, RetentionPolicy } from "../../plan/retention.ts";
 import { table } from "../output.ts";
-import { graceMsOf, pruneJson, pruneText } from "./prune.ts";
+import { graceMsOf, pruneJson, pruneText, pruneWal } from "./prune.ts";
 import { loadSessionConfig, selectSources, warnDamage, withRepository, type CommandEnv } from "../session.ts";
 
 export interface ForgetFlags {
@@ -87,6 +88,10 @@ export async function forgetCommand(
     defaultPolicy: config.retention,
     flags: policyFromFlags(flags),
     named: names.length > 0,
+  }).map((choice) => {
+    const source = config.sources[choice.source];
+    const pitr = source ? engineFor(source.engine).pitr : undefined;
+    return source && pitr ? { ...choice, pitrWindowSeconds: pitr.windowSeconds(source) } : choice;
   });
   const dryRun = !!flags.dryRun;
   // A dry run only reads: it takes a shared lock and works on a read-only repository too.
@@ -97,9 +102,14 @@ export async function forgetCommand(
     const plan = await planForget(context, policies, names.length === 0);
     const removed = dryRun ? [] : await applyForget(context, plan);
     if (!flags.prune) return { plan, removed, prune: undefined };
-    const prunePlan = await preparePrune(context, graceMs, dryRun ? new Set(plan.remove) : undefined);
+    const forgotten = dryRun ? new Set(plan.remove) : undefined;
+    const prunePlan = await preparePrune(context, graceMs, forgotten);
     const result = dryRun ? undefined : await applyPrune(context, prunePlan);
-    return { plan, removed, prune: { plan: prunePlan, result } };
+    return {
+      plan,
+      removed,
+      prune: { plan: prunePlan, result, wal: await pruneWal(context, dryRun, forgotten) },
+    };
   });
   const warn = warnDamage(env);
   for (const damage of plan.damaged)
@@ -117,12 +127,12 @@ export async function forgetCommand(
       skipped: plan.skipped,
       damaged: plan.damaged.map(({ id, object, code, message }) => ({ id, object, code, message })),
       removed: dryRun ? plan.remove : removed,
-      ...(prune ? { prune: pruneJson(prune.plan, prune.result, graceMs) } : {}),
+      ...(prune ? { prune: pruneJson(prune.plan, prune.result, graceMs, prune.wal) } : {}),
     },
     () =>
       [
         renderText(plan, dryRun, removed, !!prune),
-        ...(prune ? [pruneText(prune.plan, prune.result)] : []),
+        ...(prune ? [pruneText(prune.plan, prune.result, prune.wal)] : []),
       ].join("\n\n"),
   );
 }

@@ -9,6 +9,8 @@ import { LifeboatError } from "../../errors.ts";
 import { applyPrune, preparePrune } from "../../operations/prune.ts";
 import type { PruneResult } from "../../operations/prune.ts";
 import type { PrunePlan } from "../../plan/prune.ts";
+import type { OperationContext } from "../../operations/context.ts";
+import { applyWalPrune, prepareWalPrune, type WalPruneOutcome } from "../../operations/wal-prune.ts";
 import { withRepository, type CommandEnv } from "../session.ts";
 
 export interface PruneFlags {
@@ -53,16 +55,40 @@ export async function pruneCommand(env: CommandEnv, flags: PruneFlags): Promise<
   const lock = dryRun
     ? { kind: "shared" as const, command: "prune --dry-run" }
     : { kind: "exclusive" as const, command: "prune" };
-  const { plan, result } = await withRepository(env, lock, async (context) => {
+  const { plan, result, wal } = await withRepository(env, lock, async (context) => {
     const plan = await preparePrune(context, graceMs, undefined, threshold);
-    return { plan, result: dryRun ? undefined : await applyPrune(context, plan) };
+    const result = dryRun ? undefined : await applyPrune(context, plan);
+    return { plan, result, wal: await pruneWal(context, dryRun) };
   });
-  env.output.result(pruneJson(plan, result, graceMs), () => pruneText(plan, result));
+  env.output.result(pruneJson(plan, result, graceMs, wal), () => pruneText(plan, result, wal));
+}
+
+/** Prune the WAL archives too (operations/wal-prune.ts); `forgotten` as for preparePrune. */
+export async function pruneWal(
+  context: OperationContext,
+  dryRun: boolean,
+  forgotten?: ReadonlySet<string>,
+): Promise<WalPruneOutcome> {
+  const plan = await prepareWalPrune(context, forgotten);
+  return { plan, deleted: dryRun ? undefined : await applyWalPrune(context, plan) };
 }
 
 /** The JSON of one prune (also the `prune` member of `forget --prune`). */
-export function pruneJson(plan: PrunePlan, result: PruneResult | undefined, graceMs: number) {
+export function pruneJson(
+  plan: PrunePlan,
+  result: PruneResult | undefined,
+  graceMs: number,
+  wal: WalPruneOutcome,
+) {
   return {
+    wal: {
+      clusters: wal.plan.clusters.map(({ delete: names, ...cluster }) => ({
+        ...cluster,
+        deleteFiles: names.length,
+      })),
+      remove: wal.plan.keys,
+      deletedFiles: wal.deleted ?? 0,
+    },
     dryRun: result === undefined,
     graceSeconds: graceMs / 1000,
     remove: plan.remove,
@@ -78,12 +104,16 @@ export function pruneJson(plan: PrunePlan, result: PruneResult | undefined, grac
   };
 }
 
-export function pruneText(plan: PrunePlan, result: PruneResult | undefined): string {
+export function pruneText(plan: PrunePlan, result: PruneResult | undefined, wal: WalPruneOutcome): string {
   const { kept } = plan;
   const keptLine = `kept ${kept.referenced} referenced object(s) (${kept.referencedBytes} bytes) and ${kept.young} unreferenced object(s) younger than the grace period (${kept.youngBytes} bytes)`;
   const action =
     result === undefined
       ? `dry run: a real prune deletes ${plan.remove.length} unreferenced object(s) (${plan.removeBytes} bytes) and repacks ${plan.repack.length} mostly unused pack(s) (freeing ${plan.repackFreedBytes} bytes); nothing was changed`
       : `deleted ${result.deleted} object(s) (${result.deletedBytes} bytes), of which ${plan.repack.length} repacked into ${result.packsWritten} new pack(s)`;
-  return `${action}\n${keptLine}`;
+  const walLines = wal.plan.clusters.map(
+    (cluster) =>
+      `WAL of ${cluster.source} (cluster ${cluster.systemId}): ${wal.deleted === undefined ? "would delete" : "deleted"} ${cluster.delete.length} file(s), kept ${cluster.kept}${cluster.keepFrom ? ` from ${cluster.keepFrom} on` : ""} (${cluster.reason})`,
+  );
+  return [action, keptLine, ...walLines].join("\n");
 }
