@@ -75,6 +75,14 @@ export const errorTable = {
     exit: ExitCode.failure,
     hint: 'wal-fetch was asked for a WAL file the archive does not hold. PostgreSQL asks for such files as a matter of course (the next timeline\'s history file, the segment after the last one), so exit 1 is how restore_command says "not archived".',
   },
+  WAL_PUSH_FAILED: {
+    exit: ExitCode.repository,
+    hint: "The background pusher (wal_push.async) could not archive the file; the message says why, and the pusher's log in wal_push.spool_dir has the details. PostgreSQL keeps the file and retries.",
+  },
+  WAL_PUSH_TIMEOUT: {
+    exit: ExitCode.repository,
+    hint: "The background pusher (wal_push.async) did not archive the file in time: storage may be slow or unreachable. PostgreSQL keeps the file and retries; see the pusher's log in wal_push.spool_dir.",
+  },
   WAL_ARCHIVE_MISSING: {
     exit: ExitCode.sourceOrTarget,
     hint: "Physical backups need the source's WAL in Lifeboat's archive: set archive_mode = on and archive_command = 'lifeboat -c /etc/lifeboat/lifeboat.yaml wal-push SOURCE %p' on the source (docs/engines.md, \"Point-in-time recovery\"), reload it, and run the backup again.",

@@ -79,8 +79,11 @@ const ms = (v: number | undefined) => (v === undefined ? "–" : `${(v * 1000).t
 const mib = (v: number | undefined) => (v === undefined ? "–" : `${(v / 2 ** 20).toFixed(1)} MiB`);
 const pct = (v: number | undefined) => (v === undefined ? "–" : `${(v * 100).toFixed(2)}%`);
 const num = (v: number | undefined, digits = 0) => (v === undefined ? "–" : v.toFixed(digits));
+/** Two significant digits below 0.1, so a small ratio does not print as 0.00x or 0.01x. */
 const ratio = (a: number | undefined, b: number | undefined) =>
-  a === undefined || b === undefined || b <= 0 ? "–" : `${(a / b).toFixed(2)}x`;
+  a === undefined || b === undefined || b <= 0
+    ? "–"
+    : `${a / b < 0.1 ? (a / b).toPrecision(2) : (a / b).toFixed(2)}x`;
 
 const okSeconds = (m: Measurement | undefined) => (m?.ok ? m.seconds : undefined);
 const okRss = (m: Measurement | undefined) => (m?.ok ? m.peakRssMb : undefined);

@@ -146,6 +146,16 @@ function buildProgram(): Command {
     });
 
   program
+    .command("wal-pusher", { hidden: true })
+    .description("the background pusher of wal_push.async (started by wal-push)")
+    .argument("<source>", "source name")
+    .argument("<wal-dir>", "the cluster's pg_wal directory")
+    .action(async (source: string, walDir: string, _options, command: Command) => {
+      const { walPusherCommand } = await import("./commands/wal.ts");
+      await walPusherCommand(await commandEnv(command), source, walDir);
+    });
+
+  program
     .command("wal-fetch")
     .description(
       "write one archived WAL file where PostgreSQL asks (restore_command: wal-fetch SOURCE %f %p); exit 1 when it is not archived",

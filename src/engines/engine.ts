@@ -246,6 +246,10 @@ export interface PitrSupport<C> {
   systemIdOfWalFile(path: string, name: string): Promise<string>;
   /** The system identifier of the cluster in a data directory (restore_command runs in one). */
   systemIdOfDataDir(dir: string): Promise<string>;
+  /** Asynchronous archiving settings (wal_push.async); undefined: each wal-push stores its file itself. */
+  asyncPush(source: C): AsyncPushSettings | undefined;
+  /** WAL files in `walDir` the server has finished and waits to archive, in archiving order. */
+  readyWalFiles(walDir: string): Promise<string[]>;
   /** A target a recovery may use (a data directory path); BAD_ARGUMENT otherwise. */
   checkRecoveryTarget(target: string): string;
   /**
@@ -260,6 +264,13 @@ export interface PitrSupport<C> {
   placeMarkers(source: C, drillId: string, context: EngineContext): Promise<MarkerPlacement>;
   /** The markers a restored server (a URL recover() returned) holds. */
   readMarkers(url: string, drillId: string, context: EngineContext): Promise<MarkersFound>;
+}
+
+export interface AsyncPushSettings {
+  readonly spoolDir: string;
+  readonly parallel: number;
+  /** How long one wal-push waits for the background pusher, in milliseconds. */
+  readonly waitMs: number;
 }
 
 export interface DrillMarker {

@@ -32,8 +32,8 @@ export function shellWord(word: string): string {
 export interface PitrSetupOptions {
   /** More sources (YAML under `sources:`, indented two spaces). */
   readonly extraSources?: string;
-  /** More fields of app-db (YAML indented four spaces). */
-  readonly appDb?: string;
+  /** More fields of app-db (YAML indented four spaces); given the workspace folder. */
+  readonly appDb?: string | ((dir: string) => string);
 }
 
 export async function startPitrSetup(options: PitrSetupOptions = {}): Promise<PitrSetup> {
@@ -44,7 +44,7 @@ sources:
     engine: postgres
     url: PLACEHOLDER_URL
     mode: physical
-${options.appDb ?? ""}${options.extraSources ?? ""}`,
+${typeof options.appDb === "function" ? options.appDb(dir) : (options.appDb ?? "")}${options.extraSources ?? ""}`,
   );
   // Readable by the server's user: the config, the password file, the CLI's workspace.
   await chmod(ws.dir, 0o755);

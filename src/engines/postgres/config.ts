@@ -30,6 +30,34 @@ export const postgresSourceSchema = z.strictObject({
     .describe(
       "Physical mode: every moment of this last stretch (e.g. 7d) stays restorable. forget keeps the base backup that starts the window and prune keeps the WAL from it on, whatever the retention policy says about base backups.",
     ),
+  wal_push: z
+    .strictObject({
+      async: z
+        .boolean()
+        .default(false)
+        .describe(
+          "archive_command returns as soon as a background pusher (one per cluster, started on demand) has archived the file; the pusher reads every .ready file in pg_wal and archives ahead of PostgreSQL, several at a time. WAL is never copied to a local spool.",
+        ),
+      spool_dir: z
+        .string()
+        .regex(/^\//, "an absolute path")
+        .optional()
+        .describe(
+          "Required with async: a directory the PostgreSQL server's user can write, for the pusher's small status files and log. Never inside the data directory (base backups would copy it).",
+        ),
+      parallel: z.int().min(1).max(32).default(4).describe("Files the pusher archives at once."),
+      wait: duration
+        .default("60s")
+        .describe(
+          "How long one archive_command waits for the pusher before failing (PostgreSQL retries it, keeping the file).",
+        ),
+    })
+    .refine((push) => !push.async || push.spool_dir !== undefined, {
+      message: "async: true needs spool_dir",
+      path: ["spool_dir"],
+    })
+    .optional()
+    .describe("How wal-push archives (physical mode). Default: each archive_command stores its file itself."),
   content_hashes: contentHashesField,
   // Optional (default applied where it is used, session.ts) so hand-built source objects stay valid.
   lock_timeout: duration

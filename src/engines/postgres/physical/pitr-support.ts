@@ -9,7 +9,7 @@ import type { PitrSupport } from "../../engine.ts";
 import { postgresModeOf, type PostgresSourceConfig } from "../config.ts";
 import { placeMarkers, readMarkers } from "./markers.ts";
 import { checkRecoveryTarget, recover } from "./recover.ts";
-import { systemIdOfDataDir, systemIdOfWalFile } from "./wal-file.ts";
+import { readyWalFiles, systemIdOfDataDir, systemIdOfWalFile } from "./wal-file.ts";
 
 function baseBackupOf(snapshot: Snapshot): BaseBackup | undefined {
   const meta = snapshot.engineMeta;
@@ -31,6 +31,15 @@ export const postgresPitr: PitrSupport<PostgresSourceConfig> = {
   windowSeconds: (source) => (source.pitr_window ? parseDuration(source.pitr_window) : undefined),
   systemIdOfWalFile: (path, name) => systemIdOfWalFile(path, name),
   systemIdOfDataDir: (dir) => systemIdOfDataDir(dir),
+  readyWalFiles: (walDir) => readyWalFiles(walDir),
+  asyncPush: (source) =>
+    source.wal_push?.async && source.wal_push.spool_dir
+      ? {
+          spoolDir: source.wal_push.spool_dir,
+          parallel: source.wal_push.parallel,
+          waitMs: parseDuration(source.wal_push.wait) * 1000,
+        }
+      : undefined,
   checkRecoveryTarget,
   recover,
   placeMarkers: (source, drillId) => placeMarkers(source, drillId),

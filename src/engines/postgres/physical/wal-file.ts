@@ -7,7 +7,7 @@
 // global/pg_control. PostgreSQL writes both in the server's byte order;
 // Lifeboat reads little-endian, the order of every platform it supports.
 
-import { open, readFile } from "node:fs/promises";
+import { open, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseWalFileName } from "../../../domain/wal.ts";
 import { LifeboatError } from "../../../errors.ts";
@@ -52,4 +52,24 @@ export async function systemIdOfDataDir(dir: string, forFile?: string): Promise<
     );
   }
   return control.readBigUInt64LE(0).toString();
+}
+
+/**
+ * The WAL files PostgreSQL has finished and waits to archive: its archiver
+ * marks each with pg_wal/archive_status/<name>.ready and renames that to
+ * .done once archive_command succeeded. `walDir` is the folder of %p.
+ */
+export async function readyWalFiles(walDir: string): Promise<string[]> {
+  const names = await readdir(join(walDir, "archive_status")).catch(() => [] as string[]);
+  return names
+    .filter((name) => name.endsWith(".ready"))
+    .map((name) => name.slice(0, -".ready".length))
+    .filter((name) => parseWalFileName(name) !== undefined)
+    .sort(archiveOrder);
+}
+
+/** History files first (a new timeline must be visible before its segments), then by name, as PostgreSQL's archiver. */
+function archiveOrder(a: string, b: string): number {
+  const rank = (name: string) => (name.endsWith(".history") ? 0 : 1);
+  return rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0);
 }
