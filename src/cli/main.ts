@@ -141,6 +141,9 @@ function buildProgram(): Command {
     .argument("<source>", "source name (a postgres source with mode: physical or both)")
     .argument("<path>", "the file PostgreSQL passes as %p")
     .action(async (source: string, path: string, _options, command: Command) => {
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      const { tryFastWalPush } = await import("./commands/wal-push-fast.ts");
+      if (await tryFastWalPush(globals.config, source, path, !!globals.json)) return;
       const { walPushCommand } = await import("./commands/wal.ts");
       await walPushCommand(await commandEnv(command), source, path);
     });
