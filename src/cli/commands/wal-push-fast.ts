@@ -31,9 +31,17 @@ export async function tryFastWalPush(
   if (typeof spoolDir !== "string" || !isAbsolute(spoolDir)) return false;
   const name = basename(path);
   const done = join(spoolDir, sourceName, "done", name);
-  if (!(await stat(done).then((info) => info.isFile(), () => false))) return false;
+  if (
+    !(await stat(done).then(
+      (info) => info.isFile(),
+      () => false,
+    ))
+  )
+    return false;
   await rm(done, { force: true });
   const result = { name, outcome: "stored", async: true };
-  process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : `archived ${name} (by the background pusher)\n`);
+  process.stdout.write(
+    json ? `${JSON.stringify(result, null, 2)}\n` : `archived ${name} (by the background pusher)\n`,
+  );
   return true;
 }
