@@ -1,9 +1,11 @@
 // PostgreSQL point-in-time recovery, Lifeboat and pgBackRest 2.45 side by side
 // in one run: full base backup, a second base backup of an unchanged cluster,
 // restore to a time until the server accepts writes, and the archive_command's
-// time per segment and archive lag under pgbench at full speed. Two source
-// clusters are cloned from one generated data directory, one per tool, so each
-// tool archives alone and neither waits on the other's archive_command.
+// time per segment and archive lag under pgbench at full speed, first with
+// synchronous pushing, then again with asynchronous pushing (Lifeboat's
+// wal_push.async, pgBackRest's archive-async=y). Two source clusters are cloned
+// from one generated data directory, one per tool, so each tool archives alone
+// and neither waits on the other's archive_command.
 // Writes bench/out/pitr-results.md, pitr-results.json and pitr-run.log.
 //
 //   node bench/pitr.ts [--scale 70] [--random-mb 250] [--writes 300*scale]
@@ -33,7 +35,9 @@ import {
   lifeboatArchiveCommand,
   lifeboatBaseBackup,
   lifeboatPitrRestore,
+  lifeboatSource,
   prepareLifeboatPitr,
+  writeLifeboatConfig,
   type LifeboatPitr,
 } from "./support/pitr-lifeboat.ts";
 import {
@@ -43,8 +47,16 @@ import {
   pgbackrestPitrRestore,
   pgbackrestSettings,
   preparePgbackrest,
+  writePgbackrestConfig,
   type PgbackrestSetup,
 } from "./support/pitr-pgbackrest.ts";
+import {
+  awaitBackgroundExit,
+  end,
+  makeSpoolDir,
+  processesMentioning,
+  pusherLogFacts,
+} from "./support/pitr-async.ts";
 import { pgbenchFor, pgbenchTransactions, serverNow } from "./support/pitr-workload.ts";
 import { restoredServer } from "./support/pitr-restored.ts";
 import {
@@ -78,9 +90,16 @@ const lagSeconds = Number(values["lag-seconds"] ?? (scale < 10 ? 15 : 60));
 const rounds = Math.max(1, Number(values.rounds));
 const outDir = resolve(values.out);
 const cliPath = join(repoRoot, "src", "cli", "main.ts");
+// Lifeboat's wal_push.parallel and pgBackRest's archive-push process-max in the
+// asynchronous run: the same four pushes at a time for both.
+const asyncParallel = 4;
+// Lifeboat's pusher leaves after 30 s idle; past this the bench ends it (and says so).
+const backgroundExitSeconds = 45;
 
 const clusters: BenchCluster[] = [];
 let workDir = "";
+/** The tools' config paths: any process still mentioning one at the end is this run's, and is ended. */
+const backgroundMarkers: string[] = [];
 
 function log(message: string) {
   process.stderr.write(`[pitr ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -131,6 +150,7 @@ async function main() {
   const wrapper = await writeArchiveWrapper(workDir);
   const lifeboat = await prepareLifeboatPitr(workDir, cliPath);
   const pgbackrest = await preparePgbackrest(workDir);
+  backgroundMarkers.push(lifeboat.configPath, pgbackrest.configPath);
   log("cloning the data directory into one source cluster per tool, archiving on");
   const sources: Sources = {
     lifeboat: await startArchivingClone(
@@ -174,6 +194,11 @@ async function main() {
     },
     backups: { lifeboat: {}, pgbackrest: {} },
     archiving: {},
+    archivingAsync: {},
+    asyncSettings: {
+      lifeboat: `lifeboat.yaml \`wal_push: { async: true, spool_dir: <fresh postgres-owned dir>, parallel: ${asyncParallel} }\` (wait 60s default), the same archive_command`,
+      pgbackrest: `archive-async=y, spool-path=<fresh postgres-owned dir>, [global:archive-push] process-max=${asyncParallel} (backups keep process-max=${pgbackrestSettings["process-max"]}), the same archive_command`,
+    },
     problems: [],
   };
   const save = async () => {
@@ -188,6 +213,17 @@ async function main() {
   for (const tool of ["lifeboat", "pgbackrest"] as const) {
     log(`${tool}: pgbench at full speed for ${lagSeconds} s, sampling the archive lag every second`);
     results.archiving[tool] = await runArchiving(sources[tool]);
+    await save();
+  }
+  for (const tool of ["lifeboat", "pgbackrest"] as const) {
+    log(`${tool} async: pgbench at full speed for ${lagSeconds} s with asynchronous archiving`);
+    results.archivingAsync![tool] = await runAsyncArchiving(
+      tool,
+      sources[tool],
+      lifeboat,
+      pgbackrest,
+      results,
+    );
     await save();
   }
   for (const tool of ["lifeboat", "pgbackrest"] as const) {
@@ -353,9 +389,58 @@ async function runArchiving(source: ArchivingCluster): Promise<ArchivingResult> 
   };
 }
 
+/**
+ * Part 4 again with the tool's asynchronous pushing: its config file switched
+ * (PostgreSQL keeps the same archive_command and is not restarted), a fresh
+ * spool directory, then the config switched back and the background processes
+ * waited for, so nothing of this variant runs during the next one.
+ */
+async function runAsyncArchiving(
+  tool: Tool,
+  source: ArchivingCluster,
+  lifeboat: LifeboatPitr,
+  pgbackrest: PgbackrestSetup,
+  results: PitrResults,
+): Promise<ArchivingResult> {
+  const marker = tool === "lifeboat" ? lifeboat.configPath : pgbackrest.configPath;
+  const leftovers = await processesMentioning(marker);
+  if (leftovers.length > 0)
+    results.problems.push(`${tool}: ${leftovers.length} process(es) still running before the async run`);
+  const spoolDir = await makeSpoolDir(workDir, `${tool}-async-spool`);
+  const useAsync = (on: boolean) =>
+    tool === "lifeboat"
+      ? writeLifeboatConfig(lifeboat, source.port, on ? { spoolDir, parallel: asyncParallel } : undefined)
+      : writePgbackrestConfig(
+          pgbackrest,
+          source,
+          on ? { spoolPath: spoolDir, processMax: asyncParallel } : undefined,
+        );
+  await useAsync(true);
+  let run: ArchivingResult;
+  try {
+    run = await runArchiving(source);
+  } finally {
+    await useAsync(false);
+  }
+  const background = await awaitBackgroundExit(marker, backgroundExitSeconds);
+  if (background.leftAfterSeconds === undefined)
+    results.problems.push(
+      `${tool} async: background process(es) still running ${backgroundExitSeconds} s after the catch-up, ended by pid ${background.ended.join(", ")}: ${background.seen.join(" | ")}`,
+    );
+  if (tool === "pgbackrest") return { ...run, background };
+  const pusherLog = await pusherLogFacts(join(spoolDir, lifeboatSource, "pusher.log"));
+  if (pusherLog.archived.length === 0)
+    results.problems.push("lifeboat async: the pusher's log reports no archived files (did a pusher run?)");
+  if (pusherLog.failedPushes > 0)
+    results.problems.push(`lifeboat async: the pusher logged ${pusherLog.failedPushes} failed push(es)`);
+  return { ...run, background, pusherLog };
+}
+
 try {
   await main();
 } finally {
+  // A run that failed mid-way may leave a pusher behind: end it by pid before its work folder goes.
+  for (const marker of backgroundMarkers) await end(await processesMentioning(marker));
   for (const cluster of clusters) await cluster.stop();
   if (workDir && !values.keep) await rm(workDir, { recursive: true, force: true });
   else if (workDir) log(`kept ${workDir} (clusters stopped)`);

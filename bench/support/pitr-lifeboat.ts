@@ -1,5 +1,6 @@
 // Lifeboat's side of the PITR benchmark: a physical-mode source archiving
-// with `lifeboat wal-push`, base backups with `lifeboat backup`, and a restore
+// with `lifeboat wal-push` (synchronous, or wal_push.async for the second
+// archiving run), base backups with `lifeboat backup`, and a restore
 // to a time that starts the server (`restore --target-time --start`). The
 // archiver runs as postgres, so the config, the password file and their folder
 // are readable by it and the repository belongs to it.
@@ -36,20 +37,44 @@ export function lifeboatArchiveCommand(setup: LifeboatPitr): string {
   return `${setup.command} wal-push ${lifeboatSource} %p`;
 }
 
-/** Config (once the source's port is known), password file, `init`, and the repository handed to postgres. */
-export async function initLifeboatRepository(setup: LifeboatPitr, port: number): Promise<void> {
-  const passwordFile = join(setup.dir, "password");
-  await writeFile(passwordFile, "bench-only-password-not-a-secret\n", { mode: 0o644 });
+/** wal_push.async settings for the source; none: each wal-push stores its file itself. */
+export interface LifeboatAsyncPush {
+  /** Exists and belongs to postgres (the archiver writes the pusher's status files and log there). */
+  readonly spoolDir: string;
+  readonly parallel: number;
+}
+
+/**
+ * lifeboat.yaml for the source on `port`. wal-push reads it on every call, so
+ * rewriting it switches the archive_command between synchronous and
+ * asynchronous pushing without touching PostgreSQL.
+ */
+export async function writeLifeboatConfig(
+  setup: LifeboatPitr,
+  port: number,
+  asyncPush?: LifeboatAsyncPush,
+): Promise<void> {
+  const walPush = asyncPush
+    ? `, wal_push: { async: true, spool_dir: "${asyncPush.spoolDir}", parallel: ${asyncPush.parallel} }`
+    : "";
   await writeFile(
     setup.configPath,
     [
-      `repository: { url: "file://${setup.repoDir}", password_file: "${passwordFile}" }`,
+      `repository: { url: "file://${setup.repoDir}", password_file: "${passwordFile(setup)}" }`,
       "sources:",
-      `  ${lifeboatSource}: { engine: postgres, url: "postgres://postgres@127.0.0.1:${port}/postgres", mode: physical }`,
+      `  ${lifeboatSource}: { engine: postgres, url: "postgres://postgres@127.0.0.1:${port}/postgres", mode: physical${walPush} }`,
       "",
     ].join("\n"),
     { mode: 0o644 },
   );
+}
+
+const passwordFile = (setup: LifeboatPitr) => join(setup.dir, "password");
+
+/** Config (once the source's port is known), password file, `init`, and the repository handed to postgres. */
+export async function initLifeboatRepository(setup: LifeboatPitr, port: number): Promise<void> {
+  await writeFile(passwordFile(setup), "bench-only-password-not-a-secret\n", { mode: 0o644 });
+  await writeLifeboatConfig(setup, port);
   const init = await runTool(process.execPath, [setup.cliPath, "-c", setup.configPath, "init"]);
   if (init.code !== 0) throw new Error(`lifeboat init failed: ${init.stderr.trim()}`);
   await chownToPostgres(setup.repoDir);

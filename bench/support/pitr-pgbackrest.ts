@@ -1,8 +1,9 @@
 // pgBackRest's side of the PITR benchmark, set up as its user guide does for a
 // single host: a repository on local disk, encrypted (as Lifeboat's always is)
 // and compressed with zstd at level 1 (Lifeboat's level), two processes,
-// start-fast, and synchronous `archive-push` as the archive_command. Every
-// pgBackRest command runs as postgres, as it does on a real server.
+// start-fast, and synchronous `archive-push` as the archive_command (switched
+// to archive-async=y for the second archiving run). Every pgBackRest command
+// runs as postgres, as it does on a real server.
 
 import { chmod, chown, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -51,9 +52,30 @@ export function pgbackrestArchiveCommand(setup: PgbackrestSetup): string {
   return `pgbackrest ${shellWord(`--config=${setup.configPath}`)} --stanza=${stanza} archive-push %p`;
 }
 
-/** Config (once the source's port is known) and `stanza-create`. */
-export async function createStanza(setup: PgbackrestSetup, source: BenchCluster): Promise<void> {
-  const settings = Object.entries(pgbackrestSettings).map(([name, value]) => `${name}=${value}`);
+/**
+ * archive-async=y as the user guide's "Asynchronous Archiving" section sets it:
+ * a spool path for the status files and process-max for archive-push alone
+ * (backups keep the global process-max).
+ */
+export interface PgbackrestAsyncPush {
+  /** Exists and belongs to postgres. */
+  readonly spoolPath: string;
+  readonly processMax: number;
+}
+
+/**
+ * pgbackrest.conf for `source`. archive-push reads it on every call, so
+ * rewriting it switches the archive_command between synchronous and
+ * asynchronous pushing without touching PostgreSQL.
+ */
+export async function writePgbackrestConfig(
+  setup: PgbackrestSetup,
+  source: BenchCluster,
+  asyncPush?: PgbackrestAsyncPush,
+): Promise<void> {
+  const settings = Object.entries(pgbackrestSettings)
+    .filter(([name]) => !(asyncPush && name === "archive-async"))
+    .map(([name, value]) => `${name}=${value}`);
   await writeFile(
     setup.configPath,
     [
@@ -62,12 +84,14 @@ export async function createStanza(setup: PgbackrestSetup, source: BenchCluster)
       "repo1-retention-full=99",
       "repo1-cipher-pass=bench-only-password-not-a-secret",
       ...settings,
+      ...(asyncPush ? ["archive-async=y"] : []),
       `log-path=${join(setup.dir, "log")}`,
       `lock-path=${join(setup.dir, "lock")}`,
-      `spool-path=${join(setup.dir, "spool")}`,
+      `spool-path=${asyncPush?.spoolPath ?? join(setup.dir, "spool")}`,
       "log-level-console=warn",
       "log-level-file=detail",
       "",
+      ...(asyncPush ? ["[global:archive-push]", `process-max=${asyncPush.processMax}`, ""] : []),
       `[${stanza}]`,
       `pg1-path=${source.dataDir}`,
       `pg1-port=${source.port}`,
@@ -77,6 +101,11 @@ export async function createStanza(setup: PgbackrestSetup, source: BenchCluster)
     ].join("\n"),
     { mode: 0o644 },
   );
+}
+
+/** Config (once the source's port is known) and `stanza-create`. */
+export async function createStanza(setup: PgbackrestSetup, source: BenchCluster): Promise<void> {
+  await writePgbackrestConfig(setup, source);
   for (const step of ["stanza-create", "check"]) {
     const outcome = await runTool("bash", ["-c", `${setup.command} ${step}`]);
     if (outcome.code !== 0) throw new Error(`pgbackrest ${step} failed: ${outcome.stderr.trim()}`);

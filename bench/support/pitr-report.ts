@@ -4,6 +4,7 @@
 
 import type { Measurement } from "./measure.ts";
 import type { ArchiveRun, LagSample } from "./pitr-archiving.ts";
+import type { BackgroundExit } from "./pitr-async.ts";
 import type { LifeboatBaseBackup, PitrRestoreRun } from "./pitr-lifeboat.ts";
 import type { PgbackrestBackup } from "./pitr-pgbackrest.ts";
 import type { PgbenchRun } from "./pitr-workload.ts";
@@ -28,6 +29,10 @@ export interface ArchivingResult {
   readonly drainSeconds?: number;
   /** pg_stat_archiver.failed_count added during the run. */
   readonly archiverFailures: number;
+  /** Asynchronous runs: how the background processes left once the source was switched back. */
+  readonly background?: BackgroundExit;
+  /** Lifeboat's async run: files each pusher reported archiving in its log, and pushes it logged as failed. */
+  readonly pusherLog?: { readonly archived: readonly number[]; readonly failedPushes: number };
 }
 
 export interface PitrResults {
@@ -58,6 +63,10 @@ export interface PitrResults {
     readonly rounds: Partial<Record<Tool, RestoreResult>>[];
   };
   archiving: Partial<Record<Tool, ArchivingResult>>;
+  /** The same archiving run with wal_push.async / archive-async=y (absent in results from before it existed). */
+  archivingAsync?: Partial<Record<Tool, ArchivingResult>>;
+  /** How the asynchronous variants were configured. */
+  asyncSettings?: Record<Tool, string>;
   readonly problems: string[];
 }
 
@@ -141,13 +150,6 @@ export function renderPitrMarkdown(results: PitrResults): string {
   const lbSecondGrowthShare = share(lb.second?.repoGrowth, lbFirstRead);
   const lbRestore = median(restoreSeconds(results, "lifeboat"));
   const brRestore = median(restoreSeconds(results, "pgbackrest"));
-  const lbPush = median(pushSeconds(results.archiving.lifeboat));
-  const brPush = median(pushSeconds(results.archiving.pgbackrest));
-  const lbLag = median(lagValues(results.archiving.lifeboat));
-  const brLag = median(lagValues(results.archiving.pgbackrest));
-  const lbLagMax = Math.max(...lagValues(results.archiving.lifeboat), -Infinity);
-  const brLagMax = Math.max(...lagValues(results.archiving.pgbackrest), -Infinity);
-  const finite = (v: number) => (Number.isFinite(v) ? v : undefined);
   const rounds = results.restore?.rounds.length ?? 0;
 
   lines.push(
@@ -164,21 +166,80 @@ export function renderPitrMarkdown(results: PitrResults): string {
     `| 3. restore to a time until the server accepts a write (median of ${rounds}) | ${s(lbRestore)} | ${s(brRestore)} | ${ratio(lbRestore, brRestore)} |`,
     `| 3. restore peak RSS (largest process) | ${num(median(peaks(results, "lifeboat")))} MB | ${num(median(peaks(results, "pgbackrest")))} MB | |`,
     `| 3. restored to exactly the target (row counts + content sums) | ${verified(results, "lifeboat")} | ${verified(results, "pgbackrest")} | |`,
-    `| 4. archive_command time per segment, median | ${ms(lbPush)} | ${ms(brPush)} | ${ratio(lbPush, brPush)} |`,
-    `| 4. archive_command time per segment, p90 / max | ${ms(quantile(pushSeconds(results.archiving.lifeboat), 0.9))} / ${ms(finite(Math.max(...pushSeconds(results.archiving.lifeboat))))} | ${ms(quantile(pushSeconds(results.archiving.pgbackrest), 0.9))} / ${ms(finite(Math.max(...pushSeconds(results.archiving.pgbackrest))))} | |`,
-    `| 4. segments archived during the run (failed pushes) | ${archivedCount(results.archiving.lifeboat)} | ${archivedCount(results.archiving.pgbackrest)} | |`,
-    `| 4. archive lag at full pgbench speed, median / max (finished segments not yet archived, sampled every second) | ${num(lbLag)} / ${num(finite(lbLagMax))} | ${num(brLag)} / ${num(finite(brLagMax))} | ${ratio(lbLag, brLag)} |`,
-    `| 4. catch-up after pgbench stopped (until no segment waits) | ${s(results.archiving.lifeboat?.drainSeconds, 2)} | ${s(results.archiving.pgbackrest?.drainSeconds, 2)} | ${ratio(results.archiving.lifeboat?.drainSeconds, results.archiving.pgbackrest?.drainSeconds)} |`,
-    `| 4. pgbench throughput during the lag run | ${num(results.archiving.lifeboat?.pgbench.tps)} tps | ${num(results.archiving.pgbackrest?.pgbench.tps)} tps | ${ratio(results.archiving.lifeboat?.pgbench.tps, results.archiving.pgbackrest?.pgbench.tps)} |`,
+    ...archivingRows("4.", results.archiving.lifeboat, results.archiving.pgbackrest),
     "",
     'Ratios below 1 favour Lifeboat for times, bytes, memory and lag; for pgbench throughput above 1 does. A ratio is "–" where a figure is missing or pgBackRest\'s is zero.',
     "",
   );
+  lines.push(...asyncLines(results));
   lines.push(...restoreLines(results), ...phaseLines(results), ...loadLines(results));
   if (results.problems.length > 0) {
     lines.push("Problems:", "", ...results.problems.map((p) => `- ${p}`), "");
   }
   return lines.join("\n") + "\n";
+}
+
+const finite = (v: number) => (Number.isFinite(v) ? v : undefined);
+
+/** Part 4's rows for one pair of runs (the synchronous pair, or the asynchronous one). */
+function archivingRows(
+  step: string,
+  lb: ArchivingResult | undefined,
+  br: ArchivingResult | undefined,
+): string[] {
+  const lbPush = median(pushSeconds(lb));
+  const brPush = median(pushSeconds(br));
+  const lbLag = median(lagValues(lb));
+  const brLag = median(lagValues(br));
+  const lbLagMax = finite(Math.max(...lagValues(lb)));
+  const brLagMax = finite(Math.max(...lagValues(br)));
+  const tail = (a: ArchivingResult | undefined) =>
+    `${ms(quantile(pushSeconds(a), 0.9))} / ${ms(finite(Math.max(...pushSeconds(a))))}`;
+  return [
+    `| ${step} archive_command time per segment, median | ${ms(lbPush)} | ${ms(brPush)} | ${ratio(lbPush, brPush)} |`,
+    `| ${step} archive_command time per segment, p90 / max | ${tail(lb)} | ${tail(br)} | |`,
+    `| ${step} segments archived during the run (failed pushes) | ${archivedCount(lb)} | ${archivedCount(br)} | |`,
+    `| ${step} archive lag at full pgbench speed, median / max (finished segments not yet archived, sampled every second) | ${num(lbLag)} / ${num(lbLagMax)} | ${num(brLag)} / ${num(brLagMax)} | ${ratio(lbLag, brLag)} |`,
+    `| ${step} catch-up after pgbench stopped (until no segment waits) | ${s(lb?.drainSeconds, 2)} | ${s(br?.drainSeconds, 2)} | ${ratio(lb?.drainSeconds, br?.drainSeconds)} |`,
+    `| ${step} pgbench throughput during the lag run | ${num(lb?.pgbench.tps)} tps | ${num(br?.pgbench.tps)} tps | ${ratio(lb?.pgbench.tps, br?.pgbench.tps)} |`,
+  ];
+}
+
+/** The asynchronous variants: a second table with the same rows, then how their background processes left. */
+function asyncLines(results: PitrResults): string[] {
+  const runs = results.archivingAsync;
+  if (!runs || (!runs.lifeboat && !runs.pgbackrest)) return [];
+  const lines = [
+    "Asynchronous archiving: the same part-4 run on the same sources, switched to asynchronous pushing in between (each tool's config file, read by every archive_command; PostgreSQL not restarted), after the synchronous runs above; ratios read as above.",
+    "",
+  ];
+  if (results.asyncSettings)
+    lines.push(
+      `Lifeboat async: ${results.asyncSettings.lifeboat}`,
+      "",
+      `pgBackRest async: ${results.asyncSettings.pgbackrest}`,
+      "",
+    );
+  lines.push(
+    "| | Lifeboat async | pgBackRest 2.45 async | Lifeboat-async / pgBackRest-async |",
+    "|---|---|---|---|",
+    ...archivingRows("4b.", runs.lifeboat, runs.pgbackrest),
+    "",
+  );
+  const left = (name: string, a: ArchivingResult | undefined) => {
+    const exit = a?.background;
+    if (!exit) return `${name}: –`;
+    if (exit.seen.length === 0) return `${name}: none running after the catch-up`;
+    return exit.leftAfterSeconds !== undefined
+      ? `${name}: ${exit.seen.length} running after the catch-up, gone by itself ${exit.leftAfterSeconds.toFixed(1)} s later`
+      : `${name}: ${exit.seen.length} running after the catch-up, still there after the deadline, ended by pid (${exit.ended.join(", ")})`;
+  };
+  const log = runs.lifeboat?.pusherLog;
+  lines.push(
+    `Background processes after each async run, with the source switched back to synchronous pushing: ${left("Lifeboat's wal-pusher", runs.lifeboat)}; ${left("pgBackRest's archive-push:async", runs.pgbackrest)}.${log ? ` Lifeboat's pusher log: ${log.archived.length} pusher(s) reported archiving ${log.archived.join(" + ") || "–"} file(s), ${log.failedPushes} failed push(es).` : ""}`,
+    "",
+  );
+  return lines;
 }
 
 function peaks(results: PitrResults, tool: Tool): number[] {

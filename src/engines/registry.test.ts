@@ -33,6 +33,7 @@ test("each definition is consistent: its schema's engine is its name, capabiliti
       engine.provisionScratch !== undefined,
       `${engine.name}: scratch`,
     );
+    assert.equal(engine.capabilities.pitr, engine.pitr !== undefined, `${engine.name}: pitr`);
     assert.ok(
       engine.capabilities.atomicSwap || engine.restoreGuarantee,
       `${engine.name}: says what restore guarantees`,

@@ -69,7 +69,7 @@ export function unsafeArchivePath(path: Buffer): string | undefined {
 
 const epochSeconds = (seconds: number) => new Date(seconds * 1000);
 
-async function writeFileEntry(absolute: Buffer, entry: ReadEntry, asRoot: boolean): Promise<void> {
+async function writeFileEntry(absolute: Buffer, entry: ReadEntry, asRoot: boolean, sync: boolean): Promise<void> {
   // wx: a name given twice (or a name below a symlink, impossible here) fails instead of overwriting.
   const handle = await open(
     absolute,
@@ -99,10 +99,19 @@ async function writeFileEntry(absolute: Buffer, entry: ReadEntry, asRoot: boolea
     if (asRoot) await handle.chown(entry.uid, entry.gid);
     await handle.chmod(entry.mode & 0o7777);
     await handle.utimes(epochSeconds(entry.mtime), epochSeconds(entry.mtime));
-    await handle.sync();
+    if (sync) await handle.sync();
   } finally {
     await handle.close();
   }
+}
+
+export interface ExtractOptions {
+  /**
+   * fsync every file and directory before returning (the default). A caller
+   * whose consumer syncs the tree itself turns it off: PostgreSQL fsyncs its
+   * whole data directory when it starts from a backup_label.
+   */
+  readonly sync?: boolean;
 }
 
 export async function extractTree(
@@ -110,7 +119,9 @@ export async function extractTree(
   directory: string,
   onStreamed?: () => void,
   signal?: AbortSignal,
+  options: ExtractOptions = {},
 ): Promise<void> {
+  const sync = options.sync ?? true;
   const root = await realpath(Buffer.from(directory), { encoding: "buffer" });
   const asRoot = process.getuid?.() === 0;
   const directories: Placed[] = [];
@@ -160,7 +171,7 @@ export async function extractTree(
         }
         break;
       case "file":
-        await writeFileEntry(absolute, entry, asRoot);
+        await writeFileEntry(absolute, entry, asRoot, sync);
         files.add(key);
         break;
       case "hardlink": {
@@ -201,8 +212,8 @@ export async function extractTree(
     const absolute = underRoot(root, entry.path);
     if (asRoot) await chown(absolute, entry.uid, entry.gid);
     await chmod(absolute, entry.mode);
-    await fsyncPath(absolute);
+    if (sync) await fsyncPath(absolute);
     await utimes(absolute, epochSeconds(entry.mtime), epochSeconds(entry.mtime));
   }
-  await fsyncPath(root);
+  if (sync) await fsyncPath(root);
 }

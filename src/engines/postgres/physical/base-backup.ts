@@ -182,16 +182,16 @@ async function streamBaseBackup(
   const labelReader = new BackupLabelReader();
   const tee = run.stdout.pipe(labelReader).pipe(new PassThrough({ highWaterMark: 1024 * 1024 }));
   run.stdout.on("error", (error) => tee.destroy(error));
-  const [stored, exited] = await Promise.allSettled([sink.write(baseTarArtifact, tee), run.done]);
-  context.signal?.throwIfAborted();
-  if (exited.status === "fulfilled" && !exited.value.ok) {
-    throw toolFailure(exited.value, `taking a base backup of ${describeLocation(location)}`);
-  }
-  if (exited.status === "rejected") throw exited.reason;
-  if (stored.status === "rejected") {
+  // A store that fails stops reading: pg_basebackup would block on its pipe for ever, so it is stopped.
+  const storing = sink.write(baseTarArtifact, tee).catch((error: unknown) => {
     run.child.kill("SIGTERM");
-    throw stored.reason;
-  }
+    throw error;
+  });
+  const [stored, exited] = await Promise.allSettled([storing, run.done]);
+  context.signal?.throwIfAborted();
+  if (stored.status === "rejected") throw stored.reason;
+  if (exited.status === "rejected") throw exited.reason;
+  if (!exited.value.ok) throw toolFailure(exited.value, `taking a base backup of ${describeLocation(location)}`);
   const text = labelReader.label;
   if (text === undefined) {
     throw new LifeboatError(

@@ -219,9 +219,9 @@ async function startInPlace(
       runner: context.runner,
       asServer,
     };
-    const port = input.start!.port ?? 5432;
+    const port = input.start!.port;
     const options = [
-      `-p ${port}`,
+      ...(port !== undefined ? [`-p ${port}`] : []),
       "-c listen_addresses=localhost",
       `-c restore_command='${restoreCommand}'`,
       "-c logging_collector=off",
@@ -240,10 +240,14 @@ async function startInPlace(
         `pg_ctl start failed for ${target}: ${started.stderr.trim()}\n${logTail(log)}`,
       );
     }
-    const end = await waitForRecovery(watched, endOf(input), context.signal);
+    const end = await waitForRecovery(watched, endOf(input), context.signal).catch(async (error: unknown) => {
+      // A server that did not reach the target is stopped; its directory stays for inspection.
+      await context.runner.run(join(binaries.binDir, "pg_ctl"), ["stop", "-D", target, "-m", "fast", "-s"], asServer);
+      throw error;
+    });
     return {
       dataDir: target,
-      url: `postgres://localhost:${port}/${encodeURIComponent(String(input.engineMeta["database"] ?? "postgres"))}`,
+      url: `postgres://localhost:${port ?? 5432}/${encodeURIComponent(String(input.engineMeta["database"] ?? "postgres"))}`,
       ...(end.reachedLsn ? { reachedLsn: end.reachedLsn } : {}),
       ...(end.timeline !== undefined ? { reachedTimeline: end.timeline } : {}),
       phases: { layDown: layDownSeconds, replay: end.replaySeconds, promote: end.promoteSeconds },
@@ -262,7 +266,8 @@ async function layDown(
   context: EngineContext,
 ): Promise<void> {
   await mkdir(dir, { mode: 0o700 });
-  await extractTree(input.artifacts.open(baseTarArtifact), dir, undefined, context.signal);
+  // No fsync per file: PostgreSQL fsyncs the whole data directory when it starts from a backup_label.
+  await extractTree(input.artifacts.open(baseTarArtifact), dir, undefined, context.signal, { sync: false });
   const verified = await context.runner.run(join(binaries.binDir, "pg_verifybackup"), [
     "--no-parse-wal",
     "--quiet",
