@@ -30,6 +30,7 @@ import { describeTarget } from "../plan/pitr.ts";
 import { redactDeep } from "../runtime/redact.ts";
 import { lifeboatVersion } from "../version.ts";
 import { runUserCheck } from "./checks.ts";
+import { PhaseClock } from "./phase-clock.ts";
 import {
   DRILL_REPORT_SCHEMA,
   drillStatus,
@@ -69,7 +70,9 @@ export async function runPitrDrill(
   const pitr = pitrOf(context, sourceName, source);
   const engine = context.engineFor(source.engine);
   const startedAt = context.now();
-  const phases: DrillPhases = {};
+  const clock = new PhaseClock(() => context.now().getTime(), startedAt.getTime());
+  const { phases } = clock;
+  const lap = (next: keyof DrillPhases) => clock.lap(next);
   const checks: CheckOutcome[] = [];
   const issues: string[] = [];
   let snapshot: Snapshot | undefined;
@@ -80,14 +83,6 @@ export async function runPitrDrill(
   let verifiedAt: number | undefined;
   let failedHard = false;
   let kept = false;
-  let mark = startedAt.getTime();
-  let current: keyof DrillPhases = "select";
-  const lap = (next: keyof DrillPhases) => {
-    const now = context.now().getTime();
-    phases[current] = (phases[current] ?? 0) + (now - mark) / 1000;
-    current = next;
-    mark = now;
-  };
   const useMarkers = source.drill?.marker === true;
   if (source.drill?.target?.url) {
     issues.push(
@@ -126,12 +121,15 @@ export async function runPitrDrill(
       });
       outcome = restore.outcome!;
       snapshot = restore.snapshot;
-      // The engine timed its own phases; the drill's clock adds them up the same way.
-      phases.layDown = (phases.layDown ?? 0) + outcome.phases.layDown;
-      phases.replay = outcome.phases.replay ?? 0;
-      phases.promote = outcome.phases.promote ?? 0;
-      mark = context.now().getTime();
-      current = "verify";
+      // The engine timed the restore in finer phases; the clock records those.
+      clock.replaceWith(
+        {
+          layDown: outcome.phases.layDown,
+          replay: outcome.phases.replay ?? 0,
+          promote: outcome.phases.promote ?? 0,
+        },
+        "verify",
+      );
       evidence = {
         target: describeTarget(target),
         rpoMeasuredBy: useMarkers ? "markers" : "archive",
@@ -180,9 +178,9 @@ export async function runPitrDrill(
         checks.push(await runUserCheck(check, { engine, scratch, fingerprint, context: engineContext }));
       }
       lap("teardown");
-      if (checks.every((check) => check.result === "passed")) verifiedAt = mark;
+      if (checks.every((check) => check.result === "passed")) verifiedAt = clock.mark;
     } catch (error) {
-      const phase = current;
+      const phase = clock.current;
       lap("teardown");
       const failure = isLifeboatError(error)
         ? error

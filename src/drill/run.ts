@@ -17,6 +17,7 @@ import { withTempDir } from "../operations/temp-dir.ts";
 import { redactDeep } from "../runtime/redact.ts";
 import { lifeboatVersion } from "../version.ts";
 import { describeDifferences, fingerprintChecks, runUserCheck } from "./checks.ts";
+import { PhaseClock } from "./phase-clock.ts";
 import { runPitrDrill } from "./pitr-drill.ts";
 import {
   DRILL_REPORT_SCHEMA,
@@ -68,7 +69,9 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
   if (engine.pitr?.takesBaseBackups(source)) {
     return runPitrDrill(context, { sourceName, source, id, operator: `${safeUser()}@${context.hostname}` });
   }
-  const phases: DrillPhases = {};
+  const clock = new PhaseClock(() => context.now().getTime(), startedAt.getTime());
+  const { phases } = clock;
+  const lap = (next: keyof DrillPhases) => clock.lap(next);
   const checks: CheckOutcome[] = [];
   const issues: string[] = [];
   let snapshot: Snapshot | undefined;
@@ -77,15 +80,6 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
   let failedHard = false;
   let kept = false;
 
-  // Each phase's clock runs from the end of the previous one, so the phases add up to the RTO.
-  let mark = startedAt.getTime();
-  let current: keyof DrillPhases = "select";
-  const lap = (next: keyof DrillPhases) => {
-    const now = context.now().getTime();
-    phases[current] = (phases[current] ?? 0) + (now - mark) / 1000;
-    current = next;
-    mark = now;
-  };
   // SIGINT/SIGTERM: stop at the next phase boundary; the finally block below tears down.
   const stopIfInterrupted = () => context.signal?.throwIfAborted();
 
@@ -143,9 +137,9 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
       }
       lap("teardown");
       // Recovered means verified: a failed check leaves the RTO unmeasured (docs/drills.md).
-      if (checks.every((check) => check.result === "passed")) verifiedAt = mark;
+      if (checks.every((check) => check.result === "passed")) verifiedAt = clock.mark;
     } catch (error) {
-      const phase = current;
+      const phase = clock.current;
       lap("teardown");
       const failure = isLifeboatError(error)
         ? error

@@ -76,6 +76,15 @@ process.on("exit", () => {
   }
 });
 
+/** Run SQL through psql against 127.0.0.1:port as postgres (-Atq -X, ON_ERROR_STOP), output without the final newline. */
+export function psqlAt(port: number, db = "postgres"): (sql: string) => Promise<string> {
+  return async (sql) => {
+    const args = ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port)];
+    const output = await runChecked("psql", [...args, "-U", "postgres", "-d", db], sql);
+    return output.replace(/\n$/, "");
+  };
+}
+
 export async function startCluster(options: StartClusterOptions = {}): Promise<PgCluster> {
   const baseDir = await mkdtemp(join(tmpdir(), "lifeboat-pg-"));
   await chmod(baseDir, 0o755);
@@ -150,29 +159,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<P
     port,
     dataDir,
     url,
-    async psql(sql, db = "postgres") {
-      const output = await runChecked(
-        "psql",
-        [
-          "-X",
-          "-A",
-          "-t",
-          "-q",
-          "-v",
-          "ON_ERROR_STOP=1",
-          "-h",
-          "127.0.0.1",
-          "-p",
-          String(port),
-          "-U",
-          "postgres",
-          "-d",
-          db,
-        ],
-        sql,
-      );
-      return output.replace(/\n$/, "");
-    },
+    psql: (sql, db = "postgres") => psqlAt(port, db)(sql),
     async dumpPlain(db) {
       return runChecked("pg_dump", [
         "--no-sync",

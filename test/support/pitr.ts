@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { cliPath, workspace } from "./cli.ts";
-import { startCluster, type PgCluster } from "./pg-cluster.ts";
+import { psqlAt, startCluster, type PgCluster } from "./pg-cluster.ts";
 
 export interface PitrSetup {
   readonly cluster: PgCluster;
@@ -98,33 +98,8 @@ ${typeof options.appDb === "function" ? options.appDb(dir) : (options.appDb ?? "
   };
 }
 
-/** psql against a server the restore started on localhost:port. */
-export function psqlAt(port: number, db = "postgres"): (sql: string) => Promise<string> {
-  return async (sql) => {
-    const result = spawnSync(
-      "psql",
-      [
-        "-X",
-        "-A",
-        "-t",
-        "-q",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-h",
-        "127.0.0.1",
-        "-p",
-        String(port),
-        "-U",
-        "postgres",
-        "-d",
-        db,
-      ],
-      { input: sql, encoding: "utf8" },
-    );
-    if (result.status !== 0) throw new Error(`psql failed: ${result.stderr}`);
-    return result.stdout.replace(/\n$/, "");
-  };
-}
+/** psql against a server a restore started on localhost:port. */
+export { psqlAt };
 
 /** Stop a server a restore started in `dataDir` and remove the directory. */
 export function stopRestored(dataDir: string): void {

@@ -69,7 +69,12 @@ export function unsafeArchivePath(path: Buffer): string | undefined {
 
 const epochSeconds = (seconds: number) => new Date(seconds * 1000);
 
-async function writeFileEntry(absolute: Buffer, entry: ReadEntry, asRoot: boolean, sync: boolean): Promise<void> {
+async function writeFileEntry(
+  absolute: Buffer,
+  entry: ReadEntry,
+  asRoot: boolean,
+  sync: boolean,
+): Promise<void> {
   // wx: a name given twice (or a name below a symlink, impossible here) fails instead of overwriting.
   const handle = await open(
     absolute,

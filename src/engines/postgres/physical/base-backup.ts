@@ -191,7 +191,8 @@ async function streamBaseBackup(
   context.signal?.throwIfAborted();
   if (stored.status === "rejected") throw stored.reason;
   if (exited.status === "rejected") throw exited.reason;
-  if (!exited.value.ok) throw toolFailure(exited.value, `taking a base backup of ${describeLocation(location)}`);
+  if (!exited.value.ok)
+    throw toolFailure(exited.value, `taking a base backup of ${describeLocation(location)}`);
   const text = labelReader.label;
   if (text === undefined) {
     throw new LifeboatError(

@@ -242,7 +242,11 @@ async function startInPlace(
     }
     const end = await waitForRecovery(watched, endOf(input), context.signal).catch(async (error: unknown) => {
       // A server that did not reach the target is stopped; its directory stays for inspection.
-      await context.runner.run(join(binaries.binDir, "pg_ctl"), ["stop", "-D", target, "-m", "fast", "-s"], asServer);
+      await context.runner.run(
+        join(binaries.binDir, "pg_ctl"),
+        ["stop", "-D", target, "-m", "fast", "-s"],
+        asServer,
+      );
       throw error;
     });
     return {
