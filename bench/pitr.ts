@@ -173,6 +173,7 @@ async function main() {
   await initLifeboatRepository(lifeboat, sources.lifeboat.port);
   await createStanza(pgbackrest, sources.pgbackrest);
 
+  const archivingAsync: Partial<Record<Tool, ArchivingResult>> = {};
   const results: PitrResults = {
     startedAt: new Date().toISOString(),
     command: `node bench/pitr.ts ${process.argv.slice(2).join(" ")}`.trim(),
@@ -194,7 +195,7 @@ async function main() {
     },
     backups: { lifeboat: {}, pgbackrest: {} },
     archiving: {},
-    archivingAsync: {},
+    archivingAsync,
     asyncSettings: {
       lifeboat: `lifeboat.yaml \`wal_push: { async: true, spool_dir: <fresh postgres-owned dir>, parallel: ${asyncParallel} }\` (wait 60s default), the same archive_command`,
       pgbackrest: `archive-async=y, spool-path=<fresh postgres-owned dir>, [global:archive-push] process-max=${asyncParallel} (backups keep process-max=${pgbackrestSettings["process-max"]}), the same archive_command`,
@@ -217,13 +218,7 @@ async function main() {
   }
   for (const tool of ["lifeboat", "pgbackrest"] as const) {
     log(`${tool} async: pgbench at full speed for ${lagSeconds} s with asynchronous archiving`);
-    results.archivingAsync![tool] = await runAsyncArchiving(
-      tool,
-      sources[tool],
-      lifeboat,
-      pgbackrest,
-      results,
-    );
+    archivingAsync[tool] = await runAsyncArchiving(tool, sources[tool], lifeboat, pgbackrest, results);
     await save();
   }
   for (const tool of ["lifeboat", "pgbackrest"] as const) {

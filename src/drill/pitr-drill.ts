@@ -21,7 +21,7 @@ import { dataHeld } from "../domain/fingerprint.ts";
 import { totalSize, type Snapshot } from "../domain/snapshot.ts";
 import type { RecoveryTarget } from "../domain/wal.ts";
 import type { EngineContext, MarkerPlacement, RecoveryOutcome, ScratchTarget } from "../engines/engine.ts";
-import { isLifeboatError, LifeboatError } from "../errors.ts";
+import { LifeboatError } from "../errors.ts";
 import type { OperationContext } from "../operations/context.ts";
 import { restoreToPoint } from "../operations/pitr-restore.ts";
 import { withTempDir } from "../operations/temp-dir.ts";
@@ -30,6 +30,7 @@ import { describeTarget } from "../plan/pitr.ts";
 import { redactDeep } from "../runtime/redact.ts";
 import { lifeboatVersion } from "../version.ts";
 import { runUserCheck } from "./checks.ts";
+import { recordDrillFailure } from "./failure.ts";
 import { PhaseClock } from "./phase-clock.ts";
 import {
   DRILL_REPORT_SCHEMA,
@@ -182,18 +183,12 @@ export async function runPitrDrill(
     } catch (error) {
       const phase = clock.current;
       lap("teardown");
-      const failure = isLifeboatError(error)
-        ? error
-        : new LifeboatError("INTERNAL", String((error as Error)?.message ?? error));
-      issues.push(`${phase}: [${failure.code}] ${failure.message}`);
-      if (!recoveryFaults.has(failure.code)) failedHard = true;
-      else
-        checks.push({
-          name: "recovery",
-          kind: "fingerprint",
-          result: "failed",
-          detail: `[${failure.code}] ${failure.message}`,
-        });
+      failedHard = recordDrillFailure(error, phase, recoveryFaults, { issues, checks }, (failure) => ({
+        name: "recovery",
+        kind: "fingerprint",
+        result: "failed",
+        detail: `[${failure.code}] ${failure.message}`,
+      })).hard;
     } finally {
       const failed = failedHard || checks.length === 0 || checks.some((check) => check.result !== "passed");
       if (outcome && failed && source.drill?.keep_on_failure && outcome.keep) {

@@ -10,13 +10,14 @@ import { parseDuration } from "../domain/duration.ts";
 import type { FingerprintDifference } from "../domain/fingerprint.ts";
 import { totalSize, type Snapshot } from "../domain/snapshot.ts";
 import type { EngineContext, ScratchTarget } from "../engines/engine.ts";
-import { isLifeboatError, LifeboatError } from "../errors.ts";
+import { LifeboatError } from "../errors.ts";
 import type { OperationContext } from "../operations/context.ts";
 import { restoreAndVerify } from "../operations/restore-and-verify.ts";
 import { withTempDir } from "../operations/temp-dir.ts";
 import { redactDeep } from "../runtime/redact.ts";
 import { lifeboatVersion } from "../version.ts";
 import { describeDifferences, fingerprintChecks, runUserCheck } from "./checks.ts";
+import { recordDrillFailure } from "./failure.ts";
 import { PhaseClock } from "./phase-clock.ts";
 import { runPitrDrill } from "./pitr-drill.ts";
 import {
@@ -141,12 +142,13 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
     } catch (error) {
       const phase = clock.current;
       lap("teardown");
-      const failure = isLifeboatError(error)
-        ? error
-        : new LifeboatError("INTERNAL", String((error as Error)?.message ?? error));
-      issues.push(`${phase}: [${failure.code}] ${failure.message}`);
-      if (!backupFaults.has(failure.code)) failedHard = true;
-      else checks.push(restoreFailureCheck(failure));
+      failedHard = recordDrillFailure(
+        error,
+        phase,
+        backupFaults,
+        { issues, checks },
+        restoreFailureCheck,
+      ).hard;
     } finally {
       const failed = failedHard || checks.length === 0 || checks.some((check) => check.result !== "passed");
       if (scratch && failed && source.drill?.keep_on_failure && scratch.keep) {

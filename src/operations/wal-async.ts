@@ -27,6 +27,8 @@ const POLL_MS = 10;
 /** The pusher stops after this long without new files (the next archive_command starts another). */
 const IDLE_MS = 30_000;
 const RETRY_MS = 1000;
+const PUSHER_CHECK_MS = 500;
+const PUSHER_START_MS = 5000;
 
 export interface SpoolPaths {
   readonly dir: string;
@@ -88,9 +90,13 @@ export async function awaitPushed(
       await rm(join(spool.failed, name), { force: true });
       return { outcome: "failed", message: failure.trim() };
     }
-    if (Date.now() - checkedPusher > 500) {
+    if (Date.now() - checkedPusher > PUSHER_CHECK_MS) {
       checkedPusher = Date.now();
-      if (!(await pusherAlive(spool))) options.startPusher();
+      if (!(await pusherAlive(spool))) {
+        options.startPusher();
+        // A pusher takes a moment to start and write its pid file: do not start another meanwhile.
+        checkedPusher = Date.now() + PUSHER_START_MS;
+      }
     }
     if (Date.now() > deadline) {
       throw new LifeboatError(
