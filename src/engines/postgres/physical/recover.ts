@@ -272,8 +272,12 @@ async function layDown(
   await mkdir(dir, { mode: 0o700 });
   // No fsync per file: PostgreSQL fsyncs the whole data directory when it starts from a backup_label.
   await extractTree(input.artifacts.open(baseTarArtifact), dir, undefined, context.signal, { sync: false });
+  // Every file of the backup's own manifest present, with its size, and nothing else. Its bytes are
+  // already proven: the artifact is authenticated chunk by chunk and hashed whole (SHA-256 of
+  // pg_basebackup's output), so re-reading every file for its CRC would only add to the RTO.
   const verified = await context.runner.run(join(binaries.binDir, "pg_verifybackup"), [
     "--no-parse-wal",
+    "--skip-checksums",
     "--quiet",
     dir,
   ]);
