@@ -36,7 +36,28 @@ export interface PitrSetupOptions {
   readonly appDb?: string | ((dir: string) => string);
 }
 
+/** PostgreSQL runs archive_command as postgres: it must reach this checkout's Node and CLI. */
+function requireServerUserAccess(): void {
+  const probe = spawnSync("runuser", [
+    "-u",
+    "postgres",
+    "--",
+    "test",
+    "-x",
+    process.execPath,
+    "-a",
+    "-r",
+    cliPath,
+  ]);
+  if (probe.status !== 0) {
+    throw new Error(
+      `the postgres user cannot run ${process.execPath} ${cliPath}: PITR tests need the checkout readable by it (.ci/run grants the folders above it o+x)`,
+    );
+  }
+}
+
 export async function startPitrSetup(options: PitrSetupOptions = {}): Promise<PitrSetup> {
+  requireServerUserAccess();
   const ws = await workspace(
     (dir) => `repository: { url: "file://${dir}/repo", password_file: "${dir}/password" }
 sources:
