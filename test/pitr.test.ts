@@ -156,7 +156,7 @@ describe("point-in-time recovery", () => {
     assert.equal(await exists(dir), false);
   });
 
-  it("refuses a time without a zone and two targets at once", async () => {
+  it("refuses a time without a zone, two targets at once, and logical-restore flags", async () => {
     const dir = join(setup.ws.dir, "restore-bad");
     const noZone = await setup.ws.cli([
       "restore",
@@ -170,6 +170,9 @@ describe("point-in-time recovery", () => {
     assert.match(noZone.stderr, /time zone/);
     const two = await setup.ws.cli(["restore", "app-db", "--to", dir, "--immediate", "--latest"]);
     assert.equal(two.code, 2);
+    const logicalFlag = await setup.ws.cli(["restore", "app-db", "--to", dir, "--latest", "--clean"]);
+    assert.equal(logicalFlag.code, 2);
+    assert.match(logicalFlag.stderr, /--clean/);
     assert.equal(await exists(dir), false);
   });
 

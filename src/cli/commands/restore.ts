@@ -43,6 +43,15 @@ export async function restoreCommand(
       if (pointInTime || (physical && !/^[a-z][a-z0-9+.-]*:\/\//i.test(flags.to))) {
         if (!source)
           throw new LifeboatError("UNKNOWN_SOURCE", `no source named ${sourceName} in lifeboat.yaml`);
+        if (flags.clean || flags.globals || flags.targetNotSource) {
+          throw new LifeboatError(
+            "BAD_ARGUMENT",
+            "--clean, --globals and --target-not-source are for logical restores into a database; a point-in-time restore writes a data directory",
+            {
+              hint: "Leave them out; --force replaces a non-empty directory once the restored copy is complete.",
+            },
+          );
+        }
         const port = portOf(flags);
         const timeline = timelineOf(flags);
         const pitr = await restoreToPoint(context, {
