@@ -87,7 +87,7 @@ async function recoverThrowaway(
       await chownTree(home.dataDir, home.user);
       await chown(hbaFile, home.user.uid, home.user.gid);
     }
-    const layDown_ = (Date.now() - layDownStarted) / 1000;
+    const layDownSeconds = (Date.now() - layDownStarted) / 1000;
     context.onPhase?.("restore");
     const feed = await input.start!.feedWal(spool);
     try {
@@ -107,7 +107,7 @@ async function recoverThrowaway(
         url: `postgres://postgres@${encodeURIComponent(cluster.socketDir)}:${cluster.port}/${encodeURIComponent(String(input.engineMeta["database"] ?? "postgres"))}`,
         ...(end.reachedLsn ? { reachedLsn: end.reachedLsn } : {}),
         ...(end.timeline !== undefined ? { reachedTimeline: end.timeline } : {}),
-        phases: { layDown: layDown_, replay: end.replaySeconds, promote: end.promoteSeconds },
+        phases: { layDown: layDownSeconds, replay: end.replaySeconds, promote: end.promoteSeconds },
         stop: () => home.remove(),
         keep: () => cluster.keep(String(input.engineMeta["database"] ?? "postgres")),
       };
