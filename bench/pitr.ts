@@ -15,6 +15,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, totalmem, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { packAndInstall } from "../test/support/package-install.ts";
 import { fileURLToPath } from "node:url";
 import { freePort, runTool, startCluster, type BenchCluster } from "./support/pg-cluster.ts";
 import { benchDatabase, contentSummary, createDataset } from "./support/dataset.ts";
@@ -77,6 +78,9 @@ const { values } = parseArgs({
     "lag-seconds": { type: "string" },
     rounds: { type: "string", default: "1" },
     keep: { type: "boolean", default: false },
+    // The checkout's TypeScript entry instead of the installed package: every process start then
+    // pays Node's type stripping, which dominates a per-segment archive_command.
+    dev: { type: "boolean", default: false },
     out: { type: "string", default: join(repoRoot, "bench", "out") },
   },
 });
@@ -89,7 +93,7 @@ const writesAfter = Number(values["writes-after"]);
 const lagSeconds = Number(values["lag-seconds"] ?? (scale < 10 ? 15 : 60));
 const rounds = Math.max(1, Number(values.rounds));
 const outDir = resolve(values.out);
-const cliPath = join(repoRoot, "src", "cli", "main.ts");
+const devCliPath = join(repoRoot, "src", "cli", "main.ts");
 // Lifeboat's wal_push.parallel and pgBackRest's archive-push process-max in the
 // asynchronous run: the same four pushes at a time for both.
 const asyncParallel = 4;
@@ -146,6 +150,16 @@ async function main() {
   );
   const machine = await machineFacts(origin);
   await origin.stop();
+  // What users run: the packed and installed package (built JS), unless --dev.
+  let cliPath = devCliPath;
+  if (!values.dev) {
+    log("packing and installing Lifeboat into a temporary prefix");
+    await mkdir(join(workDir, "install"), { mode: 0o755 }); // the archiver (postgres) runs it
+    cliPath = (await packAndInstall(join(workDir, "install"))).bin;
+  }
+  machine["Lifeboat command"] = values.dev
+    ? `development checkout (${devCliPath})`
+    : "installed package (npm pack, npm install into a prefix)";
 
   const wrapper = await writeArchiveWrapper(workDir);
   const lifeboat = await prepareLifeboatPitr(workDir, cliPath);
