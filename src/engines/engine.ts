@@ -13,7 +13,20 @@ import type { z } from "zod";
 import type { ArtifactSink, ArtifactSource } from "../domain/artifacts.ts";
 import type { Fingerprint } from "../domain/fingerprint.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
-import type { BaseBackup, RecoveryAction, RecoveryTarget, WalFiles } from "../domain/wal.ts";
+import type { WalFiles } from "../domain/wal.ts";
+import type { PitrSupport } from "./pitr.ts";
+
+export type {
+  AsyncPushSettings,
+  DrillMarker,
+  MarkerPlacement,
+  MarkersFound,
+  PitrSupport,
+  RecoveryInput,
+  RecoveryOutcome,
+  RecoveryStart,
+  WalFeed,
+} from "./pitr.ts";
 import type { CommonSourceConfig } from "../config/source-fields.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { ProcessRunner } from "../runtime/process.ts";
@@ -229,120 +242,6 @@ export interface Engine<C extends CommonSourceConfig = CommonSourceConfig> {
   captureVariants?(source: C): readonly C[];
   /** Point-in-time recovery (capabilities.pitr): base backups plus a WAL archive. */
   readonly pitr?: PitrSupport<C>;
-}
-
-/** What an engine with point-in-time recovery offers the operations layer. */
-export interface PitrSupport<C> {
-  /** Whether backups of this source take base backups (and its WAL is archived). */
-  takesBaseBackups(source: C): boolean;
-  /** The base backup facts of a snapshot; undefined for a snapshot that is no base backup. */
-  baseBackupOf(snapshot: Snapshot): BaseBackup | undefined;
-  /** How far back every moment must stay restorable (pitr_window), in seconds; undefined: no window. */
-  windowSeconds(source: C): number | undefined;
-  /**
-   * The cluster (system identifier) a WAL file belongs to, read from the file
-   * (a segment's page header) or from the data directory it is pushed from.
-   */
-  systemIdOfWalFile(path: string, name: string): Promise<string>;
-  /** The system identifier of the cluster in a data directory (restore_command runs in one). */
-  systemIdOfDataDir(dir: string): Promise<string>;
-  /** Asynchronous archiving settings (wal_push.async); undefined: each wal-push stores its file itself. */
-  asyncPush(source: C): AsyncPushSettings | undefined;
-  /** WAL files in `walDir` the server has finished and waits to archive, in archiving order. */
-  readyWalFiles(walDir: string): Promise<string[]>;
-  /** A target a recovery may use (a data directory path); BAD_ARGUMENT otherwise. */
-  checkRecoveryTarget(target: string): string;
-  /**
-   * Lay down the base backup at `target`, write the recovery settings and,
-   * with `input.start`, start the server and wait until it reached the target.
-   */
-  recover(input: RecoveryInput, target: string, context: EngineContext): Promise<RecoveryOutcome>;
-  /**
-   * drill.marker: write a marker into the source, note the moment right
-   * after it, write a second marker, and push both towards the archive.
-   */
-  placeMarkers(source: C, drillId: string, context: EngineContext): Promise<MarkerPlacement>;
-  /** The markers a restored server (a URL recover() returned) holds. */
-  readMarkers(url: string, drillId: string, context: EngineContext): Promise<MarkersFound>;
-}
-
-export interface AsyncPushSettings {
-  readonly spoolDir: string;
-  readonly parallel: number;
-  /** How long one wal-push waits for the background pusher, in milliseconds. */
-  readonly waitMs: number;
-}
-
-export interface DrillMarker {
-  readonly drillId: string;
-  readonly label: "before" | "after";
-  /** Commit-time clock of the source, ISO-8601. */
-  readonly at: string;
-}
-
-export interface MarkerPlacement {
-  /** The moment between the two markers, to restore to. */
-  readonly target: RecoveryTarget;
-  readonly before: DrillMarker;
-  readonly after: DrillMarker;
-  /** The WAL segment holding the second marker: the drill waits until it is archived. */
-  readonly segment: string;
-  readonly afterLsn: string;
-}
-
-export interface MarkersFound {
-  /** This drill's markers in the restore, in order. */
-  readonly ofThisDrill: readonly DrillMarker[];
-  /** The newest marker of any drill in the restore. */
-  readonly newest: DrillMarker | undefined;
-}
-
-export interface RecoveryInput {
-  readonly artifacts: ArtifactSource;
-  readonly engineMeta: Readonly<Record<string, unknown>>;
-  readonly snapshotId: string;
-  readonly target: RecoveryTarget;
-  readonly action: RecoveryAction;
-  /** The timeline recovery ends on (planned). */
-  readonly timeline: number;
-  /** Replace a non-empty target directory (never one a server runs in). */
-  readonly force: boolean;
-  /** restore_command for a server started later by the operator: it calls `lifeboat wal-fetch`. */
-  readonly restoreCommand: string;
-  /** Start the server and wait for the recovery to end; absent: only lay down and configure. */
-  readonly start?: RecoveryStart;
-}
-
-export interface RecoveryStart {
-  /** TCP port on localhost; absent: a throwaway server on a unix socket only (drills). */
-  readonly port?: number;
-  /** The server is disposable (a drill): durability off, removed by the caller through `stop`. */
-  readonly throwaway: boolean;
-  /**
-   * Fill `spoolDir` with the WAL files recovery reads (the caller fetches
-   * them ahead of replay); the server's restore_command reads the spool.
-   */
-  feedWal(spoolDir: string): Promise<WalFeed>;
-}
-
-export interface WalFeed {
-  /** Stop fetching and wait for the fetcher to settle. */
-  stop(): Promise<void>;
-}
-
-export interface RecoveryOutcome {
-  readonly dataDir: string;
-  /** A started server: how to reach it (a postgres:// URL for fingerprint()/queryScalar()). */
-  readonly url?: string;
-  /** Where the server stopped: its replay LSN and timeline, when started. */
-  readonly reachedLsn?: string;
-  readonly reachedTimeline?: number;
-  /** Seconds: laying down the files, WAL replay, the end of recovery (promote), when started. */
-  readonly phases: { readonly layDown: number; readonly replay?: number; readonly promote?: number };
-  /** Stop a started server (and, for throwaway ones, remove it). Safe to call twice. */
-  stop?(): Promise<void>;
-  /** Keep a throwaway server for inspection; returns how to reach and remove it. */
-  keep?(): string;
 }
 
 /** Like-for-like sizes for predicting a restore of today's data from a drill of an older snapshot. */

@@ -9,7 +9,7 @@
 // on a unix socket only (local-cluster.ts), whatever the target says.
 
 import { randomBytes } from "node:crypto";
-import { chown, lstat, mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
+import { chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { LifeboatError } from "../../../errors.ts";
 import type { EngineContext, RecoveryInput, RecoveryOutcome } from "../../engine.ts";
@@ -24,6 +24,7 @@ import {
 } from "./recovery-settings.ts";
 import { logTail, primarySettings, waitForRecovery, type WatchedServer } from "./recovery-watch.ts";
 import { prepareSpool } from "./wal-spool.ts";
+import { chownTree, inspectDirectory, serverOwner, swapInto, type ServerOwner } from "./data-dir.ts";
 
 export function checkRecoveryTarget(target: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
@@ -288,79 +289,4 @@ async function layDown(
       `the restored files of snapshot ${input.snapshotId.slice(0, 8)} do not match the base backup's manifest (pg_verifybackup):\n${verified.stderr.trim().split("\n").slice(0, 10).join("\n")}`,
     );
   }
-}
-
-interface ServerOwner {
-  readonly name: string;
-  readonly uid: number;
-  readonly gid: number;
-}
-
-/** As root, files go to the postgres system user (the server refuses to run as root). */
-async function serverOwner(context: EngineContext): Promise<ServerOwner | undefined> {
-  if (process.getuid?.() !== 0) return undefined;
-  const [uid, gid] = await Promise.all([
-    context.runner.run("id", ["-u", "postgres"]),
-    context.runner.run("id", ["-g", "postgres"]),
-  ]);
-  if (!uid.ok || !gid.ok) return undefined;
-  return { name: "postgres", uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-}
-
-async function chownTree(dir: string, owner: { readonly uid: number; readonly gid: number }): Promise<void> {
-  await chown(dir, owner.uid, owner.gid);
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    const path = join(entry.parentPath, entry.name);
-    if (entry.isSymbolicLink()) continue;
-    await chown(path, owner.uid, owner.gid);
-  }
-}
-
-async function inspectDirectory(dir: string): Promise<{ entries: number; running: number | undefined }> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { entries: 0, running: undefined };
-    if ((error as NodeJS.ErrnoException).code === "ENOTDIR") {
-      throw new LifeboatError("TARGET_NOT_EMPTY", `${dir} is a file, not a directory`);
-    }
-    throw error;
-  }
-  let running: number | undefined;
-  if (names.includes("postmaster.pid")) {
-    const pid = Number((await readFile(join(dir, "postmaster.pid"), "utf8").catch(() => "")).split("\n")[0]);
-    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) running = pid;
-  }
-  return { entries: names.length, running };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/** Move the complete partial directory to `target`; a replaced old one is removed only after the move. */
-async function swapInto(partial: string, target: string, replacing: boolean): Promise<void> {
-  const exists = await lstat(target).then(
-    () => true,
-    () => false,
-  );
-  if (!exists) {
-    await rename(partial, target);
-    return;
-  }
-  if (!replacing) {
-    await rmdir(target); // empty: inspectDirectory counted no entries
-    await rename(partial, target);
-    return;
-  }
-  const aside = `${target}.lifeboat-replaced-${randomBytes(4).toString("hex")}`;
-  await rename(target, aside);
-  await rename(partial, target);
-  await rm(aside, { recursive: true, force: true });
 }
