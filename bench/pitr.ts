@@ -6,16 +6,20 @@
 // wal_push.async, pgBackRest's archive-async=y). Two source clusters are cloned
 // from one generated data directory, one per tool, so each tool archives alone
 // and neither waits on the other's archive_command.
+// Every Lifeboat command (backup, restore, the archive_command's wal-push and the
+// pusher it starts) is the installed package, packed and installed once into the
+// work dir, as users run it; --dev (or --no-installed) runs the checkout's
+// TypeScript entry instead, which pays Node's type stripping at every start.
 // Writes bench/out/pitr-results.md, pitr-results.json and pitr-run.log.
 //
 //   node bench/pitr.ts [--scale 70] [--random-mb 250] [--writes 300*scale]
 //        [--writes-after 2000] [--lag-seconds 60 (15 below scale 10)] [--rounds 1] [--keep]
+//        [--dev | --no-installed]
 
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, totalmem, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { packAndInstall } from "../test/support/package-install.ts";
 import { fileURLToPath } from "node:url";
 import { freePort, runTool, startCluster, type BenchCluster } from "./support/pg-cluster.ts";
 import { benchDatabase, contentSummary, createDataset } from "./support/dataset.ts";
@@ -60,6 +64,7 @@ import {
 } from "./support/pitr-async.ts";
 import { pgbenchFor, pgbenchTransactions, serverNow } from "./support/pitr-workload.ts";
 import { restoredServer } from "./support/pitr-restored.ts";
+import { developmentEntry, installedEntry } from "./support/pitr-installed.ts";
 import {
   renderPitrMarkdown,
   type ArchivingResult,
@@ -70,6 +75,7 @@ import {
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
+  allowNegative: true,
   options: {
     scale: { type: "string", default: "70" },
     "random-mb": { type: "string", default: "250" },
@@ -78,8 +84,10 @@ const { values } = parseArgs({
     "lag-seconds": { type: "string" },
     rounds: { type: "string", default: "1" },
     keep: { type: "boolean", default: false },
-    // The checkout's TypeScript entry instead of the installed package: every process start then
-    // pays Node's type stripping, which dominates a per-segment archive_command.
+    // The installed package (default) or, with --no-installed / --dev, the checkout's TypeScript
+    // entry: every process start then pays Node's type stripping, which dominates a per-segment
+    // archive_command.
+    installed: { type: "boolean", default: true },
     dev: { type: "boolean", default: false },
     out: { type: "string", default: join(repoRoot, "bench", "out") },
   },
@@ -93,7 +101,9 @@ const writesAfter = Number(values["writes-after"]);
 const lagSeconds = Number(values["lag-seconds"] ?? (scale < 10 ? 15 : 60));
 const rounds = Math.max(1, Number(values.rounds));
 const outDir = resolve(values.out);
-const devCliPath = join(repoRoot, "src", "cli", "main.ts");
+if (values.dev && process.argv.includes("--installed"))
+  throw new Error("--dev and --installed contradict each other: pick one");
+const useInstalled = values.installed && !values.dev;
 // Lifeboat's wal_push.parallel and pgBackRest's archive-push process-max in the
 // asynchronous run: the same four pushes at a time for both.
 const asyncParallel = 4;
@@ -150,19 +160,14 @@ async function main() {
   );
   const machine = await machineFacts(origin);
   await origin.stop();
-  // What users run: the packed and installed package (built JS), unless --dev.
-  let cliPath = devCliPath;
-  if (!values.dev) {
-    log("packing and installing Lifeboat into a temporary prefix");
-    await mkdir(join(workDir, "install"), { mode: 0o755 }); // the archiver (postgres) runs it
-    cliPath = (await packAndInstall(join(workDir, "install"))).bin;
-  }
-  machine["Lifeboat command"] = values.dev
-    ? `development checkout (${devCliPath})`
-    : "installed package (npm pack, npm install into a prefix)";
 
+  // What users run: the packed and installed package (built JS), unless --dev. It lives in the
+  // work dir, so it goes with it at the end and on Ctrl-C.
+  if (useInstalled) log("packing and installing the lifeboat package (npm pack, npm install)");
+  const entry = useInstalled ? await installedEntry(workDir) : developmentEntry(repoRoot);
+  log(`Lifeboat command: ${entry.description}`);
   const wrapper = await writeArchiveWrapper(workDir);
-  const lifeboat = await prepareLifeboatPitr(workDir, cliPath);
+  const lifeboat = await prepareLifeboatPitr(workDir, entry.script);
   const pgbackrest = await preparePgbackrest(workDir);
   backgroundMarkers.push(lifeboat.configPath, pgbackrest.configPath);
   log("cloning the data directory into one source cluster per tool, archiving on");
@@ -191,6 +196,7 @@ async function main() {
   const results: PitrResults = {
     startedAt: new Date().toISOString(),
     command: `node bench/pitr.ts ${process.argv.slice(2).join(" ")}`.trim(),
+    lifeboatCommand: entry.description,
     machine,
     dataset: {
       pg_database_size: `${(facts.databaseBytes / 2 ** 20).toFixed(0)} MiB (${facts.databaseBytes} bytes)`,

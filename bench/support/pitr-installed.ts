@@ -39,7 +39,14 @@ export async function installedEntry(workDir: string): Promise<LifeboatEntry> {
   // traverse every folder from the work dir (already 0755) down to the bin.
   const opened = await runTool("chmod", ["-R", "a+rX", installDir]);
   if (opened.code !== 0) throw new Error(`chmod -R a+rX ${installDir}: ${opened.stderr.trim()}`);
-  const probe = await runTool("runuser", ["-u", "postgres", "--", process.execPath, installed.bin, "--version"]);
+  const probe = await runTool("runuser", [
+    "-u",
+    "postgres",
+    "--",
+    process.execPath,
+    installed.bin,
+    "--version",
+  ]);
   if (probe.code !== 0)
     throw new Error(
       `the installed lifeboat does not run as postgres (exit ${probe.code}): ${probe.stderr.trim()}`,
@@ -49,6 +56,6 @@ export async function installedEntry(workDir: string): Promise<LifeboatEntry> {
   };
   return {
     script: installed.bin,
-    description: `installed package ${manifest.version ?? "(no version)"} (\`npm pack\` tarball installed into ${installed.prefix}, run as \`node ${installed.bin}\`; \`--version\` as postgres printed ${probe.stdout.trim() || "nothing"})`,
+    description: `installed package ${manifest.version ?? "(no version in its package.json)"} (\`npm pack\` tarball installed into a temporary prefix, run as \`node ${installed.bin}\`)`,
   };
 }

@@ -17,6 +17,7 @@ export interface LifeboatPitr {
   readonly dir: string;
   readonly configPath: string;
   readonly repoDir: string;
+  /** The script Node runs: the installed package's bin, or the checkout's src/cli/main.ts (--dev). */
   readonly cliPath: string;
   /** `node cli -c config`, ready for a shell. */
   readonly command: string;

@@ -38,6 +38,8 @@ export interface ArchivingResult {
 export interface PitrResults {
   readonly startedAt: string;
   readonly command: string;
+  /** Which Lifeboat ran: the installed package or the development checkout (absent in older results). */
+  readonly lifeboatCommand?: string;
   readonly machine: Record<string, string>;
   readonly dataset: Record<string, string | number>;
   readonly layout: string;
@@ -135,6 +137,7 @@ export function renderPitrMarkdown(results: PitrResults): string {
     "",
   ];
   lines.push(`Command: \`${results.command}\``, "");
+  if (results.lifeboatCommand) lines.push(`Lifeboat command: ${results.lifeboatCommand}`, "");
   const facts = (record: Record<string, string | number>) =>
     Object.entries(record)
       .map(([k, v]) => `${k} ${v}`)
