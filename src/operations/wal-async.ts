@@ -19,8 +19,8 @@
 import { mkdir, open, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { LifeboatError } from "../errors.ts";
-import { mapLimited } from "../repository/limiter.ts";
 import type { OperationContext } from "./context.ts";
+import { pidFileAlive } from "./wal-pusher-pid.ts";
 import { walPush, type WalPushRequest } from "./wal.ts";
 
 const POLL_MS = 10;
@@ -55,15 +55,8 @@ export async function prepareSpoolDir(spool: SpoolPaths): Promise<void> {
 }
 
 /** Whether a pusher is alive for this spool (its pid file names a live process). */
-export async function pusherAlive(spool: SpoolPaths): Promise<boolean> {
-  const pid = Number((await readFile(spool.pid, "utf8").catch(() => "")).trim());
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+export function pusherAlive(spool: SpoolPaths): Promise<boolean> {
+  return pidFileAlive(spool.pid);
 }
 
 export type PushWait =
@@ -123,6 +116,10 @@ export interface PusherOptions {
  * The pusher: holds the spool's pid file, archives every ready file not yet
  * archived, and leaves when there has been nothing to do for a while.
  * Returns the number of files it archived.
+ *
+ * A pool, not batches: a file that becomes ready while others are in flight
+ * starts as soon as a slot is free, since archive_command is already waiting
+ * for it; the archive_status directory is read every POLL_MS meanwhile.
  */
 export async function runPusher(
   context: OperationContext,
@@ -131,38 +128,46 @@ export async function runPusher(
 ): Promise<number> {
   if (!(await claimPidFile(options.spool))) return 0; // another pusher runs
   const pushed = new Set<string>();
+  const inFlight = new Map<string, Promise<void>>();
+  /** name -> when its last push failed: it is retried RETRY_MS later. */
+  const failedAt = new Map<string, number>();
   let archived = 0;
   let idleSince = Date.now();
+
+  const push = async (name: string): Promise<void> => {
+    try {
+      await walPush(context, { ...request, path: join(options.walDir, name) });
+      await writeFile(join(options.spool.done, name), "");
+      await rm(join(options.spool.failed, name), { force: true });
+      pushed.add(name);
+      failedAt.delete(name);
+      archived++;
+    } catch (error) {
+      failedAt.set(name, Date.now());
+      const message = error instanceof LifeboatError ? `[${error.code}] ${error.message}` : String(error);
+      context.log.warn(`pushing ${name} failed: ${message}`);
+      await writeFile(join(options.spool.failed, name), message).catch(() => {});
+    } finally {
+      inFlight.delete(name);
+    }
+  };
+
   try {
     while (!context.signal?.aborted) {
       const ready = await options.ready();
       for (const name of pushed) if (!ready.includes(name)) pushed.delete(name); // collected: forget it
-      const todo = [];
-      for (const name of ready)
-        if (!pushed.has(name) && !(await exists(join(options.spool.done, name)))) todo.push(name);
-      if (todo.length === 0) {
-        if (Date.now() - idleSince > (options.idleMs ?? IDLE_MS)) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        continue;
+      for (const name of ready) {
+        if (inFlight.size >= options.parallel) break;
+        if (pushed.has(name) || inFlight.has(name)) continue;
+        if (Date.now() - (failedAt.get(name) ?? -Infinity) < RETRY_MS) continue;
+        if (await exists(join(options.spool.done, name))) continue;
+        inFlight.set(name, push(name));
       }
-      idleSince = Date.now();
-      let failed = false;
-      await mapLimited(todo, options.parallel, async (name) => {
-        try {
-          await walPush(context, { ...request, path: join(options.walDir, name) });
-          await writeFile(join(options.spool.done, name), "");
-          await rm(join(options.spool.failed, name), { force: true });
-          pushed.add(name);
-          archived++;
-        } catch (error) {
-          failed = true;
-          const message = error instanceof LifeboatError ? `[${error.code}] ${error.message}` : String(error);
-          context.log.warn(`pushing ${name} failed: ${message}`);
-          await writeFile(join(options.spool.failed, name), message).catch(() => {});
-        }
-      });
-      if (failed) await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      if (inFlight.size > 0) idleSince = Date.now();
+      else if (Date.now() - idleSince > (options.idleMs ?? IDLE_MS)) break;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
+    await Promise.all(inFlight.values()); // a stop lets the pushes under way finish or fail
   } finally {
     await rm(options.spool.pid, { force: true });
   }
