@@ -219,6 +219,14 @@ export const errorTable = {
     exit: ExitCode.verification,
     hint: "The restored data does not match the fingerprint taken at backup; the report lists each difference.",
   },
+  OBJECTIVE_MISSED: {
+    exit: ExitCode.objectiveMissed,
+    hint: "The drill restored and verified the data but took longer (RTO) or lost more (RPO) than the objective allows; the drill report's phases say where the time went.",
+  },
+  DRILL_ERROR: {
+    exit: ExitCode.drillError,
+    hint: "The drill could not complete, so nothing was proved; the drill report's issues say what failed. Fix it and drill again.",
+  },
   INTERRUPTED: {
     exit: ExitCode.interrupted,
     hint: "The command was stopped by a signal; what it had made was cleaned up. Run it again when ready.",

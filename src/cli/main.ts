@@ -21,7 +21,13 @@ const abort = new AbortController();
 async function commandEnv(command: Command): Promise<CommandEnv> {
   const options = command.optsWithGlobals<GlobalOptions>();
   const { createLog } = await import("./session.ts");
-  return { options, output: createOutput(!!options.json), log: createLog(options), signal: abort.signal };
+  return {
+    options,
+    output: createOutput(!!options.json),
+    log: createLog(options),
+    signal: abort.signal,
+    recordedRuns: [],
+  };
 }
 
 /** --retry-lock's value in milliseconds; a bad duration is a usage error naming the option. */

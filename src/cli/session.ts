@@ -28,6 +28,7 @@ import { openBackend } from "../storage/registry.ts";
 import { RetryingBackend } from "../storage/retrying.ts";
 import type { Output } from "./output.ts";
 import { createProgress } from "./progress.ts";
+import type { RunRecord } from "../domain/run-record.ts";
 
 export interface GlobalOptions {
   readonly config?: string;
@@ -48,6 +49,8 @@ export interface CommandEnv {
   readonly output: Output;
   readonly log: Logger;
   readonly signal: AbortSignal;
+  /** The run records this command kept (operations/run-record.ts), for heartbeats, notifications and metrics. */
+  readonly recordedRuns?: RunRecord[];
 }
 
 export function createLog(options: GlobalOptions): Logger {
@@ -249,6 +252,7 @@ export function operationContext(env: CommandEnv, repository: Repository): Opera
     hostname: hostname(),
     progress: createProgress(env.options.progress !== false && !env.options.json && !env.options.quiet),
     signal: env.signal,
+    ...(env.recordedRuns ? { recordedRuns: env.recordedRuns } : {}),
   };
 }
 

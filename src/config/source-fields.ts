@@ -13,6 +13,9 @@ const objectives = z
   .strictObject({
     rto: duration.optional().describe("Recovery time objective: how long a restore may take."),
     rpo: duration.optional().describe("Recovery point objective: how old the restored data may be."),
+    drill_interval: duration
+      .optional()
+      .describe("How often a passing drill must prove the source restores (status, alerts: drill overdue)."),
   })
   .describe("Declared recovery objectives; drills report achieved values against them.");
 

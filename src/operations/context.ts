@@ -2,6 +2,7 @@
 // reached for (execa/zx's lesson): tests can give a fixed clock or a logger
 // that records, and nothing hides a global.
 
+import type { RunRecord } from "../domain/run-record.ts";
 import type { Engine } from "../engines/engine.ts";
 import type { Repository } from "../repository/types.ts";
 import type { Logger } from "../runtime/logger.ts";
@@ -26,4 +27,6 @@ export interface OperationContext {
   readonly hostname: string;
   readonly progress: ProgressSink;
   readonly signal?: AbortSignal;
+  /** Every run record this command kept (operations/run-record.ts), for what runs after it: heartbeats, notifications, metrics. */
+  readonly recordedRuns?: RunRecord[];
 }

@@ -136,15 +136,38 @@ export class OpenRepository implements Repository {
   }
 
   async listDrillReports(): Promise<unknown[]> {
+    return this.#readDocuments("drill report", await this.#documentKeys("drills/"));
+  }
+
+  async saveRunRecord(record: { readonly id: string }): Promise<void> {
+    await this.#store.putDocument("runs", record.id, Buffer.from(JSON.stringify(record)));
+  }
+
+  async listRunRecordIds(): Promise<string[]> {
+    return (await this.#documentKeys("runs/")).map((key) => key.slice("runs/".length));
+  }
+
+  async readRunRecords(ids: readonly string[]): Promise<unknown[]> {
+    return this.#readDocuments(
+      "run record",
+      ids.map((id) => `runs/${id}`),
+    );
+  }
+
+  /** The keys under a document folder, in id order (ids start with a time). */
+  async #documentKeys(prefix: string): Promise<string[]> {
     const keys: string[] = [];
-    for await (const info of this.#backend.list("drills/")) keys.push(info.key);
-    keys.sort();
+    for await (const key of listKeys(this.#backend, prefix)) keys.push(key);
+    return keys.sort();
+  }
+
+  #readDocuments(what: string, keys: readonly string[]): Promise<unknown[]> {
     return mapLimited(keys, PARALLEL_DOCUMENT_READS, async (key) => {
       const plaintext = await this.#store.readDocument(key);
       try {
         return JSON.parse(plaintext.toString("utf8")) as unknown;
       } catch (error) {
-        throw new LifeboatError("CHECKSUM_MISMATCH", `drill report ${key} is not valid JSON`, {
+        throw new LifeboatError("CHECKSUM_MISMATCH", `${what} ${key} is not valid JSON`, {
           details: { object: key },
           cause: error,
         });

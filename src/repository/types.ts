@@ -287,14 +287,20 @@ export interface Repository {
    * holds the exclusive lock). Refuses any key outside data/.
    */
   applyPrune(work: PruneWork, options?: { signal?: AbortSignal }): Promise<PruneOutcome>;
-  /** Keep a drill report (JSON with a unique string `id`) in the repository, sealed like everything else. */
   /** The WAL archive of one PostgreSQL cluster of a source (wal-archive.ts). */
   walArchive(source: string, systemId: string): WalArchive;
   /** The system identifiers a source has archived WAL for. */
   listWalClusters(source: string): Promise<string[]>;
+  /** Keep a drill report (JSON with a unique string `id`) in the repository, sealed like everything else. */
   saveDrillReport(report: { readonly id: string }): Promise<void>;
   /** Every stored drill report, in id order (ids start with the drill's start time). */
   listDrillReports(): Promise<unknown[]>;
+  /** Keep a run record (JSON with a unique string `id`), sealed like a drill report. */
+  saveRunRecord(record: { readonly id: string }): Promise<void>;
+  /** The ids of every stored run record, in id order (oldest first): listing only, nothing is read. */
+  listRunRecordIds(): Promise<string[]>;
+  /** The run records of these ids, in the same order. */
+  readRunRecords(ids: readonly string[]): Promise<unknown[]>;
   lock(kind: LockKind, command: string, options?: LockRequestOptions): Promise<Lock>;
   listLocks(): Promise<LockInfo[]>;
   listKeys(): Promise<KeyInfo[]>;

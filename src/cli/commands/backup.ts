@@ -4,6 +4,7 @@
 
 import { LifeboatError } from "../../errors.ts";
 import { backupSource, captureVariantsOf, type BackupResult } from "../../operations/backup.ts";
+import { recorded } from "../../operations/run-record.ts";
 import { formatBytes } from "../output.ts";
 import { selectSources, withRepository, type CommandEnv } from "../session.ts";
 
@@ -48,7 +49,17 @@ export async function backupCommand(
         env.log.info(`backing up ${name} (${source.engine})...`);
         for (const variant of captureVariantsOf(context, source)) {
           try {
-            results.push(await backupSource(context, name, variant, { tags }));
+            const result = await recorded(
+              context,
+              { operation: "backup", source: name },
+              () => backupSource(context, name, variant, { tags }),
+              (done) => ({
+                snapshot: done.snapshot.id,
+                bytesRead: done.stats.bytesRead,
+                bytesStored: done.stats.bytesStored,
+              }),
+            );
+            results.push(result);
           } catch (error) {
             const failure =
               error instanceof LifeboatError ? error : new LifeboatError("INTERNAL", String(error));

@@ -1,10 +1,12 @@
 // lifeboat check [--read-data | --read-data-subset=N%]: verify the repository.
 // Problems are listed in full and turn into exit code 4 (integrity).
 
-import { ExitCode, LifeboatError } from "../../errors.ts";
+import { ExitCode, LifeboatError, type ErrorCode } from "../../errors.ts";
+import type { OperationContext } from "../../operations/context.ts";
 import { checkWalArchives, type WalArchiveReport } from "../../operations/wal-check.ts";
+import { recorded } from "../../operations/run-record.ts";
 import { formatBytes } from "../output.ts";
-import { withRepository, type CommandEnv } from "../session.ts";
+import { withRepository, type CommandEnv, type RepositoryAccess } from "../session.ts";
 
 export function parseSubset(value: string | undefined, readData: boolean): number {
   if (readData) return 100;
@@ -28,24 +30,13 @@ export async function checkCommand(
   const { report, wal, access } = await withRepository(
     env,
     { kind: "shared", command: "check" },
-    async (context, _config, access) => {
-      context.progress.start("check");
-      const report = await context.repository
-        .check({
-          readDataPercent,
-          onProgress: (done) => context.progress.advance(done),
-          // check must not write to a read-only repository: leftovers are only counted there.
-          removeLeftovers: !access.readOnly,
-          ...(context.signal ? { signal: context.signal } : {}),
-        })
-        .finally(() => context.progress.stop());
-      const wal = await checkWalArchives(context, { readDataPercent });
-      return {
-        report: { ...report, problems: [...report.problems, ...wal.flatMap((w) => w.problems)] },
-        wal,
-        access,
-      };
-    },
+    (context, _config, access) =>
+      recorded(
+        context,
+        { operation: "check", source: null },
+        () => runCheck(context, readDataPercent, access),
+        ({ report }) => (report.problems.length ? { error: problemsError(report.problems) } : {}),
+      ),
   );
   const { spools } = access;
   env.output.result(
@@ -101,5 +92,35 @@ function describeWalArchive(wal: WalArchiveReport): string {
     `WAL of ${wal.source} (cluster ${wal.systemId}): ${wal.segments} segment(s), newest ${wal.newestSegment ?? "none"}${age}; ` +
     `${wal.segmentsSinceOldestBackup} since the oldest of ${wal.baseBackups} base backup(s)` +
     (wal.objectsRead ? `; ${wal.objectsRead} WAL file(s) read and verified` : "")
+  );
+}
+
+async function runCheck(context: OperationContext, readDataPercent: number, access: RepositoryAccess) {
+  context.progress.start("check");
+  const report = await context.repository
+    .check({
+      readDataPercent,
+      onProgress: (done) => context.progress.advance(done),
+      // check must not write to a read-only repository: leftovers are only counted there.
+      removeLeftovers: !access.readOnly,
+      ...(context.signal ? { signal: context.signal } : {}),
+    })
+    .finally(() => context.progress.stop());
+  const wal = await checkWalArchives(context, { readDataPercent });
+  return {
+    report: { ...report, problems: [...report.problems, ...wal.flatMap((w) => w.problems)] },
+    wal,
+    access,
+  };
+}
+
+/** A check that found problems failed: its run record names the first problem's code. */
+function problemsError(
+  problems: readonly { code: string; object: string; message: string }[],
+): LifeboatError {
+  const first = problems[0]!;
+  return new LifeboatError(
+    first.code as ErrorCode,
+    `${problems.length} problem(s) found; first: ${first.object}: ${first.message}`,
   );
 }

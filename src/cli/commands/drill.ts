@@ -2,6 +2,7 @@
 // measure RTO/RPO against objectives, keep the evidence, notify.
 // Exit code: the worst outcome over all drilled sources (docs/errors.md).
 
+import { recordRun } from "../../operations/run-record.ts";
 import { formatSeconds } from "../../domain/duration.ts";
 import { ExitCode, LifeboatError } from "../../errors.ts";
 import type { DrillReport, DrillStatus } from "../../domain/drill-report.ts";
@@ -52,8 +53,17 @@ export async function drillCommand(
     for (const [name, source] of selected) {
       if (env.signal.aborted) break;
       env.log.info(`drilling ${name} (${source.engine})...`);
+      const startedAt = context.now();
       const report = await runDrill(context, { sourceName: name, source, selector: flags.snapshot });
       await context.repository.saveDrillReport(report);
+      await recordRun(context, {
+        operation: "drill",
+        source: name,
+        startedAt,
+        snapshot: report.snapshot.id ?? null,
+        drill: { report: report.id, status: report.status },
+        ...(report.status === "passed" ? {} : { error: drillError(report) }),
+      });
       const paths = await writeReportFiles(config.reports.dir, report);
       env.log.info(`drill ${name}: ${report.status}; record: ${paths.markdown}`);
       for (const delivery of await notify(report, targets)) {
@@ -89,4 +99,17 @@ function summary(reports: readonly DrillReport[]): string {
         `${report.source}: ${report.status} (RTO ${report.rto.achieved === null ? "n/a" : formatSeconds(report.rto.achieved)})`,
     )
     .join("\n");
+}
+
+/** The error a drill that did not pass leaves in its run record: the status, and the first issue met. */
+function drillError(report: DrillReport): LifeboatError {
+  const code =
+    report.status === "objective_missed"
+      ? "OBJECTIVE_MISSED"
+      : report.status === "error"
+        ? "DRILL_ERROR"
+        : "VERIFICATION_FAILED";
+  const why =
+    report.issues[0] ?? report.checks.find((check) => check.result !== "passed")?.detail ?? report.status;
+  return new LifeboatError(code, `drill ${report.status.replace("_", " ")}: ${why}`);
 }

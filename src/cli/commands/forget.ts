@@ -6,6 +6,8 @@
 // only after the forget succeeded; --dry-run --prune prints both plans, the
 // prune one as if the forget had been applied.
 
+import type { OperationContext } from "../../operations/context.ts";
+import { recorded } from "../../operations/run-record.ts";
 import { durationPattern } from "../../config/source-fields.ts";
 import { shortId } from "../../domain/snapshot.ts";
 import { engineFor } from "../../engines/registry.ts";
@@ -98,7 +100,14 @@ export async function forgetCommand(
   const lock = dryRun
     ? { kind: "shared" as const, command: "forget --dry-run" }
     : { kind: "exclusive" as const, command: "forget" };
-  const { plan, removed, prune } = await withRepository(env, lock, async (context) => {
+  const { plan, removed, prune } = await withRepository(env, lock, (context) =>
+    dryRun
+      ? forgetAndPrune(context)
+      : recorded(context, { operation: flags.prune ? "prune" : "forget", source: null }, () =>
+          forgetAndPrune(context),
+        ),
+  );
+  async function forgetAndPrune(context: OperationContext) {
     const plan = await planForget(context, policies, names.length === 0);
     const removed = dryRun ? [] : await applyForget(context, plan);
     if (!flags.prune) return { plan, removed, prune: undefined };
@@ -110,7 +119,7 @@ export async function forgetCommand(
       removed,
       prune: { plan: prunePlan, result, wal: await pruneWal(context, dryRun, forgotten) },
     };
-  });
+  }
   const warn = warnDamage(env);
   for (const damage of plan.damaged)
     warn({ ...damage, message: `${damage.message}; forget leaves it alone` });

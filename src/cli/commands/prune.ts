@@ -3,6 +3,7 @@
 // lock, plans under it and deletes exactly what the plan lists; --dry-run
 // takes a shared lock and deletes nothing.
 
+import { recorded } from "../../operations/run-record.ts";
 import { durationPattern } from "../../config/source-fields.ts";
 import { parseDuration } from "../../domain/duration.ts";
 import { LifeboatError } from "../../errors.ts";
@@ -56,9 +57,16 @@ export async function pruneCommand(env: CommandEnv, flags: PruneFlags): Promise<
     ? { kind: "shared" as const, command: "prune --dry-run" }
     : { kind: "exclusive" as const, command: "prune" };
   const { plan, result, wal } = await withRepository(env, lock, async (context) => {
-    const plan = await preparePrune(context, graceMs, undefined, threshold);
-    const result = dryRun ? undefined : await applyPrune(context, plan);
-    return { plan, result, wal: await pruneWal(context, dryRun) };
+    const prune = async () => {
+      const plan = await preparePrune(context, graceMs, undefined, threshold);
+      const result = dryRun ? undefined : await applyPrune(context, plan);
+      return { plan, result, wal: await pruneWal(context, dryRun) };
+    };
+    // A dry run changes nothing: it leaves no record (status shows what prunes did).
+    if (dryRun) return prune();
+    return recorded(context, { operation: "prune", source: null }, prune, ({ result }) => ({
+      bytesStored: result?.deletedBytes ?? null,
+    }));
   });
   env.output.result(pruneJson(plan, result, graceMs, wal), () => pruneText(plan, result, wal));
 }

@@ -1,5 +1,8 @@
 // lifeboat restore SOURCE --to TARGET: restore a snapshot and prove it.
 
+import type { Config } from "../../engines/config.ts";
+import type { OperationContext } from "../../operations/context.ts";
+import { recorded } from "../../operations/run-record.ts";
 import { LifeboatError } from "../../errors.ts";
 import { restoreToPoint } from "../../operations/pitr-restore.ts";
 import { restoreSnapshot } from "../../operations/restore.ts";
@@ -34,54 +37,60 @@ export async function restoreCommand(
   warnAboutPasswordInTarget(env, flags.to);
   const pointInTime = wantsPointInTime(flags);
   const { path: configFile } = await loadSessionConfig(env);
-  const outcome = await withRepository(
-    env,
-    { kind: "shared", command: "restore" },
-    async (context, config) => {
-      const source = config.sources[sourceName];
-      const physical = source && context.engineFor(source.engine).pitr?.takesBaseBackups(source);
-      if (pointInTime || (physical && !/^[a-z][a-z0-9+.-]*:\/\//i.test(flags.to))) {
-        if (!source)
-          throw new LifeboatError("UNKNOWN_SOURCE", `no source named ${sourceName} in lifeboat.yaml`);
-        if (flags.clean || flags.globals || flags.targetNotSource) {
-          throw new LifeboatError(
-            "BAD_ARGUMENT",
-            "--clean, --globals and --target-not-source are for logical restores into a database; a point-in-time restore writes a data directory",
-            {
-              hint: "Leave them out; --force replaces a non-empty directory once the restored copy is complete.",
-            },
-          );
-        }
-        const port = portOf(flags);
-        const timeline = timelineOf(flags);
-        const pitr = await restoreToPoint(context, {
-          sourceName,
-          source,
-          target: recoveryTargetOf(flags) ?? { kind: "latest" },
-          action: recoveryActionOf(flags),
-          to: flags.to,
-          ...(flags.snapshot !== "latest" ? { snapshot: flags.snapshot } : {}),
-          ...(timeline !== undefined ? { timeline } : {}),
-          force: !!flags.force,
-          dryRun: !!flags.dryRun,
-          restoreCommand: (systemId) => walFetchCommandLine(configFile, sourceName, systemId),
-          ...(flags.start ? { start: { throwaway: false, ...(port !== undefined ? { port } : {}) } } : {}),
-        });
-        return { pitr };
-      }
-      return {
-        logical: await restoreSnapshot(context, {
-          sourceName,
-          ...(source ? { source } : {}),
-          selector: flags.snapshot,
-          target: flags.to,
-          options: { clean: !!flags.clean, force: !!flags.force, globals: !!flags.globals },
-          dryRun: !!flags.dryRun,
-          targetNotSource: !!flags.targetNotSource,
-        }),
-      };
-    },
+  const outcome = await withRepository(env, { kind: "shared", command: "restore" }, (context, config) =>
+    flags.dryRun
+      ? restoreOrPlan(context, config)
+      : recorded(
+          context,
+          { operation: "restore", source: sourceName },
+          () => restoreOrPlan(context, config),
+          (done) => ({ snapshot: done.pitr?.snapshot.id ?? done.logical?.snapshot.id ?? null }),
+        ),
   );
+  async function restoreOrPlan(context: OperationContext, config: Config) {
+    const source = config.sources[sourceName];
+    const physical = source && context.engineFor(source.engine).pitr?.takesBaseBackups(source);
+    if (pointInTime || (physical && !/^[a-z][a-z0-9+.-]*:\/\//i.test(flags.to))) {
+      if (!source)
+        throw new LifeboatError("UNKNOWN_SOURCE", `no source named ${sourceName} in lifeboat.yaml`);
+      if (flags.clean || flags.globals || flags.targetNotSource) {
+        throw new LifeboatError(
+          "BAD_ARGUMENT",
+          "--clean, --globals and --target-not-source are for logical restores into a database; a point-in-time restore writes a data directory",
+          {
+            hint: "Leave them out; --force replaces a non-empty directory once the restored copy is complete.",
+          },
+        );
+      }
+      const port = portOf(flags);
+      const timeline = timelineOf(flags);
+      const pitr = await restoreToPoint(context, {
+        sourceName,
+        source,
+        target: recoveryTargetOf(flags) ?? { kind: "latest" },
+        action: recoveryActionOf(flags),
+        to: flags.to,
+        ...(flags.snapshot !== "latest" ? { snapshot: flags.snapshot } : {}),
+        ...(timeline !== undefined ? { timeline } : {}),
+        force: !!flags.force,
+        dryRun: !!flags.dryRun,
+        restoreCommand: (systemId) => walFetchCommandLine(configFile, sourceName, systemId),
+        ...(flags.start ? { start: { throwaway: false, ...(port !== undefined ? { port } : {}) } } : {}),
+      });
+      return { pitr };
+    }
+    return {
+      logical: await restoreSnapshot(context, {
+        sourceName,
+        ...(source ? { source } : {}),
+        selector: flags.snapshot,
+        target: flags.to,
+        options: { clean: !!flags.clean, force: !!flags.force, globals: !!flags.globals },
+        dryRun: !!flags.dryRun,
+        targetNotSource: !!flags.targetNotSource,
+      }),
+    };
+  }
   if (outcome.pitr) {
     printPitrResult(env, sourceName, outcome.pitr, flags.to);
     return;
