@@ -24,6 +24,10 @@ const exitMeaning: Record<number, string> = {
   [ExitCode.repositoryMissing]: "there is no repository at repository.url (as restic's 10)",
   [ExitCode.locked]: "another process holds the repository lock, or this command lost its lock (restic's 11)",
   [ExitCode.wrongPassword]: "no key of the repository opens with the password (restic's 12)",
+  [ExitCode.stale]:
+    "status: a source is past an objective (backup or WAL older than the RPO, no passing drill within the interval) or was never drilled",
+  [ExitCode.failing]:
+    "status: a newest backup, drill, check or prune failed, or the repository could not be read (never reported as ok)",
   [ExitCode.interrupted]:
     "stopped by SIGINT or SIGTERM; cleanup runs first, for at most 20 s (a second signal exits at once)",
 };

@@ -28,6 +28,10 @@ export const ExitCode = {
   locked: 11,
   /** No key of the repository opens with the password given (restic: 12). */
   wrongPassword: 12,
+  /** status: a source is past an objective (backup or WAL older than the RPO, no passing drill within the interval) or was never drilled. */
+  stale: 13,
+  /** status: a source's newest backup or drill failed, the newest check or prune failed, or the repository could not be read. */
+  failing: 14,
   /** Stopped by SIGINT or SIGTERM; what the command had made was cleaned up (128 + SIGINT, as shells report it). */
   interrupted: 130,
 } as const;
@@ -218,6 +222,14 @@ export const errorTable = {
   VERIFICATION_FAILED: {
     exit: ExitCode.verification,
     hint: "The restored data does not match the fingerprint taken at backup; the report lists each difference.",
+  },
+  STATUS_STALE: {
+    exit: ExitCode.stale,
+    hint: "A source is past an objective or was never drilled; `lifeboat status` names each one and why. Run the backup or drill it names (or fix its schedule).",
+  },
+  STATUS_FAILING: {
+    exit: ExitCode.failing,
+    hint: "A source's newest backup or drill failed, or the repository could not be read; `lifeboat status` gives the error code of each failure. Fix the cause and run it again.",
   },
   OBJECTIVE_MISSED: {
     exit: ExitCode.objectiveMissed,

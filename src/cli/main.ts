@@ -336,6 +336,18 @@ function buildProgram(): Command {
     });
 
   program
+    .command("status")
+    .description(
+      "are the sources recoverable within their objectives? newest backup, failure, drill and WAL per source (exit 13 stale, 14 failing)",
+    )
+    .argument("[source...]", "source names (all when none is named)")
+    .option("--at <time>", "judge the objectives as of this ISO-8601 time instead of now")
+    .action(async (names: string[], flags: { at?: string }, command: Command) => {
+      const { statusCommand } = await import("./commands/status.ts");
+      await statusCommand(await commandEnv(command), names, flags);
+    });
+
+  program
     .command("demo")
     .description(
       "back up a sample SQLite database and uploads folder, restore them into scratch places and verify",

@@ -19,7 +19,7 @@ import type { StoredKey } from "./key-files.ts";
 import { mapLimited } from "./limiter.ts";
 import { LocalCache } from "./local-cache.ts";
 import { acquireLock, listLocks } from "./locks.ts";
-import { chunkKey, packKey } from "./layout.ts";
+import { chunkKey, DATA_PREFIX, isDataKey, packKey } from "./layout.ts";
 import { ObjectStore } from "./object-store.ts";
 import { DEFAULT_PACK_SIZE, PackDestination } from "./pack-destination.ts";
 import { finishMigration, migrateToPacks } from "./migrate.ts";
@@ -48,6 +48,7 @@ import type {
   RepositoryConfigFile,
   SnapshotListing,
   SnapshotWriter,
+  WalArchiveSummary,
 } from "./types.ts";
 import { RepositorySnapshotWriter } from "./writer.ts";
 import { WAL_PREFIX, WalArchive } from "./wal-archive.ts";
@@ -129,6 +130,29 @@ export class OpenRepository implements Repository {
       if (id && /^\d+$/.test(id)) ids.add(id);
     }
     return [...ids];
+  }
+
+  async walArchiveSummary(source: string): Promise<WalArchiveSummary> {
+    let files = 0;
+    let newest: { name: string; modifiedMs: number | undefined } | undefined;
+    for await (const info of this.#backend.list(`${WAL_PREFIX}${source}/`)) {
+      const name = info.key.slice(info.key.lastIndexOf("/") + 1);
+      if (name.startsWith(".")) continue; // a put's temporary file
+      files++;
+      // Segment names sort by timeline and position; .history/.backup files name the same.
+      if (!newest || name > newest.name) newest = { name, modifiedMs: info.modifiedMs };
+    }
+    return {
+      files,
+      newest: newest?.name ?? null,
+      newestAt: newest?.modifiedMs !== undefined ? new Date(newest.modifiedMs) : null,
+    };
+  }
+
+  async dataBytes(): Promise<number> {
+    let bytes = 0;
+    for await (const info of this.#backend.list(DATA_PREFIX)) if (isDataKey(info.key)) bytes += info.size;
+    return bytes;
   }
 
   async saveDrillReport(report: { readonly id: string }): Promise<void> {

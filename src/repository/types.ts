@@ -291,6 +291,10 @@ export interface Repository {
   walArchive(source: string, systemId: string): WalArchive;
   /** The system identifiers a source has archived WAL for. */
   listWalClusters(source: string): Promise<string[]>;
+  /** How many WAL files a source has archived (all clusters) and the newest, with when it arrived: a listing only. */
+  walArchiveSummary(source: string): Promise<WalArchiveSummary>;
+  /** Bytes stored under data/ (packs or chunks), from a listing. */
+  dataBytes(): Promise<number>;
   /** Keep a drill report (JSON with a unique string `id`) in the repository, sealed like everything else. */
   saveDrillReport(report: { readonly id: string }): Promise<void>;
   /** Every stored drill report, in id order (ids start with the drill's start time). */
@@ -325,4 +329,12 @@ export interface Repository {
    */
   repairConfig(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+export interface WalArchiveSummary {
+  readonly files: number;
+  /** The newest file's name; null when none is archived. */
+  readonly newest: string | null;
+  /** When it was stored (the storage's modification time); null when unknown. */
+  readonly newestAt: Date | null;
 }

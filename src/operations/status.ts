@@ -1,0 +1,77 @@
+// Reading what `status` needs out of the repository, and nothing else: the
+// snapshot listing (the local catalog makes it cheap), the newest run
+// records, the drill reports, and a listing of each point-in-time source's
+// WAL folder. The verdicts themselves are plan/status.ts's pure work.
+
+import type { DrillReport } from "../domain/drill-report.ts";
+import { DRILL_REPORT_SCHEMA } from "../domain/drill-report.ts";
+import { parseDuration } from "../domain/duration.ts";
+import type { RunRecord } from "../domain/run-record.ts";
+import type { StatusReport } from "../domain/status.ts";
+import type { SourceConfig } from "../engines/config.ts";
+import { computeStatus, type SourceInput } from "../plan/status.ts";
+import type { OperationContext } from "./context.ts";
+import { isRunRecord } from "./run-record.ts";
+
+/**
+ * How many of the newest run records a status reads. Failures older than
+ * that many runs are history, not status; the counts per operation are over
+ * these records (documented in docs/metrics.md).
+ */
+export const STATUS_RUN_RECORDS = 2000;
+
+const orNull = (text: string | undefined) => (text ? parseDuration(text) : null);
+
+export function statusSources(
+  context: Pick<OperationContext, "engineFor">,
+  sources: Readonly<Record<string, SourceConfig>>,
+): (Omit<SourceInput, "wal"> & { readonly pitr: boolean })[] {
+  return Object.entries(sources).map(([name, source]) => ({
+    name,
+    engine: source.engine,
+    rtoSeconds: orNull(source.objectives?.rto),
+    rpoSeconds: orNull(source.objectives?.rpo),
+    drillIntervalSeconds: orNull(source.objectives?.drill_interval),
+    pitr: context.engineFor(source.engine).pitr?.takesBaseBackups(source as never) ?? false,
+  }));
+}
+
+export async function readStatus(
+  context: OperationContext,
+  sources: Readonly<Record<string, SourceConfig>>,
+  repositoryUrl: string,
+): Promise<StatusReport> {
+  const declared = statusSources(context, sources);
+  const [snapshots, runs, drills, dataBytes, wal] = await Promise.all([
+    context.repository.listSnapshots(),
+    newestRunRecords(context),
+    context.repository.listDrillReports().then((reports) => reports.filter(isDrillReport)),
+    context.repository.dataBytes(),
+    Promise.all(
+      declared.map((source) => (source.pitr ? context.repository.walArchiveSummary(source.name) : null)),
+    ),
+  ]);
+  return computeStatus({
+    now: context.now(),
+    repositoryUrl,
+    sources: declared.map(({ pitr: _pitr, ...source }, index) => ({ ...source, wal: wal[index] ?? null })),
+    snapshots,
+    runs,
+    drills,
+    dataBytes,
+  });
+}
+
+async function newestRunRecords(context: OperationContext): Promise<RunRecord[]> {
+  const ids = await context.repository.listRunRecordIds();
+  const records = await context.repository.readRunRecords(ids.slice(-STATUS_RUN_RECORDS));
+  return records.filter(isRunRecord);
+}
+
+function isDrillReport(value: unknown): value is DrillReport {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as { schema?: unknown }).schema === DRILL_REPORT_SCHEMA
+  );
+}
