@@ -18,16 +18,41 @@ import type { CommandEnv, GlobalOptions } from "./session.ts";
 
 const abort = new AbortController();
 
+/** The commands that keep run records, and so beat, notify and export metrics (cli/after-run.ts). */
+const RECORDING_COMMANDS: ReadonlySet<string> = new Set(["backup", "drill", "check", "prune", "forget"]);
+
+/** The running command, for what happens after it (cli/after-run.ts). */
+let running: { env: CommandEnv; name: string } | undefined;
+
 async function commandEnv(command: Command): Promise<CommandEnv> {
   const options = command.optsWithGlobals<GlobalOptions>();
   const { createLog } = await import("./session.ts");
-  return {
+  const env = {
     options,
     output: createOutput(!!options.json),
     log: createLog(options),
     signal: abort.signal,
     recordedRuns: [],
   };
+  running = { env, name: command.name() };
+  if (RECORDING_COMMANDS.has(running.name)) {
+    const { beforeCommand } = await import("./after-run.ts");
+    await beforeCommand(env, running.name);
+  }
+  return env;
+}
+
+/** Heartbeats, failure notifications and metrics of a recording command, whatever its outcome. */
+async function afterRecordingCommand(error: unknown): Promise<void> {
+  if (!running || !RECORDING_COMMANDS.has(running.name)) return;
+  const { afterCommand } = await import("./after-run.ts");
+  try {
+    await afterCommand(running.env, running.name, error);
+  } catch (problem) {
+    running.env.log.warn(
+      `after ${running.name}: ${redact(problem instanceof Error ? problem.message : String(problem))}`,
+    );
+  }
 }
 
 /** --retry-lock's value in milliseconds; a bad duration is a usage error naming the option. */
@@ -58,6 +83,10 @@ function buildProgram(): Command {
       "--retry-lock <duration>",
       "when the repository is locked, keep retrying this long (e.g. 5m) before failing",
       parseRetryLock,
+    )
+    .option(
+      "--metrics-textfile <path>",
+      "backup, drill, check, prune, forget: write the status metrics there for node_exporter (docs/metrics.md)",
     )
     // Subcommands inherit this: `lifeboat restore --help` lists -c, --json, -q, ... too.
     .configureHelp({ showGlobalOptions: true })
@@ -411,8 +440,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync([...argv], { from: "user" });
+    await afterRecordingCommand(undefined);
     return ExitCode.ok;
   } catch (error) {
+    await afterRecordingCommand(error);
     return reportFailure(error, argv.includes("--json"));
   }
 }

@@ -42,6 +42,8 @@ export interface GlobalOptions {
   readonly retryLock?: number;
   /** false with --no-cache: read index and manifests from storage only, keep no local copies. */
   readonly cache?: boolean;
+  /** --metrics-textfile: backup, drill, check, prune and forget write the status metrics there (node_exporter). */
+  readonly metricsTextfile?: string;
 }
 
 export interface CommandEnv {

@@ -84,6 +84,43 @@ const notifyTarget = z.union([
   }),
 ]);
 
+const heartbeat = z
+  .strictObject({
+    file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "A file rewritten after every successful run (its time and what ran), as a LAST_SUCCESS.txt.",
+      ),
+    ping_url_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name")
+      .optional()
+      .describe(
+        "Variable holding a healthchecks-style URL: <url>/start when a run starts, <url> on success, <url>/fail on failure.",
+      ),
+    on: z
+      .array(z.enum(["backup", "drill", "check", "prune", "forget"]))
+      .min(1)
+      .default(["backup"])
+      .describe("Which runs beat."),
+  })
+  .describe("Heartbeats for existing monitors.");
+
+const metrics = z
+  .strictObject({
+    pushgateway: z
+      .string()
+      .url()
+      .optional()
+      .describe(
+        "Push every run's metrics to this Prometheus Pushgateway (job lifeboat, instance this host).",
+      ),
+    job: z.string().min(1).default("lifeboat").describe("The Pushgateway job name."),
+  })
+  .describe("Where run metrics go besides `lifeboat serve` and --metrics-textfile.");
+
 /** The whole lifeboat.yaml schema around a schema for one source (the union of every engine's). */
 export function configSchemaFor<S extends z.ZodType>(source: S) {
   return z.strictObject({
@@ -92,7 +129,12 @@ export function configSchemaFor<S extends z.ZodType>(source: S) {
     retention: retentionPolicy
       .optional()
       .describe("The default retention of every source without its own `retention:` (lifeboat forget)."),
-    notify: z.array(notifyTarget).default([]).describe("Where drill reports are sent."),
+    notify: z
+      .array(notifyTarget)
+      .default([])
+      .describe("Where drill reports, and failed backups, checks and prunes, are sent."),
+    heartbeat: heartbeat.optional(),
+    metrics: metrics.optional(),
     reports: z
       .strictObject({
         dir: z.string().default("./drill-reports").describe("Folder for drill reports (JSON and Markdown)."),
@@ -103,3 +145,4 @@ export function configSchemaFor<S extends z.ZodType>(source: S) {
 
 export type RepositoryConfig = z.infer<typeof repositorySchema>;
 export type NotifyConfig = z.infer<typeof notifyTarget>;
+export type HeartbeatConfig = z.infer<typeof heartbeat>;

@@ -1,11 +1,12 @@
-// Delivering drill reports: a generic JSON webhook (the report itself) and a
-// Slack incoming webhook. A notification that cannot be delivered never
+// Delivering drill reports and failed runs: a generic JSON webhook (the
+// report or run record itself) and a Slack incoming webhook. A notification that cannot be delivered never
 // changes the drill's result; it is returned as an issue for the report.
 // Bodies pass the redaction step; webhook URLs are secrets themselves.
 
 import type { DrillReport } from "../domain/drill-report.ts";
+import type { RunRecord } from "../domain/run-record.ts";
 import { redact, redactDeep, registerSecret } from "../runtime/redact.ts";
-import { slackMessage } from "./slack.ts";
+import { slackMessage, slackRunFailure } from "./slack.ts";
 
 export type NotifyWhen = "always" | "failure";
 
@@ -33,22 +34,54 @@ function describe(target: NotifyTarget): string {
     : `webhook ${redact(`${url.origin}${url.pathname}`)}`;
 }
 
-export async function notify(
+export function notify(
   report: DrillReport,
   targets: readonly NotifyTarget[],
   options: { fetch?: Fetch; timeoutMs?: number } = {},
+): Promise<Delivery[]> {
+  const chosen = targets.filter((target) => wanted(target, report));
+  return deliver(
+    chosen,
+    (target) => (target.kind === "slack" ? slackMessage(report) : report),
+    report.lifeboatVersion,
+    options,
+  );
+}
+
+/**
+ * A failed backup, check or prune: every target hears of it (a failure is
+ * what `on: failure` asks for). Webhooks get the run record, Slack a summary.
+ */
+export function notifyRunFailure(
+  record: RunRecord,
+  targets: readonly NotifyTarget[],
+  options: { fetch?: Fetch; timeoutMs?: number } = {},
+): Promise<Delivery[]> {
+  if (record.outcome !== "failed") return Promise.resolve([]);
+  return deliver(
+    targets,
+    (target) => (target.kind === "slack" ? slackRunFailure(record) : record),
+    record.lifeboatVersion,
+    options,
+  );
+}
+
+async function deliver(
+  targets: readonly NotifyTarget[],
+  bodyFor: (target: NotifyTarget) => unknown,
+  version: string,
+  options: { fetch?: Fetch; timeoutMs?: number },
 ): Promise<Delivery[]> {
   const send = options.fetch ?? fetch;
   const deliveries: Delivery[] = [];
   // A Slack webhook URL is a credential: it must not show up in another target's body or an error.
   for (const target of targets) if (target.kind === "slack") registerSecret(target.url);
   for (const target of targets) {
-    if (!wanted(target, report)) continue;
-    const body = redactDeep(target.kind === "slack" ? slackMessage(report) : report);
+    const body = redactDeep(bodyFor(target));
     try {
       const response = await send(target.url, {
         method: "POST",
-        headers: { "content-type": "application/json", "user-agent": `lifeboat/${report.lifeboatVersion}` },
+        headers: { "content-type": "application/json", "user-agent": `lifeboat/${version}` },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
       });

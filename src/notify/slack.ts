@@ -3,6 +3,7 @@
 
 import { formatSeconds } from "../domain/duration.ts";
 import type { DrillReport, ObjectiveOutcome } from "../domain/drill-report.ts";
+import type { RunRecord } from "../domain/run-record.ts";
 
 const icon: Record<DrillReport["status"], string> = {
   passed: ":white_check_mark:",
@@ -43,6 +44,26 @@ export function slackMessage(report: DrillReport): SlackMessage {
         elements: [
           { type: "mrkdwn", text: `${report.operator} · ${report.environment} · report ${report.id}` },
         ],
+      },
+    ],
+  };
+}
+
+/** A failed backup, check or prune, for a phone screen: what failed, where, and the error. */
+export function slackRunFailure(record: RunRecord): SlackMessage {
+  const what = record.source ? `${record.operation} of ${record.source}` : record.operation;
+  const text = `:rotating_light: Lifeboat ${what} failed on ${record.hostname}`;
+  const error = record.error ? `*${record.error.code}*: ${record.error.message}` : "";
+  return {
+    text,
+    blocks: [
+      { type: "section", text: { type: "mrkdwn", text: `*${text}*` } },
+      {
+        type: "section",
+        text: {
+          type: "mrkdwn",
+          text: `${error}\nstarted ${record.startedAt}, ${formatSeconds(record.seconds)}; run \`lifeboat status\` for the whole picture`,
+        },
       },
     ],
   };

@@ -40,7 +40,7 @@ export async function readStatus(
   context: OperationContext,
   sources: Readonly<Record<string, SourceConfig>>,
   repositoryUrl: string,
-): Promise<StatusReport> {
+): Promise<{ report: StatusReport; runs: RunRecord[]; drills: DrillReport[] }> {
   const declared = statusSources(context, sources);
   const [snapshots, runs, drills, dataBytes, wal] = await Promise.all([
     context.repository.listSnapshots(),
@@ -51,7 +51,7 @@ export async function readStatus(
       declared.map((source) => (source.pitr ? context.repository.walArchiveSummary(source.name) : null)),
     ),
   ]);
-  return computeStatus({
+  const report = computeStatus({
     now: context.now(),
     repositoryUrl,
     sources: declared.map(({ pitr: _pitr, ...source }, index) => ({ ...source, wal: wal[index] ?? null })),
@@ -60,6 +60,7 @@ export async function readStatus(
     drills,
     dataBytes,
   });
+  return { report, runs, drills };
 }
 
 async function newestRunRecords(context: OperationContext): Promise<RunRecord[]> {

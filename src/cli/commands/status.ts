@@ -3,7 +3,9 @@
 // only when every source is within its objectives (docs/metrics.md). An
 // unreadable repository is a failing status naming the error, never "ok".
 
+import type { DrillReport } from "../../domain/drill-report.ts";
 import { formatSeconds } from "../../domain/duration.ts";
+import type { RunRecord } from "../../domain/run-record.ts";
 import type { SourceStatus, StatusReport } from "../../domain/status.ts";
 import { isLifeboatError, LifeboatError } from "../../errors.ts";
 import { readStatus, statusSources } from "../../operations/status.ts";
@@ -13,12 +15,19 @@ import { redact } from "../../runtime/redact.ts";
 import { formatBytes, table } from "../output.ts";
 import { loadSessionConfig, selectSources, withRepository, type CommandEnv } from "../session.ts";
 
+export interface StatusReading {
+  readonly report: StatusReport;
+  /** The run records the report was computed from (the newest STATUS_RUN_RECORDS). */
+  readonly runs: readonly RunRecord[];
+  readonly drills: readonly DrillReport[];
+}
+
 /** The status of the named sources (all when none is named), from the repository alone. */
-export async function statusReport(
+export async function readStatusOf(
   env: CommandEnv,
   names: readonly string[],
   now: () => Date = () => new Date(),
-): Promise<StatusReport> {
+): Promise<StatusReading> {
   const { config } = await loadSessionConfig(env);
   const sources = Object.fromEntries(selectSources(config, names));
   const url = redact(config.repository.url);
@@ -32,10 +41,11 @@ export async function statusReport(
       ...source,
       wal: null,
     }));
-    return unreadableStatus(now(), url, declared, {
+    const report = unreadableStatus(now(), url, declared, {
       code: failure.code,
       message: redact(failure.message),
     });
+    return { report, runs: [], drills: [] };
   }
 }
 
@@ -56,7 +66,7 @@ export async function statusCommand(
   names: readonly string[],
   flags: { at?: string } = {},
 ): Promise<void> {
-  const report = await statusReport(env, names, clockOf(flags.at));
+  const { report } = await readStatusOf(env, names, clockOf(flags.at));
   env.output.result(report, () => statusText(report));
   if (report.verdict === "failing" || report.verdict === "stale" || report.verdict === "never_drilled") {
     const which = report.sources.filter((source) => source.verdict !== "ok").map((source) => source.source);

@@ -1,0 +1,182 @@
+// The status report as Prometheus metrics (docs/metrics.md lists every name).
+// One registry per rendering: the values are the repository's state at that
+// moment, not counters this process accumulates, so a scrape from any host
+// gives the same numbers and a restarted `serve` loses nothing.
+
+import { Counter, Gauge, Registry } from "prom-client";
+import type { RunRecord } from "../domain/run-record.ts";
+import { VERDICT_ORDER, type StatusReport } from "../domain/status.ts";
+
+const unix = (iso: string | null | undefined) => (iso ? Date.parse(iso) / 1000 : undefined);
+
+type Labels = Record<string, string>;
+
+/** A gauge set only where there is a value: a missing value is an absent series, not 0. */
+function gauge(registry: Registry, name: string, help: string, labelNames: readonly string[] = []) {
+  const metric = new Gauge({ name, help, labelNames, registers: [registry] });
+  return (labels: Labels, value: number | null | undefined) => {
+    if (value !== null && value !== undefined && Number.isFinite(value)) metric.set(labels, value);
+  };
+}
+
+export function statusRegistry(report: StatusReport, runs: readonly RunRecord[] = []): Registry {
+  const registry = new Registry();
+  const source = ["source"];
+  gauge(
+    registry,
+    "lifeboat_repository_up",
+    "1 when the repository could be read for this report",
+  )({}, report.repository.error ? 0 : 1);
+  gauge(
+    registry,
+    "lifeboat_repository_data_bytes",
+    "Bytes stored under data/ (packs or chunks)",
+  )({}, report.repository.dataBytes);
+  gauge(
+    registry,
+    "lifeboat_status_generated_timestamp_seconds",
+    "When this status report was computed",
+  )({}, unix(report.generatedAt));
+  const verdict = gauge(registry, "lifeboat_status_verdict", "1 for the source's current verdict", [
+    "source",
+    "verdict",
+  ]);
+  const lastSuccess = gauge(
+    registry,
+    "lifeboat_backup_last_success_timestamp_seconds",
+    "When the newest snapshot's capture finished",
+    source,
+  );
+  const lastFailure = gauge(
+    registry,
+    "lifeboat_backup_last_failure_timestamp_seconds",
+    "When the newest failed backup run finished",
+    source,
+  );
+  const duration = gauge(
+    registry,
+    "lifeboat_backup_last_duration_seconds",
+    "Wall time of the newest successful backup",
+    source,
+  );
+  const added = gauge(
+    registry,
+    "lifeboat_backup_last_added_bytes",
+    "New bytes the newest successful backup stored",
+    source,
+  );
+  const snapshots = gauge(registry, "lifeboat_snapshots", "Snapshots kept", source);
+  const drillLast = gauge(
+    registry,
+    "lifeboat_drill_last_timestamp_seconds",
+    "When the newest drill started",
+    source,
+  );
+  const drillPassedAt = gauge(
+    registry,
+    "lifeboat_drill_last_success_timestamp_seconds",
+    "When the newest passing drill started",
+    source,
+  );
+  const drillPassed = gauge(registry, "lifeboat_drill_last_passed", "1 when the newest drill passed", source);
+  const rto = gauge(
+    registry,
+    "lifeboat_drill_rto_achieved_seconds",
+    "The newest drill's achieved RTO",
+    source,
+  );
+  const rpo = gauge(
+    registry,
+    "lifeboat_drill_rpo_achieved_seconds",
+    "The newest drill's achieved RPO",
+    source,
+  );
+  const predicted = gauge(
+    registry,
+    "lifeboat_predicted_rto_seconds",
+    "The newest drill's prediction of a restore of the source as it is now",
+    source,
+  );
+  const objectiveRto = gauge(registry, "lifeboat_objective_rto_seconds", "Declared RTO", source);
+  const objectiveRpo = gauge(registry, "lifeboat_objective_rpo_seconds", "Declared RPO", source);
+  const objectiveDrill = gauge(
+    registry,
+    "lifeboat_objective_drill_interval_seconds",
+    "Declared drill interval",
+    source,
+  );
+  const walAt = gauge(
+    registry,
+    "lifeboat_wal_last_archived_timestamp_seconds",
+    "When the newest WAL file reached the archive",
+    source,
+  );
+  const walFiles = gauge(registry, "lifeboat_wal_archived_files", "WAL files in the archive", source);
+
+  for (const status of report.sources) {
+    const labels = { source: status.source };
+    for (const candidate of VERDICT_ORDER)
+      verdict({ ...labels, verdict: candidate }, candidate === status.verdict ? 1 : 0);
+    lastSuccess(labels, unix(status.lastBackup?.at));
+    lastFailure(labels, unix(status.lastFailedBackup?.at));
+    duration(labels, status.lastBackup?.seconds);
+    added(labels, status.lastBackup?.bytes);
+    if (!report.repository.error) snapshots(labels, status.snapshots);
+    drillLast(labels, unix(status.lastDrill?.at));
+    drillPassedAt(labels, unix(status.lastPassedDrill?.at));
+    if (status.lastDrill) drillPassed(labels, status.lastDrill.status === "passed" ? 1 : 0);
+    rto(labels, status.lastDrill?.rto.achieved);
+    rpo(labels, status.lastDrill?.rpo.achieved);
+    predicted(labels, status.lastDrill?.predictedRtoSeconds);
+    objectiveRto(labels, status.objectives.rtoSeconds);
+    objectiveRpo(labels, status.objectives.rpoSeconds);
+    objectiveDrill(labels, status.objectives.drillIntervalSeconds);
+    walAt(labels, unix(status.wal?.newestAt));
+    if (status.wal) walFiles(labels, status.wal.files);
+  }
+
+  const repository = report.repository;
+  gauge(
+    registry,
+    "lifeboat_check_last_success_timestamp_seconds",
+    "Newest successful check",
+  )({}, unix(repository.lastCheck?.at));
+  gauge(
+    registry,
+    "lifeboat_check_last_failure_timestamp_seconds",
+    "Newest failed check",
+  )({}, unix(repository.lastFailedCheck?.at));
+  gauge(
+    registry,
+    "lifeboat_prune_last_success_timestamp_seconds",
+    "Newest successful prune",
+  )({}, unix(repository.lastPrune?.at));
+  gauge(
+    registry,
+    "lifeboat_prune_last_failure_timestamp_seconds",
+    "Newest failed prune",
+  )({}, unix(repository.lastFailedPrune?.at));
+
+  const totals = new Counter({
+    name: "lifeboat_runs_total",
+    help: "Run records kept, per operation, source and outcome",
+    labelNames: ["operation", "source", "outcome"],
+    registers: [registry],
+  });
+  const restoreDuration = gauge(
+    registry,
+    "lifeboat_restore_last_duration_seconds",
+    "Wall time of the newest successful restore",
+    source,
+  );
+  const newestRestore = new Map<string, RunRecord>();
+  for (const run of runs) {
+    totals.inc({ operation: run.operation, source: run.source ?? "", outcome: run.outcome });
+    if (run.operation === "restore" && run.outcome === "succeeded" && run.source) {
+      const known = newestRestore.get(run.source);
+      if (!known || run.finishedAt > known.finishedAt) newestRestore.set(run.source, run);
+    }
+  }
+  for (const [name, run] of newestRestore) restoreDuration({ source: name }, run.seconds);
+  return registry;
+}
