@@ -20,7 +20,9 @@ export const layers = [
   ["drill", "scenario", "schedule"],
   ["report", "notify", "runbook"],
   ["demo"],
-  ["cli", "server"],
+  // The HTTP face is started by the CLI (`lifeboat serve`), which hands it what to serve.
+  ["server"],
+  ["cli"],
 ];
 
 const forbid = (folders, why) => ({

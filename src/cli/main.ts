@@ -377,6 +377,20 @@ function buildProgram(): Command {
     });
 
   program
+    .command("serve")
+    .description("serve /metrics, /healthz/backup, /readyz and the dashboard at / until SIGTERM (read-only)")
+    .option(
+      "--listen <host:port>",
+      "where to listen (a non-loopback address needs --token-env)",
+      "127.0.0.1:9187",
+    )
+    .option("--token-env <name>", "environment variable holding the bearer token every request must carry")
+    .action(async (flags: { listen?: string; tokenEnv?: string }, command: Command) => {
+      const { serveCommand } = await import("./commands/serve.ts");
+      await serveCommand(await commandEnv(command), flags);
+    });
+
+  program
     .command("demo")
     .description(
       "back up a sample SQLite database and uploads folder, restore them into scratch places and verify",
