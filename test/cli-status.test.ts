@@ -67,7 +67,10 @@ test("backed up and drilled: ok (exit 0); --at past the RPO, then past the drill
   assert.equal(later.code, 13);
   const stale = later.json.sources.find((s: { source: string }) => s.source === "uploads");
   assert.equal(stale.verdict, "stale");
-  assert.ok(stale.reasons.some((r: string) => /newest backup is .* old, over the RPO of 1h/.test(r)), stale.reasons);
+  assert.ok(
+    stale.reasons.some((r: string) => /newest backup is .* old, over the RPO of 1h/.test(r)),
+    stale.reasons,
+  );
   const notes = later.json.sources.find((s: { source: string }) => s.source === "notes");
   assert.equal(notes.verdict, "ok", "a source without objectives is not stale by age");
 

@@ -13,7 +13,13 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, test } from "node:test";
 import { workspace } from "./support/cli.ts";
-import { queryUntil, startPrometheus, startPushgateway, startServe, type Service } from "./support/services.ts";
+import {
+  queryUntil,
+  startPrometheus,
+  startPushgateway,
+  startServe,
+  type Service,
+} from "./support/services.ts";
 
 const run = promisify(execFile);
 type Workspace = Awaited<ReturnType<typeof workspace>>;
@@ -63,7 +69,10 @@ test("a real Pushgateway holds the metrics of a run, under job lifeboat and this
   const metrics = await (await fetch(`${pushgateway.url}/metrics`)).text();
   const line = metrics
     .split("\n")
-    .find((l) => l.startsWith("lifeboat_backup_last_success_timestamp_seconds{") && l.includes('source="uploads"'));
+    .find(
+      (l) =>
+        l.startsWith("lifeboat_backup_last_success_timestamp_seconds{") && l.includes('source="uploads"'),
+    );
   assert.ok(line, metrics.slice(0, 2000));
   assert.ok(line.includes('job="lifeboat"') && line.includes(`instance="${hostname()}"`), line);
   const drillLine = metrics.split("\n").find((l) => l.startsWith("lifeboat_drill_last_passed{"));
@@ -74,8 +83,10 @@ test("a real Prometheus scrapes lifeboat serve; /healthz/backup and /readyz answ
   const serve = await startServe(ws.configFile, ws.env);
   const prometheus = await startPrometheus([new URL(serve.url).host]);
   try {
-    const success = await queryUntil(prometheus.url, "lifeboat_backup_last_success_timestamp_seconds", (result) =>
-      result.find((series) => series.metric["source"] === "uploads"),
+    const success = await queryUntil(
+      prometheus.url,
+      "lifeboat_backup_last_success_timestamp_seconds",
+      (result) => result.find((series) => series.metric["source"] === "uploads"),
     );
     assert.ok(Math.abs(Number(success.value[1]) - Date.now() / 1000) < 600, "the backup's time");
     await queryUntil(prometheus.url, 'lifeboat_status_verdict{verdict="ok"}', (result) =>
@@ -120,11 +131,12 @@ test("off loopback a token is required; without it every request is 401 and the 
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /needs a bearer token/);
   const token = "a-long-random-token-for-this-test-0123456789";
-  const serve = await startServe(ws.configFile, { ...ws.env, SERVE_TOKEN: token }, ["--token-env", "SERVE_TOKEN"]).catch(
-    (error: unknown) => {
-      throw error;
-    },
-  );
+  const serve = await startServe(ws.configFile, { ...ws.env, SERVE_TOKEN: token }, [
+    "--token-env",
+    "SERVE_TOKEN",
+  ]).catch((error: unknown) => {
+    throw error;
+  });
   try {
     assert.equal((await fetch(`${serve.url}/metrics`)).status, 401);
     assert.equal((await fetch(`${serve.url}/`, { headers: { authorization: "Bearer wrong" } })).status, 401);

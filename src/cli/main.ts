@@ -385,7 +385,8 @@ function buildProgram(): Command {
       "127.0.0.1:9187",
     )
     .option("--token-env <name>", "environment variable holding the bearer token every request must carry")
-    .action(async (flags: { listen?: string; tokenEnv?: string }, command: Command) => {
+    .option("--cache <duration>", "how long one reading of the repository serves every request", "5s")
+    .action(async (flags: { listen?: string; tokenEnv?: string; cache?: string }, command: Command) => {
       const { serveCommand } = await import("./commands/serve.ts");
       await serveCommand(await commandEnv(command), flags);
     });

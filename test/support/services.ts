@@ -30,7 +30,8 @@ export interface Service {
 async function waitForHttp(url: string, child: ChildProcess, output: () => string, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode} before answering:\n${output()}`);
+    if (child.exitCode !== null)
+      throw new Error(`exited with ${child.exitCode} before answering:\n${output()}`);
     try {
       await fetch(url, { signal: AbortSignal.timeout(1000) });
       return;
@@ -41,7 +42,11 @@ async function waitForHttp(url: string, child: ChildProcess, output: () => strin
   throw new Error(`no answer from ${url} within ${timeoutMs} ms:\n${output()}`);
 }
 
-function start(command: string, args: readonly string[], env: Record<string, string>): Service & { ready: (url: string) => Promise<void> } {
+function start(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Service & { ready: (url: string) => Promise<void> } {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let text = "";
   child.stdout!.on("data", (chunk: Buffer) => (text += chunk.toString()));
@@ -68,14 +73,21 @@ export async function startServe(
   extraArgs: readonly string[] = [],
 ): Promise<Service> {
   const port = await freePort();
-  const service = start(process.execPath, [cliPath, "-c", configFile, "serve", "--listen", `127.0.0.1:${port}`, ...extraArgs], env);
+  const service = start(
+    process.execPath,
+    [cliPath, "-c", configFile, "serve", "--listen", `127.0.0.1:${port}`, ...extraArgs],
+    env,
+  );
   const url = `http://127.0.0.1:${port}`;
   await service.ready(`${url}/readyz`);
   return { ...service, url };
 }
 
 /** A real Prometheus scraping `targets` (host:port) every second, with its own throwaway storage. */
-export async function startPrometheus(targets: readonly string[], extraConfig = ""): Promise<Service & { cleanup(): Promise<void> }> {
+export async function startPrometheus(
+  targets: readonly string[],
+  extraConfig = "",
+): Promise<Service & { cleanup(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "lifeboat-prometheus-"));
   const port = await freePort();
   const config = join(dir, "prometheus.yml");
@@ -89,7 +101,11 @@ ${extraConfig}`,
   );
   const service = start(
     "/usr/bin/prometheus",
-    [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`],
+    [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
     {},
   );
   const url = `http://127.0.0.1:${port}`;

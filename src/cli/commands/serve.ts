@@ -3,6 +3,7 @@
 // opened once (keys derived once); each reading lists it again, so the pages
 // follow backups made by other hosts.
 
+import { parseDuration } from "../../domain/duration.ts";
 import { isLifeboatError, LifeboatError } from "../../errors.ts";
 import { readStatus } from "../../operations/status.ts";
 import { redact, registerSecret } from "../../runtime/redact.ts";
@@ -42,16 +43,25 @@ function tokenOf(variable: string | undefined): string | undefined {
   return token;
 }
 
+function cacheMsOf(text: string | undefined): number {
+  try {
+    return parseDuration(text ?? "5s") * 1000;
+  } catch (error) {
+    throw new LifeboatError("BAD_ARGUMENT", `--cache ${JSON.stringify(text)}: ${(error as Error).message}`);
+  }
+}
+
 export async function serveCommand(
   env: CommandEnv,
-  flags: { listen?: string; tokenEnv?: string },
+  flags: { listen?: string; tokenEnv?: string; cache?: string },
 ): Promise<void> {
   const { host, port } = parseListen(flags.listen ?? DEFAULT_LISTEN);
+  const cacheMs = cacheMsOf(flags.cache);
   const token = tokenOf(flags.tokenEnv);
   const { config } = await loadSessionConfig(env);
   const url = redact(config.repository.url);
   const serveWith = async (read: () => Promise<StatusReading>) => {
-    const server = await startServer({ host, port, token, read, log: (line) => env.log.warn(line) });
+    const server = await startServer({ host, port, token, read, cacheMs, log: (line) => env.log.warn(line) });
     env.log.info(
       `serving ${server.url}/ (metrics at /metrics, health at /healthz/backup); Ctrl-C or SIGTERM stops`,
     );
