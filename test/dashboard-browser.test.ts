@@ -75,7 +75,7 @@ test("overview, source history and drill record, as a person sees them", async (
   // The error message holds the hostile path: it is shown, as text.
   assert.ok((await page.locator("body").innerText()).includes("<script>window.pwned=1</script>"));
   assert.equal(await page.locator("main script, main img").count(), 0, "no markup from data became elements");
-  assert.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined);
+  assert.equal(await page.evaluate(() => (globalThis as { pwned?: number }).pwned), undefined);
   const failedRuns = page.locator('#runs tr[data-outcome="failed"]');
   assert.ok((await failedRuns.count()) >= 1);
   await screenshot(page, "overview-1280");

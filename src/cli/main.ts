@@ -392,6 +392,18 @@ function buildProgram(): Command {
     });
 
   program
+    .command("alerts")
+    .description("Prometheus alert rules derived from the declared objectives")
+    .command("render")
+    .description("write the rules (stdout, or --out FILE) for Prometheus or the Prometheus Operator")
+    .option("--format <format>", "rules (a rule_files file) or prometheusrule (a PrometheusRule)", "rules")
+    .option("--out <file>", "write here (whole or not at all) instead of stdout")
+    .action(async (flags: { format?: string; out?: string }, command: Command) => {
+      const { alertsRenderCommand } = await import("./commands/alerts.ts");
+      await alertsRenderCommand(await commandEnv(command), flags);
+    });
+
+  program
     .command("demo")
     .description(
       "back up a sample SQLite database and uploads folder, restore them into scratch places and verify",
