@@ -77,6 +77,8 @@ export class OpenRepository implements Repository {
   readonly #chunker: Chunker;
   readonly #catalog: SnapshotCatalog;
   readonly #warned = new Set<string>();
+  /** Drill reports and run records read so far, by key (immutable objects, so never stale). */
+  readonly #documents = new Map<string, unknown>();
   readonly #onWarning: ((warning: DamagedObject) => void) | undefined;
 
   constructor(backend: Backend, state: OpenedState, options: OpenOptions = {}) {
@@ -187,9 +189,14 @@ export class OpenRepository implements Repository {
 
   #readDocuments(what: string, keys: readonly string[]): Promise<unknown[]> {
     return mapLimited(keys, PARALLEL_DOCUMENT_READS, async (key) => {
+      // Documents are never rewritten: one read and verified in this process stays good.
+      const known = this.#documents.get(key);
+      if (known !== undefined) return known;
       const plaintext = await this.#store.readDocument(key);
       try {
-        return JSON.parse(plaintext.toString("utf8")) as unknown;
+        const document = JSON.parse(plaintext.toString("utf8")) as unknown;
+        this.#documents.set(key, document);
+        return document;
       } catch (error) {
         throw new LifeboatError("CHECKSUM_MISMATCH", `${what} ${key} is not valid JSON`, {
           details: { object: key },
