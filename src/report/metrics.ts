@@ -5,7 +5,7 @@
 
 import { Counter, Gauge, Registry } from "prom-client";
 import type { RunRecord } from "../domain/run-record.ts";
-import { VERDICT_ORDER, type StatusReport } from "../domain/status.ts";
+import { VERDICT_ORDER, type SourceStatus, type StatusReport } from "../domain/status.ts";
 
 const unix = (iso: string | null | undefined) => (iso ? Date.parse(iso) / 1000 : undefined);
 
@@ -18,6 +18,72 @@ function gauge(registry: Registry, name: string, help: string, labelNames: reado
     if (value !== null && value !== undefined && Number.isFinite(value)) metric.set(labels, value);
   };
 }
+
+type SourceValue = (status: SourceStatus, report: StatusReport) => number | null | undefined;
+
+/** Every per-source gauge of docs/metrics.md: name, help, and where its value comes from. */
+const PER_SOURCE: readonly (readonly [string, string, SourceValue])[] = [
+  [
+    "lifeboat_backup_last_success_timestamp_seconds",
+    "When the newest snapshot's capture finished",
+    (s) => unix(s.lastBackup?.at),
+  ],
+  [
+    "lifeboat_backup_last_failure_timestamp_seconds",
+    "When the newest failed backup run finished",
+    (s) => unix(s.lastFailedBackup?.at),
+  ],
+  [
+    "lifeboat_backup_last_duration_seconds",
+    "Wall time of the newest successful backup",
+    (s) => s.lastBackup?.seconds,
+  ],
+  [
+    "lifeboat_backup_last_added_bytes",
+    "New bytes the newest successful backup stored",
+    (s) => s.lastBackup?.bytes,
+  ],
+  ["lifeboat_snapshots", "Snapshots kept", (s, report) => (report.repository.error ? null : s.snapshots)],
+  ["lifeboat_drill_last_timestamp_seconds", "When the newest drill started", (s) => unix(s.lastDrill?.at)],
+  [
+    "lifeboat_drill_last_success_timestamp_seconds",
+    "When the newest passing drill started",
+    (s) => unix(s.lastPassedDrill?.at),
+  ],
+  [
+    "lifeboat_drill_last_passed",
+    "1 when the newest drill passed",
+    (s) => (s.lastDrill ? (s.lastDrill.status === "passed" ? 1 : 0) : null),
+  ],
+  [
+    "lifeboat_drill_rto_achieved_seconds",
+    "The newest drill's achieved RTO",
+    (s) => s.lastDrill?.rto.achieved,
+  ],
+  [
+    "lifeboat_drill_rpo_achieved_seconds",
+    "The newest drill's achieved RPO",
+    (s) => s.lastDrill?.rpo.achieved,
+  ],
+  [
+    "lifeboat_predicted_rto_seconds",
+    "The newest drill's prediction of a restore of the source as it is now",
+    (s) => s.lastDrill?.predictedRtoSeconds,
+  ],
+  ["lifeboat_objective_rto_seconds", "Declared RTO", (s) => s.objectives.rtoSeconds],
+  ["lifeboat_objective_rpo_seconds", "Declared RPO", (s) => s.objectives.rpoSeconds],
+  [
+    "lifeboat_objective_drill_interval_seconds",
+    "Declared drill interval",
+    (s) => s.objectives.drillIntervalSeconds,
+  ],
+  [
+    "lifeboat_wal_last_archived_timestamp_seconds",
+    "When the newest WAL file reached the archive",
+    (s) => unix(s.wal?.newestAt),
+  ],
+  ["lifeboat_wal_archived_files", "WAL files in the archive", (s) => s.wal?.files],
+];
 
 export function statusRegistry(report: StatusReport, runs: readonly RunRecord[] = []): Registry {
   const registry = new Registry();
@@ -41,98 +107,12 @@ export function statusRegistry(report: StatusReport, runs: readonly RunRecord[] 
     "source",
     "verdict",
   ]);
-  const lastSuccess = gauge(
-    registry,
-    "lifeboat_backup_last_success_timestamp_seconds",
-    "When the newest snapshot's capture finished",
-    source,
-  );
-  const lastFailure = gauge(
-    registry,
-    "lifeboat_backup_last_failure_timestamp_seconds",
-    "When the newest failed backup run finished",
-    source,
-  );
-  const duration = gauge(
-    registry,
-    "lifeboat_backup_last_duration_seconds",
-    "Wall time of the newest successful backup",
-    source,
-  );
-  const added = gauge(
-    registry,
-    "lifeboat_backup_last_added_bytes",
-    "New bytes the newest successful backup stored",
-    source,
-  );
-  const snapshots = gauge(registry, "lifeboat_snapshots", "Snapshots kept", source);
-  const drillLast = gauge(
-    registry,
-    "lifeboat_drill_last_timestamp_seconds",
-    "When the newest drill started",
-    source,
-  );
-  const drillPassedAt = gauge(
-    registry,
-    "lifeboat_drill_last_success_timestamp_seconds",
-    "When the newest passing drill started",
-    source,
-  );
-  const drillPassed = gauge(registry, "lifeboat_drill_last_passed", "1 when the newest drill passed", source);
-  const rto = gauge(
-    registry,
-    "lifeboat_drill_rto_achieved_seconds",
-    "The newest drill's achieved RTO",
-    source,
-  );
-  const rpo = gauge(
-    registry,
-    "lifeboat_drill_rpo_achieved_seconds",
-    "The newest drill's achieved RPO",
-    source,
-  );
-  const predicted = gauge(
-    registry,
-    "lifeboat_predicted_rto_seconds",
-    "The newest drill's prediction of a restore of the source as it is now",
-    source,
-  );
-  const objectiveRto = gauge(registry, "lifeboat_objective_rto_seconds", "Declared RTO", source);
-  const objectiveRpo = gauge(registry, "lifeboat_objective_rpo_seconds", "Declared RPO", source);
-  const objectiveDrill = gauge(
-    registry,
-    "lifeboat_objective_drill_interval_seconds",
-    "Declared drill interval",
-    source,
-  );
-  const walAt = gauge(
-    registry,
-    "lifeboat_wal_last_archived_timestamp_seconds",
-    "When the newest WAL file reached the archive",
-    source,
-  );
-  const walFiles = gauge(registry, "lifeboat_wal_archived_files", "WAL files in the archive", source);
-
-  for (const status of report.sources) {
-    const labels = { source: status.source };
+  for (const status of report.sources)
     for (const candidate of VERDICT_ORDER)
-      verdict({ ...labels, verdict: candidate }, candidate === status.verdict ? 1 : 0);
-    lastSuccess(labels, unix(status.lastBackup?.at));
-    lastFailure(labels, unix(status.lastFailedBackup?.at));
-    duration(labels, status.lastBackup?.seconds);
-    added(labels, status.lastBackup?.bytes);
-    if (!report.repository.error) snapshots(labels, status.snapshots);
-    drillLast(labels, unix(status.lastDrill?.at));
-    drillPassedAt(labels, unix(status.lastPassedDrill?.at));
-    if (status.lastDrill) drillPassed(labels, status.lastDrill.status === "passed" ? 1 : 0);
-    rto(labels, status.lastDrill?.rto.achieved);
-    rpo(labels, status.lastDrill?.rpo.achieved);
-    predicted(labels, status.lastDrill?.predictedRtoSeconds);
-    objectiveRto(labels, status.objectives.rtoSeconds);
-    objectiveRpo(labels, status.objectives.rpoSeconds);
-    objectiveDrill(labels, status.objectives.drillIntervalSeconds);
-    walAt(labels, unix(status.wal?.newestAt));
-    if (status.wal) walFiles(labels, status.wal.files);
+      verdict({ source: status.source, verdict: candidate }, candidate === status.verdict ? 1 : 0);
+  for (const [name, help, value] of PER_SOURCE) {
+    const set = gauge(registry, name, help, source);
+    for (const status of report.sources) set({ source: status.source }, value(status, report));
   }
 
   const repository = report.repository;
