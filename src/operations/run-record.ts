@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { RUN_RECORD_SCHEMA, type RunOperation, type RunRecord } from "../domain/run-record.ts";
 import { LifeboatError } from "../errors.ts";
 import { redact } from "../runtime/redact.ts";
+import { isReadOnlyStorageError } from "../storage/backend.ts";
 import { lifeboatVersion } from "../version.ts";
 import type { OperationContext } from "./context.ts";
 
@@ -66,6 +67,11 @@ export async function recordRun(context: OperationContext, draft: RunDraft): Pro
     await context.repository.saveRunRecord(record);
     return record;
   } catch (error) {
+    if (isReadOnlyStorageError(error)) {
+      // Restoring or checking from a read-only copy is deliberate: no warning for each run.
+      context.log.info(`the repository is read-only: no run record kept for this ${draft.operation}`);
+      return undefined;
+    }
     const why = error instanceof Error ? error.message : String(error);
     context.log.warn(`could not keep the run record of this ${draft.operation}: ${redact(why)}`);
     return undefined;

@@ -140,10 +140,14 @@ export async function queryUntil<T>(
   let last: unknown;
   while (Date.now() < deadline) {
     const response = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(query)}`);
-    const body = (await response.json()) as { data?: { result?: [] } };
-    last = body;
-    const accepted = accept(body.data?.result ?? []);
-    if (accepted !== undefined) return accepted;
+    const text = await response.text();
+    last = `HTTP ${response.status}: ${text.slice(0, 500)}`;
+    // A Prometheus still starting (or busy) answers 503 "Service Unavailable": ask again.
+    if (response.ok) {
+      const body = JSON.parse(text) as { data?: { result?: [] } };
+      const accepted = accept(body.data?.result ?? []);
+      if (accepted !== undefined) return accepted;
+    }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   throw new Error(`query ${query} never gave the expected result; last: ${JSON.stringify(last)}`);
