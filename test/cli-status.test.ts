@@ -152,3 +152,24 @@ test("run records: one per run, successes and failures, sealed (no plaintext, no
     assert.ok(!bytes.includes(ws.password));
   }
 });
+
+test("the local catalog of run records: used when intact, ignored when damaged", async () => {
+  const first = await ws.cli(["status", "--json"]);
+  const catalogs: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.name.includes("runs.catalog")) catalogs.push(path);
+    }
+  };
+  await walk(join(ws.dir, "cache"));
+  assert.equal(catalogs.length, 1, "status keeps decoded run records in the local cache");
+  const bytes = await readFile(catalogs[0]!);
+  assert.ok(!bytes.includes("SOURCE_UNREACHABLE"), "the catalog is sealed like the repository");
+  bytes[bytes.length - 3]! ^= 0xff;
+  await writeFile(catalogs[0]!, bytes);
+  const second = await ws.cli(["status", "--json"]);
+  assert.equal(second.code, first.code, second.stderr);
+  assert.deepEqual(second.json.sources[0].runs, first.json.sources[0].runs);
+});

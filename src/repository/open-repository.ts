@@ -16,8 +16,8 @@ import { DEFAULT_SCRYPT, gearTableOf } from "./crypto.ts";
 import type { MasterKey } from "./crypto.ts";
 import { createKeyFile, KEYS_PREFIX, listKeyFiles } from "./key-files.ts";
 import type { StoredKey } from "./key-files.ts";
-import { mapLimited } from "./limiter.ts";
 import { LocalCache } from "./local-cache.ts";
+import { DocumentCatalog } from "./document-catalog.ts";
 import { acquireLock, listLocks } from "./locks.ts";
 import { chunkKey, DATA_PREFIX, isDataKey, packKey } from "./layout.ts";
 import { ObjectStore } from "./object-store.ts";
@@ -54,8 +54,6 @@ import { RepositorySnapshotWriter } from "./writer.ts";
 import { WAL_PREFIX, WalArchive } from "./wal-archive.ts";
 import { listKeys } from "../storage/backend.ts";
 
-const PARALLEL_DOCUMENT_READS = 8;
-
 export interface OpenedState {
   readonly config: RepositoryConfigFile;
   /** The authentic config bytes: what `config` holds, or the copy it was recovered from. */
@@ -77,8 +75,7 @@ export class OpenRepository implements Repository {
   readonly #chunker: Chunker;
   readonly #catalog: SnapshotCatalog;
   readonly #warned = new Set<string>();
-  /** Drill reports and run records read so far, by key (immutable objects, so never stale). */
-  readonly #documents = new Map<string, unknown>();
+  readonly #documentCatalog: DocumentCatalog;
   readonly #onWarning: ((warning: DamagedObject) => void) | undefined;
 
   constructor(backend: Backend, state: OpenedState, options: OpenOptions = {}) {
@@ -100,6 +97,7 @@ export class OpenRepository implements Repository {
     });
     this.#chunker = new Chunker(gearTableOf(state.master), state.config.chunker);
     this.#catalog = new SnapshotCatalog(this.#store, this.location, (warning) => this.#warn(warning));
+    this.#documentCatalog = new DocumentCatalog(this.#store);
     if (state.damage.config) this.#warn(state.damage.config);
     for (const key of state.damage.keys) this.#warn(key);
   }
@@ -162,7 +160,7 @@ export class OpenRepository implements Repository {
   }
 
   async listDrillReports(): Promise<unknown[]> {
-    return this.#readDocuments("drill report", await this.#documentKeys("drills/"));
+    return this.#documentCatalog.read("drill report", await this.#documentKeys("drills/"));
   }
 
   async saveRunRecord(record: { readonly id: string }): Promise<void> {
@@ -174,7 +172,7 @@ export class OpenRepository implements Repository {
   }
 
   async readRunRecords(ids: readonly string[]): Promise<unknown[]> {
-    return this.#readDocuments(
+    return this.#documentCatalog.read(
       "run record",
       ids.map((id) => `runs/${id}`),
     );
@@ -185,25 +183,6 @@ export class OpenRepository implements Repository {
     const keys: string[] = [];
     for await (const key of listKeys(this.#backend, prefix)) keys.push(key);
     return keys.sort();
-  }
-
-  #readDocuments(what: string, keys: readonly string[]): Promise<unknown[]> {
-    return mapLimited(keys, PARALLEL_DOCUMENT_READS, async (key) => {
-      // Documents are never rewritten: one read and verified in this process stays good.
-      const known = this.#documents.get(key);
-      if (known !== undefined) return known;
-      const plaintext = await this.#store.readDocument(key);
-      try {
-        const document = JSON.parse(plaintext.toString("utf8")) as unknown;
-        this.#documents.set(key, document);
-        return document;
-      } catch (error) {
-        throw new LifeboatError("CHECKSUM_MISMATCH", `${what} ${key} is not valid JSON`, {
-          details: { object: key },
-          cause: error,
-        });
-      }
-    });
   }
 
   async newSnapshotWriter(): Promise<SnapshotWriter> {
