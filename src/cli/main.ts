@@ -403,6 +403,29 @@ function buildProgram(): Command {
       await alertsRenderCommand(await commandEnv(command), flags);
     });
 
+  const schedule = program
+    .command("schedule")
+    .description("the schedules of lifeboat.yaml (docs/schedules.md)");
+  schedule
+    .command("list")
+    .description("each schedule's command and next run times")
+    .option("--count <n>", "how many next runs to show", "3")
+    .action(async (flags: { count?: string }, command: Command) => {
+      const { scheduleListCommand } = await import("./commands/schedule.ts");
+      await scheduleListCommand(await commandEnv(command), flags);
+    });
+  schedule
+    .command("run")
+    .description("run the schedules in the foreground until SIGTERM (one job at a time, never overlapping)")
+    .option(
+      "--state <file>",
+      "where to remember each job's last run, for catch-up (default: in the cache folder)",
+    )
+    .action(async (flags: { state?: string }, command: Command) => {
+      const { scheduleRunCommand } = await import("./commands/schedule.ts");
+      await scheduleRunCommand(await commandEnv(command), flags);
+    });
+
   program
     .command("demo")
     .description(

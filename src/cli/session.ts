@@ -110,7 +110,7 @@ export function openOptions(env: CommandEnv): OpenOptions {
   return { onWarning, cacheDir: defaultCacheDir(), onCacheProblem: (message) => env.log.warn(message) };
 }
 
-function defaultCacheDir(): string {
+export function defaultCacheDir(): string {
   const { LIFEBOAT_CACHE_DIR, XDG_CACHE_HOME } = process.env;
   if (LIFEBOAT_CACHE_DIR) return LIFEBOAT_CACHE_DIR;
   return join(XDG_CACHE_HOME || join(homedir(), ".cache"), "lifeboat");

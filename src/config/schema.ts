@@ -6,6 +6,7 @@
 // docs/config.schema.json is generated from the assembled schema.
 
 import { z } from "zod";
+import { scheduleName, scheduleSchema } from "./schedule-schema.ts";
 import { retentionPolicy } from "./source-fields.ts";
 
 /** Source names are used in file names, database names and metrics labels. */
@@ -123,24 +124,45 @@ const metrics = z
 
 /** The whole lifeboat.yaml schema around a schema for one source (the union of every engine's). */
 export function configSchemaFor<S extends z.ZodType>(source: S) {
-  return z.strictObject({
-    repository: repositorySchema,
-    sources: z.record(sourceName, source).default({}),
-    retention: retentionPolicy
-      .optional()
-      .describe("The default retention of every source without its own `retention:` (lifeboat forget)."),
-    notify: z
-      .array(notifyTarget)
-      .default([])
-      .describe("Where drill reports, and failed backups, checks and prunes, are sent."),
-    heartbeat: heartbeat.optional(),
-    metrics: metrics.optional(),
-    reports: z
-      .strictObject({
-        dir: z.string().default("./drill-reports").describe("Folder for drill reports (JSON and Markdown)."),
-      })
-      .default({ dir: "./drill-reports" }),
-  });
+  return z
+    .strictObject({
+      repository: repositorySchema,
+      sources: z.record(sourceName, source).default({}),
+      retention: retentionPolicy
+        .optional()
+        .describe("The default retention of every source without its own `retention:` (lifeboat forget)."),
+      notify: z
+        .array(notifyTarget)
+        .default([])
+        .describe("Where drill reports, and failed backups, checks and prunes, are sent."),
+      heartbeat: heartbeat.optional(),
+      metrics: metrics.optional(),
+      reports: z
+        .strictObject({
+          dir: z
+            .string()
+            .default("./drill-reports")
+            .describe("Folder for drill reports (JSON and Markdown)."),
+        })
+        .default({ dir: "./drill-reports" }),
+      schedules: z
+        .record(scheduleName, scheduleSchema)
+        .default({})
+        .describe("When backups, drills, checks and forgets run (lifeboat schedule run, lifeboat deploy)."),
+    })
+    .superRefine((config, context) => {
+      for (const [name, schedule] of Object.entries(config.schedules)) {
+        (schedule.sources ?? []).forEach((sourceName, index) => {
+          if (!(sourceName in (config.sources as Record<string, unknown>))) {
+            context.addIssue({
+              code: "custom",
+              message: `no source named ${sourceName} in sources:`,
+              path: ["schedules", name, "sources", index],
+            });
+          }
+        });
+      }
+    });
 }
 
 export type RepositoryConfig = z.infer<typeof repositorySchema>;
