@@ -83,8 +83,8 @@ test("a week: nightly backups at 02:00, a weekly drill, a check every 6h; one at
   assert.deepEqual(of("weekly-drill"), ["2026-11-30T03:00:00.000Z"]);
   assert.equal(
     of("check").length,
-    27,
-    "every 6h from 06:00 Monday to 18:00 Sunday, then midnight excluded: 4 a day minus the first",
+    3 + 6 * 4 + 1,
+    "every 6h from 06:00 Monday through 00:00 the next Monday",
   );
   for (let index = 1; index < ran.length; index++)
     assert.ok(ran[index]!.start >= ran[index - 1]!.end, "runs never overlap");
