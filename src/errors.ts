@@ -231,6 +231,10 @@ export const errorTable = {
     exit: ExitCode.failing,
     hint: "A source's newest backup or drill failed, or the repository could not be read; `lifeboat status` gives the error code of each failure. Fix the cause and run it again.",
   },
+  DEPLOY_DRIFT: {
+    exit: ExitCode.verification,
+    hint: "The deployed manifests differ from what lifeboat.yaml's schedules render; the output lists each field. Re-render with `lifeboat deploy kubernetes --out DIR` and apply it, or change lifeboat.yaml.",
+  },
   OBJECTIVE_MISSED: {
     exit: ExitCode.objectiveMissed,
     hint: "The drill restored and verified the data but took longer (RTO) or lost more (RPO) than the objective allows; the drill report's phases say where the time went.",

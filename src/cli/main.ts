@@ -398,7 +398,12 @@ function buildProgram(): Command {
     .description("write the rules (stdout, or --out FILE) for Prometheus or the Prometheus Operator")
     .option("--format <format>", "rules (a rule_files file) or prometheusrule (a PrometheusRule)", "rules")
     .option("--out <file>", "write here (whole or not at all) instead of stdout")
-    .action(async (flags: { format?: string; out?: string }, command: Command) => {
+    .option(
+      "--label <key=value>",
+      "prometheusrule: a metadata label, e.g. release=prometheus (repeatable)",
+      (pair: string, pairs: string[] | undefined) => [...(pairs ?? []), pair],
+    )
+    .action(async (flags: { format?: string; out?: string; label?: string[] }, command: Command) => {
       const { alertsRenderCommand } = await import("./commands/alerts.ts");
       await alertsRenderCommand(await commandEnv(command), flags);
     });
@@ -424,6 +429,44 @@ function buildProgram(): Command {
     .action(async (flags: { state?: string }, command: Command) => {
       const { scheduleRunCommand } = await import("./commands/schedule.ts");
       await scheduleRunCommand(await commandEnv(command), flags);
+    });
+
+  const deploy = program
+    .command("deploy")
+    .description("render the schedules for Kubernetes, systemd or GitHub Actions");
+  deploy
+    .command("kubernetes")
+    .description(
+      "CronJobs (lifeboat-<schedule>), ConfigMap, ServiceAccount, Secret references; optionally serve",
+    )
+    .option("--out <dir>", "write here instead of stdout")
+    .option("--check <dir>", "report every difference from the manifests deployed in DIR (exit 6 when any)")
+    .option("--image <image>", "the container image with lifeboat installed")
+    .option("--namespace <namespace>", "metadata.namespace of every resource")
+    .option("--secret <name>", "the Secret with the repository password (and S3 keys)", "lifeboat")
+    .option("--serve", "also a Deployment, Service and ServiceMonitor for lifeboat serve")
+    .option("--kustomize", "a Kustomize base (one file per resource) in --out")
+    .action(async (flags, command: Command) => {
+      const { deployKubernetesCommand } = await import("./commands/deploy.ts");
+      await deployKubernetesCommand(await commandEnv(command), flags);
+    });
+  deploy
+    .command("systemd")
+    .description("a hardened service and a timer per schedule")
+    .option("--out <dir>", "write the units here instead of stdout")
+    .option("--lifeboat <path>", "the lifeboat executable on the host", "/usr/local/bin/lifeboat")
+    .option("--user <user>", "the user the jobs run as", "lifeboat")
+    .action(async (flags, command: Command) => {
+      const { deploySystemdCommand } = await import("./commands/deploy.ts");
+      await deploySystemdCommand(await commandEnv(command), flags);
+    });
+  deploy
+    .command("github-actions")
+    .description("a scheduled drill workflow that uploads the drill reports")
+    .option("--out <file>", "write the workflow here instead of stdout")
+    .action(async (flags, command: Command) => {
+      const { deployGithubActionsCommand } = await import("./commands/deploy.ts");
+      await deployGithubActionsCommand(await commandEnv(command), flags);
     });
 
   program

@@ -56,10 +56,14 @@ export async function alertsRenderCommand(env: CommandEnv, flags: AlertsRenderFl
 function formatOf(text: string | undefined): Format {
   const format = text ?? "rules";
   if ((FORMATS as readonly string[]).includes(format)) return format as Format;
-  throw new LifeboatError("BAD_ARGUMENT", `--format ${JSON.stringify(format)}: expected rules or prometheusrule`, {
-    details: { format, known: FORMATS },
-    hint: "Use --format rules for a Prometheus rule_files file, or --format prometheusrule for a Prometheus Operator PrometheusRule.",
-  });
+  throw new LifeboatError(
+    "BAD_ARGUMENT",
+    `--format ${JSON.stringify(format)}: expected rules or prometheusrule`,
+    {
+      details: { format, known: FORMATS },
+      hint: "Use --format rules for a Prometheus rule_files file, or --format prometheusrule for a Prometheus Operator PrometheusRule.",
+    },
+  );
 }
 
 function labelsOf(pairs: readonly string[], format: Format): Record<string, string> {
