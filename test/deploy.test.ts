@@ -18,6 +18,9 @@ import { parse, parseAllDocuments, stringify } from "yaml";
 import { workspace } from "./support/cli.ts";
 
 const run = promisify(execFile);
+// Parsed manifests are checked field by field below.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
 type Workspace = Awaited<ReturnType<typeof workspace>>;
 let ws: Workspace;
 const password = "deploy-test-password-never-rendered";
@@ -59,8 +62,8 @@ test("kubernetes: every resource validates; CronJobs as the contract says; Secre
   assert.equal(result.code, 0, result.stderr);
   assert.ok(!result.stdout.includes(password), "no secret value in the manifests");
   const resources = parseAllDocuments(result.stdout).map(
-    (document) => document.toJS() as { kind: string; metadata: { name: string }; spec?: any },
-  ); // eslint-disable-line @typescript-eslint/no-explicit-any
+    (document) => document.toJS() as { kind: string; metadata: { name: string }; spec?: Json },
+  );
   const kinds = resources.map((resource) => `${resource.kind}/${resource.metadata.name}`);
   assert.deepEqual(kinds, [
     "ServiceAccount/lifeboat",
@@ -195,8 +198,8 @@ test("github-actions: the drill schedules, the secret by reference, the reports 
   assert.ok(!text.includes(password));
   const workflow = parse(text) as {
     on: { schedule: { cron: string }[] };
-    jobs: { drill: { steps: Record<string, any>[] } };
-  }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    jobs: { drill: { steps: Record<string, Json>[] } };
+  };
   assert.deepEqual(workflow.on.schedule, [{ cron: "0 3 1 */3 *" }]);
   const steps = workflow.jobs.drill.steps;
   const drill = steps.find((step) => step["name"] === "Drill")!;
