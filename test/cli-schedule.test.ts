@@ -11,6 +11,7 @@ import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { cliPath, workspace } from "./support/cli.ts";
+import { freePort } from "./support/services.ts";
 
 type Workspace = Awaited<ReturnType<typeof workspace>>;
 let ws: Workspace;
@@ -57,7 +58,9 @@ test("an invalid schedule names each field and what is wrong", async () => {
     await bad.cleanup();
   }
   // Whether named sources exist is checked once every field parses.
-  const unknown = await workspace(yaml(`  nightly: { cron: "0 2 * * *", run: backup, sources: [uploads, nowhere] }`));
+  const unknown = await workspace(
+    yaml(`  nightly: { cron: "0 2 * * *", run: backup, sources: [uploads, nowhere] }`),
+  );
   try {
     const result = await unknown.cli(["schedule", "list"]);
     assert.equal(result.code, 2);
@@ -77,9 +80,20 @@ test("schedule list shows each command and its next runs", async () => {
 });
 
 test("schedule run backs up and drills on time, and SIGTERM mid-drill leaves nothing half-done", async () => {
+  const port = await freePort();
   const child = spawn(
     process.execPath,
-    [cliPath, "-c", ws.configFile, "schedule", "run", "--state", join(ws.dir, "state.json")],
+    [
+      cliPath,
+      "-c",
+      ws.configFile,
+      "schedule",
+      "run",
+      "--state",
+      join(ws.dir, "state.json"),
+      "--listen",
+      `127.0.0.1:${port}`,
+    ],
     {
       env: { ...process.env, ...ws.env },
       stdio: ["ignore", "pipe", "pipe"],
@@ -100,6 +114,10 @@ test("schedule run backs up and drills on time, and SIGTERM mid-drill leaves not
   try {
     await waitFor(/often: succeeded/, 20_000);
     await waitFor(/drills: succeeded/, 30_000);
+    // --listen: the scheduler serves the status endpoints too.
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, /^lifeboat_repository_up 1$/m);
+    assert.match(metrics, /lifeboat_backup_last_success_timestamp_seconds\{source="uploads"\}/);
     // The next drill takes 4 s (its check sleeps): stop the scheduler in the middle of it.
     const drills = (log.match(/drills: starting/g) ?? []).length;
     await waitFor(new RegExp(`(drills: starting[\\s\\S]*){${drills + 1}}`), 30_000);

@@ -426,7 +426,12 @@ function buildProgram(): Command {
       "--state <file>",
       "where to remember each job's last run, for catch-up (default: in the cache folder)",
     )
-    .action(async (flags: { state?: string }, command: Command) => {
+    .option(
+      "--listen <host:port>",
+      "also serve /metrics, /healthz/backup, /readyz and the dashboard (as lifeboat serve)",
+    )
+    .option("--token-env <name>", "with --listen off loopback: the variable holding the bearer token")
+    .action(async (flags: { state?: string; listen?: string; tokenEnv?: string }, command: Command) => {
       const { scheduleRunCommand } = await import("./commands/schedule.ts");
       await scheduleRunCommand(await commandEnv(command), flags);
     });

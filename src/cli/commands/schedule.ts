@@ -9,6 +9,7 @@ import { jobsOf, upcoming, type Job } from "../../plan/schedule.ts";
 import { runJobProcess } from "../../schedule/job-process.ts";
 import { runScheduler, type SchedulerClock, type SchedulerState } from "../../schedule/scheduler.ts";
 import { table } from "../output.ts";
+import { serveCommand } from "./serve.ts";
 import { defaultCacheDir, loadSessionConfig, type CommandEnv } from "../session.ts";
 
 async function loadJobs(env: CommandEnv): Promise<{ jobs: Job[]; path: string }> {
@@ -86,7 +87,10 @@ const realClock: SchedulerClock = {
     }),
 };
 
-export async function scheduleRunCommand(env: CommandEnv, flags: { state?: string }): Promise<void> {
+export async function scheduleRunCommand(
+  env: CommandEnv,
+  flags: { state?: string; listen?: string; tokenEnv?: string },
+): Promise<void> {
   const { jobs, path } = await loadJobs(env);
   if (jobs.length === 0) {
     throw new LifeboatError("BAD_ARGUMENT", "lifeboat.yaml declares no schedules", {
@@ -100,7 +104,14 @@ export async function scheduleRunCommand(env: CommandEnv, flags: { state?: strin
   for (const job of jobs) env.log.info(`${job.name}: lifeboat ${job.args.join(" ")}, ${job.when}`);
   let runs = 0;
   let failures = 0;
-  await runScheduler({
+  // --listen: the endpoints of `lifeboat serve` from this process too, until the same SIGTERM.
+  const serving = flags.listen
+    ? serveCommand(
+        { ...env, output: { json: env.output.json, result: () => {} } },
+        { listen: flags.listen, ...(flags.tokenEnv ? { tokenEnv: flags.tokenEnv } : {}) },
+      )
+    : Promise.resolve();
+  const scheduling = runScheduler({
     jobs,
     clock: realClock,
     state: fileState(state),
@@ -120,6 +131,7 @@ export async function scheduleRunCommand(env: CommandEnv, flags: { state?: strin
       return outcome;
     },
   });
+  await Promise.all([scheduling, serving]);
   env.output.result(
     { stopped: true, runs, failures, state },
     () => `scheduler stopped after ${runs} run(s), ${failures} failed`,
