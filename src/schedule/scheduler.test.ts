@@ -81,11 +81,7 @@ test("a week: nightly backups at 02:00, a weekly drill, a check every 6h; one at
     ),
   );
   assert.deepEqual(of("weekly-drill"), ["2026-11-30T03:00:00.000Z"]);
-  assert.equal(
-    of("check").length,
-    3 + 6 * 4 + 1,
-    "every 6h from 06:00 Monday through 00:00 the next Monday",
-  );
+  assert.equal(of("check").length, 3 + 6 * 4 + 1, "every 6h from 06:00 Monday through 00:00 the next Monday");
   for (let index = 1; index < ran.length; index++)
     assert.ok(ran[index]!.start >= ran[index - 1]!.end, "runs never overlap");
   assert.equal(jobs[2]!.args.join(" "), "check --read-data-subset=10%");
