@@ -9,7 +9,9 @@ import { parseDuration } from "../domain/duration.ts";
 import type { RunRecord } from "../domain/run-record.ts";
 import type { StatusReport } from "../domain/status.ts";
 import type { SourceConfig } from "../engines/config.ts";
-import { computeStatus, type SourceInput } from "../plan/status.ts";
+import { LifeboatError } from "../errors.ts";
+import { computeStatus, unreadableStatus, type SourceInput } from "../plan/status.ts";
+import { redact } from "../runtime/redact.ts";
 import type { OperationContext } from "./context.ts";
 import { isRunRecord } from "./run-record.ts";
 
@@ -75,4 +77,27 @@ function isDrillReport(value: unknown): value is DrillReport {
     value !== null &&
     (value as { schema?: unknown }).schema === DRILL_REPORT_SCHEMA
   );
+}
+
+/**
+ * The reading when the repository could not be read: every source failing,
+ * the error named (redacted), never "ok".
+ */
+export function unreadableReading(
+  context: Pick<OperationContext, "engineFor">,
+  sources: Readonly<Record<string, SourceConfig>>,
+  repositoryUrl: string,
+  error: unknown,
+  now: Date,
+): { report: StatusReport; runs: RunRecord[]; drills: DrillReport[] } {
+  const failure = error instanceof LifeboatError ? error : new LifeboatError("INTERNAL", String(error));
+  const declared = statusSources(context, sources).map(({ pitr: _pitr, ...source }) => ({
+    ...source,
+    wal: null,
+  }));
+  const report = unreadableStatus(now, repositoryUrl, declared, {
+    code: failure.code,
+    message: redact(failure.message),
+  });
+  return { report, runs: [], drills: [] };
 }

@@ -4,15 +4,13 @@
 // follow backups made by other hosts.
 
 import { parseDuration } from "../../domain/duration.ts";
+import { engineFor } from "../../engines/registry.ts";
 import { isLifeboatError, LifeboatError } from "../../errors.ts";
-import { readStatus } from "../../operations/status.ts";
+import { readStatus, unreadableReading } from "../../operations/status.ts";
 import { redact, registerSecret } from "../../runtime/redact.ts";
 import { startServer, type StatusReading } from "../../server/serve.ts";
 import { loadSessionConfig, withRepository, type CommandEnv } from "../session.ts";
 import { readStatusOf } from "./status.ts";
-import { unreadableStatus } from "../../plan/status.ts";
-import { statusSources } from "../../operations/status.ts";
-import { engineFor } from "../../engines/registry.ts";
 
 export const DEFAULT_LISTEN = "127.0.0.1:9187";
 
@@ -79,7 +77,7 @@ export async function serveCommand(
         try {
           return await readStatus({ ...context, now: () => new Date() }, config.sources, url);
         } catch (error) {
-          return unreadable(config.sources, url, error);
+          return unreadableReading({ engineFor }, config.sources, url, error, new Date());
         }
       }),
     );
@@ -92,21 +90,4 @@ export async function serveCommand(
     served = await serveWith(() => readStatusOf({ ...env, recordedRuns: [] }, []));
   }
   env.output.result({ url: served, stopped: true }, () => `stopped serving ${served}`);
-}
-
-function unreadable(
-  sources: Parameters<typeof statusSources>[1],
-  url: string,
-  error: unknown,
-): StatusReading {
-  const failure = error instanceof LifeboatError ? error : new LifeboatError("INTERNAL", String(error));
-  const declared = statusSources({ engineFor }, sources).map(({ pitr: _pitr, ...source }) => ({
-    ...source,
-    wal: null,
-  }));
-  const report = unreadableStatus(new Date(), url, declared, {
-    code: failure.code,
-    message: redact(failure.message),
-  });
-  return { report, runs: [], drills: [] };
 }

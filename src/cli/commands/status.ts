@@ -8,8 +8,7 @@ import { formatSeconds } from "../../domain/duration.ts";
 import type { RunRecord } from "../../domain/run-record.ts";
 import type { SourceStatus, StatusReport } from "../../domain/status.ts";
 import { isLifeboatError, LifeboatError } from "../../errors.ts";
-import { readStatus, statusSources } from "../../operations/status.ts";
-import { unreadableStatus } from "../../plan/status.ts";
+import { readStatus, unreadableReading } from "../../operations/status.ts";
 import { engineFor } from "../../engines/registry.ts";
 import { redact } from "../../runtime/redact.ts";
 import { formatBytes, table } from "../output.ts";
@@ -37,15 +36,7 @@ export async function readStatusOf(
     if (isLifeboatError(error, "INTERRUPTED")) throw error;
     const failure = error instanceof LifeboatError ? error : new LifeboatError("INTERNAL", String(error));
     env.log.error(`the repository could not be read: [${failure.code}] ${failure.message}`);
-    const declared = statusSources({ engineFor }, sources).map(({ pitr: _pitr, ...source }) => ({
-      ...source,
-      wal: null,
-    }));
-    const report = unreadableStatus(now(), url, declared, {
-      code: failure.code,
-      message: redact(failure.message),
-    });
-    return { report, runs: [], drills: [] };
+    return unreadableReading({ engineFor }, sources, url, failure, now());
   }
 }
 
