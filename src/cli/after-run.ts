@@ -5,9 +5,7 @@
 // changes the command's result: a monitor that cannot be reached is a
 // warning. Secrets (ping URLs, webhook URLs) are redacted from every message.
 
-import { rename, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { dirname, join, basename } from "node:path";
 import type { RunOperation, RunRecord } from "../domain/run-record.ts";
 import type { Config } from "../engines/config.ts";
 import { LifeboatError } from "../errors.ts";
@@ -15,6 +13,7 @@ import { notifyRunFailure } from "../notify/send.ts";
 import { runRecordOf } from "../operations/run-record.ts";
 import { statusRegistry } from "../report/metrics.ts";
 import { redact, registerSecret } from "../runtime/redact.ts";
+import { writeFileWhole } from "../runtime/write-whole.ts";
 import { notifyTargets } from "./commands/drill.ts";
 import { readStatusOf } from "./commands/status.ts";
 import { loadSessionConfig, type CommandEnv } from "./session.ts";
@@ -100,7 +99,7 @@ async function heartbeat(
   const file = config.heartbeat.file;
   if (file && failed.length === 0) {
     const text = `${new Date().toISOString()} ${operation} ${runs.map((run) => run.source ?? "repository").join(" ")}\n`;
-    await writeAtomically(file, text).catch((problem: unknown) =>
+    await writeFileWhole(file, text).catch((problem: unknown) =>
       env.log.warn(`could not write the heartbeat file ${file}: ${(problem as Error).message}`),
     );
   }
@@ -129,7 +128,7 @@ async function exportMetrics(env: CommandEnv, config: Config): Promise<void> {
   const { report, runs } = await readStatusOf({ ...env, recordedRuns: [] }, []);
   const text = await statusRegistry(report, runs).metrics();
   if (textfile) {
-    await writeAtomically(textfile, text).catch((problem: unknown) =>
+    await writeFileWhole(textfile, text, { mode: 0o644 }).catch((problem: unknown) =>
       env.log.warn(`could not write --metrics-textfile ${textfile}: ${(problem as Error).message}`),
     );
   }
@@ -152,11 +151,4 @@ async function exportMetrics(env: CommandEnv, config: Config): Promise<void> {
       env.log.warn(`could not push metrics to the Pushgateway: ${redact((problem as Error).message)}`);
     }
   }
-}
-
-/** node_exporter reads the textfile at any moment: it must appear whole (temp file + rename). */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  await writeFile(temporary, text, { mode: 0o644 });
-  await rename(temporary, path);
 }

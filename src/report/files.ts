@@ -3,17 +3,11 @@
 // the redaction step: a check's output or an error may quote a secret.
 
 import { makeDirectories } from "../runtime/make-directories.ts";
-import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { DrillReport } from "../domain/drill-report.ts";
 import { redactDeep } from "../runtime/redact.ts";
+import { writeFileWhole } from "../runtime/write-whole.ts";
 import { renderDrillRecord } from "./drill-record.ts";
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temp = `${path}.tmp-${process.pid}`;
-  await writeFile(temp, text);
-  await rename(temp, path);
-}
 
 export async function writeReportFiles(
   dir: string,
@@ -23,7 +17,7 @@ export async function writeReportFiles(
   await makeDirectories(dir);
   const base = join(dir, `${report.id}-${report.source}`);
   const paths = { json: `${base}.json`, markdown: `${base}.md` };
-  await writeAtomically(paths.json, JSON.stringify(report, null, 2) + "\n");
-  await writeAtomically(paths.markdown, renderDrillRecord(report));
+  await writeFileWhole(paths.json, JSON.stringify(report, null, 2) + "\n");
+  await writeFileWhole(paths.markdown, renderDrillRecord(report));
   return paths;
 }

@@ -4,9 +4,8 @@
 // Prometheus reloading its rule_files never reads half a file. It overwrites
 // whatever is there: the file is generated, re-rendering is the way to edit it.
 
-import { rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
 import { LifeboatError } from "../../errors.ts";
+import { writeFileWhole } from "../../runtime/write-whole.ts";
 import {
   alertRules,
   alertSourcesOf,
@@ -86,12 +85,9 @@ function labelsOf(pairs: readonly string[], format: Format): Record<string, stri
 }
 
 async function replaceFile(path: string, text: string): Promise<void> {
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    await writeFile(temporary, text);
-    await rename(temporary, path);
+    await writeFileWhole(path, text);
   } catch (error) {
-    await rm(temporary, { force: true });
     const why = error instanceof Error ? error.message : String(error);
     throw new LifeboatError("BAD_ARGUMENT", `--out ${path}: cannot write it (${why})`, {
       details: { out: path },

@@ -3,22 +3,16 @@
 // (docs/schedules.md, "Deploying"). Files are written whole or not at all;
 // `kubernetes --check DIR` reports every difference from what is deployed.
 
-import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { readdir, readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { LifeboatError } from "../../errors.ts";
 import { driftOf, parseManifests } from "../../report/deploy/drift.ts";
 import { drillWorkflow } from "../../report/deploy/github-actions.ts";
 import { kubernetesResources, kustomizeFiles, renderYamlStream } from "../../report/deploy/kubernetes.ts";
 import { systemdUnits } from "../../report/deploy/systemd.ts";
+import { writeFileWhole } from "../../runtime/write-whole.ts";
 import { lifeboatVersion } from "../../version.ts";
 import { loadSessionConfig, type CommandEnv } from "../session.ts";
-
-async function writeWhole(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  await writeFile(temporary, text);
-  await rename(temporary, path);
-}
 
 async function writeFiles(
   env: CommandEnv,
@@ -26,7 +20,7 @@ async function writeFiles(
   files: ReadonlyMap<string, string>,
   what: string,
 ): Promise<void> {
-  for (const [name, text] of files) await writeWhole(join(out, name), text);
+  for (const [name, text] of files) await writeFileWhole(join(out, name), text, { makeParents: true });
   env.output.result(
     { out, files: [...files.keys()] },
     () => `wrote ${files.size} ${what} file(s) to ${out}: ${[...files.keys()].join(", ")}`,
@@ -113,7 +107,7 @@ export async function deployGithubActionsCommand(env: CommandEnv, flags: { out?:
     reportsDir: config.reports.dir,
   });
   if (flags.out) {
-    await writeWhole(flags.out, workflow);
+    await writeFileWhole(flags.out, workflow, { makeParents: true });
     env.output.result({ out: flags.out }, () => `wrote ${flags.out}`);
     return;
   }

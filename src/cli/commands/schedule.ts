@@ -2,12 +2,13 @@
 // built-in scheduler that runs them (schedule/scheduler.ts) until SIGTERM.
 
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { LifeboatError } from "../../errors.ts";
 import { jobsOf, upcoming, type Job } from "../../plan/schedule.ts";
 import { runJobProcess } from "../../schedule/job-process.ts";
 import { runScheduler, type SchedulerClock, type SchedulerState } from "../../schedule/scheduler.ts";
+import { writeFileWhole } from "../../runtime/write-whole.ts";
 import { table } from "../output.ts";
 import { serveCommand } from "./serve.ts";
 import { defaultCacheDir, loadSessionConfig, type CommandEnv } from "../session.ts";
@@ -62,12 +63,7 @@ function fileState(path: string): SchedulerState {
         return {}; // a damaged state file only costs one catch-up decision
       }
     },
-    save: async (state) => {
-      await mkdir(dirname(path), { recursive: true });
-      const temporary = `${path}.${process.pid}.tmp`;
-      await writeFile(temporary, JSON.stringify(state, null, 2));
-      await rename(temporary, path);
-    },
+    save: (state) => writeFileWhole(path, JSON.stringify(state, null, 2), { makeParents: true }),
   };
 }
 
