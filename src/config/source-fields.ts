@@ -43,6 +43,18 @@ const drillCheck = z.union([
     timeout: duration.default("5m"),
   }),
   z.strictObject({
+    redis: z
+      .string()
+      .min(1)
+      .describe(
+        "redis: a command run against the restored server, e.g. GET feature:123 (quotes group words).",
+      ),
+    equals: z
+      .union([z.string(), z.number()])
+      .optional()
+      .describe("The reply it must give (default: any reply but nil, 0 or an empty one)."),
+  }),
+  z.strictObject({
     expect_rows: z.strictObject({
       table: z
         .string()

@@ -62,6 +62,7 @@ export async function runUserCheck(check: DrillCheckConfig, env: CheckEnvironmen
   if ("sql" in check) return sqlCheck(check.sql, env);
   if ("http" in check) return httpCheck(check.http);
   if ("command" in check) return commandCheck(check.command, parseDuration(check.timeout), env);
+  if ("redis" in check) return redisCheck(check.redis, check.equals, env);
   return expectRowsCheck(check.expect_rows, env.fingerprint);
 }
 
@@ -92,6 +93,47 @@ async function sqlCheck(sql: string, env: CheckEnvironment): Promise<CheckOutcom
   } catch (error) {
     return { name, kind: "sql", result: "error", detail: (error as Error).message };
   }
+}
+
+async function redisCheck(
+  text: string,
+  equals: string | number | undefined,
+  env: CheckEnvironment,
+): Promise<CheckOutcome> {
+  const name = `redis: ${text}`;
+  if (!env.engine.runCheckCommand) {
+    return {
+      name,
+      kind: "redis",
+      result: "error",
+      detail: `the ${env.engine.name} engine cannot run redis: checks`,
+    };
+  }
+  try {
+    const reply = await env.engine.runCheckCommand(env.scratch.target, splitCommand(text), env.context);
+    const shown = reply === null || reply === undefined ? "nil" : JSON.stringify(String(reply));
+    const ok =
+      equals === undefined
+        ? truthy(reply ?? "") && !(Array.isArray(reply) && reply.length === 0)
+        : String(reply) === String(equals);
+    return {
+      name,
+      kind: "redis",
+      result: ok ? "passed" : "failed",
+      detail: `replied ${shown}${equals === undefined ? "" : `, expected ${JSON.stringify(String(equals))}`}`,
+    };
+  } catch (error) {
+    return { name, kind: "redis", result: "error", detail: (error as Error).message };
+  }
+}
+
+/** Split `SET "a b" 'c'` into words like a shell: quotes group, backslash escapes inside double quotes. */
+function splitCommand(text: string): string[] {
+  const words: string[] = [];
+  for (const match of text.matchAll(/"((?:\\.|[^"\\])*)"|'([^']*)'|(\S+)/g)) {
+    words.push(match[1] !== undefined ? match[1].replace(/\\(.)/g, "$1") : (match[2] ?? match[3] ?? ""));
+  }
+  return words;
 }
 
 function fieldAt(body: unknown, path: string): unknown {

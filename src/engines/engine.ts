@@ -61,6 +61,8 @@ export interface EngineCapabilities {
   readonly atomicSwap: boolean;
   /** `sql:` drill checks can run against a restored target (queryScalar). */
   readonly sqlChecks: boolean;
+  /** `redis:` drill checks (a command and its expected reply) can run against a restored target (runCheckCommand). */
+  readonly commandChecks?: boolean;
   /** `content_hashes: true` is supported (per-table content hashes in the fingerprint). */
   readonly contentHashes: boolean;
   /** Point-in-time recovery from continuous archiving. */
@@ -222,6 +224,8 @@ export interface Engine<C extends CommonSourceConfig = CommonSourceConfig> {
   provisionScratch?(source: C, request: ScratchRequest, context: EngineContext): Promise<ScratchTarget>;
   /** Run a user's SQL assertion against a target; returns the first column of the first row. */
   queryScalar?(target: string, sql: string, context: EngineContext): Promise<unknown>;
+  /** Run one of the service's own commands (e.g. Redis `GET feature:123`) against a target; returns its reply. */
+  runCheckCommand?(target: string, words: readonly string[], context: EngineContext): Promise<unknown>;
   /**
    * The source's current size and the same measure recorded at the snapshot,
    * in the same kind of bytes, for scaling a measured restore to today's

@@ -14,7 +14,7 @@ test("an engine name this build lacks (a newer Lifeboat's manifest) is UNKNOWN_E
 });
 
 test("each definition is consistent: its schema's engine is its name, capabilities match what it implements", () => {
-  assert.deepEqual(engineNames, ["postgres", "sqlite", "files"]);
+  assert.deepEqual(engineNames, ["postgres", "sqlite", "files", "redis"]);
   for (const engine of engines) {
     assert.equal(engineFor(engine.name), engine);
     const parsed = sourceSchema.safeParse({ engine: engine.name });
@@ -27,6 +27,11 @@ test("each definition is consistent: its schema's engine is its name, capabiliti
       engine.capabilities.sqlChecks,
       engine.queryScalar !== undefined,
       `${engine.name}: sqlChecks`,
+    );
+    assert.equal(
+      engine.capabilities.commandChecks === true,
+      engine.runCheckCommand !== undefined,
+      `${engine.name}: commandChecks`,
     );
     assert.equal(
       engine.capabilities.scratch.length > 0,
