@@ -14,7 +14,7 @@ test("an engine name this build lacks (a newer Lifeboat's manifest) is UNKNOWN_E
 });
 
 test("each definition is consistent: its schema's engine is its name, capabilities match what it implements", () => {
-  assert.deepEqual(engineNames, ["postgres", "sqlite", "files", "redis"]);
+  assert.deepEqual(engineNames, ["postgres", "sqlite", "files", "redis", "mariadb", "nats", "command"]);
   for (const engine of engines) {
     assert.equal(engineFor(engine.name), engine);
     const parsed = sourceSchema.safeParse({ engine: engine.name });

@@ -6,12 +6,23 @@
 
 import { LifeboatError } from "../errors.ts";
 import type { Engine } from "./engine.ts";
+import { commandEngine } from "./command/index.ts";
 import { filesEngine } from "./files/index.ts";
+import { mariadbEngine } from "./mariadb/index.ts";
+import { natsEngine } from "./nats/index.ts";
 import { postgresEngine } from "./postgres/index.ts";
 import { redisEngine } from "./redis/index.ts";
 import { sqliteEngine } from "./sqlite/index.ts";
 
-export const engines = [postgresEngine, sqliteEngine, filesEngine, redisEngine] as const;
+export const engines = [
+  postgresEngine,
+  sqliteEngine,
+  filesEngine,
+  redisEngine,
+  mariadbEngine,
+  natsEngine,
+  commandEngine,
+] as const;
 
 /** The source config type an engine definition takes. */
 export type ConfigOf<E> = E extends Engine<infer C> ? C : never;
