@@ -113,7 +113,11 @@ function buildProgram(): Command {
       "tag the snapshots (repeatable); `forget --keep-tag TAG` keeps them, and the tag `pin` keeps a snapshot always",
       (tag: string, tags: string[] | undefined) => [...(tags ?? []), tag],
     )
-    .action(async (sources: string[], flags: { tag?: string[] }, command: Command) => {
+    .option(
+      "--group <group>",
+      "back up every member of a group of lifeboat.yaml from one barrier and record one bundle naming them",
+    )
+    .action(async (sources: string[], flags: { tag?: string[]; group?: string }, command: Command) => {
       const { backupCommand } = await import("./commands/backup.ts");
       await backupCommand(await commandEnv(command), sources, flags);
     });
@@ -133,7 +137,10 @@ function buildProgram(): Command {
       "restore a snapshot of SOURCE into a target and verify it against the snapshot's fingerprint",
     )
     .argument("<source>", "source name")
-    .requiredOption("--to <target>", "target: a postgres:// URL, a file path (sqlite) or a directory (files)")
+    .requiredOption(
+      "--to <target>",
+      "target: a postgres://, mariadb://, redis:// or nats:// URL, a file path (sqlite) or a directory (files, redis)",
+    )
     .option("--snapshot <id>", "snapshot id, unique id prefix, or latest", "latest")
     .option("--clean", "databases: drop and recreate a non-empty target")
     .option("--force", "files/sqlite: replace a non-empty target")
@@ -251,8 +258,19 @@ function buildProgram(): Command {
     .command("drill")
     .description("restore snapshots into scratch targets, verify them and measure RTO/RPO against objectives")
     .argument("[source...]", "source names (all when none is named)")
-    .option("--snapshot <id>", "snapshot id, unique prefix, latest or random", "latest")
-    .action(async (sources: string[], flags, command: Command) => {
+    .option(
+      "--snapshot <id>",
+      "snapshot id, unique prefix, latest or random (with --group: a bundle id or prefix, or latest)",
+      "latest",
+    )
+    .option("--group <group>", "drill every member of a group's bundle at once and run the group's checks")
+    .action(async (sources: string[], flags: { snapshot: string; group?: string }, command: Command) => {
+      if (flags.group !== undefined) {
+        if (sources.length > 0)
+          throw new LifeboatError("BAD_ARGUMENT", "drill --group takes no source names");
+        const { drillGroupCommand } = await import("./commands/drill-group.ts");
+        return drillGroupCommand(await commandEnv(command), flags.group, flags);
+      }
       const { drillCommand } = await import("./commands/drill.ts");
       await drillCommand(await commandEnv(command), sources, flags);
     });

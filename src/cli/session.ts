@@ -8,6 +8,7 @@ import { loadConfig, configPath } from "../engines/config.ts";
 import { readRepositoryPassword } from "../config/password.ts";
 import type { Config, SourceConfig } from "../engines/config.ts";
 import { engineFor } from "../engines/registry.ts";
+import { groupOf, type Group } from "../config/group-schema.ts";
 import { LifeboatError } from "../errors.ts";
 import type { OperationContext } from "../operations/context.ts";
 import { isLifeboatError } from "../errors.ts";
@@ -259,6 +260,26 @@ export function operationContext(env: CommandEnv, repository: Repository): Opera
 }
 
 /** The named sources, or all of them when none is named; an unknown name is an error listing the known ones. */
+/** A group of lifeboat.yaml (`groups:`) with its member sources; BAD_ARGUMENT naming the known ones otherwise. */
+export function selectGroup(
+  config: Config,
+  name: string,
+): { readonly group: Group; readonly members: [string, SourceConfig][] } {
+  const declared = config.groups[name];
+  if (!declared) {
+    const known = Object.keys(config.groups);
+    throw new LifeboatError("BAD_ARGUMENT", `no group named ${name} in lifeboat.yaml`, {
+      details: { known },
+      hint:
+        known.length > 0
+          ? `Known groups: ${known.join(", ")}.`
+          : "Declare one under groups: in lifeboat.yaml.",
+    });
+  }
+  const group = groupOf(declared);
+  return { group, members: selectSources(config, group.sources) };
+}
+
 export function selectSources(config: Config, names: readonly string[]): [string, SourceConfig][] {
   const all = Object.entries(config.sources);
   if (names.length === 0) return all;

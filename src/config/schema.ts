@@ -6,6 +6,7 @@
 // docs/config.schema.json is generated from the assembled schema.
 
 import { z } from "zod";
+import { groupName, groupOf, groupSchema } from "./group-schema.ts";
 import { scheduleName, scheduleSchema } from "./schedule-schema.ts";
 import { retentionPolicy } from "./source-fields.ts";
 
@@ -149,8 +150,30 @@ export function configSchemaFor<S extends z.ZodType>(source: S) {
         .record(scheduleName, scheduleSchema)
         .default({})
         .describe("When backups, drills, checks and forgets run (lifeboat schedule run, lifeboat deploy)."),
+      groups: z
+        .record(groupName, groupSchema)
+        .default({})
+        .describe("Sources backed up from one barrier and drilled together (backup --group, drill --group)."),
     })
     .superRefine((config, context) => {
+      for (const [name, group] of Object.entries(config.groups)) {
+        const { sources } = groupOf(group);
+        const path = Array.isArray(group) ? ["groups", name] : ["groups", name, "sources"];
+        sources.forEach((sourceName, index) => {
+          if (!(sourceName in (config.sources as Record<string, unknown>)))
+            context.addIssue({
+              code: "custom",
+              message: `no source named ${sourceName} in sources:`,
+              path: [...path, index],
+            });
+          else if (sources.indexOf(sourceName) !== index)
+            context.addIssue({
+              code: "custom",
+              message: `${sourceName} is named twice`,
+              path: [...path, index],
+            });
+        });
+      }
       for (const [name, schedule] of Object.entries(config.schedules)) {
         (schedule.sources ?? []).forEach((sourceName, index) => {
           if (!(sourceName in (config.sources as Record<string, unknown>))) {

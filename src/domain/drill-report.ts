@@ -13,7 +13,8 @@ export type CheckResult = "passed" | "failed" | "error";
 export interface CheckOutcome {
   /** Stable, human-readable name, e.g. "fingerprint", "sql: select count(*) > 0 from bookings". */
   readonly name: string;
-  readonly kind: "fingerprint" | "not_empty" | "sql" | "http" | "command" | "redis" | "expect_rows" | "deep" | "marker";
+  readonly kind:
+    "fingerprint" | "not_empty" | "sql" | "http" | "command" | "redis" | "expect_rows" | "deep" | "marker";
   readonly result: CheckResult;
   readonly detail: string;
 }

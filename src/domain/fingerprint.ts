@@ -61,6 +61,24 @@ export function dataHeld(fingerprint: Fingerprint): { readonly empty: boolean; r
       detail: `${files} ${files === 1 ? "file" : "files"}, ${counts.bytes ?? 0} bytes`,
     };
   }
+  // Brokers (nats): messages are the data; a purged stream keeps its sequence numbers but holds nothing.
+  const streams = Object.keys(counts).filter((key) => key.startsWith("messages:"));
+  if (streams.length > 0) {
+    const messages = streams.reduce((sum, key) => sum + (counts[key] ?? 0), 0);
+    return {
+      empty: messages === 0,
+      detail: `${messages} ${messages === 1 ? "message" : "messages"} in ${streams.length} ${streams.length === 1 ? "stream" : "streams"}`,
+    };
+  }
+  // Key-value stores (redis): keys per database.
+  const keySpaces = Object.keys(counts).filter((key) => /^keys:db\d+$/.test(key));
+  if (keySpaces.length > 0) {
+    const keys = keySpaces.reduce((sum, key) => sum + (counts[key] ?? 0), 0);
+    return {
+      empty: keys === 0,
+      detail: `${keys} ${keys === 1 ? "key" : "keys"} in ${keySpaces.length} ${keySpaces.length === 1 ? "database" : "databases"}`,
+    };
+  }
   const populated = Object.values(counts).filter((value) => value !== 0).length;
   return { empty: populated === 0, detail: `${populated} non-zero counters` };
 }

@@ -61,7 +61,8 @@ export interface CheckEnvironment {
 export async function runUserCheck(check: DrillCheckConfig, env: CheckEnvironment): Promise<CheckOutcome> {
   if ("sql" in check) return sqlCheck(check.sql, env);
   if ("http" in check) return httpCheck(check.http);
-  if ("command" in check) return commandCheck(check.command, parseDuration(check.timeout), env);
+  if ("command" in check)
+    return commandCheck(check.command, parseDuration(check.timeout), env.scratch.env, env.context.signal);
   if ("redis" in check) return redisCheck(check.redis, check.equals, env);
   return expectRowsCheck(check.expect_rows, env.fingerprint);
 }
@@ -190,7 +191,13 @@ function killGroup(pid: number): void {
  * process group so a timeout or an interrupted drill kills everything it
  * started, not only the shell: `sh -c 'sleep 30'` must not outlive a 1 s timeout.
  */
-function commandCheck(command: string, timeoutSeconds: number, env: CheckEnvironment): Promise<CheckOutcome> {
+/** A shell command that must exit 0, with `variables` (a scratch target's connection details) in its environment. */
+export function commandCheck(
+  command: string,
+  timeoutSeconds: number,
+  variables: Readonly<Record<string, string>>,
+  signal?: AbortSignal,
+): Promise<CheckOutcome> {
   const name = `command: ${command}`;
   if (!exitHookInstalled) {
     exitHookInstalled = true;
@@ -198,7 +205,7 @@ function commandCheck(command: string, timeoutSeconds: number, env: CheckEnviron
   }
   return new Promise((resolve) => {
     const child = spawn("sh", ["-c", command], {
-      env: childEnvironment(env.scratch.env),
+      env: childEnvironment(variables),
       stdio: ["ignore", "pipe", "pipe"],
       detached: true, // its own process group (and session), so the group can be killed
     });
@@ -211,15 +218,15 @@ function commandCheck(command: string, timeoutSeconds: number, env: CheckEnviron
     if (pid !== undefined) runningGroups.add(pid);
     const timer = setTimeout(() => stop(`killed (timeout ${timeoutSeconds}s)`), timeoutSeconds * 1000);
     const onAbort = () => stop("killed (drill interrupted)");
-    env.context.signal?.addEventListener("abort", onAbort, { once: true });
-    if (env.context.signal?.aborted) onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal?.aborted) onAbort();
     let output = "";
     const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-2000));
     child.stdout.on("data", keep);
     child.stderr.on("data", keep);
     const finish = (outcome: CheckOutcome) => {
       clearTimeout(timer);
-      env.context.signal?.removeEventListener("abort", onAbort);
+      signal?.removeEventListener("abort", onAbort);
       if (pid !== undefined) runningGroups.delete(pid);
       // The check's output goes into reports and notifications: no secret may ride along.
       resolve({ ...outcome, name: redact(outcome.name), detail: redact(outcome.detail) });

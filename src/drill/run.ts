@@ -35,6 +35,12 @@ export interface DrillRequest {
   readonly source: SourceConfig;
   /** Snapshot id or prefix, "latest" or "random". */
   readonly selector: string;
+  /**
+   * Group drills (drill/group-drill.ts): called once the member is restored
+   * and checked, with its scratch target still up; the teardown waits until
+   * it returns, so the group's checks can use every member at once.
+   */
+  readonly holdScratch?: (scratch: ScratchTarget, passed: boolean) => Promise<void>;
 }
 
 /** Failures that prove the backup itself does not restore, as opposed to the drill being unable to run. */
@@ -139,6 +145,7 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
       lap("teardown");
       // Recovered means verified: a failed check leaves the RTO unmeasured (docs/drills.md).
       if (checks.every((check) => check.result === "passed")) verifiedAt = clock.mark;
+      await request.holdScratch?.(scratch, verifiedAt !== undefined);
     } catch (error) {
       const phase = clock.current;
       lap("teardown");

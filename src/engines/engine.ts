@@ -148,7 +148,9 @@ export interface RestoreInput {
    * Called with the complete partial target (a target string fingerprint()
    * accepts) before it replaces anything at the real target's name. If it
    * throws, the engine discards the partial and rethrows: nothing at the
-   * target changed. Engines with capabilities.atomicSwap honour this.
+   * target changed. Engines with capabilities.atomicSwap must call it; others
+   * call it when they build a partial copy (mariadb), and a restore that did
+   * not call it is verified at the target afterwards.
    */
   readonly verify?: (partialTarget: string) => Promise<void>;
 }

@@ -12,6 +12,7 @@
 
 import type { RetentionConfig } from "../config/source-fields.ts";
 import { LifeboatError } from "../errors.ts";
+import { keepBundlesWhole } from "../plan/bundles.ts";
 import { isEmptyPolicy, PIN_TAG, planRetention, policyFromConfig } from "../plan/retention.ts";
 import type { KeepReason, RetentionPlan, RetentionPolicy } from "../plan/retention.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
@@ -130,8 +131,11 @@ export async function planForget(
       skipped.push({ source, snapshots: count, reason: "not a source in lifeboat.yaml" });
     }
   }
-  const remove = sources.flatMap((planned) => planned.remove.map(({ id }) => id));
-  return { sources, skipped, damaged, remove };
+  // A bundle stays whole while any member stays (plan/bundles.ts).
+  const whole = keepBundlesWhole(sources, snapshots);
+  const planned = sources.map((source, index) => ({ ...source, ...whole[index]! }));
+  const remove = planned.flatMap((source) => source.remove.map(({ id }) => id));
+  return { sources: planned, skipped, damaged, remove };
 }
 
 function isBaseBackup(context: OperationContext, snapshot: Snapshot): boolean {

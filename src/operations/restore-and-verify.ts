@@ -62,7 +62,7 @@ export async function restoreAndVerify(input: RestoreAndVerifyInput): Promise<Ve
       contentHashes: wantsContentHashes(snapshot),
     });
     throwOnMismatch(snapshot, compareFingerprints(snapshot.fingerprint, fingerprint), engine);
-    if (engine.capabilities.atomicSwap) switchTo("restore"); // the swap into place is part of the restore
+    switchTo("restore"); // what follows a partial copy's verification (the swap into place) is part of the restore
   };
   const engineContext: EngineContext = {
     ...context,
@@ -76,13 +76,15 @@ export async function restoreAndVerify(input: RestoreAndVerifyInput): Promise<Ve
       {
         artifacts: input.artifacts,
         engineMeta: snapshot.engineMeta,
-        ...(engine.capabilities.atomicSwap ? { verify } : {}),
+        // Every engine gets it: one that cannot swap still verifies a partial copy when it has one (mariadb).
+        verify,
       },
       input.target,
       input.options,
       engineContext,
     );
-    if (!engine.capabilities.atomicSwap) await verify(input.target);
+    // An engine that restored in place without a partial copy is verified at the target itself.
+    if (!engine.capabilities.atomicSwap && !fingerprint) await verify(input.target);
   } finally {
     record();
   }

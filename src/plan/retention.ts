@@ -64,6 +64,7 @@ export type RetentionRule =
   | "tag"
   | "pinned"
   | "pitr-window"
+  | "bundle"
   | "unknown-time";
 
 export interface KeepReason {

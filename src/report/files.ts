@@ -8,6 +8,8 @@ import type { DrillReport } from "../domain/drill-report.ts";
 import { redactDeep } from "../runtime/redact.ts";
 import { writeFileWhole } from "../runtime/write-whole.ts";
 import { renderDrillRecord } from "./drill-record.ts";
+import type { GroupDrillReport } from "../domain/group-drill-report.ts";
+import { renderGroupDrillRecord } from "./group-drill-record.ts";
 
 export async function writeReportFiles(
   dir: string,
@@ -19,5 +21,19 @@ export async function writeReportFiles(
   const paths = { json: `${base}.json`, markdown: `${base}.md` };
   await writeFileWhole(paths.json, JSON.stringify(report, null, 2) + "\n");
   await writeFileWhole(paths.markdown, renderDrillRecord(report));
+  return paths;
+}
+
+/** A group drill's report: <dir>/<report id>-group-<group>.json and .md. */
+export async function writeGroupReportFiles(
+  dir: string,
+  unredacted: GroupDrillReport,
+): Promise<{ json: string; markdown: string }> {
+  const report = redactDeep(unredacted);
+  await makeDirectories(dir);
+  const base = join(dir, `${report.id}-group-${report.group}`);
+  const paths = { json: `${base}.json`, markdown: `${base}.md` };
+  await writeFileWhole(paths.json, JSON.stringify(report, null, 2) + "\n");
+  await writeFileWhole(paths.markdown, renderGroupDrillRecord(report));
   return paths;
 }

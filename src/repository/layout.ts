@@ -7,7 +7,7 @@ export const SNAPSHOTS_PREFIX = "snapshots/";
 /** Format 2: which chunks are in which packs. */
 export const INDEX_PREFIX = "index/";
 /** Folders of JSON documents kept beside the snapshots (drill reports, run records). */
-export const DOCUMENT_FOLDERS = ["drills", "runs"] as const;
+export const DOCUMENT_FOLDERS = ["drills", "runs", "bundles"] as const;
 export type DocumentFolder = (typeof DOCUMENT_FOLDERS)[number];
 
 /** A format 1 chunk object, or (the same shape) a format 2 pack: data/<id[0:2]>/<id>. */

@@ -178,6 +178,14 @@ export class OpenRepository implements Repository {
     );
   }
 
+  async saveBundle(bundle: { readonly id: string }): Promise<void> {
+    await this.#store.putDocument("bundles", bundle.id, Buffer.from(JSON.stringify(bundle)));
+  }
+
+  async listBundles(): Promise<unknown[]> {
+    return this.#documentCatalog.read("bundle", await this.#documentKeys("bundles/"));
+  }
+
   /** The keys under a document folder, in id order (ids start with a time). */
   async #documentKeys(prefix: string): Promise<string[]> {
     const keys: string[] = [];

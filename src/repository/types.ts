@@ -300,7 +300,12 @@ export interface Repository {
   /** Every stored drill report, in id order (ids start with the drill's start time). */
   listDrillReports(): Promise<unknown[]>;
   /** Keep a run record (JSON with a unique string `id`), sealed like a drill report. */
+  /** Record a bundle (backup --group): bundles/<id>, written once all its member snapshots exist. */
+  saveBundle(bundle: { readonly id: string }): Promise<void>;
+  /** Every bundle record, oldest first (unreadable ones are skipped with a warning). */
+  listBundles(): Promise<unknown[]>;
   saveRunRecord(record: { readonly id: string }): Promise<void>;
+
   /** The ids of every stored run record, in id order (oldest first): listing only, nothing is read. */
   listRunRecordIds(): Promise<string[]>;
   /** The run records of these ids, in the same order. */

@@ -6,7 +6,8 @@ import { LifeboatError } from "../../errors.ts";
 import { backupSource, captureVariantsOf, type BackupResult } from "../../operations/backup.ts";
 import { recorded } from "../../operations/run-record.ts";
 import { formatBytes } from "../output.ts";
-import { selectSources, withRepository, type CommandEnv } from "../session.ts";
+import { backupGroup } from "../../operations/group-backup.ts";
+import { selectGroup, selectSources, withRepository, type CommandEnv } from "../session.ts";
 
 interface Failure {
   readonly source: string;
@@ -32,13 +33,22 @@ export function validTags(tags: readonly string[]): string[] {
 export async function backupCommand(
   env: CommandEnv,
   names: readonly string[],
-  flags: { tag?: readonly string[] } = {},
+  flags: { tag?: readonly string[]; group?: string } = {},
 ): Promise<void> {
   const tags = validTags(flags.tag ?? []);
-  const { results, failures } = await withRepository(
+  const { results, failures, bundle } = await withRepository(
     env,
     { kind: "shared", command: "backup" },
     async (context, config) => {
+      if (flags.group !== undefined) {
+        if (names.length > 0)
+          throw new LifeboatError(
+            "BAD_ARGUMENT",
+            "backup --group takes no source names: it backs up the group's members",
+          );
+        const { members } = selectGroup(config, flags.group);
+        return backupGroup(context, flags.group, members, tags);
+      }
       const selected = selectSources(config, names);
       if (selected.length === 0)
         throw new LifeboatError("BAD_ARGUMENT", "lifeboat.yaml declares no sources to back up");
@@ -68,7 +78,7 @@ export async function backupCommand(
           }
         }
       }
-      return { results, failures };
+      return { results, failures, bundle: null };
     },
   );
 
@@ -85,6 +95,7 @@ export async function backupCommand(
         fingerprint: result.snapshot.fingerprint,
       })),
       failures: failures.map((failure) => ({ source: failure.source, error: failure.error.toJSON() })),
+      ...(flags.group !== undefined ? { bundle } : {}),
     },
     () =>
       results
@@ -92,6 +103,13 @@ export async function backupCommand(
           (result) =>
             `snapshot ${result.snapshot.id.slice(0, 8)} of ${result.source}: ${formatBytes(result.stats.bytesRead)} read, ` +
             `${formatBytes(result.stats.bytesStored)} new stored (${result.stats.chunksNew}/${result.stats.chunksTotal} chunks new) in ${result.seconds.toFixed(1)}s`,
+        )
+        .concat(
+          bundle
+            ? [
+                `bundle ${bundle.id} of group ${bundle.group}: ${bundle.members.length} snapshots, consistent points ${bundle.spreadSeconds.toFixed(3)} s apart`,
+              ]
+            : [],
         )
         .join("\n"),
   );

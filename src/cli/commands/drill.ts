@@ -11,6 +11,7 @@ import { notify, type NotifyTarget } from "../../notify/send.ts";
 import { renderDrillRecord } from "../../report/drill-record.ts";
 import { writeReportFiles } from "../../report/files.ts";
 import type { Config } from "../../engines/config.ts";
+import type { OperationContext } from "../../operations/context.ts";
 import { selectSources, withRepository, type CommandEnv } from "../session.ts";
 
 const exitFor: Record<DrillStatus, ExitCode> = {
@@ -53,22 +54,8 @@ export async function drillCommand(
     for (const [name, source] of selected) {
       if (env.signal.aborted) break;
       env.log.info(`drilling ${name} (${source.engine})...`);
-      const startedAt = context.now();
       const report = await runDrill(context, { sourceName: name, source, selector: flags.snapshot });
-      await context.repository.saveDrillReport(report);
-      await recordRun(context, {
-        operation: "drill",
-        source: name,
-        startedAt,
-        snapshot: report.snapshot.id ?? null,
-        drill: { report: report.id, status: report.status },
-        ...(report.status === "passed" ? {} : { error: drillError(report) }),
-      });
-      const paths = await writeReportFiles(config.reports.dir, report);
-      env.log.info(`drill ${name}: ${report.status}; record: ${paths.markdown}`);
-      for (const delivery of await notify(report, targets)) {
-        if (!delivery.ok) env.log.warn(`notification to ${delivery.target} failed: ${delivery.detail}`);
-      }
+      await keepDrillEvidence(env, context, config, report, targets);
       reports.push(report);
     }
     return reports;
@@ -89,6 +76,35 @@ export async function drillCommand(
       reported: true,
       exitCode: exitFor[worst],
     });
+  }
+}
+
+/** The exit code of a drill that ended with `status` (docs/errors.md). */
+export function exitForStatus(status: DrillStatus): ExitCode {
+  return exitFor[status];
+}
+
+/** Keep a drill's evidence: the report in the repository, its run record, its files, its notifications. */
+export async function keepDrillEvidence(
+  env: CommandEnv,
+  context: OperationContext,
+  config: Config,
+  report: DrillReport,
+  targets: readonly NotifyTarget[],
+): Promise<void> {
+  await context.repository.saveDrillReport(report);
+  await recordRun(context, {
+    operation: "drill",
+    source: report.source,
+    startedAt: new Date(report.startedAt),
+    snapshot: report.snapshot.id ?? null,
+    drill: { report: report.id, status: report.status },
+    ...(report.status === "passed" ? {} : { error: drillError(report) }),
+  });
+  const paths = await writeReportFiles(config.reports.dir, report);
+  env.log.info(`drill ${report.source}: ${report.status}; record: ${paths.markdown}`);
+  for (const delivery of await notify(report, [...targets])) {
+    if (!delivery.ok) env.log.warn(`notification to ${delivery.target} failed: ${delivery.detail}`);
   }
 }
 
