@@ -24,6 +24,11 @@ import { engineWorkdir } from "./support/engine-workdir.ts";
 import { CorruptArtifacts, MemoryArtifacts } from "./support/memory-artifacts.ts";
 
 const workdir = engineWorkdir("command");
+
+/** The context a restore or drill of a snapshot gives the engine (EngineContext.restoring). */
+function during(engineMeta: Record<string, unknown>, source?: CommandSourceConfig): EngineContext {
+  return { ...workdir.context, restoring: { engineMeta, ...(source ? { source } : {}) } };
+}
 const sqlite3 = "/usr/bin/sqlite3";
 
 function sql(path: string, statement: string): string {
@@ -101,10 +106,10 @@ describe("command engine: capture and restore", () => {
       { artifacts, engineMeta: result.engineMeta },
       targetPath,
       {},
-      { ...workdir.context, onPhase: (phase) => phases.push(phase) },
+      { ...during(result.engineMeta), onPhase: (phase) => phases.push(phase) },
     );
     assert.deepEqual(phases, ["restore"]);
-    const restored = await commandEngine.fingerprint(targetPath, workdir.context);
+    const restored = await commandEngine.fingerprint(targetPath, during(result.engineMeta));
     assert.deepEqual(compareFingerprints(result.fingerprint, restored), []);
     assert.equal(sql(targetPath, ".dump"), sql(dbPath, ".dump"));
     assert.deepEqual(
@@ -169,9 +174,9 @@ describe("command engine: capture and restore", () => {
       { artifacts, engineMeta: result.engineMeta },
       targetPath,
       { force: true },
-      workdir.context,
+      during(result.engineMeta),
     );
-    const restored = await commandEngine.fingerprint(targetPath, workdir.context);
+    const restored = await commandEngine.fingerprint(targetPath, during(result.engineMeta));
     assert.deepEqual(compareFingerprints(result.fingerprint, restored), []);
     assert.deepEqual(
       await readFile(join(targetPath, "nested", "b.bin")),
@@ -265,11 +270,11 @@ describe("command engine: capture and restore", () => {
       { artifacts, engineMeta: result.engineMeta },
       targetPath,
       {},
-      workdir.context,
+      during(result.engineMeta),
     );
     assert.match(sql(targetPath, "SELECT count(*) FROM items"), /^3/, "the restore command did run");
     await assert.rejects(
-      commandEngine.fingerprint(targetPath, workdir.context),
+      commandEngine.fingerprint(targetPath, during(result.engineMeta)),
       (error) => isLifeboatError(error, "DRILL_ERROR") && /cannot be verified/.test(error.message),
     );
   });
@@ -294,7 +299,7 @@ describe("command engine: a damaged artifact never reaches the restore command",
           { artifacts: corrupt, engineMeta: result.engineMeta },
           "anywhere",
           { force: true },
-          workdir.context,
+          during(result.engineMeta),
         ),
         (error) => isLifeboatError(error, "CHECKSUM_MISMATCH"),
       );
@@ -443,10 +448,10 @@ describe("command engine: facts", () => {
       { artifacts, engineMeta: result.engineMeta },
       targetPath,
       {},
-      workdir.context,
+      during(result.engineMeta),
     );
     sql(targetPath, "DELETE FROM items WHERE id = 2");
-    const restored = await commandEngine.fingerprint(targetPath, workdir.context);
+    const restored = await commandEngine.fingerprint(targetPath, during(result.engineMeta));
     assert.deepEqual(
       compareFingerprints(result.fingerprint, restored).map((difference) => difference.key),
       ["rows:items", "names"],
@@ -473,24 +478,24 @@ describe("command engine: targets and guards", () => {
     const artifacts = new MemoryArtifacts();
     const result = await commandEngine.capture(service, artifacts, workdir.context);
     const input = { artifacts, engineMeta: result.engineMeta };
-    await assert.rejects(commandEngine.restore(input, dbPath, { force: true }, workdir.context), (error) =>
-      isLifeboatError(error, "TARGET_IS_SOURCE"),
+    await assert.rejects(
+      commandEngine.restore(input, dbPath, { force: true }, during(result.engineMeta)),
+      (error) => isLifeboatError(error, "TARGET_IS_SOURCE"),
     );
     const occupied = join(workdir.base, "guards-occupied.db");
     sql(occupied, "CREATE TABLE other (x);");
     await assert.rejects(
-      commandEngine.restore(input, occupied, {}, workdir.context),
+      commandEngine.restore(input, occupied, {}, during(result.engineMeta)),
       (error) => isLifeboatError(error, "TARGET_NOT_EMPTY") && /probe counts 1/.test(error.message),
     );
     assert.equal(existsSync(marker), false);
-    await commandEngine.restore(input, occupied, { force: true }, workdir.context);
+    await commandEngine.restore(input, occupied, { force: true }, during(result.engineMeta));
     assert.equal(existsSync(marker), true, "--force lets the restore command run");
 
     // The same snapshot, but the current config has no probe: nothing can say the target is empty.
     const { probe: _probe, ...unprobed } = service;
     const fresh = join(workdir.base, "guards-unprobed.db");
-    const context = { ...workdir.context, tempDir: join(workdir.context.tempDir) };
-    await commandEngine.identifyTarget(unprobed, fresh, context, result.engineMeta);
+    const context = during(result.engineMeta, unprobed);
     const state = await commandEngine.inspectTarget(fresh, context);
     assert.equal(state.empty, false);
     assert.match(state.description, /no probe command/);
@@ -510,7 +515,12 @@ describe("command engine: targets and guards", () => {
       (await commandEngine.identifyTarget(fixed, target, workdir.context, result.engineMeta)).verdict,
       "different",
     );
-    await commandEngine.restore({ artifacts, engineMeta: result.engineMeta }, target, {}, workdir.context);
+    await commandEngine.restore(
+      { artifacts, engineMeta: result.engineMeta },
+      target,
+      {},
+      during(result.engineMeta, fixed),
+    );
     assert.equal(existsSync(newer), true);
   });
 });
@@ -539,9 +549,9 @@ describe("command engine: scratch targets", () => {
       { artifacts, engineMeta: result.engineMeta },
       scratch.target,
       {},
-      workdir.context,
+      during(result.engineMeta),
     );
-    const restored = await commandEngine.fingerprint(scratch.target, workdir.context);
+    const restored = await commandEngine.fingerprint(scratch.target, during(result.engineMeta));
     assert.deepEqual(compareFingerprints(result.fingerprint, restored), []);
     await scratch.destroy();
     await scratch.destroy();

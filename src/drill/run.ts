@@ -91,7 +91,7 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
   const stopIfInterrupted = () => context.signal?.throwIfAborted();
 
   await withTempDir("drill", async (tempDir) => {
-    const engineContext: EngineContext = {
+    let engineContext: EngineContext = {
       runner: context.runner,
       log: context.log,
       tempDir,
@@ -99,6 +99,7 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
     };
     try {
       snapshot = await selectSnapshot(context, request);
+      engineContext = { ...engineContext, restoring: { engineMeta: snapshot.engineMeta, source } };
       lap("start");
       stopIfInterrupted();
       if (!engine.provisionScratch)

@@ -45,6 +45,16 @@ export interface EngineContext {
   readonly onPhase?: (phase: RestorePhase) => void;
   /** The source's WAL archive for a cluster (system identifier): physical PostgreSQL backups read from it. */
   readonly wal?: (systemId: string) => WalFiles;
+  /**
+   * Set by restores and drills: the snapshot being restored (its engineMeta)
+   * and the source's config as lifeboat.yaml declares it now (absent when the
+   * source was removed). Engines whose inspectTarget and fingerprint run the
+   * user's own commands (command) read them here.
+   */
+  readonly restoring?: {
+    readonly engineMeta: Readonly<Record<string, unknown>>;
+    readonly source?: CommonSourceConfig;
+  };
 }
 
 /** Kinds of throwaway target an engine can make for a drill. */

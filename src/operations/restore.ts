@@ -54,6 +54,7 @@ export async function restoreSnapshot(
       log: context.log,
       tempDir,
       ...(context.signal ? { signal: context.signal } : {}),
+      restoring: { engineMeta: snapshot.engineMeta, ...(request.source ? { source: request.source } : {}) },
     };
     const identity: TargetIdentity = request.source
       ? await engine.identifyTarget(request.source, target, engineContext, snapshot.engineMeta)

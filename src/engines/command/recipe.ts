@@ -5,12 +5,8 @@
 // when the source is still declared (a restore command fixed after the backup
 // is the one a disaster needs).
 //
-// Engine.restore, inspectTarget and fingerprint receive no source config,
-// and fingerprint not even the engineMeta. So identifyTarget and
-// provisionScratch (which do get the source) and restore (which gets the
-// engineMeta) leave what they know in a small per-operation notebook, keyed by
-// the operation's temp dir and the target; the later calls of the same
-// operation read it. Every operation (restore, drill) makes its own temp dir.
+// Restores and drills hand the engine both (EngineContext.restoring): the
+// snapshot's engineMeta and the source's current config.
 
 import { z } from "zod";
 import { parseDuration } from "../../domain/duration.ts";
@@ -85,34 +81,22 @@ export function requireRecordedRecipe(meta: Readonly<Record<string, unknown>>): 
   return recipe;
 }
 
-/** What one operation learnt about one target. */
-export interface TargetNotes {
-  /** The current source config (identifyTarget, provisionScratch). */
-  source?: CommandSourceConfig;
-  /** The snapshot's recorded recipe (identifyTarget's `recorded`, restore's engineMeta). */
-  recorded?: Recipe;
-  /** The recipe restore used: fingerprint() verifies with the same one. */
-  used?: Recipe;
+/** The source's current config, when a restore or drill runs for a declared command source. */
+export function currentCommandSource(context: EngineContext): CommandSourceConfig | undefined {
+  const source = context.restoring?.source;
+  return source && (source as { engine?: unknown }).engine === "command"
+    ? (source as CommandSourceConfig)
+    : undefined;
 }
 
-const notebook = new Map<string, TargetNotes>();
-/** Old entries are dropped: an operation's calls follow each other closely. */
-const notebookLimit = 256;
-
-function keyOf(context: EngineContext, target: string): string {
-  return `${context.tempDir}\0${target}`;
-}
-
-export function notesFor(context: EngineContext, target: string): TargetNotes {
-  return notebook.get(keyOf(context, target)) ?? {};
-}
-
-export function addNotes(context: EngineContext, target: string, notes: TargetNotes): void {
-  const key = keyOf(context, target);
-  const merged = { ...notebook.get(key), ...notes };
-  notebook.delete(key); // re-inserted last: the Map's order is the eviction order
-  notebook.set(key, merged);
-  while (notebook.size > notebookLimit) notebook.delete(notebook.keys().next().value!);
+/**
+ * The recipe of the restore (or drill) `context` belongs to: the snapshot's
+ * recorded one, with the commands of the source's current config when it is
+ * still declared (EngineContext.restoring). Undefined outside a restore.
+ */
+export function restoringRecipe(context: EngineContext): Recipe | undefined {
+  if (!context.restoring) return undefined;
+  return effectiveRecipe(recordedRecipe(context.restoring.engineMeta), currentCommandSource(context));
 }
 
 // Scratch targets this process made and has not destroyed: a restore into one needs no probe.

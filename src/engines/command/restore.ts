@@ -19,10 +19,9 @@ import { LifeboatError } from "../../errors.ts";
 import { restoreFiles } from "../files/restore.ts";
 import { allowListedValues, assertNoCredentials, commandEnvironment } from "./environment.ts";
 import {
-  addNotes,
+  currentCommandSource,
   effectiveRecipe,
   isScratch,
-  notesFor,
   requireRecordedRecipe,
   type Recipe,
 } from "./recipe.ts";
@@ -71,12 +70,10 @@ export async function restoreCommand(
   options: RestoreOptions,
   context: EngineContext,
 ): Promise<void> {
-  const recorded = requireRecordedRecipe(input.engineMeta);
-  const recipe = effectiveRecipe(recorded, notesFor(context, target).source)!;
+  // The snapshot's recipe with the current config's commands; fingerprint() of this restore uses the same.
+  const recipe = effectiveRecipe(requireRecordedRecipe(input.engineMeta), currentCommandSource(context))!;
   const allowListed = allowListedValues(recipe.env);
   assertNoCredentials({ restore: recipe.restore, fingerprint: recipe.fingerprint, probe: recipe.probe });
-  // fingerprint() of this operation verifies with the same recipe.
-  addNotes(context, target, { recorded, used: recipe });
   await guardTarget(recipe, target, options, context);
 
   const work = join(context.tempDir, `command-restore-${randomBytes(6).toString("hex")}`);

@@ -8,7 +8,7 @@ import { LifeboatError } from "../../errors.ts";
 import type { EngineContext, ScratchRequest, ScratchTarget } from "../engine.ts";
 import type { CommandSourceConfig } from "./config.ts";
 import { allowListedValues, assertNoCredentials, commandEnvironment } from "./environment.ts";
-import { addNotes, markScratch } from "./recipe.ts";
+import { markScratch } from "./recipe.ts";
 import { commandFailure, runCollecting, runDraining, type CommandSpec } from "./run-command.ts";
 import { normaliseTarget } from "./target.ts";
 import { parseDuration } from "../../domain/duration.ts";
@@ -65,7 +65,6 @@ export async function provisionCommandScratch(
     );
   }
   markScratch(target, true);
-  addNotes(context, target, { source });
 
   let destroyed: Promise<void> | undefined;
   const destroy = async () => {

@@ -10,7 +10,7 @@ import type { EngineContext, TargetIdentity, TargetState } from "../engine.ts";
 import type { CommandSourceConfig } from "./config.ts";
 import { allowListedValues, commandEnvironment } from "./environment.ts";
 import { parseFacts } from "./facts.ts";
-import { addNotes, effectiveRecipe, isScratch, notesFor, recordedRecipe, type Recipe } from "./recipe.ts";
+import { isScratch, recordedRecipe, restoringRecipe, type Recipe } from "./recipe.ts";
 import { commandFailure, runCollecting, type CommandSpec } from "./run-command.ts";
 
 export function checkCommandTarget(target: string): string {
@@ -44,9 +44,7 @@ export async function identifyCommandTarget(
   context: EngineContext,
   recorded?: Readonly<Record<string, unknown>>,
 ): Promise<TargetIdentity> {
-  // Leave the current config and the snapshot's recipe for inspectTarget and restore of this operation.
   const recipe = recordedRecipe(recorded);
-  addNotes(context, target, { source, ...(recipe ? { recorded: recipe } : {}) });
   const sourceTarget = source.target ?? recipe?.target;
   if (sourceTarget === undefined) {
     return {
@@ -92,8 +90,7 @@ export async function probeTarget(recipe: Recipe, target: string, context: Engin
 
 export async function inspectCommandTarget(target: string, context: EngineContext): Promise<TargetState> {
   if (isScratch(target)) return { exists: true, empty: true, description: `scratch target ${target}` };
-  const notes = notesFor(context, target);
-  const recipe = effectiveRecipe(notes.recorded, notes.source);
+  const recipe = restoringRecipe(context);
   if (!recipe?.probe) {
     // No way to look: treat it as holding data, so replacing it takes --force (the safe side).
     return {
@@ -113,12 +110,12 @@ export async function inspectCommandTarget(target: string, context: EngineContex
  * that is an error saying so, never facts copied from the snapshot.
  */
 export async function fingerprintCommandTarget(target: string, context: EngineContext): Promise<Fingerprint> {
-  const notes = notesFor(context, target);
-  const recipe = notes.used ?? effectiveRecipe(notes.recorded, notes.source);
+  // The same recipe as the restore of this operation: the snapshot's, with today's commands.
+  const recipe = restoringRecipe(context);
   if (!recipe) {
     throw new LifeboatError(
       "INTERNAL",
-      `the command engine was asked to fingerprint ${target} before restoring it in this operation`,
+      `the command engine was asked to fingerprint ${target} outside a restore (no snapshot to take the fingerprint command from)`,
     );
   }
   if (recipe.facts === "artifact" || !recipe.fingerprint) {
