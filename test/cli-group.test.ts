@@ -144,6 +144,56 @@ groups:
       );
   });
 
+  test("restore --group: every member of the bundle into its own target; one refused member stops them all", async () => {
+    const fresh = await startRedis();
+    try {
+      const uploadsTarget = join(ws.dir, "restored-uploads");
+      const members = (cache: string) => [
+        "--to",
+        `app-db=${pg.url("app_group_restored")}`,
+        "--to",
+        `cache=${cache}`,
+        "--to",
+        `uploads=${uploadsTarget}`,
+      ];
+      // The cache target already holds keys (the redis test restored into it): nothing is touched.
+      const refused = await ws.cli(["restore", "--group", "platform", ...members(target.url)]);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /TARGET_NOT_EMPTY/);
+      assert.equal(
+        await pg.psql("SELECT count(*) FROM pg_database WHERE datname = 'app_group_restored'"),
+        "0",
+      );
+      assert.equal(existsSync(uploadsTarget), false);
+      const missing = await ws.cli(["restore", "--group", "platform", "--to", `cache=${fresh.url}`]);
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /no --to for app-db, uploads/);
+      const dryRun = await ws.cli([
+        "restore",
+        "--group",
+        "platform",
+        ...members(fresh.url),
+        "--dry-run",
+        "--json",
+      ]);
+      assert.equal(dryRun.code, 0, dryRun.stderr);
+      assert.equal(dryRun.json.members.length, 3);
+      assert.equal(
+        Number(await (await fresh.client()).sendCommand(["DBSIZE"])),
+        0,
+        "a dry run changes nothing",
+      );
+      const result = await ws.cli(["restore", "--group", "platform", ...members(fresh.url), "--json"]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(result.json.members.every((member: { verified: boolean }) => member.verified));
+      assert.equal(await pg.psql("SELECT count(*) FROM bookings", "app_group_restored"), "1000");
+      assert.equal(await (await fresh.client()).sendCommand(["GET", "feature:123"]), "0.75");
+      assert.ok(existsSync(join(uploadsTarget, "img", "2024", "a.png")));
+    } finally {
+      await fresh.stop();
+    }
+  });
+
   test("a failing group check fails the group drill, though every member passed", async () => {
     assert.equal((await ws.cli(["backup", "--group", "broken"])).code, 0);
     const result = await ws.cli(["drill", "--group", "broken", "--json"]);

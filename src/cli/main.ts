@@ -136,11 +136,14 @@ function buildProgram(): Command {
     .description(
       "restore a snapshot of SOURCE into a target and verify it against the snapshot's fingerprint",
     )
-    .argument("<source>", "source name")
+    .argument("[source]", "source name (none with --group)")
     .requiredOption(
       "--to <target>",
-      "target: a postgres://, mariadb://, redis:// or nats:// URL, a file path (sqlite) or a directory (files, redis)",
+      "target: a postgres://, mariadb://, redis:// or nats:// URL, a file path (sqlite) or a directory (files, redis); with --group, MEMBER=TARGET once per member",
+      (value: string, previous: string | string[] | undefined) =>
+        previous === undefined ? value : [...[previous].flat(), value],
     )
+    .option("--group <group>", "restore every member of a group's bundle (--snapshot: a bundle id or latest)")
     .option("--snapshot <id>", "snapshot id, unique id prefix, or latest", "latest")
     .option("--clean", "databases: drop and recreate a non-empty target")
     .option("--force", "files/sqlite: replace a non-empty target")
@@ -173,9 +176,19 @@ function buildProgram(): Command {
     .option("--target-timeline <n>", "postgres physical: recover along this timeline (default: the newest)")
     .option("--start", "postgres physical: start the restored server and wait until it reached the target")
     .option("--port <port>", "postgres physical: with --start, the port it listens on (localhost)")
-    .action(async (source: string, flags, command: Command) => {
+    .action(async (source: string | undefined, flags, command: Command) => {
+      const to = [flags.to as string | string[]].flat();
+      if (flags.group !== undefined) {
+        if (source !== undefined)
+          throw new LifeboatError("BAD_ARGUMENT", "restore --group takes no source name");
+        const { restoreGroupCommand } = await import("./commands/restore-group.ts");
+        return restoreGroupCommand(await commandEnv(command), flags.group, { ...flags, to });
+      }
+      if (source === undefined)
+        throw new LifeboatError("BAD_ARGUMENT", "restore needs a source name (or --group GROUP)");
+      if (to.length > 1) throw new LifeboatError("BAD_ARGUMENT", "--to is given more than once");
       const { restoreCommand } = await import("./commands/restore.ts");
-      await restoreCommand(await commandEnv(command), source, flags);
+      await restoreCommand(await commandEnv(command), source, { ...flags, to: to[0]! });
     });
 
   registerWalCommands(program, commandEnv);

@@ -1,0 +1,106 @@
+// lifeboat restore --group GROUP --to MEMBER=TARGET ...: restore every member
+// of a bundle (the newest, or --snapshot BUNDLE) into its target.
+
+import { LifeboatError } from "../../errors.ts";
+import { findBundle } from "../../operations/bundles.ts";
+import { restoreGroup } from "../../operations/group-restore.ts";
+import { redact } from "../../runtime/redact.ts";
+import { selectGroup, withRepository, type CommandEnv } from "../session.ts";
+
+export interface GroupRestoreFlags {
+  readonly to: readonly string[];
+  readonly snapshot: string;
+  readonly clean?: boolean;
+  readonly force?: boolean;
+  readonly dryRun?: boolean;
+  readonly targetNotSource?: boolean;
+}
+
+/** `--to app-db=postgres://…` pairs: member → target. */
+export function memberTargets(values: readonly string[]): Map<string, string> {
+  const targets = new Map<string, string>();
+  for (const value of values) {
+    const at = value.indexOf("=");
+    const member = value.slice(0, at);
+    if (at <= 0 || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(member)) {
+      throw new LifeboatError(
+        "BAD_ARGUMENT",
+        `--to ${redact(value)}: with --group, each --to is MEMBER=TARGET`,
+        {
+          hint: "For example: --to app-db=postgres://127.0.0.1/app_restored --to cache=redis://127.0.0.1:6390",
+        },
+      );
+    }
+    if (targets.has(member)) throw new LifeboatError("BAD_ARGUMENT", `--to names ${member} twice`);
+    targets.set(member, value.slice(at + 1));
+  }
+  return targets;
+}
+
+export async function restoreGroupCommand(
+  env: CommandEnv,
+  group: string,
+  flags: GroupRestoreFlags,
+): Promise<void> {
+  const targets = memberTargets(flags.to);
+  const outcome = await withRepository(
+    env,
+    { kind: "shared", command: "restore" },
+    async (context, config) => {
+      const { members } = selectGroup(config, group);
+      const bundle = await findBundle(context, group, flags.snapshot);
+      return restoreGroup(context, {
+        bundle,
+        members,
+        targets,
+        options: { clean: !!flags.clean, force: !!flags.force },
+        dryRun: !!flags.dryRun,
+        targetNotSource: !!flags.targetNotSource,
+      });
+    },
+  );
+  env.output.result(
+    {
+      dryRun: !!flags.dryRun,
+      group,
+      bundle: outcome.bundle.id,
+      seconds: outcome.seconds,
+      members: outcome.members.map(({ source, target, result }) => ({
+        source,
+        snapshot: result.snapshot.id,
+        target: redact(target),
+        plan: result.plan,
+        verified: result.verified,
+        phases: result.phases,
+      })),
+      failures: outcome.failures.map(({ source, error }) => ({ source, error: error.toJSON() })),
+    },
+    () =>
+      [
+        ...outcome.members.map(({ source, target, result }) =>
+          flags.dryRun
+            ? [
+                `dry run: would restore ${source} (snapshot ${result.snapshot.id.slice(0, 8)}) into ${redact(target)}:`,
+                ...result.plan.steps.map((step) => `  - ${step}`),
+              ].join("\n")
+            : `restored ${source} (snapshot ${result.snapshot.id.slice(0, 8)}) into ${redact(target)}, verified`,
+        ),
+        ...(flags.dryRun
+          ? []
+          : [`group ${group} (bundle ${outcome.bundle.id}) restored in ${outcome.seconds.toFixed(1)}s`]),
+      ].join("\n"),
+  );
+  const first = outcome.failures[0];
+  if (first) {
+    throw new LifeboatError(
+      first.error.code,
+      `${outcome.failures.length} of ${outcome.bundle.members.length} member restores failed`,
+      {
+        details: { failed: outcome.failures.map((failure) => failure.source) },
+        hint: first.error.hint,
+        reported: true,
+        ...(first.error.exitCode !== undefined ? { exitCode: first.error.exitCode } : {}),
+      },
+    );
+  }
+}
