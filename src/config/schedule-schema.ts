@@ -48,6 +48,11 @@ export const scheduleSchema = z
       .min(1)
       .optional()
       .describe("backup, drill, forget: the sources (default: all)."),
+    group: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("backup, drill: a group of groups: instead of sources (backup --group, drill --group)."),
     read_data_subset: z
       .string()
       .regex(/^\d+(\.\d+)?%$/, "a percentage such as 10%")
@@ -87,6 +92,12 @@ export const scheduleSchema = z
     }
     if (schedule.read_data_subset !== undefined && schedule.run !== "check") {
       context.addIssue({ code: "custom", message: "only for run: check", path: ["read_data_subset"] });
+    }
+    if (schedule.group !== undefined && schedule.run !== "backup" && schedule.run !== "drill") {
+      context.addIssue({ code: "custom", message: "only for run: backup or drill", path: ["group"] });
+    }
+    if (schedule.group !== undefined && schedule.sources !== undefined) {
+      context.addIssue({ code: "custom", message: "give sources or group, not both", path: ["group"] });
     }
     if (schedule.sources !== undefined && schedule.run === "check") {
       context.addIssue({

@@ -156,6 +156,14 @@ export function configSchemaFor<S extends z.ZodType>(source: S) {
         .describe("Sources backed up from one barrier and drilled together (backup --group, drill --group)."),
     })
     .superRefine((config, context) => {
+      for (const [name, schedule] of Object.entries(config.schedules)) {
+        if (schedule.group !== undefined && !(schedule.group in config.groups))
+          context.addIssue({
+            code: "custom",
+            message: `no group named ${schedule.group} in groups:`,
+            path: ["schedules", name, "group"],
+          });
+      }
       for (const [name, group] of Object.entries(config.groups)) {
         const { sources } = groupOf(group);
         const path = Array.isArray(group) ? ["groups", name] : ["groups", name, "sources"];

@@ -147,3 +147,46 @@ test("each engine's path fields are resolved against the config file; other engi
   assert.equal(config.sources.f?.drill?.target?.path, "/etc/lb/scratch");
   assert.equal((config.sources.db as { url: string }).url, "postgres://h/db");
 });
+
+test("the issue 11 contract parses: redis, mariadb, nats and command sources and a group; bad groups name their path", () => {
+  const config = parseConfig(
+    `repository: { url: file:///var/backups/lifeboat, password_env: LIFEBOAT_PASSWORD }
+sources:
+  app-db: { engine: postgres, url: "postgres://app@127.0.0.1:5432/app" }
+  uploads: { engine: files, path: /var/app/uploads }
+  cache:  { engine: redis, url: redis://127.0.0.1:6379 }
+  shop:   { engine: mariadb, url: mariadb://root@127.0.0.1:3306/shop }
+  events: { engine: nats, url: nats://127.0.0.1:4222, streams: [ORDERS] }
+  vectors:
+    engine: command
+    capture: "curl -fsS -X POST http://qdrant:6333/collections/docs/snapshots"
+    restore: "cat > /dev/null"
+groups:
+  platform: [app-db, cache, uploads]
+schedules:
+  nightly-bundle: { run: backup, cron: "0 2 * * *", group: platform }
+`,
+    "/etc/lifeboat/lifeboat.yaml",
+  );
+  assert.deepEqual(config.groups.platform, ["app-db", "cache", "uploads"]);
+  assert.equal(config.sources.cache?.engine, "redis");
+  const problems = problemsOf(`repository: { url: file:///r, password_env: P }
+sources:
+  cache: { engine: redis, url: "redis://:secret@127.0.0.1:6379" }
+groups:
+  twice: [cache, cache]
+  alone: [cache]
+schedules:
+  s: { run: check, every: 1h, group: twice }
+  t: { run: backup, every: 1h, group: nowhere }
+`);
+  const paths = problems.map((problem) => problem.path);
+  assert.ok(paths.includes("sources.cache.url"), paths.join(", "));
+  assert.ok(paths.includes("groups.twice.1"), paths.join(", "));
+  assert.ok(
+    paths.some((path) => path.startsWith("groups.alone")),
+    paths.join(", "),
+  );
+  assert.ok(paths.includes("schedules.s.group"), paths.join(", "));
+  assert.ok(paths.includes("schedules.t.group"), paths.join(", "));
+});

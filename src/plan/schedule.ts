@@ -13,6 +13,7 @@ export interface ScheduleSpec {
   readonly cron?: string | undefined;
   readonly every?: string | undefined;
   readonly sources?: readonly string[] | undefined;
+  readonly group?: string | undefined;
   readonly read_data_subset?: string | undefined;
   readonly prune?: boolean | undefined;
   readonly timezone?: string | undefined;
@@ -39,7 +40,7 @@ export function commandOf(spec: ScheduleSpec): string[] {
   switch (spec.run) {
     case "backup":
     case "drill":
-      return [spec.run, ...(spec.sources ?? [])];
+      return [spec.run, ...(spec.group !== undefined ? ["--group", spec.group] : (spec.sources ?? []))];
     case "check":
       return ["check", ...(spec.read_data_subset ? [`--read-data-subset=${spec.read_data_subset}`] : [])];
     case "forget":

@@ -85,6 +85,10 @@ test("a week: nightly backups at 02:00, a weekly drill, a check every 6h; one at
   for (let index = 1; index < ran.length; index++)
     assert.ok(ran[index]!.start >= ran[index - 1]!.end, "runs never overlap");
   assert.equal(jobs[2]!.args.join(" "), "check --read-data-subset=10%");
+  assert.equal(
+    jobOf("bundle", { run: "backup", every: "1h", group: "platform" }).args.join(" "),
+    "backup --group platform",
+  );
 });
 
 test("a job still running at its next due time skips that time instead of overlapping or piling up", async () => {

@@ -8,6 +8,10 @@ import { commonSourceFields } from "../../config/source-fields.ts";
 export const redisUrl = z
   .string()
   .regex(/^rediss?:\/\/[^/]+\/?$/, "a redis:// URL of a server, such as redis://127.0.0.1:6379")
+  .refine(
+    (url) => !/^rediss?:\/\/[^/@]*:[^/@]*@/.test(url),
+    "no password in the URL: put it in REDISCLI_AUTH or the variable password_env names",
+  )
   .describe(
     "The server, redis://[user@]host:port (rediss:// for TLS). The password goes in the variable named by password_env (default REDISCLI_AUTH, as redis-cli), never in the URL.",
   );
