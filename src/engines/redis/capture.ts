@@ -4,11 +4,9 @@
 // snapshot the primary forked, whatever writers do meanwhile.
 
 import { randomBytes } from "node:crypto";
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { once } from "node:events";
-import type { Readable } from "node:stream";
 import type { ArtifactSink, CaptureResult, EngineContext } from "../engine.ts";
 import type { RedisSourceConfig } from "./config.ts";
 import { command, parseRedisUrl, withRedis } from "./connection.ts";
@@ -16,23 +14,9 @@ import { fingerprintOfSummary } from "./fingerprint.ts";
 import { readRdbSummary } from "./rdb-reader.ts";
 import { openRdbTransfer } from "./replication-stream.ts";
 import { serverFacts } from "./target.ts";
+import { teeToFile } from "./tee-to-file.ts";
 
 export const rdbArtifact = "dump.rdb";
-
-/** Pass every chunk on while writing it to `file` too (backpressure from both). */
-async function* teeTo(stream: Readable, file: WriteStream): AsyncGenerator<Buffer> {
-  let failed: Error | undefined;
-  // Errors of the spool (a full disk) stop the capture; after a failure elsewhere the spool is destroyed mid-write.
-  file.on("error", (error) => (failed ??= error));
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    if (failed) throw failed;
-    if (!file.write(chunk)) await once(file, "drain");
-    yield chunk;
-  }
-  file.end();
-  await once(file, "finish");
-  if (failed) throw failed;
-}
 
 export async function captureRedis(
   source: RedisSourceConfig,
@@ -57,7 +41,7 @@ export async function captureRedis(
     });
     const file = createWriteStream(spool, { mode: 0o600 });
     try {
-      await sink.write(rdbArtifact, teeTo(transfer.stream, file));
+      await sink.write(rdbArtifact, teeToFile(transfer.stream, file));
     } finally {
       file.destroy();
     }

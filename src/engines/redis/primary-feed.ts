@@ -1,16 +1,17 @@
 // Load a verified RDB into a running server the way Redis itself moves a
 // dataset: Lifeboat plays the primary. It listens on a free port, tells the
 // target `REPLICAOF <this host> <port>`, answers the replica's handshake
-// (PING, REPLCONF, PSYNC) with a full resynchronisation carrying the RDB,
-// waits until the target has loaded it, checks the key count, and ends
-// with `REPLICAOF NO ONE`. The server's own loader does the byte-level work;
-// no redis-server binary is needed on Lifeboat's host.
+// (PING, REPLCONF, PSYNC) with a full resynchronisation and streams the RDB
+// as it comes out of the repository. The last 64 KiB are held back until the
+// whole RDB has been verified against the snapshot's fingerprint: a replica
+// whose transfer breaks off discards it (or, loading an empty dataset
+// straight from the socket, empties it again), so unverified data never
+// becomes the target's. Then Lifeboat waits until the target has loaded it,
+// checks the key counts, and ends with `REPLICAOF NO ONE`. The server's own
+// loader does the byte-level work; no redis-server binary is needed here.
 
 import { randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { pipeline } from "node:stream/promises";
 import { LifeboatError } from "../../errors.ts";
 import type { EngineContext } from "../engine.ts";
 import { command, info, withRedis, type RedisClient, type RedisEndpoint } from "./connection.ts";
@@ -31,8 +32,46 @@ function localAddressTowards(endpoint: RedisEndpoint): Promise<string> {
   });
 }
 
-/** Answer a replica's handshake and send it the RDB once it asks for PSYNC. */
-function serveReplica(socket: Socket, rdbPath: string, size: number, done: (error?: Error) => void): void {
+/** What a full resynchronisation sends, and when it may finish. */
+export interface RdbFeed {
+  readonly size: number;
+  /** The RDB's bytes; the stream errors when a chunk fails verification. */
+  readonly chunks: AsyncIterable<Buffer>;
+  /** Called when all but the last bytes are sent; throwing abandons the transfer, which the target then discards. */
+  readonly beforeLastBytes: () => Promise<void>;
+}
+
+const heldBackBytes = 64 * 1024;
+
+function writeTo(socket: Socket, data: Buffer): Promise<void> {
+  if (socket.write(data)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const closed = () => reject(new Error("the target closed the replication link"));
+    socket.once("close", closed);
+    socket.once("drain", () => {
+      socket.off("close", closed);
+      resolve();
+    });
+  });
+}
+
+/** Send the RDB, all but the held-back tail, then the tail once beforeLastBytes accepted. */
+async function pump(socket: Socket, feed: RdbFeed): Promise<void> {
+  let tail: Buffer = Buffer.alloc(0);
+  for await (const chunk of feed.chunks) {
+    tail = tail.length === 0 ? chunk : Buffer.concat([tail, chunk]);
+    if (tail.length > heldBackBytes) {
+      const send = tail.subarray(0, tail.length - heldBackBytes);
+      tail = Buffer.from(tail.subarray(tail.length - heldBackBytes));
+      await writeTo(socket, send);
+    }
+  }
+  await feed.beforeLastBytes();
+  await writeTo(socket, tail);
+}
+
+/** Answer a replica's handshake and stream it the RDB once it asks for PSYNC. */
+function serveReplica(socket: Socket, feed: RdbFeed, done: (error?: Error) => void): void {
   let buffer = Buffer.alloc(0);
   let sent = false;
   socket.on("data", (chunk: Buffer) => {
@@ -46,10 +85,13 @@ function serveReplica(socket: Socket, rdbPath: string, size: number, done: (erro
       else if (name === "PSYNC" || name === "SYNC") {
         if (sent) continue;
         sent = true;
-        socket.write(`+FULLRESYNC ${randomBytes(20).toString("hex")} 0\r\n$${size}\r\n`);
-        pipeline(createReadStream(rdbPath), socket, { end: false }).then(
+        socket.write(`+FULLRESYNC ${randomBytes(20).toString("hex")} 0\r\n$${feed.size}\r\n`);
+        pump(socket, feed).then(
           () => done(),
-          (error: Error) => done(error),
+          (error: Error) => {
+            socket.destroy(); // the replica discards a transfer that breaks off
+            done(error);
+          },
         );
       } else if (name === "REPLCONF" && (parsed.args[1] ?? "").toUpperCase() === "ACK") continue;
       else socket.write("+OK\r\n"); // AUTH, REPLCONF listening-port / capa / ip-address
@@ -94,12 +136,12 @@ function listen(server: Server, host: string): Promise<number> {
  * count is exact.
  */
 export async function feedRdbToServer(
-  rdbPath: string,
+  feed: RdbFeed,
   target: RedisEndpoint,
   storedKeys: Readonly<Record<string, number>> | undefined,
   context: EngineContext,
 ): Promise<void> {
-  const size = (await stat(rdbPath)).size;
+  const size = feed.size;
   const host = await localAddressTowards(target).catch((error: unknown) => {
     throw new LifeboatError(
       "TARGET_UNREACHABLE",
@@ -113,29 +155,33 @@ export async function feedRdbToServer(
   });
   sent.catch(() => undefined);
   const sockets = new Set<Socket>();
+  let connectTimer: NodeJS.Timeout | undefined;
   server.on("connection", (socket) => {
+    clearTimeout(connectTimer); // connected: the transfer takes as long as the data does
     sockets.add(socket);
-    serveReplica(socket, rdbPath, size, settle);
+    serveReplica(socket, feed, settle);
   });
   const port = await listen(server, host);
   try {
     await withRedis(target, "TARGET_UNREACHABLE", async (client) => {
+      const restoreLoadMode = await loadFromSocket(client, context);
       await command(client, ["REPLICAOF", host, String(port)]);
       try {
-        const timer = setTimeout(
+        connectTimer = setTimeout(
           () => settle(new Error(`the target did not connect back to ${host}:${port} within 30 s`)),
           connectWithinMs,
         );
         try {
           await sent;
         } finally {
-          clearTimeout(timer);
+          clearTimeout(connectTimer);
         }
         await waitForLoaded(client, size, target, context);
         if (storedKeys) await checkKeyCounts(await keyspace(client), storedKeys, target);
       } finally {
         // Whatever happened, the target must not stay a replica of a port that is about to close.
         await command(client, ["REPLICAOF", "NO", "ONE"]).catch(() => undefined);
+        await restoreLoadMode?.();
       }
     });
   } catch (error) {
@@ -150,6 +196,30 @@ export async function feedRdbToServer(
   } finally {
     for (const socket of sockets) socket.destroy();
     server.close();
+  }
+}
+
+/**
+ * An empty target can load straight from the socket while the RDB streams
+ * (repl-diskless-load on-empty-db), instead of writing it to disk first:
+ * set for this transfer when it is off, put back afterwards. Without CONFIG
+ * (ACLs, managed Redis) the target's own setting is used.
+ */
+async function loadFromSocket(
+  client: RedisClient,
+  context: EngineContext,
+): Promise<(() => Promise<void>) | undefined> {
+  try {
+    const reply = (await command(client, ["CONFIG", "GET", "repl-diskless-load"])) as string[];
+    if (reply[1] !== "disabled") return undefined;
+    await command(client, ["CONFIG", "SET", "repl-diskless-load", "on-empty-db"]);
+    return async () => {
+      await command(client, ["CONFIG", "SET", "repl-diskless-load", "disabled"]).catch((error: unknown) =>
+        context.log.warn(`could not set repl-diskless-load back to disabled: ${(error as Error).message}`),
+      );
+    };
+  } catch {
+    return undefined;
   }
 }
 

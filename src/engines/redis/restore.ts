@@ -8,6 +8,7 @@
 //   operator's own server to load at start.
 // A kill leaves a partial file named *.lifeboat-partial-*, never dump.rdb.
 
+import { createWriteStream } from "node:fs";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { LifeboatError } from "../../errors.ts";
@@ -17,6 +18,7 @@ import { rdbArtifact } from "./capture.ts";
 import { info, parseRedisUrl, withRedis, type RedisEndpoint } from "./connection.ts";
 import { feedRdbToServer } from "./primary-feed.ts";
 import { isServerTarget, keyspace, rdbFileName } from "./target.ts";
+import { teeToFile } from "./tee-to-file.ts";
 
 /** The oldest Redis that loads each RDB version (rdb.h history). */
 const firstRedisFor: Record<number, string> = { 9: "5.0", 10: "7.0", 11: "7.2", 12: "7.4" };
@@ -90,13 +92,33 @@ export async function restoreRedis(
     ? join(context.tempDir, leftoverName(rdbFileName, "partial"))
     : join(target, `.${leftoverName(rdbFileName, "partial")}`);
   try {
-    await input.artifacts.saveTo(rdbArtifact, partial);
-    await input.verify?.(partial);
     if (server) {
-      const stored = input.engineMeta.stored_keys as Record<string, number> | undefined;
-      await feedRdbToServer(partial, server, stored, context);
+      // Streamed from the repository to the target and, beside it, to the partial file that is
+      // verified before the transfer's last bytes go out (primary-feed.ts).
+      const size = input.artifacts.artifacts.find((artifact) => artifact.name === rdbArtifact)?.size;
+      if (size === undefined)
+        throw new LifeboatError("OBJECT_MISSING", `the snapshot has no ${rdbArtifact} artifact`);
+      const spool = createWriteStream(partial, { mode: 0o600 });
+      try {
+        await feedRdbToServer(
+          {
+            size,
+            chunks: teeToFile(input.artifacts.open(rdbArtifact), spool),
+            beforeLastBytes: async () => {
+              await input.verify?.(partial);
+            },
+          },
+          server,
+          input.engineMeta.stored_keys as Record<string, number> | undefined,
+          context,
+        );
+      } finally {
+        spool.destroy();
+      }
       return;
     }
+    await input.artifacts.saveTo(rdbArtifact, partial);
+    await input.verify?.(partial);
     await fsyncPath(partial);
     await rename(partial, join(target, rdbFileName));
     await fsyncPath(target);
