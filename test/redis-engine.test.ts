@@ -200,6 +200,11 @@ describe("redis engine", () => {
     await redisEngine.restore(input, target.url, {}, workdir.context);
     assert.equal(verified.length, 1, "verified before the target changed");
     const targetClient = await target.client();
+    // It loaded straight from the stream (on-empty-db) for the transfer; the setting is back.
+    assert.deepEqual(await targetClient.sendCommand(["CONFIG", "GET", "repl-diskless-load"]), [
+      "repl-diskless-load",
+      "disabled",
+    ]);
     assert.deepEqual(await contents(targetClient), await contents(sourceClient));
     assert.equal(
       ((await targetClient.sendCommand(["INFO", "replication"])) as string).match(/role:(\w+)/)?.[1],
