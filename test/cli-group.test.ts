@@ -227,6 +227,13 @@ groups:
     );
     assert.equal(byBundle.length, 2, "the platform and broken bundles keep their uploads snapshots");
     assert.equal(uploads.remove.length, 0);
+    // The bundles/ folder is part of the format: check and prune know it and leave it be.
+    const check = await ws.cli(["check", "--json"]);
+    assert.equal(check.code, 0, check.stdout + check.stderr);
+    const prune = await ws.cli(["prune", "--json"]);
+    assert.equal(prune.code, 0, prune.stderr);
+    const drill = await ws.cli(["drill", "--group", "platform", "--json"]);
+    assert.equal(drill.json.status, "passed", "the bundle still drills after a prune");
   });
 
   test("a group naming an unknown source is a config error with its path", async () => {
