@@ -128,6 +128,23 @@ sources:
     }
     const again = await ws.cli(["restore", "events", "--to", natsTarget.url]);
     assert.match(again.stderr, /TARGET_NOT_EMPTY/);
+    // A server with other streams only: they are left alone and not compared.
+    const busy = await startNatsServer();
+    try {
+      const other = await connect({ servers: busy.url });
+      await (await jetstreamManager(other)).streams.add({ name: "UNRELATED", subjects: ["unrelated.>"] });
+      await jetstream(other).publish("unrelated.x", "keep me");
+      await other.close();
+      const beside = await ws.cli(["restore", "events", "--to", busy.url, "--json"]);
+      assert.equal(beside.code, 0, beside.stderr);
+      const check = await connect({ servers: busy.url });
+      const jsm = await jetstreamManager(check);
+      assert.equal((await jsm.streams.info("UNRELATED")).state.messages, 1);
+      assert.equal((await jsm.streams.info("ORDERS")).state.messages, 25);
+      await check.close();
+    } finally {
+      await busy.stop();
+    }
     const drill = await ws.cli(["drill", "events", "--json"]);
     assert.equal(drill.code, 0, drill.stdout + drill.stderr);
     assert.equal(drill.json.status, "passed");

@@ -21,6 +21,7 @@ import {
   withDatabase,
   type MariadbLocation,
 } from "./connection.ts";
+import { DeferredKeys } from "./deferred-keys.ts";
 import { swapIntoPlace } from "./swap.ts";
 import {
   describeDatabase,
@@ -122,7 +123,8 @@ async function refuseNonEmpty(
 }
 
 /**
- * Feed the verified artifact stream to the mariadb client. A stream error
+ * Feed the verified artifact stream to the mariadb client, secondary keys
+ * deferred to the end of each table's data. A stream error
  * (CHECKSUM_MISMATCH, OBJECT_MISSING, ...) kills the client at once, so a
  * damaged dump is never loaded to its end, and is the error reported.
  */
@@ -139,12 +141,17 @@ async function loadDump(
     async (defaults) => {
       const stop = new AbortController();
       const signal = context.signal ? AbortSignal.any([context.signal, stop.signal]) : stop.signal;
-      const stream = input.artifacts.open(dumpArtifact);
+      const source = input.artifacts.open(dumpArtifact);
+      // Secondary indexes are built after each table's rows (deferred-keys.ts): the same tables, sooner.
+      const stream = source.pipe(new DeferredKeys());
       let streamError: unknown;
-      stream.on("error", (error) => {
+      const fail = (error: unknown) => {
         streamError ??= error;
+        stream.destroy();
         stop.abort();
-      });
+      };
+      source.on("error", fail);
+      stream.on("error", fail);
       const args = [
         defaults.argument,
         "--batch",

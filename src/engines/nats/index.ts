@@ -34,9 +34,9 @@ export const natsEngine: Engine<NatsSourceConfig> = {
     "streams are restored under their own names, each appearing only once complete; a stream the target already has is refused, or deleted first with --clean; a restore that fails deletes the streams it created (a killed one leaves the complete streams restored so far)",
   checkTarget: checkNatsTarget,
   capture: captureNats,
-  inspectTarget: (target) => inspectNatsTarget(target),
+  inspectTarget: (target, context) => inspectNatsTarget(target, context),
   restore: restoreNats,
-  fingerprint: (target) => fingerprintNatsTarget(target),
+  fingerprint: (target, context) => fingerprintNatsTarget(target, context),
   identifyTarget: (source, target, _context, recorded) => identifyNatsTarget(source, target, recorded),
   provisionScratch: provisionNatsScratch,
 };

@@ -5,7 +5,7 @@
 
 import type { ServerInfo } from "@nats-io/transport-node";
 import type { Fingerprint } from "../../domain/fingerprint.ts";
-import type { TargetIdentity, TargetState } from "../engine.ts";
+import type { EngineContext, TargetIdentity, TargetState } from "../engine.ts";
 import type { NatsSourceConfig } from "./config.ts";
 import {
   openManager,
@@ -22,28 +22,45 @@ export function checkNatsTarget(target: string): string {
   return target;
 }
 
-export async function inspectNatsTarget(target: string): Promise<TargetState> {
+/** The streams of the snapshot a restore or drill is about (EngineContext.restoring), if known. */
+function snapshotStreams(context?: EngineContext): Set<string> | undefined {
+  const streams = context?.restoring?.engineMeta.streams;
+  return Array.isArray(streams) ? new Set(streams.map(String)) : undefined;
+}
+
+/**
+ * During a restore the target counts as empty when it has none of the
+ * snapshot's streams (other streams are left alone and not compared);
+ * otherwise any stream makes it not empty.
+ */
+export async function inspectNatsTarget(target: string, context?: EngineContext): Promise<TargetState> {
   const endpoint = targetEndpoint(target);
+  const wanted = snapshotStreams(context);
   return withConnection(endpoint, "TARGET_UNREACHABLE", async (connection) => {
     const names = await listStreamNames(await openManager(connection, "target"));
+    const clashing = wanted ? names.filter((name) => wanted.has(name)) : names;
     const server = `NATS server ${endpoint.address} (${connection.info?.server_name ?? "unnamed"})`;
     const shown = names.slice(0, 10).join(", ") + (names.length > 10 ? ", ..." : "");
     return {
       exists: true,
-      empty: names.length === 0,
+      empty: clashing.length === 0,
       description:
         names.length === 0
           ? `${server}, no streams`
-          : `${server}, ${names.length} ${names.length === 1 ? "stream" : "streams"}: ${shown}`,
+          : `${server}, ${names.length} ${names.length === 1 ? "stream" : "streams"}: ${shown}` +
+            (wanted && clashing.length > 0 ? ` (already has ${clashing.join(", ")} of the snapshot)` : ""),
     };
   });
 }
 
-export async function fingerprintNatsTarget(target: string): Promise<Fingerprint> {
+/** The target's streams fingerprinted as capture does: during a restore, only the snapshot's streams. */
+export async function fingerprintNatsTarget(target: string, context?: EngineContext): Promise<Fingerprint> {
+  const wanted = snapshotStreams(context);
   return withConnection(targetEndpoint(target), "TARGET_UNREACHABLE", async (connection) => {
     const jsm = await openManager(connection, "target");
     const facts = [];
-    for (const name of await listStreamNames(jsm)) facts.push(await readStreamFacts(jsm, name));
+    for (const name of await listStreamNames(jsm))
+      if (!wanted || wanted.has(name)) facts.push(await readStreamFacts(jsm, name));
     return fingerprintOf(facts);
   });
 }
