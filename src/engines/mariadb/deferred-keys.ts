@@ -46,7 +46,16 @@ export function deferKeys(lines: readonly string[]): { lines: string[]; keys: st
   return { lines: [lines[0]!, ...rejoined, ...body.slice(closing)], keys };
 }
 
+/** Where a table's deferred keys go once its rows have passed: into the stream, or to a caller (key-builder.ts). */
+export type KeysReady = (table: string, keys: readonly string[]) => void;
+
 export class DeferredKeys extends Transform {
+  readonly #ready: KeysReady | undefined;
+  constructor(ready?: KeysReady) {
+    super();
+    this.#ready = ready;
+  }
+
   #carry: Buffer = Buffer.alloc(0);
   /** Lines of a CREATE TABLE statement being collected, or undefined outside one. */
   #create: string[] | undefined;
@@ -72,7 +81,10 @@ export class DeferredKeys extends Transform {
         this.#locked = quotedName(data.toString("utf8", line, Math.min(end, line + 400)), "LOCK TABLES ");
       } else if (startsWith(data, line, unlockLine) && this.#locked !== undefined) {
         const keys = this.#pending.get(this.#locked);
-        if (keys) {
+        if (keys && this.#ready) {
+          this.#ready(this.#locked, keys);
+          this.#pending.delete(this.#locked);
+        } else if (keys) {
           this.push(data.subarray(start, end + 1));
           this.push(Buffer.from(alterFor(this.#locked, keys)));
           this.#pending.delete(this.#locked);
@@ -99,7 +111,9 @@ export class DeferredKeys extends Transform {
       this.#create = undefined;
     } else if (this.#carry.length > 0) this.push(this.#carry);
     // A table without a data section still gets its keys.
-    for (const [table, keys] of this.#pending) this.push(Buffer.from(`\n${alterFor(table, keys)}`));
+    for (const [table, keys] of this.#pending)
+      if (this.#ready) this.#ready(table, keys);
+      else this.push(Buffer.from(`\n${alterFor(table, keys)}`));
     this.#pending.clear();
     done();
   }
@@ -114,6 +128,6 @@ export class DeferredKeys extends Transform {
   }
 }
 
-function alterFor(table: string, keys: readonly string[]): string {
+export function alterFor(table: string, keys: readonly string[]): string {
   return `ALTER TABLE ${table} ${keys.map((key) => `ADD ${key}`).join(", ")};\n`;
 }

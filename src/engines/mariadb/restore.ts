@@ -22,6 +22,7 @@ import {
   type MariadbLocation,
 } from "./connection.ts";
 import { DeferredKeys } from "./deferred-keys.ts";
+import { KeyBuilder } from "./key-builder.ts";
 import { swapIntoPlace } from "./swap.ts";
 import {
   describeDatabase,
@@ -142,8 +143,11 @@ async function loadDump(
       const stop = new AbortController();
       const signal = context.signal ? AbortSignal.any([context.signal, stop.signal]) : stop.signal;
       const source = input.artifacts.open(dumpArtifact);
-      // Secondary indexes are built after each table's rows (deferred-keys.ts): the same tables, sooner.
-      const stream = source.pipe(new DeferredKeys());
+      // Secondary indexes are built after each table's rows (deferred-keys.ts), in a second
+      // session while the client loads the next tables (key-builder.ts): the same tables, sooner.
+      const keySession = await connect(partial, "TARGET_UNREACHABLE");
+      const keys = new KeyBuilder(keySession, signal);
+      const stream = source.pipe(new DeferredKeys((table, definitions) => keys.add(table, definitions)));
       let streamError: unknown;
       const fail = (error: unknown) => {
         streamError ??= error;
@@ -158,10 +162,18 @@ async function loadDump(
         "--max-allowed-packet=1073741824",
         `--database=${partial.database}`,
       ];
-      const result = await context.runner.run(client, args, { stdin: stream, signal });
-      if (streamError !== undefined) throw streamError;
-      if (!result.ok) context.signal?.throwIfAborted();
-      if (!result.ok) throw toolFailure(result, `loading the dump into ${describeLocation(partial)}`);
+      try {
+        const result = await context.runner.run(client, args, { stdin: stream, signal });
+        if (streamError !== undefined) throw streamError;
+        if (!result.ok) context.signal?.throwIfAborted();
+        if (!result.ok) throw toolFailure(result, `loading the dump into ${describeLocation(partial)}`);
+        await keys.finish();
+        await keySession.end();
+      } catch (error) {
+        // An ALTER may still run: dropping its session stops it (the partial database is dropped next).
+        keySession.destroy();
+        throw error;
+      }
     },
   );
 }
