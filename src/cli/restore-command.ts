@@ -1,0 +1,73 @@
+// The command-line wiring of `restore`: one source into a target (logical,
+// or PostgreSQL point in time into a data directory), or with --group every
+// member of a bundle into its own target. Its options are many (the PITR
+// targets), so they live here rather than in main.ts.
+
+import { Option, type Command } from "commander";
+import { LifeboatError } from "../errors.ts";
+import type { CommandEnv } from "./session.ts";
+
+export function registerRestoreCommand(
+  program: Command,
+  commandEnv: (command: Command) => Promise<CommandEnv>,
+): void {
+  program
+    .command("restore")
+    .description(
+      "restore a snapshot of SOURCE into a target and verify it against the snapshot's fingerprint",
+    )
+    .argument("[source]", "source name (none with --group)")
+    .requiredOption(
+      "--to <target>",
+      "target: a postgres://, mariadb://, redis:// or nats:// URL, a file path (sqlite) or a directory (files, redis); with --group, MEMBER=TARGET once per member",
+      (value: string, previous: string | string[] | undefined) =>
+        previous === undefined ? value : [...[previous].flat(), value],
+    )
+    .option("--group <group>", "restore every member of a group's bundle (--snapshot: a bundle id or latest)")
+    .option("--snapshot <id>", "snapshot id, unique id prefix, or latest", "latest")
+    .option("--clean", "databases: drop and recreate a non-empty target")
+    .option("--force", "files/sqlite: replace a non-empty target")
+    .option("--globals", "postgres: also restore roles captured with the snapshot")
+    .option(
+      "--target-not-source",
+      "restore even though Lifeboat cannot prove the target is not the source (identity unreadable)",
+    )
+    .option("--dry-run", "show what would be done, change nothing")
+    .option(
+      "--target-time <time>",
+      "postgres physical: recover to this moment (ISO-8601 with a zone, e.g. '2026-01-25 14:30:00+00')",
+    )
+    .option("--target-lsn <lsn>", "postgres physical: recover to this WAL position (e.g. 0/3000028)")
+    .option(
+      "--target-name <name>",
+      "postgres physical: recover to this restore point (pg_create_restore_point)",
+    )
+    .option("--target-xid <xid>", "postgres physical: recover to the commit of this transaction")
+    .option("--immediate", "postgres physical: recover only to the end of the base backup")
+    .option(
+      "--latest",
+      "postgres physical: recover every archived WAL record (the default for a data directory)",
+    )
+    .addOption(
+      new Option("--target-action <action>", "postgres physical: once the target is reached")
+        .choices(["promote", "pause", "shutdown"])
+        .default("promote"),
+    )
+    .option("--target-timeline <n>", "postgres physical: recover along this timeline (default: the newest)")
+    .option("--start", "postgres physical: start the restored server and wait until it reached the target")
+    .option("--port <port>", "postgres physical: with --start, the port it listens on (localhost)")
+    .action(async (source: string | undefined, flags, command: Command) => {
+      const to = [flags.to as string | string[]].flat();
+      if (flags.group !== undefined) {
+        if (source !== undefined)
+          throw new LifeboatError("BAD_ARGUMENT", "restore --group takes no source name");
+        const { restoreGroupCommand } = await import("./commands/restore-group.ts");
+        return restoreGroupCommand(await commandEnv(command), flags.group, { ...flags, to });
+      }
+      if (source === undefined)
+        throw new LifeboatError("BAD_ARGUMENT", "restore needs a source name (or --group GROUP)");
+      if (to.length > 1) throw new LifeboatError("BAD_ARGUMENT", "--to is given more than once");
+      const { restoreCommand } = await import("./commands/restore.ts");
+      await restoreCommand(await commandEnv(command), source, { ...flags, to: to[0]! });
+    });
+}
