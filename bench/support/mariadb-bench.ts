@@ -19,6 +19,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { once } from "node:events";
 import { freePort, runTool } from "./pg-cluster.ts";
+import { prng } from "./prng.ts";
 
 export interface BenchMariadb {
   readonly port: number;
@@ -95,17 +96,6 @@ export async function startBenchMariadb(baseDir: string): Promise<BenchMariadb> 
         await exited;
       }
     },
-  };
-}
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

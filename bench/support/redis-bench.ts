@@ -16,6 +16,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort, runTool } from "./pg-cluster.ts";
+import { prng } from "./prng.ts";
 
 export interface BenchRedis {
   readonly port: number;
@@ -116,18 +117,6 @@ function resp(args: readonly (string | Buffer)[]): Buffer {
     parts.push(Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from("\r\n"));
   }
   return Buffer.concat(parts);
-}
-
-/** A small deterministic PRNG (mulberry32): repeatable choices, no crypto cost. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const words =
