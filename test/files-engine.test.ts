@@ -144,7 +144,7 @@ describe("files engine", () => {
   test("capture fingerprints the tree, skips a FIFO with a warning and records metadata", async () => {
     assert.deepEqual(
       artifacts.artifacts.map((artifact) => artifact.name),
-      ["tree.tar"],
+      ["tree.tar", "tree.index"],
     );
     const counts = captured.fingerprint.counts;
     assert.equal(counts.symlinks, 5);

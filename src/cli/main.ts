@@ -8,6 +8,7 @@ import { parseDuration } from "../domain/duration.ts";
 import { ExitCode, LifeboatError } from "../errors.ts";
 import { redact, redactDeep } from "../runtime/redact.ts";
 import { lifeboatVersion } from "../version.ts";
+import { registerInspectCommands } from "./inspect-commands.ts";
 import { registerMaintenanceCommands } from "./maintenance-commands.ts";
 import { registerOperationsCommands } from "./operations-commands.ts";
 import { registerRestoreCommand } from "./restore-command.ts";
@@ -132,6 +133,7 @@ function buildProgram(): Command {
       await snapshotsCommand(await commandEnv(command), sources);
     });
 
+  registerInspectCommands(program, commandEnv);
   registerRestoreCommand(program, commandEnv);
   registerWalCommands(program, commandEnv);
 

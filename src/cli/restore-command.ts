@@ -7,6 +7,11 @@ import { Option, type Command } from "commander";
 import { LifeboatError } from "../errors.ts";
 import type { CommandEnv } from "./session.ts";
 
+/** A repeatable option's values, in order. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 export function registerRestoreCommand(
   program: Command,
   commandEnv: (command: Command) => Promise<CommandEnv>,
@@ -28,6 +33,22 @@ export function registerRestoreCommand(
     .option("--clean", "databases: drop and recreate a non-empty target")
     .option("--force", "files/sqlite: replace a non-empty target")
     .option("--globals", "postgres: also restore roles captured with the snapshot")
+    .option(
+      "--include <glob>",
+      "files: restore only paths matching this (repeatable), e.g. 'img/2024/**'",
+      collect,
+    )
+    .option("--exclude <glob>", "files: leave out paths matching this (repeatable)", collect)
+    .option(
+      "--table <table>",
+      "postgres (schema.table), sqlite: restore only this table and what it needs (repeatable)",
+      collect,
+    )
+    .option("--schema <schema>", "postgres: restore every table of this schema (repeatable)", collect)
+    .option(
+      "--no-foreign-keys",
+      "with --table: leave out foreign keys to tables not chosen instead of refusing",
+    )
     .option(
       "--target-not-source",
       "restore even though Lifeboat cannot prove the target is not the source (identity unreadable)",

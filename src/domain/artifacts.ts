@@ -25,4 +25,53 @@ export interface ArtifactSource {
   open(name: string): Readable;
   /** Write one artifact to a local file, fully verified before the promise resolves. */
   saveTo(name: string, path: string): Promise<void>;
+  /**
+   * The bytes of some ranges of one artifact, in order, concatenated; only the
+   * chunks under them are fetched where the repository knows where they lie.
+   * Each chunk is authenticated, but the whole artifact's SHA-256 is not
+   * checked: the caller verifies what it restores. Absent: read open() and skip.
+   */
+  openRanges?(name: string, ranges: readonly ByteRange[]): Readable;
+}
+
+/** Bytes [offset, offset + length) of an artifact's plaintext. */
+export interface ByteRange {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Yield the parts of `data` (which starts at artifact offset `at`) that fall in `ranges` (sorted). */
+export function* clipToRanges(data: Buffer, at: number, ranges: readonly ByteRange[]): Generator<Buffer> {
+  const end = at + data.length;
+  for (const range of ranges) {
+    const from = Math.max(at, range.offset);
+    const to = Math.min(end, range.offset + range.length);
+    if (from < to) yield data.subarray(from - at, to - at);
+  }
+}
+
+/**
+ * Some ranges (sorted, not overlapping) of an artifact: through openRanges
+ * where the source has it, else by reading the whole (verified) stream and
+ * passing on only the ranges.
+ */
+export async function* readRanges(
+  source: ArtifactSource,
+  name: string,
+  ranges: readonly ByteRange[],
+): AsyncGenerator<Buffer> {
+  if (source.openRanges) {
+    for await (const data of source.openRanges(name, ranges)) yield data as Buffer;
+    return;
+  }
+  let at = 0;
+  let first = 0; // ranges before this one end before the bytes read so far
+  for await (const data of source.open(name)) {
+    const buffer = data as Buffer;
+    while (first < ranges.length && ranges[first]!.offset + ranges[first]!.length <= at) first++;
+    let last = first;
+    while (last < ranges.length && ranges[last]!.offset < at + buffer.length) last++;
+    yield* clipToRanges(buffer, at, ranges.slice(first, last));
+    at += buffer.length;
+  }
 }

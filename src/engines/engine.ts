@@ -57,6 +57,9 @@ export interface EngineContext {
   };
 }
 
+/** The kinds of partial restore an engine offers (capabilities.partialRestore). */
+export type PartialRestoreKind = "paths" | "tables";
+
 /** Kinds of throwaway target an engine can make for a drill. */
 export type ScratchKind = "throwaway-cluster" | "server-database" | "directory";
 
@@ -77,8 +80,11 @@ export interface EngineCapabilities {
   readonly contentHashes: boolean;
   /** Point-in-time recovery from continuous archiving. */
   readonly pitr: boolean;
-  /** Restoring a part of a snapshot (a table, a path). */
-  readonly partialRestore: boolean;
+  /**
+   * Restoring a part of a snapshot: "paths" (`--include`/`--exclude` globs
+   * over a tree), "tables" (`--table`/`--schema`). Empty: whole snapshots only.
+   */
+  readonly partialRestore: readonly PartialRestoreKind[];
   /** Kinds of scratch target provisionScratch can make. */
   readonly scratch: readonly ScratchKind[];
 }
@@ -149,6 +155,51 @@ export interface RestoreOptions {
   readonly globals?: boolean;
   /** PostgreSQL: parallel pg_restore jobs (default: the number of CPUs, at most 4). */
   readonly jobs?: number;
+  /** Restore only a part of the snapshot (engines with capabilities.partialRestore). */
+  readonly selection?: RestoreSelection;
+}
+
+/**
+ * A part of a snapshot to restore. Paths are relative to the tree's root,
+ * "/"-separated; globs as restic's and git's (`*` within a name, `**` across
+ * names). Tables are `schema.table` (postgres) or `table` (sqlite).
+ */
+export interface RestoreSelection {
+  /** "paths": restore only entries matching one of these (and the directories above them). */
+  readonly include?: readonly string[];
+  /** "paths": leave out entries matching one of these (and everything below a matching directory). */
+  readonly exclude?: readonly string[];
+  /** "tables": these tables, with what they need to exist. */
+  readonly tables?: readonly string[];
+  /** "tables": every table of these schemas. */
+  readonly schemas?: readonly string[];
+  /** "tables": leave out foreign keys to tables not chosen instead of refusing. */
+  readonly noForeignKeys?: boolean;
+}
+
+/**
+ * How a partial restore is verified: the restored copy's fingerprint is
+ * compared with `expected` on the keys `covers` accepts (on both sides), so
+ * what was restored must match exactly and what was left out is not asked
+ * for. `expected` is the snapshot's own fingerprint unless the engine derived
+ * one for the part from data it authenticated against it (files: the tree index).
+ */
+export interface VerifyScope {
+  readonly expected?: Fingerprint;
+  readonly covers: (key: string) => boolean;
+}
+
+/** What a partial restore took, for the result and the run record. */
+export interface PartialRestoreSummary {
+  /** Tables (postgres `schema.table`, sqlite `table`) or the number of tree entries restored. */
+  readonly tables?: readonly string[];
+  readonly entries?: number;
+  /** Regular-file bytes restored (paths). */
+  readonly bytes?: number;
+  /** What came along because the chosen part needs it, in words ("sequence public.invoices_id_seq", "type billing.status"). */
+  readonly dependencies?: readonly string[];
+  /** What was left out although it belongs to the chosen part (foreign keys with --no-foreign-keys). */
+  readonly leftOut?: readonly string[];
 }
 
 export interface RestoreInput {
@@ -162,7 +213,13 @@ export interface RestoreInput {
    * call it when they build a partial copy (mariadb), and a restore that did
    * not call it is verified at the target afterwards.
    */
-  readonly verify?: (partialTarget: string) => Promise<void>;
+  readonly verify?: (partialTarget: string, scope?: VerifyScope) => Promise<void>;
+  /**
+   * The fingerprint taken at backup: a partial restore checks its own metadata
+   * (a tree index) against it. Set by every restore and drill; optional only
+   * so tests can call restore() directly.
+   */
+  readonly fingerprint?: Fingerprint;
 }
 
 /** What a restore would find at its target, for --dry-run and guards. */
@@ -211,7 +268,17 @@ export interface Engine<C extends CommonSourceConfig = CommonSourceConfig> {
     target: string,
     options: RestoreOptions,
     context: EngineContext,
-  ): Promise<void>;
+  ): Promise<PartialRestoreSummary | void>;
+  /**
+   * What a snapshot holds, read from its manifest and small metadata artifacts
+   * (a tree index, a dump's table of contents), never from its data: `ls` and
+   * `diff` use it. Absent: they show the fingerprint's counts and the artifacts.
+   */
+  describeSnapshot?(
+    snapshot: Snapshot,
+    artifacts: ArtifactSource,
+    context: EngineContext,
+  ): Promise<SnapshotContents>;
   /**
    * Fingerprint a restored target the same way capture fingerprints the source.
    * With options.contentHashes (asked for when the snapshot's fingerprint has
@@ -268,4 +335,39 @@ export interface SourceGrowth {
   readonly snapshotBytes: number;
   /** What the bytes are, for the report: "table heap and TOAST bytes (pg_relation_size)". */
   readonly measure: string;
+}
+
+/** A snapshot's contents as `ls` lists them and `diff` compares them. */
+export type SnapshotContents =
+  | { readonly kind: "tree"; readonly entries: readonly TreeListingEntry[] }
+  | { readonly kind: "objects"; readonly objects: readonly SnapshotObject[] };
+
+/** One entry of a file tree snapshot. */
+export interface TreeListingEntry {
+  /** Relative path, "/"-separated (names that are not UTF-8 are shown with U+FFFD). */
+  readonly path: string;
+  readonly type: "file" | "dir" | "symlink" | "hardlink";
+  /** Permission bits (mode & 0o7777). */
+  readonly mode: number;
+  /** Content length of a file, 0 otherwise. */
+  readonly size: number;
+  /** Modification time, ISO-8601 (whole seconds). */
+  readonly mtime: string;
+  readonly uid: number;
+  readonly gid: number;
+  /** SHA-256 of a file's content (hex); a symlink's or hard link's target. */
+  readonly digest?: string;
+  readonly linkTarget?: string;
+}
+
+/** One object of a database snapshot: a table with its row count, a view, a function, ... */
+export interface SnapshotObject {
+  /** Lower-case kind as the engine names it: "table", "view", "sequence", "function", "index", "schema", ... */
+  readonly type: string;
+  /** Qualified where the engine has schemas: "billing.invoices". */
+  readonly name: string;
+  /** Rows at the snapshot's consistent point, from the fingerprint (tables). */
+  readonly rows?: number;
+  /** Bytes of the object's data in the snapshot's artifacts, where it has its own. */
+  readonly bytes?: number;
 }

@@ -8,7 +8,13 @@
 import { compareFingerprints, type Fingerprint, type FingerprintDifference } from "../domain/fingerprint.ts";
 import type { DrillPhases } from "../domain/drill-report.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
-import type { Engine, EngineContext, RestoreOptions } from "../engines/engine.ts";
+import type {
+  Engine,
+  EngineContext,
+  PartialRestoreSummary,
+  RestoreOptions,
+  VerifyScope,
+} from "../engines/engine.ts";
 import { LifeboatError } from "../errors.ts";
 import type { ArtifactSource } from "../domain/artifacts.ts";
 
@@ -32,6 +38,8 @@ export interface VerifiedRestore {
   /** The restored target's fingerprint; it matched the snapshot's. */
   readonly fingerprint: Fingerprint;
   readonly phases: RestorePhases;
+  /** What a partial restore (options.selection) took. */
+  readonly partial?: PartialRestoreSummary;
 }
 
 /** Did the snapshot ask for the deep check? Then the target is hashed too. */
@@ -56,12 +64,26 @@ export async function restoreAndVerify(input: RestoreAndVerifyInput): Promise<Ve
     input.onPhase?.(next);
   };
   let fingerprint: Fingerprint | undefined;
-  const verify = async (partialTarget: string) => {
+  const partial = input.options.selection !== undefined;
+  const verify = async (partialTarget: string, scope?: VerifyScope) => {
     switchTo("verify");
+    // A partial restore that does not say what it covers would be compared with the whole
+    // snapshot and fail; one that claims to cover nothing proves nothing. Both are bugs.
+    if (partial && !scope)
+      throw new LifeboatError("INTERNAL", `the ${engine.name} engine verified a partial restore as a whole`);
     fingerprint = await engine.fingerprint(partialTarget, context, {
       contentHashes: wantsContentHashes(snapshot),
     });
-    throwOnMismatch(snapshot, compareFingerprints(snapshot.fingerprint, fingerprint), engine);
+    const expected = scope
+      ? restrict(scope.expected ?? snapshot.fingerprint, scope.covers)
+      : snapshot.fingerprint;
+    const actual = scope ? restrict(fingerprint, scope.covers) : fingerprint;
+    if (scope && Object.keys(expected.counts).length + Object.keys(expected.hashes).length === 0)
+      throw new LifeboatError(
+        "INTERNAL",
+        `the ${engine.name} engine's partial restore covers no fingerprint key`,
+      );
+    throwOnMismatch(snapshot, compareFingerprints(expected, actual), engine);
     switchTo("restore"); // what follows a partial copy's verification (the swap into place) is part of the restore
   };
   const engineContext: EngineContext = {
@@ -71,11 +93,13 @@ export async function restoreAndVerify(input: RestoreAndVerifyInput): Promise<Ve
       context.onPhase?.(phase);
     },
   };
+  let summary: PartialRestoreSummary | undefined;
   try {
-    await engine.restore(
+    const outcome = await engine.restore(
       {
         artifacts: input.artifacts,
         engineMeta: snapshot.engineMeta,
+        fingerprint: snapshot.fingerprint,
         // Every engine gets it: one that cannot swap still verifies a partial copy when it has one (mariadb).
         verify,
       },
@@ -83,6 +107,7 @@ export async function restoreAndVerify(input: RestoreAndVerifyInput): Promise<Ve
       input.options,
       engineContext,
     );
+    if (outcome) summary = outcome;
     // An engine that restored in place without a partial copy is verified at the target itself.
     if (!engine.capabilities.atomicSwap && !fingerprint) await verify(input.target);
   } finally {
@@ -92,7 +117,14 @@ export async function restoreAndVerify(input: RestoreAndVerifyInput): Promise<Ve
     // An engine that declares atomicSwap must call verify; not doing so is a bug, never a pass.
     throw new LifeboatError("INTERNAL", `the ${engine.name} engine restored without verifying the target`);
   }
-  return { fingerprint, phases };
+  return { fingerprint, phases, ...(summary ? { partial: summary } : {}) };
+}
+
+/** The part of a fingerprint a partial restore answers for. */
+function restrict(fingerprint: Fingerprint, covers: (key: string) => boolean): Fingerprint {
+  const pick = <V>(record: Readonly<Record<string, V>>) =>
+    Object.fromEntries(Object.entries(record).filter(([key]) => covers(key)));
+  return { counts: pick(fingerprint.counts), hashes: pick(fingerprint.hashes) };
 }
 
 function throwOnMismatch(

@@ -3,11 +3,16 @@
 // at backup before it replaces anything. A restore that does not match is a
 // failure (VERIFICATION_FAILED) and the target is left as it was.
 
-import { Transform } from "node:stream";
-import type { ArtifactSource } from "../domain/artifacts.ts";
+import { Transform, type Readable } from "node:stream";
+import type { ArtifactSource, ByteRange } from "../domain/artifacts.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
 import type { SourceConfig } from "../engines/config.ts";
-import type { EngineContext, RestoreOptions, TargetIdentity } from "../engines/engine.ts";
+import type {
+  EngineContext,
+  PartialRestoreSummary,
+  RestoreOptions,
+  TargetIdentity,
+} from "../engines/engine.ts";
 import { isLifeboatError, LifeboatError } from "../errors.ts";
 import { planRestore, type RestorePlan } from "../plan/restore.ts";
 import type { OperationContext } from "./context.ts";
@@ -33,6 +38,8 @@ export interface RestoreResult {
   /** Seconds spent in each phase; empty for a dry run. */
   readonly phases: RestorePhases;
   readonly verified: boolean;
+  /** What a partial restore (options.selection) took. */
+  readonly partial?: PartialRestoreSummary;
 }
 
 export async function restoreSnapshot(
@@ -86,7 +93,14 @@ export async function restoreSnapshot(
         context: engineContext,
         now: () => context.now().getTime(),
       });
-      return { plan, dryRun: false, snapshot, phases: verified.phases, verified: true };
+      return {
+        plan,
+        dryRun: false,
+        snapshot,
+        phases: verified.phases,
+        verified: true,
+        ...(verified.partial ? { partial: verified.partial } : {}),
+      };
     } finally {
       context.progress.stop();
     }
@@ -114,19 +128,23 @@ async function findSnapshotOfSource(context: OperationContext, request: RestoreR
 
 /** Report restore progress by counting bytes as artifacts stream out of the repository. */
 function progressTracked(context: OperationContext, artifacts: ArtifactSource): ArtifactSource {
+  const counted = (stream: Readable) => {
+    const counter = new Transform({
+      transform(chunk: Uint8Array, _encoding, done) {
+        context.progress.advance(chunk.length);
+        done(null, chunk);
+      },
+    });
+    stream.on("error", (error) => counter.destroy(error));
+    return stream.pipe(counter);
+  };
+  const ranged = artifacts.openRanges?.bind(artifacts);
   return {
     artifacts: artifacts.artifacts,
-    open(name) {
-      const stream = artifacts.open(name);
-      const counter = new Transform({
-        transform(chunk: Uint8Array, _encoding, done) {
-          context.progress.advance(chunk.length);
-          done(null, chunk);
-        },
-      });
-      stream.on("error", (error) => counter.destroy(error));
-      return stream.pipe(counter);
-    },
+    open: (name) => counted(artifacts.open(name)),
+    ...(ranged
+      ? { openRanges: (name: string, ranges: readonly ByteRange[]) => counted(ranged(name, ranges)) }
+      : {}),
     async saveTo(name, path) {
       await artifacts.saveTo(name, path);
       context.progress.advance(artifacts.artifacts.find((artifact) => artifact.name === name)?.size ?? 0);

@@ -7,7 +7,9 @@
 import type { Snapshot } from "../domain/snapshot.ts";
 import type {
   Engine,
+  PartialRestoreKind,
   RestoreFlagName,
+  RestoreSelection,
   RestoreOptions,
   TargetIdentity,
   TargetState,
@@ -48,6 +50,7 @@ const flagNames: readonly RestoreFlagName[] = ["clean", "force", "globals"];
 export function planRestore(input: RestorePlanInput): RestorePlan {
   const { snapshot, engine, target, targetState, identity, options } = input;
   refuseForeignFlags(engine, options);
+  refuseUnsupportedSelection(engine, options.selection);
   if (identity.verdict === "same") {
     throw new LifeboatError(
       "TARGET_IS_SOURCE",
@@ -83,7 +86,11 @@ export function planRestore(input: RestorePlanInput): RestorePlan {
     ...(identity.verdict === "unknown"
       ? [`proceed although the target's identity is unproven (${targetNotSourceFlag}): ${identity.reason}`]
       : []),
-    `fetch and verify ${snapshot.artifacts.length} artifact(s), ${bytes} bytes in ${chunks} chunk(s)`,
+    ...(options.selection
+      ? [
+          `restore only ${describeSelection(options.selection)}: fetch only the artifacts (and, for a tree, the byte ranges) they need, and verify what is restored against the snapshot's fingerprint`,
+        ]
+      : [`fetch and verify ${snapshot.artifacts.length} artifact(s), ${bytes} bytes in ${chunks} chunk(s)`]),
     ...(engine.capabilities.atomicSwap
       ? [
           `restore snapshot ${snapshot.id.slice(0, 8)} (${snapshot.engine}) into a partial copy beside the target`,
@@ -104,6 +111,46 @@ export function planRestore(input: RestorePlanInput): RestorePlan {
     steps,
     replacesExisting,
   };
+}
+
+/** "tables billing.invoices, billing.customers" / "paths matching img/2024/** except *.tmp". */
+export function describeSelection(selection: RestoreSelection): string {
+  const parts: string[] = [];
+  if (selection.tables?.length) parts.push(`tables ${selection.tables.join(", ")}`);
+  if (selection.schemas?.length) parts.push(`every table of schema ${selection.schemas.join(", ")}`);
+  if (selection.include?.length || selection.exclude?.length) {
+    const include = selection.include?.length ? `matching ${selection.include.join(", ")}` : "";
+    const exclude = selection.exclude?.length ? `except ${selection.exclude.join(", ")}` : "";
+    parts.push(["paths", include, exclude].filter(Boolean).join(" "));
+  }
+  if (selection.noForeignKeys) parts.push("(foreign keys to tables not chosen left out)");
+  return parts.join(" and ");
+}
+
+/** --include/--exclude need an engine restoring paths, --table/--schema one restoring tables. */
+function refuseUnsupportedSelection(engine: PlannedEngine, selection: RestoreSelection | undefined): void {
+  if (!selection) return;
+  const offered = engine.capabilities.partialRestore;
+  const wants: { kind: PartialRestoreKind; flags: string }[] = [];
+  if (selection.include?.length || selection.exclude?.length)
+    wants.push({ kind: "paths", flags: "--include/--exclude" });
+  if (selection.tables?.length || selection.schemas?.length || selection.noForeignKeys)
+    wants.push({ kind: "tables", flags: "--table/--schema/--no-foreign-keys" });
+  for (const { kind, flags } of wants) {
+    if (offered.includes(kind)) continue;
+    const other = offered.includes("paths")
+      ? "it restores parts of a tree with --include and --exclude"
+      : offered.includes("tables")
+        ? "it restores chosen tables with --table and --schema"
+        : "it restores whole snapshots only";
+    throw new LifeboatError(
+      "BAD_ARGUMENT",
+      `${flags}: the ${engine.name} engine cannot restore ${kind} on their own; ${other}`,
+      {
+        details: { engine: engine.name, partialRestore: offered },
+      },
+    );
+  }
 }
 
 /** A flag the engine does not declare is refused up front, by --dry-run and the real run alike. */

@@ -6,9 +6,10 @@ import { createHash, randomBytes } from "node:crypto";
 import { open as openFile, rename, unlink } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type { ArtifactRef, Snapshot } from "../domain/snapshot.ts";
-import type { ArtifactSource } from "../domain/artifacts.ts";
+import type { ArtifactSource, ByteRange } from "../domain/artifacts.ts";
 import { LifeboatError } from "../errors.ts";
 import { discard } from "./buffers.ts";
+import { rangeBytes } from "./artifact-ranges.ts";
 import { planSpans, readSpan } from "./chunk-reads.ts";
 import { objectError } from "./envelope.ts";
 import { snapshotKey } from "./layout.ts";
@@ -106,6 +107,12 @@ export class RepositoryArtifactSource implements ArtifactSource {
     return Readable.from(verifiedChunks(this.#store, this.#snapshotId, this.#artifact(name)), {
       objectMode: false,
     });
+  }
+
+  openRanges(name: string, ranges: readonly ByteRange[]): Readable {
+    const ref = this.#artifact(name);
+    const whole = () => verifiedChunks(this.#store, this.#snapshotId, ref);
+    return Readable.from(rangeBytes(this.#store, ref, ranges, whole), { objectMode: false });
   }
 
   /**

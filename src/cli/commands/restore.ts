@@ -1,12 +1,14 @@
 // lifeboat restore SOURCE --to TARGET: restore a snapshot and prove it.
 
 import type { Config } from "../../engines/config.ts";
+import type { PartialRestoreSummary, RestoreSelection } from "../../engines/engine.ts";
 import type { OperationContext } from "../../operations/context.ts";
 import { recorded } from "../../operations/run-record.ts";
 import { LifeboatError } from "../../errors.ts";
 import { restoreToPoint } from "../../operations/pitr-restore.ts";
 import { restoreSnapshot } from "../../operations/restore.ts";
 import { redact, registerSecret } from "../../runtime/redact.ts";
+import { formatBytes } from "../output.ts";
 import { loadSessionConfig, withRepository, type CommandEnv } from "../session.ts";
 import {
   portOf,
@@ -27,6 +29,27 @@ export interface RestoreFlags extends PitrFlags {
   readonly globals?: boolean;
   readonly dryRun?: boolean;
   readonly targetNotSource?: boolean;
+  readonly include?: readonly string[];
+  readonly exclude?: readonly string[];
+  readonly table?: readonly string[];
+  readonly schema?: readonly string[];
+  /** commander's --no-foreign-keys: false when given. */
+  readonly foreignKeys?: boolean;
+}
+
+/** The part of the snapshot the flags choose; undefined restores it whole. */
+export function selectionOf(flags: RestoreFlags): RestoreSelection | undefined {
+  const selection: RestoreSelection = {
+    ...(flags.include?.length ? { include: [...flags.include] } : {}),
+    ...(flags.exclude?.length ? { exclude: [...flags.exclude] } : {}),
+    ...(flags.table?.length ? { tables: [...flags.table] } : {}),
+    ...(flags.schema?.length ? { schemas: [...flags.schema] } : {}),
+    ...(flags.foreignKeys === false ? { noForeignKeys: true } : {}),
+  };
+  if (Object.keys(selection).length === 0) return undefined;
+  if (selection.noForeignKeys && !selection.tables && !selection.schemas)
+    throw new LifeboatError("BAD_ARGUMENT", "--no-foreign-keys goes with --table or --schema");
+  return selection;
 }
 
 export async function restoreCommand(
@@ -36,6 +59,7 @@ export async function restoreCommand(
 ): Promise<void> {
   warnAboutPasswordInTarget(env, flags.to);
   const pointInTime = wantsPointInTime(flags);
+  const selection = selectionOf(flags);
   const { path: configFile } = await loadSessionConfig(env);
   const outcome = await withRepository(env, { kind: "shared", command: "restore" }, (context, config) =>
     flags.dryRun
@@ -53,6 +77,15 @@ export async function restoreCommand(
     if (pointInTime || (physical && !/^[a-z][a-z0-9+.-]*:\/\//i.test(flags.to))) {
       if (!source)
         throw new LifeboatError("UNKNOWN_SOURCE", `no source named ${sourceName} in lifeboat.yaml`);
+      if (selection) {
+        throw new LifeboatError(
+          "BAD_ARGUMENT",
+          "--include, --exclude, --table and --schema are for logical restores; a point-in-time restore recovers the whole cluster",
+          {
+            hint: "Restore a logical snapshot with --table, or recover the cluster to a scratch directory and copy the table out.",
+          },
+        );
+      }
       if (flags.clean || flags.globals || flags.targetNotSource) {
         throw new LifeboatError(
           "BAD_ARGUMENT",
@@ -85,7 +118,12 @@ export async function restoreCommand(
         ...(source ? { source } : {}),
         selector: flags.snapshot,
         target: flags.to,
-        options: { clean: !!flags.clean, force: !!flags.force, globals: !!flags.globals },
+        options: {
+          clean: !!flags.clean,
+          force: !!flags.force,
+          globals: !!flags.globals,
+          ...(selection ? { selection } : {}),
+        },
         dryRun: !!flags.dryRun,
         targetNotSource: !!flags.targetNotSource,
       }),
@@ -104,6 +142,7 @@ export async function restoreCommand(
       target: redact(flags.to),
       plan: result.plan,
       verified: result.verified,
+      ...(result.partial ? { partial: result.partial } : {}),
       phases: result.phases,
       fingerprint: result.snapshot.fingerprint,
     },
@@ -113,12 +152,36 @@ export async function restoreCommand(
             `dry run: would restore snapshot ${result.snapshot.id.slice(0, 8)} of ${sourceName}:`,
             ...result.plan.steps.map((step) => `  - ${step}`),
           ].join("\n")
-        : `restored snapshot ${result.snapshot.id.slice(0, 8)} of ${sourceName} into ${redact(flags.to)} ` +
-          `in ${Object.values(result.phases)
-            .reduce((sum, seconds) => sum + seconds, 0)
-            .toFixed(1)}s; verified against its fingerprint ` +
-          `(${Object.keys(result.snapshot.fingerprint.counts).length} counts, ${Object.keys(result.snapshot.fingerprint.hashes).length} hashes match)`,
+        : result.partial
+          ? partialText(result.snapshot.id, sourceName, redact(flags.to), result.partial, result.phases)
+          : `restored snapshot ${result.snapshot.id.slice(0, 8)} of ${sourceName} into ${redact(flags.to)} ` +
+            `in ${seconds(result.phases).toFixed(1)}s; verified against its fingerprint ` +
+            `(${Object.keys(result.snapshot.fingerprint.counts).length} counts, ${Object.keys(result.snapshot.fingerprint.hashes).length} hashes match)`,
   );
+}
+
+function seconds(phases: Readonly<Record<string, number | undefined>>): number {
+  return Object.values(phases).reduce<number>((sum, value) => sum + (value ?? 0), 0);
+}
+
+/** What a partial restore took, what came along, and what it left out. */
+function partialText(
+  snapshotId: string,
+  sourceName: string,
+  target: string,
+  partial: PartialRestoreSummary,
+  phases: Readonly<Record<string, number | undefined>>,
+): string {
+  const what = partial.tables
+    ? `table(s) ${partial.tables.join(", ")}`
+    : `${partial.entries ?? 0} entries (${formatBytes(partial.bytes ?? 0)} of files)`;
+  const lines = [
+    `restored ${what} of snapshot ${snapshotId.slice(0, 8)} of ${sourceName} into ${target} in ${seconds(phases).toFixed(1)}s; ` +
+      "verified against the snapshot's fingerprint for what was restored",
+  ];
+  if (partial.dependencies?.length) lines.push(`  with what it needs: ${partial.dependencies.join(", ")}`);
+  if (partial.leftOut?.length) lines.push(`  left out: ${partial.leftOut.join(", ")}`);
+  return lines.join("\n");
 }
 
 /**

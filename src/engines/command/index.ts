@@ -34,7 +34,7 @@ export const commandEngine: Engine<CommandSourceConfig> = {
     sqlChecks: false,
     contentHashes: false,
     pitr: false,
-    partialRestore: false,
+    partialRestore: [],
     // The closest kind: scratch.create makes a throwaway instance (or namespace) of the service.
     scratch: ["throwaway-cluster"],
   },

@@ -20,6 +20,7 @@
 
 import { readlink, stat } from "node:fs/promises";
 import { resolve } from "node:path";
+import { Readable } from "node:stream";
 import type { FilesSourceConfig } from "./config.ts";
 import { LifeboatError } from "../../errors.ts";
 import type { ArtifactSink, CaptureResult, EngineContext } from "../engine.ts";
@@ -27,6 +28,7 @@ import { encodeEntryHeader, endOfArchive } from "./archive-entry.ts";
 import { fileEntry, sourceReadError } from "./file-entry.ts";
 import { displayPath, underRoot } from "./raw-path.ts";
 import { treeFingerprint, type TreeRecord } from "./tree-hash.ts";
+import { encodeTreeIndex, treeIndexArtifact, type TreeIndexEntry } from "./tree-index.ts";
 import { walkTree, type TreeEntry } from "./walk.ts";
 
 export const treeArtifact = "tree.tar";
@@ -49,15 +51,33 @@ async function assertDirectory(root: string): Promise<void> {
   }
 }
 
-/** The archive's bytes, entry by entry; `records` receives each entry's fingerprint record. */
+/** Yield a generator's buffers, counting their bytes; return what it returns. */
+async function* counted<R>(
+  parts: AsyncGenerator<Buffer, R>,
+  add: (bytes: number) => void,
+): AsyncGenerator<Buffer, R> {
+  for (;;) {
+    const next = await parts.next();
+    if (next.done) return next.value;
+    add(next.value.length);
+    yield next.value;
+  }
+}
+
+/**
+ * The archive's bytes, entry by entry; `records` receives each entry's
+ * fingerprint record and `index` its tree index entry (where its bytes lie).
+ */
 async function* archive(
   root: string,
   entries: readonly TreeEntry[],
   records: TreeRecord[],
+  index: TreeIndexEntry[],
 ): AsyncGenerator<Buffer> {
   const rootBytes = Buffer.from(root);
   /** dev:inode of files with several names -> the first name archived (later ones become links). */
   const firstNames = new Map<string, TreeRecord>();
+  let position = 0;
   for (const entry of entries) {
     const absolute = underRoot(rootBytes, entry.path);
     const { stats } = entry;
@@ -68,32 +88,52 @@ async function* archive(
       mtime: Math.floor(stats.mtimeMs / 1000),
       size: 0,
     };
+    const start = position;
+    const indexed = (fields: Pick<TreeIndexEntry, "type" | "mode" | "size" | "digest" | "link">) =>
+      index.push({ ...common, ...fields, offset: start, length: position - start });
+    let header: Buffer;
     if (entry.type === "dir") {
-      yield encodeEntryHeader({ ...common, type: "dir", mode: stats.mode & 0o7777 });
+      header = encodeEntryHeader({ ...common, type: "dir", mode: stats.mode & 0o7777 });
+      position += header.length;
+      yield header;
       if (entry.path.length > 0)
         records.push({ path: entry.path, type: "dir", mode: stats.mode & 0o7777, size: 0, digest: "" });
+      indexed({ type: "dir", mode: stats.mode & 0o7777, size: 0, digest: "" });
     } else if (entry.type === "symlink") {
       const target = await readlink(absolute, { encoding: "buffer" }).catch((error: unknown) => {
         throw sourceReadError(error, absolute);
       });
-      yield encodeEntryHeader({ ...common, type: "symlink", mode: 0o777, linkpath: target });
+      header = encodeEntryHeader({ ...common, type: "symlink", mode: 0o777, linkpath: target });
+      position += header.length;
+      yield header;
       records.push({ path: entry.path, type: "symlink", mode: 0, size: 0, digest: target });
+      indexed({ type: "symlink", mode: 0o777, size: 0, digest: "", link: target });
     } else {
       const inode = `${stats.dev}:${stats.ino}`;
       const first = stats.nlink > 1 ? firstNames.get(inode) : undefined;
       if (first) {
         // Another name of a file already archived: a link, restored as the same inode.
-        yield encodeEntryHeader({
+        header = encodeEntryHeader({
           ...common,
           type: "hardlink",
           mode: stats.mode & 0o7777,
           linkpath: first.path,
         });
+        position += header.length;
+        yield header;
         records.push({ ...first, path: entry.path });
+        indexed({
+          type: "hardlink",
+          mode: first.mode,
+          size: first.size,
+          digest: String(first.digest),
+          link: first.path,
+        });
         continue;
       }
-      const record = yield* fileEntry(absolute, entry.path);
+      const record = yield* counted(fileEntry(absolute, entry.path), (bytes) => (position += bytes));
       records.push(record);
+      indexed({ type: "file", mode: record.mode, size: record.size, digest: String(record.digest) });
       if (stats.nlink > 1) firstNames.set(inode, record);
     }
   }
@@ -119,13 +159,16 @@ export async function captureFiles(
   context.signal?.throwIfAborted();
 
   const records: TreeRecord[] = [];
+  const index: TreeIndexEntry[] = [];
   async function* stoppable(): AsyncGenerator<Buffer> {
-    for await (const chunk of archive(root, entries, records)) {
+    for await (const chunk of archive(root, entries, records, index)) {
       context.signal?.throwIfAborted();
       if (chunk.length > 0) yield chunk;
     }
   }
   await sink.write(treeArtifact, stoppable());
+  // Written after the archive, from what was archived: ls, diff and partial restores read it.
+  await sink.write(treeIndexArtifact, Readable.from(encodeTreeIndex(index)));
   const fingerprint = treeFingerprint(records);
   return {
     consistentAt,

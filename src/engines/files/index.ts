@@ -5,6 +5,7 @@
 import type { Engine } from "../engine.ts";
 import { checkLocalPath } from "../local-target.ts";
 import { captureFiles } from "./capture.ts";
+import { describeTree } from "./describe.ts";
 import { filesSourceSchema, type FilesSourceConfig } from "./config.ts";
 import { filesSourceSize, provisionFilesScratch } from "./drill.ts";
 import { restoreFiles } from "./restore.ts";
@@ -24,13 +25,14 @@ export const filesEngine: Engine<FilesSourceConfig> = {
     sqlChecks: false,
     contentHashes: false,
     pitr: false,
-    partialRestore: false,
+    partialRestore: ["paths"],
     scratch: ["directory"],
   },
   checkTarget: (target) => checkLocalPath(target, "files", "a directory path", "/var/restore/uploads"),
   capture: captureFiles,
   inspectTarget: (target) => inspectFilesTarget(target),
   restore: restoreFiles,
+  describeSnapshot: describeTree,
   fingerprint: (target, context) => fingerprintFilesTarget(target, context.log),
   identifyTarget: async (source, target) =>
     (await overlapsSource(source.path, target))

@@ -15,9 +15,10 @@ import { basename, dirname, resolve } from "node:path";
 import { LifeboatError } from "../../errors.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { findLeftovers, fsyncPath, leftoverName, localTargetError } from "../../runtime/paths.ts";
-import type { EngineContext, RestoreInput, RestoreOptions } from "../engine.ts";
+import type { EngineContext, PartialRestoreSummary, RestoreInput, RestoreOptions } from "../engine.ts";
 import { treeArtifact } from "./capture.ts";
 import { extractTree } from "./extract.ts";
+import { partialTree } from "./partial.ts";
 import { childPath } from "./raw-path.ts";
 
 /** Whether the target exists and holds anything; refuses what restore must not replace. */
@@ -108,24 +109,26 @@ export async function restoreFiles(
   target: string,
   options: RestoreOptions,
   context: EngineContext,
-): Promise<void> {
+): Promise<PartialRestoreSummary | void> {
   const targetPath = resolve(target);
   let partial: string | undefined;
   try {
     const state = await checkTarget(targetPath, options);
+    // Only the chosen entries' bytes are read (partial.ts); the index is checked before anything is written.
+    const part = options.selection ? await partialTree(input, options.selection) : undefined;
     await removeStaleLeftovers(targetPath, context.log);
     partial = leftoverName(targetPath, "partial");
     await mkdir(partial, { mode: 0o700 });
     // Fetching and writing are one stream here, so "fetch" covers extraction; "restore" is fix-up and swap.
     await extractTree(
-      input.artifacts.open(treeArtifact),
+      part?.archive ?? input.artifacts.open(treeArtifact),
       partial,
       () => context.onPhase?.("restore"),
       context.signal,
     );
     context.signal?.throwIfAborted();
     // The caller's fingerprint check runs on the complete tree, before it takes the target's name.
-    await input.verify?.(partial);
+    await input.verify?.(partial, part?.scope);
     context.signal?.throwIfAborted();
 
     let old: string | undefined;
@@ -152,6 +155,7 @@ export async function restoreFiles(
       );
     }
     context.log.debug(`files: restored ${targetPath}`);
+    return part?.summary;
   } catch (error) {
     if (partial) await removeTree(partial);
     throw localTargetError(error, targetPath);

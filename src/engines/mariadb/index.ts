@@ -33,7 +33,7 @@ export const mariadbEngine: Engine<MariadbSourceConfig> = {
     sqlChecks: true,
     contentHashes: true,
     pitr: false,
-    partialRestore: false,
+    partialRestore: [],
     scratch: ["server-database", "throwaway-cluster"],
   },
   restoreGuarantee:

@@ -27,7 +27,7 @@ export const natsEngine: Engine<NatsSourceConfig> = {
     sqlChecks: false,
     contentHashes: false,
     pitr: false,
-    partialRestore: false,
+    partialRestore: [],
     scratch: ["throwaway-cluster"],
   },
   restoreGuarantee:

@@ -55,7 +55,7 @@ export const postgresEngine: Engine<PostgresSourceConfig> = {
     sqlChecks: true,
     contentHashes: true,
     pitr: true,
-    partialRestore: false,
+    partialRestore: [],
     scratch: ["throwaway-cluster", "server-database"],
   },
   checkTarget: (target) => parsePostgresUrl(target, "target") && target,

@@ -40,7 +40,7 @@ export const redisEngine: Engine<RedisSourceConfig> = {
     commandChecks: true,
     contentHashes: false,
     pitr: false,
-    partialRestore: false,
+    partialRestore: [],
     scratch: ["throwaway-cluster"],
   },
   checkTarget: checkRedisTarget,

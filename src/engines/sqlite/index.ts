@@ -25,7 +25,7 @@ export const sqliteEngine: Engine<SqliteSourceConfig> = {
     sqlChecks: true,
     contentHashes: true,
     pitr: false,
-    partialRestore: false,
+    partialRestore: [],
     scratch: ["directory"],
   },
   checkTarget: (target) =>
