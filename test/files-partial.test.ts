@@ -319,33 +319,44 @@ describe("the engine's own guards", () => {
     );
   });
 
+  /** The captured artifacts with one of them replaced: damage a reader cannot tell from the real thing. */
+  async function withReplaced(name: string, bytes: Buffer): Promise<MemoryArtifacts> {
+    const copy = new MemoryArtifacts();
+    for (const artifact of artifacts.artifacts) {
+      const stored = artifact.name === name ? bytes : artifacts.stored.get(artifact.name)!;
+      await copy.write(artifact.name, Readable.from([stored]));
+    }
+    return copy;
+  }
+
+  const refusedLeavingNothing = async (
+    name: string,
+    include: string[],
+    source: MemoryArtifacts,
+    code: string,
+  ) => {
+    const target = join(base, name);
+    await assert.rejects(restorePart(target, include, [], source), (error: unknown) =>
+      isLifeboatError(error, code),
+    );
+    await assert.rejects(readdir(target), /ENOENT/);
+  };
+
   test("an index that does not match the snapshot's fingerprint is refused", async () => {
-    const tampered = new MemoryArtifacts();
     const index = artifacts.stored.get(treeIndexArtifact)!.toString("utf8");
     // Another content digest for keep/a.txt: an index lying about what the archive holds.
     const lying = index.replace(/("keep\/a\.txt","file",\d+,\d+,\d+,\d+,\d+,")[0-9a-f]/, "$1X");
     assert.notEqual(lying, index);
-    await tampered.write(treeArtifact, Readable.from([artifacts.stored.get(treeArtifact)!]));
-    await tampered.write(treeIndexArtifact, Readable.from([Buffer.from(lying)]));
-    const target = join(base, "tampered");
-    await assert.rejects(restorePart(target, ["keep"], [], tampered), (error: unknown) =>
-      isLifeboatError(error, "CHECKSUM_MISMATCH"),
-    );
-    await assert.rejects(readdir(target), /ENOENT/);
+    const tampered = await withReplaced(treeIndexArtifact, Buffer.from(lying));
+    await refusedLeavingNothing("tampered", ["keep"], tampered, "CHECKSUM_MISMATCH");
   });
 
   test("damaged bytes of a chosen file fail verification and leave no target", async () => {
-    const damaged = new MemoryArtifacts();
     const archive = Buffer.from(artifacts.stored.get(treeArtifact)!);
     const at = archive.indexOf("c\n", archive.indexOf("keep/deep/c.txt") + 512);
     archive[at] = "X".charCodeAt(0);
-    await damaged.write(treeArtifact, Readable.from([archive]));
-    await damaged.write(treeIndexArtifact, Readable.from([artifacts.stored.get(treeIndexArtifact)!]));
-    const target = join(base, "damaged");
-    await assert.rejects(restorePart(target, ["keep/deep/c.txt"], [], damaged), (error: unknown) =>
-      isLifeboatError(error, "VERIFICATION_FAILED"),
-    );
-    await assert.rejects(readdir(target), /ENOENT/);
+    const damaged = await withReplaced(treeArtifact, archive);
+    await refusedLeavingNothing("damaged", ["keep/deep/c.txt"], damaged, "VERIFICATION_FAILED");
   });
 
   test("a snapshot without a tree index restores only whole, and still lists (from its archive)", async () => {
