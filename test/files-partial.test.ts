@@ -17,7 +17,7 @@ import { captureFiles, treeArtifact } from "../src/engines/files/capture.ts";
 import { filesEngine } from "../src/engines/files/index.ts";
 import { treeIndexArtifact } from "../src/engines/files/tree-index.ts";
 import { engineFor } from "../src/engines/registry.ts";
-import { isLifeboatError } from "../src/errors.ts";
+import { isLifeboatError, type ErrorCode } from "../src/errors.ts";
 import { backupSource } from "../src/operations/backup.ts";
 import { noProgress, type OperationContext } from "../src/operations/context.ts";
 import { compareSnapshots, describeSnapshot } from "../src/operations/inspect.ts";
@@ -333,7 +333,7 @@ describe("the engine's own guards", () => {
     name: string,
     include: string[],
     source: MemoryArtifacts,
-    code: string,
+    code: ErrorCode,
   ) => {
     const target = join(base, name);
     await assert.rejects(restorePart(target, include, [], source), (error: unknown) =>
