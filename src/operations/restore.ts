@@ -81,7 +81,10 @@ export async function restoreSnapshot(
     });
     if (request.dryRun) return { plan, dryRun: true, snapshot, phases: {}, verified: false };
 
-    const total = snapshot.artifacts.reduce((sum, artifact) => sum + artifact.size, 0);
+    // A partial restore reads an unknown share of the artifacts: a bar without a total, not one stuck at 3 %.
+    const total = request.options.selection
+      ? undefined
+      : snapshot.artifacts.reduce((sum, artifact) => sum + artifact.size, 0);
     context.progress.start(`restore ${request.sourceName}`, total);
     try {
       const verified = await restoreAndVerify({
