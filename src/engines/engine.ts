@@ -13,6 +13,7 @@ import type { z } from "zod";
 import type { ArtifactSink, ArtifactSource } from "../domain/artifacts.ts";
 import type { Fingerprint } from "../domain/fingerprint.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
+import type { SnapshotContents, SnapshotObject, TreeListingEntry } from "../domain/snapshot-contents.ts";
 import type { WalFiles } from "../domain/wal.ts";
 import type { PitrSupport } from "./pitr.ts";
 
@@ -32,6 +33,7 @@ import type { Logger } from "../runtime/logger.ts";
 import type { ProcessRunner } from "../runtime/process.ts";
 
 export type { ArtifactSink, ArtifactSource };
+export type { SnapshotContents, SnapshotObject, TreeListingEntry };
 
 export type RestorePhase = "fetch" | "restore";
 
@@ -335,39 +337,4 @@ export interface SourceGrowth {
   readonly snapshotBytes: number;
   /** What the bytes are, for the report: "table heap and TOAST bytes (pg_relation_size)". */
   readonly measure: string;
-}
-
-/** A snapshot's contents as `ls` lists them and `diff` compares them. */
-export type SnapshotContents =
-  | { readonly kind: "tree"; readonly entries: readonly TreeListingEntry[] }
-  | { readonly kind: "objects"; readonly objects: readonly SnapshotObject[] };
-
-/** One entry of a file tree snapshot. */
-export interface TreeListingEntry {
-  /** Relative path, "/"-separated (names that are not UTF-8 are shown with U+FFFD). */
-  readonly path: string;
-  readonly type: "file" | "dir" | "symlink" | "hardlink";
-  /** Permission bits (mode & 0o7777). */
-  readonly mode: number;
-  /** Content length of a file, 0 otherwise. */
-  readonly size: number;
-  /** Modification time, ISO-8601 (whole seconds). */
-  readonly mtime: string;
-  readonly uid: number;
-  readonly gid: number;
-  /** SHA-256 of a file's content (hex); a symlink's or hard link's target. */
-  readonly digest?: string;
-  readonly linkTarget?: string;
-}
-
-/** One object of a database snapshot: a table with its row count, a view, a function, ... */
-export interface SnapshotObject {
-  /** Lower-case kind as the engine names it: "table", "view", "sequence", "function", "index", "schema", ... */
-  readonly type: string;
-  /** Qualified where the engine has schemas: "billing.invoices". */
-  readonly name: string;
-  /** Rows at the snapshot's consistent point, from the fingerprint (tables). */
-  readonly rows?: number;
-  /** Bytes of the object's data in the snapshot's artifacts, where it has its own. */
-  readonly bytes?: number;
 }
