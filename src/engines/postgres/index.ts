@@ -10,6 +10,7 @@ import { capturePhysical } from "./physical/base-backup.ts";
 import { postgresPitr } from "./physical/pitr-support.ts";
 import { postgresModeOf, postgresSourceSchema, type PostgresSourceConfig } from "./config.ts";
 import { describeLocation, parsePostgresUrl, withClient } from "./connection.ts";
+import { describeSnapshot } from "./describe.ts";
 import { readFingerprint } from "./fingerprint.ts";
 import { identifyTarget } from "./identity.ts";
 import { queryScalar, sourceGrowth } from "./query.ts";
@@ -55,7 +56,7 @@ export const postgresEngine: Engine<PostgresSourceConfig> = {
     sqlChecks: true,
     contentHashes: true,
     pitr: true,
-    partialRestore: [],
+    partialRestore: ["tables"],
     scratch: ["throwaway-cluster", "server-database"],
   },
   checkTarget: (target) => parsePostgresUrl(target, "target") && target,
@@ -72,6 +73,7 @@ export const postgresEngine: Engine<PostgresSourceConfig> = {
       : [source],
   inspectTarget: (target) => inspectTarget(parsePostgresUrl(target, "target")),
   restore,
+  describeSnapshot: (snapshot, artifacts) => describeSnapshot(snapshot, artifacts),
   fingerprint: (target, _context, options) => fingerprintTarget(target, options),
   identifyTarget: (source, target, context, recorded) => identifyTarget(source, target, context, recorded),
   provisionScratch,

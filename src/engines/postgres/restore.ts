@@ -4,13 +4,15 @@
 // are still being fetched and verified (data-load.ts), and rename it into
 // place only when every pg_restore run succeeded and every artifact verified.
 // A failure drops the partial database; a kill leaves one whose name says it
-// is incomplete, dropped by the next restore into the same target.
+// is incomplete, dropped by the next restore into the same target. A table
+// restore (options.selection) takes the same path, with its entries chosen
+// from toc.dat before the server is touched and loaded by partial-restore.ts.
 
 import { availableParallelism } from "node:os";
 import type pg from "pg";
 import { LifeboatError } from "../../errors.ts";
 import { toolFailure } from "../../runtime/process.ts";
-import type { EngineContext, RestoreInput, RestoreOptions } from "../engine.ts";
+import type { EngineContext, PartialRestoreSummary, RestoreInput, RestoreOptions } from "../engine.ts";
 import {
   describeLocation,
   parsePostgresUrl,
@@ -18,9 +20,11 @@ import {
   withDatabase,
   type PgLocation,
 } from "./connection.ts";
+import { loadPartial, partialScope, partialSummary, planPartialRestore } from "./partial-restore.ts";
 import { readServerInfo } from "./server-info.ts";
 import { defaultLoadTuning, loadInPhases, type LoadTuning } from "./data-load.ts";
 import { stageAll, stageToc, type StagedToc } from "./staging.ts";
+import type { TableSelectionPlan } from "./table-selection.ts";
 import {
   connectMaintenance,
   createDatabase,
@@ -38,11 +42,15 @@ export async function restore(
   context: EngineContext,
   /** `false`: stage every file before pg_restore starts, in one run (the behaviour before pipelining). */
   tuning: LoadTuning | false = defaultLoadTuning,
-): Promise<void> {
+): Promise<PartialRestoreSummary | void> {
   const location = parsePostgresUrl(target, "target");
   const where = describeLocation(location);
   const staged = await stageToc(input.artifacts, context.tempDir, options.globals === true);
-  if (tuning === false) await stageAll(input.artifacts, staged, context.signal);
+  // A table restore chooses its entries from toc.dat now: a refusal happens before the server is touched.
+  const selected = options.selection
+    ? await planPartialRestore(staged, options.selection, context.log)
+    : undefined;
+  if (tuning === false && !selected) await stageAll(input.artifacts, staged, context.signal);
   // toc.dat is fetched and verified: from here on the time is the service's own
   // restore, with the data files fetched and verified alongside it.
   context.signal?.throwIfAborted();
@@ -56,6 +64,12 @@ export async function restore(
   const maintenance = await connectMaintenance(location, "TARGET_UNREACHABLE");
   try {
     await refuseNonEmpty(maintenance, location, options);
+    if (selected && options.clean) {
+      // A table restore builds a new database of just those tables; said plainly, as it drops the rest.
+      context.log.warn(
+        `--clean with --table: ${where} is replaced by a database holding only ${selected.tables.join(", ")}`,
+      );
+    }
     await dropStalePartials(maintenance, location.database, context.log);
     if (staged.globalsFile) {
       await applyGlobals(
@@ -95,13 +109,20 @@ export async function restore(
         options,
         context,
         tuning,
+        selected,
       );
       // The caller's fingerprint check runs on the complete partial database, before anything is dropped.
-      await input.verify?.(urlForDatabase(target, partial));
+      await input.verify?.(urlForDatabase(target, partial), selected ? partialScope(selected) : undefined);
       // Interrupted after pg_restore finished: still stop, so an old target is never dropped late.
       context.signal?.throwIfAborted();
       // Re-check at the last moment: someone may have filled the target meanwhile.
       await refuseNonEmpty(maintenance, location, options);
+      if (selected && options.clean) {
+        // A table restore builds a new database of just those tables; said plainly, as it drops the rest.
+        context.log.warn(
+          `--clean with --table: ${where} is replaced by a database holding only ${selected.tables.join(", ")}`,
+        );
+      }
       await dropDatabase(maintenance, location.database);
       await renameDatabase(maintenance, partial, location.database);
     } catch (error) {
@@ -110,7 +131,10 @@ export async function restore(
       );
       throw error;
     }
-    context.log.info(`restored into ${where}`);
+    context.log.info(
+      selected ? `restored ${selected.tables.join(", ")} into ${where}` : `restored into ${where}`,
+    );
+    return selected ? partialSummary(selected) : undefined;
   } finally {
     await maintenance.end().catch(() => {});
   }
@@ -147,6 +171,7 @@ async function runPgRestore(
   options: RestoreOptions,
   context: EngineContext,
   tuning: LoadTuning | false,
+  selected: TableSelectionPlan | undefined,
 ): Promise<void> {
   const connection = toolConnection(location);
   const jobs = options.jobs ?? Math.min(4, availableParallelism());
@@ -168,6 +193,17 @@ async function runPgRestore(
     if (!result.ok) signal?.throwIfAborted();
     if (!result.ok) throw toolFailure(result, `restoring into ${describeLocation(location)}`);
   };
+  if (selected) {
+    const signal = context.signal;
+    return loadPartial({
+      plan: selected,
+      artifacts: input.artifacts,
+      staged,
+      jobs,
+      pgRestore,
+      ...(signal ? { signal } : {}),
+    });
+  }
   if (tuning === false) return pgRestore([`--jobs=${jobs}`], staged.dumpDir, context.signal);
 
   await loadInPhases({
