@@ -10,6 +10,7 @@ import { backup, type DatabaseSync } from "node:sqlite";
 import type { SqliteSourceConfig } from "./config.ts";
 import { LifeboatError } from "../../errors.ts";
 import type { ArtifactSink, CaptureResult, EngineContext } from "../engine.ts";
+import { recordObjects } from "./describe.ts";
 import { fingerprintDatabase } from "./fingerprint.ts";
 import { openExistingReadOnly, openPrivateCopy } from "./open.ts";
 
@@ -81,6 +82,8 @@ export async function captureSqlite(
     let fingerprint;
     try {
       fingerprint = fingerprintDatabase(copy, { contentHashes: source.content_hashes === true });
+      // Names and types only, so `ls` shows indexes, views and triggers without fetching the file.
+      engineMeta.objects = recordObjects(copy);
     } catch (error) {
       // A source SQLite copies page by page but cannot read back (a damaged b-tree): not a Lifeboat bug.
       throw new LifeboatError(

@@ -7,6 +7,8 @@ import { checkLocalPath } from "../local-target.ts";
 import { captureSqlite } from "./capture.ts";
 import { sqliteSourceSchema, type SqliteSourceConfig } from "./config.ts";
 import { provisionSqliteScratch, querySqliteScalar, sqliteSourceSize } from "./drill.ts";
+import { describeSqliteSnapshot } from "./describe.ts";
+import { restoreSqliteTables } from "./partial-restore.ts";
 import { restoreSqlite } from "./restore.ts";
 import { fingerprintSqliteTarget, inspectSqliteTarget, isSameSqliteFile } from "./target.ts";
 
@@ -25,14 +27,19 @@ export const sqliteEngine: Engine<SqliteSourceConfig> = {
     sqlChecks: true,
     contentHashes: true,
     pitr: false,
-    partialRestore: [],
+    partialRestore: ["tables"],
     scratch: ["directory"],
   },
   checkTarget: (target) =>
     checkLocalPath(target, "sqlite", "the path of a database file", "/var/restore/app.db"),
   capture: captureSqlite,
   inspectTarget: (target) => inspectSqliteTarget(target),
-  restore: restoreSqlite,
+  // Chosen tables: a new file holding only them (partial-restore.ts), with the same guards and swap.
+  restore: (input, target, options, context) =>
+    options.selection
+      ? restoreSqliteTables(input, target, options.selection, options, context)
+      : restoreSqlite(input, target, options, context),
+  describeSnapshot: async (snapshot) => describeSqliteSnapshot(snapshot),
   fingerprint: (target, _context, options) => fingerprintSqliteTarget(target, options),
   identifyTarget: async (source, target) =>
     (await isSameSqliteFile(source.path, target))

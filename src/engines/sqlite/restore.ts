@@ -19,7 +19,8 @@ import { databaseArtifact } from "./capture.ts";
 /** Files SQLite keeps beside a database; a stale one would be replayed into the new file and corrupt it. */
 export const sideFileSuffixes = ["-wal", "-shm", "-journal"] as const;
 
-async function checkTarget(targetPath: string, options: RestoreOptions): Promise<void> {
+/** The guards every restore into `targetPath` passes first: its directory exists, a non-empty file needs --force/--clean. */
+export async function checkSqliteTarget(targetPath: string, options: RestoreOptions): Promise<void> {
   const parent = dirname(targetPath);
   const parentInfo = await stat(parent).catch((error: NodeJS.ErrnoException) => error);
   if (parentInfo instanceof Error || !parentInfo.isDirectory()) {
@@ -117,7 +118,7 @@ export async function restoreSqlite(
   context: EngineContext,
 ): Promise<void> {
   const targetPath = resolve(target);
-  await checkTarget(targetPath, options);
+  await checkSqliteTarget(targetPath, options);
   // Hidden, and named after its process, so a later restore can tell a dead one from a live one.
   const partial = join(dirname(targetPath), leftoverName(`.${basename(targetPath)}`, "partial"));
   try {
