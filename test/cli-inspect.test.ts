@@ -147,3 +147,46 @@ test("flags for a part the engine cannot restore are refused before anything run
   assert.match(alone.json.error.message, /--no-foreign-keys goes with --table/);
   await assert.rejects(readdir(join(ws.dir, "x")), /ENOENT/);
 });
+
+test("restore --table takes back one SQLite table, verified, and --dry-run only says what it would do", async () => {
+  const target = join(ws.dir, "only-t.db");
+  const dry = await ws.cli(["restore", "app-sqlite", "--to", target, "--table", "t", "--dry-run", "--json"]);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.ok(
+    dry.json.plan.steps.some((step: string) => step.startsWith("restore only tables t, with what they need")),
+    dry.json.plan.steps.join("\n"),
+  );
+  await assert.rejects(readFile(target), /ENOENT/);
+
+  const restored = await ws.cli(["restore", "app-sqlite", "--to", target, "--table", "t", "--json"]);
+  assert.equal(restored.code, 0, restored.stderr);
+  assert.equal(restored.json.verified, true);
+  assert.deepEqual(restored.json.partial.tables, ["t"]);
+  const db = new DatabaseSync(target, { readOnly: true });
+  try {
+    assert.deepEqual(
+      db
+        .prepare("SELECT id, v FROM t ORDER BY id")
+        .all()
+        .map((row) => ({ ...row })),
+      [
+        { id: 1, v: "x" },
+        { id: 2, v: "y" },
+      ],
+    );
+  } finally {
+    db.close();
+  }
+  const unknown = await ws.cli([
+    "restore",
+    "app-sqlite",
+    "--to",
+    join(ws.dir, "u.db"),
+    "--table",
+    "nope",
+    "--json",
+  ]);
+  assert.equal(unknown.code, 2);
+  assert.equal(unknown.json.error.code, "BAD_ARGUMENT");
+  assert.match(unknown.json.error.message, /no table nope; its tables: t/);
+});

@@ -88,7 +88,11 @@ export function planRestore(input: RestorePlanInput): RestorePlan {
       : []),
     ...(options.selection
       ? [
-          `restore only ${describeSelection(options.selection)}: fetch only the artifacts (and, for a tree, the byte ranges) they need, and verify what is restored against the snapshot's fingerprint`,
+          `restore only ${describeSelection(options.selection)}, ${
+            options.selection.tables?.length || options.selection.schemas?.length
+              ? "with what they need to exist"
+              : "fetching only the byte ranges they need"
+          }, and verify what is restored against the snapshot's fingerprint`,
         ]
       : [`fetch and verify ${snapshot.artifacts.length} artifact(s), ${bytes} bytes in ${chunks} chunk(s)`]),
     ...(engine.capabilities.atomicSwap
