@@ -147,6 +147,20 @@ describe("a read-only repository", () => {
     assert.deepEqual(drills.json.drills, []);
   });
 
+  test("stats and tag --dry-run work on a read-only repository; a real tag change is refused", async (t) => {
+    if (typeof view === "string") return t.skip(view);
+    const stats = await ro(["stats", "--json"]);
+    assert.equal(stats.code, 0, stats.stderr);
+    assert.equal(stats.json.total.snapshots, 1);
+    const id = (await ro(["snapshots", "--json"])).json.snapshots[0].id;
+    const plan = await ro(["tag", "add", id, "release", "--dry-run", "--json"]);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.equal(plan.json.changed, true);
+    const real = await ro(["tag", "add", id, "release", "--json"]);
+    assert.equal(real.code, 3, real.stderr);
+    assert.equal(real.json.error.code, "REPOSITORY_READ_ONLY");
+  });
+
   test("forget --dry-run plans on a read-only repository; the real forget is refused", async (t) => {
     if (typeof view === "string") return t.skip(view);
     const plan = await ro(["forget", "--keep-last", "1", "--dry-run", "--json"]);

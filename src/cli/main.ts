@@ -128,9 +128,54 @@ function buildProgram(): Command {
     .command("snapshots")
     .description("list snapshots, oldest first")
     .argument("[source...]", "only these sources")
-    .action(async (sources: string[], _options, command: Command) => {
+    .option(
+      "--tag <tags>",
+      "only snapshots with these tags (a,b: both; repeat --tag: either)",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .action(async (sources: string[], flags: { tag?: string[] }, command: Command) => {
       const { snapshotsCommand } = await import("./commands/snapshots.ts");
-      await snapshotsCommand(await commandEnv(command), sources);
+      await snapshotsCommand(await commandEnv(command), sources, flags);
+    });
+
+  const tag = program
+    .command("tag")
+    .description("change a snapshot's tags (a new manifest, so a new snapshot id; see docs/cli-json.md)");
+  for (const action of ["add", "remove"] as const) {
+    tag
+      .command(action)
+      .description(
+        action === "add"
+          ? "add tags to a snapshot; `forget --keep-tag TAG` keeps tagged ones, the tag `pin` keeps one always"
+          : "remove tags from a snapshot",
+      )
+      .argument("<snapshot>", "snapshot id, unique id prefix, or latest (with --source)")
+      .argument("<tag...>", "tags (letters, digits and . _ : @ / + -)")
+      .option("--source <name>", "the source whose snapshot `latest` means (and to check an id against)")
+      .option("--dry-run", "print the change and the new id, change nothing")
+      .action(
+        async (
+          snapshot: string,
+          tags: string[],
+          flags: { source?: string; dryRun?: boolean },
+          command: Command,
+        ) => {
+          const { tagCommand } = await import("./commands/tag.ts");
+          await tagCommand(await commandEnv(command), action, snapshot, tags, flags);
+        },
+      );
+  }
+
+  program
+    .command("stats")
+    .description(
+      "how much the snapshots hold, what they take in the repository, and the dedup and compression ratios",
+    )
+    .argument("[source...]", "only these sources")
+    .option("--last <n>", "growth: the last N snapshots of each source", "5")
+    .action(async (sources: string[], flags: { last: string }, command: Command) => {
+      const { statsCommand } = await import("./commands/stats.ts");
+      await statsCommand(await commandEnv(command), sources, flags);
     });
 
   registerInspectCommands(program, commandEnv);

@@ -76,6 +76,8 @@ const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set([
   "drills",
   "key list",
   "forget --dry-run",
+  "tag --dry-run",
+  "stats",
   "copy", // reads the repository it copies from; the destination is locked and written separately
 ]);
 

@@ -39,6 +39,12 @@ export interface Snapshot {
   readonly engineMeta: Readonly<Record<string, unknown>>;
   readonly fingerprint: Fingerprint;
   readonly tags: readonly string[];
+  /**
+   * Set when the tags were changed (`lifeboat tag`): the id of the snapshot's
+   * first manifest, kept across every later change, so records that name the
+   * first id (a bundle's members) still find it. Absent on a manifest as backup wrote it.
+   */
+  readonly original?: string;
 }
 
 /** The manifest fields an engine run produces; the repository adds id, artifacts and bookkeeping. */

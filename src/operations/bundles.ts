@@ -1,6 +1,9 @@
 // Finding a group's bundle: the newest one by default, or one named by id
 // (or unique prefix). Only complete bundle records exist (group-backup.ts),
-// and retention keeps their snapshots whole (plan/bundles.ts).
+// and retention keeps their snapshots whole (plan/bundles.ts). A bundle
+// record is immutable and names its members' first snapshot ids; a member
+// whose tags were changed since (`lifeboat tag`) has a new id and records the
+// first one as `original`, so the bundle found here names the current ids.
 
 import { parseBundle, type Bundle } from "../domain/bundle.ts";
 import { LifeboatError } from "../errors.ts";
@@ -31,5 +34,27 @@ export async function findBundle(
       { hint: `Take one with: lifeboat backup --group ${group}` },
     );
   }
-  return bundle;
+  return currentMembers(context, bundle);
+}
+
+/** The bundle with each member that no longer exists under its id replaced by the snapshot retagged from it. */
+async function currentMembers(context: OperationContext, bundle: Bundle): Promise<Bundle> {
+  const snapshots = await context.repository.listSnapshots();
+  const present = new Set(snapshots.map((snapshot) => snapshot.id));
+  if (bundle.members.every((member) => present.has(member.snapshot))) return bundle;
+  const byOriginal = new Map(
+    snapshots.flatMap((snapshot) =>
+      snapshot.original === undefined ? [] : [[`${snapshot.source}\n${snapshot.original}`, snapshot.id]],
+    ),
+  );
+  return {
+    ...bundle,
+    members: bundle.members.map((member) => {
+      const current = present.has(member.snapshot)
+        ? undefined
+        : byOriginal.get(`${member.source}\n${member.snapshot}`);
+      // Not found at all: left as recorded, and restoring it fails naming that id.
+      return current === undefined ? member : { ...member, snapshot: current };
+    }),
+  };
 }

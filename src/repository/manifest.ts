@@ -2,6 +2,7 @@
 // "Manifests"). Field order is fixed here, so the same snapshot always has
 // the same bytes and thus the same id.
 
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { ArtifactRef, Snapshot, SnapshotDraft } from "../domain/snapshot.ts";
 import { tooNew } from "./config-file.ts";
@@ -41,6 +42,7 @@ const manifestSchema = z.object({
     hashes: z.record(z.string(), z.string()),
   }),
   tags: z.array(z.string()),
+  original: hex64.optional(),
 });
 
 export function encodeManifest(draft: SnapshotDraft, artifacts: readonly ArtifactRef[]): Buffer {
@@ -57,8 +59,28 @@ export function encodeManifest(draft: SnapshotDraft, artifacts: readonly Artifac
     engineMeta: draft.engineMeta,
     fingerprint: { counts: draft.fingerprint.counts, hashes: draft.fingerprint.hashes },
     tags: draft.tags,
+    // Only when set: a manifest backup wrote keeps exactly its bytes, and so its id.
+    ...(draft.original !== undefined ? { original: draft.original } : {}),
   };
   return Buffer.from(JSON.stringify(manifest), "utf8");
+}
+
+/**
+ * The manifest of `snapshot` with other tags (`lifeboat tag`): the same
+ * contents, these tags sorted and unique, and `original` naming the first
+ * manifest (the snapshot's own `original` when it has one). Its id is known
+ * before anything is written, so a dry run can name it.
+ */
+export function retaggedManifest(
+  snapshot: Snapshot,
+  tags: readonly string[],
+): { readonly id: string; readonly bytes: Buffer } {
+  const { id, artifacts, ...draft } = snapshot;
+  const bytes = encodeManifest(
+    { ...draft, tags: [...new Set(tags)].sort(), original: snapshot.original ?? id },
+    artifacts,
+  );
+  return { id: createHash("sha256").update(bytes).digest("hex"), bytes };
 }
 
 /** Parse verified manifest bytes; a manifest that does not fit the schema is an error naming it. */
@@ -82,6 +104,6 @@ export function decodeManifest(id: string, plaintext: Buffer): Snapshot {
       `manifest does not match the v${MANIFEST_VERSION} schema (${issue?.path.join(".")}: ${issue?.message})`,
     );
   }
-  const { formatVersion: _version, ...snapshot } = parsed.data;
-  return { id, ...snapshot };
+  const { formatVersion: _version, original, ...snapshot } = parsed.data;
+  return { id, ...snapshot, ...(original !== undefined ? { original } : {}) };
 }

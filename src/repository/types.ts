@@ -177,6 +177,13 @@ export interface IndexRepair {
   readonly unreadable: readonly DamagedObject[];
 }
 
+export interface ChunkSize {
+  /** Bytes of its envelope as stored (compressed, then encrypted). */
+  readonly stored: number;
+  /** Its plaintext length; null where the repository does not record it (format 1 objects). */
+  readonly plain: number | null;
+}
+
 export interface ChunkPlace {
   readonly key: string;
   readonly offset: number;
@@ -265,6 +272,22 @@ export interface Repository {
    * holds the exclusive lock. Deleting a manifest that is already gone is not an error.
    */
   forgetSnapshot(id: string): Promise<void>;
+  /**
+   * Change a snapshot's tags (`lifeboat tag`). A manifest is immutable and
+   * named by its hash, so this writes a new manifest with the same contents,
+   * these tags and `original` (the first manifest's id, kept from the
+   * snapshot when it has one), then deletes the old one; returns the new
+   * snapshot. Tags equal to the current ones write nothing and return the
+   * snapshot as it is. The caller holds the exclusive lock.
+   */
+  replaceSnapshotTags(snapshot: Snapshot, tags: readonly string[]): Promise<Snapshot>;
+  /**
+   * The stored and plaintext sizes of these chunks (`lifeboat stats`), from
+   * the index; chunks it does not name are looked for as format 1 objects in
+   * one listing of data/ (their plaintext size is unknown: null). A chunk
+   * found nowhere is absent from the map.
+   */
+  chunkSizes(ids: Iterable<string>): Promise<Map<string, ChunkSize>>;
   /**
    * Where a chunk's envelope is stored: its object and byte range (a whole
    * object in format 1, a range of a pack in format 2); undefined when

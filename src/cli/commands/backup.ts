@@ -2,6 +2,7 @@
 // Each source is backed up independently: one failing does not stop the
 // others, and the exit code reports the first failure.
 
+import { refuseInternalTags, validTags } from "../../domain/tags.ts";
 import { LifeboatError } from "../../errors.ts";
 import { backupSource, captureVariantsOf, type BackupResult } from "../../operations/backup.ts";
 import { recorded } from "../../operations/run-record.ts";
@@ -14,28 +15,13 @@ interface Failure {
   readonly error: LifeboatError;
 }
 
-/** A tag: a word a shell and a YAML list keep as is (restic allows anything but commas; this is stricter). */
-const TAG = /^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,63}$/;
-
-export function validTags(tags: readonly string[]): string[] {
-  for (const tag of tags) {
-    if (!TAG.test(tag)) {
-      throw new LifeboatError(
-        "BAD_ARGUMENT",
-        `--tag ${JSON.stringify(tag)}: a tag is 1 to 64 letters, digits and . _ : @ / + - (starting with a letter or digit)`,
-        { details: { flag: "--tag", value: tag } },
-      );
-    }
-  }
-  return [...tags];
-}
-
 export async function backupCommand(
   env: CommandEnv,
   names: readonly string[],
   flags: { tag?: readonly string[]; group?: string } = {},
 ): Promise<void> {
   const tags = validTags(flags.tag ?? []);
+  refuseInternalTags(tags, "--tag");
   const { results, failures, bundle } = await withRepository(
     env,
     { kind: "shared", command: "backup" },

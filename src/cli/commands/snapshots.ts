@@ -1,16 +1,24 @@
 // lifeboat snapshots [SOURCE...]: list snapshots, oldest first. A damaged
 // manifest affects only its own snapshot: the listing succeeds (exit 0), the
 // damaged ones are named on stderr and in `damaged` (restic lists likewise).
+// --tag a,b keeps the snapshots with both tags; --tag a --tag b those with either.
 
 import { shortId, totalSize } from "../../domain/snapshot.ts";
+import { matchesTagFilter, parseTagFilter } from "../../domain/tags.ts";
 import { formatBytes, table } from "../output.ts";
 import { withRepository, type CommandEnv } from "../session.ts";
 
-export async function snapshotsCommand(env: CommandEnv, names: readonly string[]): Promise<void> {
+export async function snapshotsCommand(
+  env: CommandEnv,
+  names: readonly string[],
+  flags: { tag?: readonly string[] } = {},
+): Promise<void> {
+  const filter = parseTagFilter(flags.tag ?? []);
   const { snapshots, damaged } = await withRepository(env, null, async (context) => {
     const listing = await context.repository.listSnapshotsWithDamage();
     const wanted = listing.snapshots.filter(
-      (snapshot) => names.length === 0 || names.includes(snapshot.source),
+      (snapshot) =>
+        (names.length === 0 || names.includes(snapshot.source)) && matchesTagFilter(snapshot.tags, filter),
     );
     return { snapshots: wanted, damaged: listing.damaged };
   });
@@ -32,6 +40,7 @@ export async function snapshotsCommand(env: CommandEnv, names: readonly string[]
         size: totalSize(snapshot),
         artifacts: snapshot.artifacts.length,
         tags: snapshot.tags,
+        original: snapshot.original ?? null,
         fingerprint: snapshot.fingerprint,
         engineMeta: snapshot.engineMeta,
       })),
