@@ -221,7 +221,13 @@ export function commandCheck(
     signal?.addEventListener("abort", onAbort, { once: true });
     if (signal?.aborted) onAbort();
     let output = "";
-    const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-2000));
+    // A tool that prints its usage after an error ends with the usage: the error line is kept apart.
+    let errorLine: string | undefined;
+    const keep = (chunk: Buffer) => {
+      const text = chunk.toString();
+      errorLine ??= text.split("\n").find((line) => /\berror\b/i.test(line));
+      output = (output + text).slice(-2000);
+    };
     child.stdout.on("data", keep);
     child.stderr.on("data", keep);
     const finish = (outcome: CheckOutcome) => {
@@ -235,7 +241,9 @@ export function commandCheck(
     child.on("exit", () => pid !== undefined && killGroup(pid));
     child.on("error", (error) => finish({ name, kind: "command", result: "error", detail: error.message }));
     child.on("close", (code, signal) => {
-      const tail = output.trim().split("\n").slice(-3).join(" | ");
+      const last = output.trim().split("\n").slice(-3);
+      const head = errorLine !== undefined && !last.includes(errorLine) ? [errorLine.trim(), "..."] : [];
+      const tail = [...head, ...last].join(" | ");
       const status = stopped ?? (signal ? `killed by ${signal}` : `exit ${code}`);
       finish({
         name,
