@@ -8,7 +8,9 @@ import { parseDuration } from "../domain/duration.ts";
 import { ExitCode, LifeboatError } from "../errors.ts";
 import { redact, redactDeep } from "../runtime/redact.ts";
 import { lifeboatVersion } from "../version.ts";
+import { registerExerciseCommands } from "./exercise-commands.ts";
 import { registerInspectCommands } from "./inspect-commands.ts";
+import { registerRunbookCommands } from "./runbook-commands.ts";
 import { registerMaintenanceCommands } from "./maintenance-commands.ts";
 import { registerOperationsCommands } from "./operations-commands.ts";
 import { registerRestoreCommand } from "./restore-command.ts";
@@ -25,6 +27,17 @@ const abort = new AbortController();
 
 /** The commands that keep run records, and so beat, notify and export metrics (cli/after-run.ts). */
 const RECORDING_COMMANDS: ReadonlySet<string> = new Set(["backup", "drill", "check", "prune", "forget"]);
+
+/** `drill`'s flags (cli/commands/drill.ts). */
+type DrillFlags = {
+  snapshot: string;
+  group?: string;
+  operator?: string;
+  reviewer?: string;
+  runbook?: string;
+  section?: string;
+  stepTimeout?: string;
+};
 
 /** The running command, for what happens after it (cli/after-run.ts). */
 let running: { env: CommandEnv; name: string } | undefined;
@@ -179,6 +192,8 @@ function buildProgram(): Command {
     });
 
   registerInspectCommands(program, commandEnv);
+  registerRunbookCommands(program, commandEnv);
+  registerExerciseCommands(program, commandEnv);
   registerRestoreCommand(program, commandEnv);
   registerWalCommands(program, commandEnv);
 
@@ -266,10 +281,31 @@ function buildProgram(): Command {
       "latest",
     )
     .option("--group <group>", "drill every member of a group's bundle at once and run the group's checks")
-    .action(async (sources: string[], flags: { snapshot: string; group?: string }, command: Command) => {
+    .option("--operator <name>", "who runs the drill, for its report and record (default: user@host)")
+    .option("--reviewer <name>", "who reviews the drill, for its report and record")
+    .option(
+      "--runbook <file>",
+      "run a runbook section's `run` blocks against a scratch target ($RESTORE_TARGET) instead (docs/runbooks.md)",
+    )
+    .option("--section <title>", "with --runbook: the section (its heading) to run")
+    .option("--step-timeout <duration>", "with --runbook: how long one step may take", "30m")
+    .action(async (sources: string[], flags: DrillFlags, command: Command) => {
+      if (flags.runbook !== undefined) {
+        if (flags.group !== undefined || flags.snapshot !== "latest")
+          throw new LifeboatError(
+            "BAD_ARGUMENT",
+            "drill --runbook runs the procedure as written: it takes no --group or --snapshot",
+          );
+        const { drillRunbookCommand } = await import("./commands/drill-runbook.ts");
+        return drillRunbookCommand(await commandEnv(command), sources, { ...flags, runbook: flags.runbook });
+      }
+      if (flags.section !== undefined)
+        throw new LifeboatError("BAD_ARGUMENT", "--section goes with --runbook FILE");
       if (flags.group !== undefined) {
         if (sources.length > 0)
           throw new LifeboatError("BAD_ARGUMENT", "drill --group takes no source names");
+        if (flags.operator !== undefined || flags.reviewer !== undefined)
+          throw new LifeboatError("BAD_ARGUMENT", "drill --group does not record --operator/--reviewer yet");
         const { drillGroupCommand } = await import("./commands/drill-group.ts");
         return drillGroupCommand(await commandEnv(command), flags.group, flags);
       }

@@ -6,6 +6,7 @@
 // docs/config.schema.json is generated from the assembled schema.
 
 import { z } from "zod";
+import { exerciseReferenceIssues, exercisesSchemaFor } from "./exercise-schema.ts";
 import { groupName, groupOf, groupSchema } from "./group-schema.ts";
 import { scheduleName, scheduleSchema } from "./schedule-schema.ts";
 import { retentionPolicy } from "./source-fields.ts";
@@ -154,8 +155,10 @@ export function configSchemaFor<S extends z.ZodType>(source: S) {
         .record(groupName, groupSchema)
         .default({})
         .describe("Sources backed up from one barrier and drilled together (backup --group, drill --group)."),
+      exercises: exercisesSchemaFor(notifyTarget).optional(),
     })
     .superRefine((config, context) => {
+      for (const issue of exerciseReferenceIssues(config)) context.addIssue(issue);
       for (const [name, schedule] of Object.entries(config.schedules)) {
         if (schedule.group !== undefined && !(schedule.group in config.groups))
           context.addIssue({

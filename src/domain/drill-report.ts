@@ -89,8 +89,10 @@ export interface DrillReport {
   readonly status: DrillStatus;
   readonly startedAt: string;
   readonly finishedAt: string;
-  /** user@host that ran the drill. */
+  /** Who ran the drill: `drill --operator NAME`, else the user@host that ran it. */
   readonly operator: string;
+  /** Who reviews the drill (`drill --reviewer NAME`); absent when none was named (and in older reports). */
+  readonly reviewer?: string;
   /** Where the drill ran: host and scratch target description. */
   readonly environment: string;
   readonly snapshot: {
@@ -113,7 +115,22 @@ export interface DrillReport {
   readonly checks: readonly CheckOutcome[];
   /** Errors and warnings met on the way, in order. */
   readonly issues: readonly string[];
+  /** Runbook drills (`drill --runbook`): the procedure that was run, with a time per step. */
+  readonly runbook?: RunbookEvidence;
   readonly lifeboatVersion: string;
+}
+
+export interface RunbookEvidence {
+  readonly file: string;
+  /** The section's heading as written. */
+  readonly section: string;
+  /** The steps that ran, in order; the steps after a failed one did not run. */
+  readonly steps: readonly {
+    /** The block's line in the runbook. */
+    readonly line: number;
+    readonly seconds: number;
+    readonly result: CheckResult;
+  }[];
 }
 
 /** The status follows from the evidence; it is derived, never set by hand. */

@@ -41,6 +41,10 @@ export interface DrillRequest {
    * it returns, so the group's checks can use every member at once.
    */
   readonly holdScratch?: (scratch: ScratchTarget, passed: boolean) => Promise<void>;
+  /** Who runs the drill (drill --operator); default: the user@host running it. */
+  readonly operator?: string;
+  /** Who reviews it (drill --reviewer); absent from the report when not named. */
+  readonly reviewer?: string;
 }
 
 /** Failures that prove the backup itself does not restore, as opposed to the drill being unable to run. */
@@ -73,8 +77,10 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
   const engine = context.engineFor(source.engine);
   const startedAt = context.now();
   const id = drillId(startedAt);
+  const operator = request.operator ?? `${safeUser()}@${context.hostname}`;
+  const reviewer = request.reviewer !== undefined ? { reviewer: request.reviewer } : {};
   if (engine.pitr?.takesBaseBackups(source)) {
-    return runPitrDrill(context, { sourceName, source, id, operator: `${safeUser()}@${context.hostname}` });
+    return { ...(await runPitrDrill(context, { sourceName, source, id, operator })), ...reviewer };
   }
   const clock = new PhaseClock(() => context.now().getTime(), startedAt.getTime());
   const { phases } = clock;
@@ -198,7 +204,8 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
     status: drillStatus({ checks, rto, rpo, failed: failedHard }),
     startedAt: startedAt.toISOString(),
     finishedAt: context.now().toISOString(),
-    operator: `${safeUser()}@${context.hostname}`,
+    operator,
+    ...reviewer,
     environment: `${context.hostname}${scratch ? `, ${scratch.description}` : ""}`,
     snapshot: {
       id: snapshot?.id ?? null,
@@ -268,7 +275,8 @@ async function predictRto(
   };
 }
 
-function safeUser(): string {
+/** The user running Lifeboat, for the report's operator; "unknown" where the OS cannot say. */
+export function safeUser(): string {
   try {
     return userInfo().username;
   } catch {

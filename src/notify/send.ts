@@ -27,7 +27,7 @@ function wanted(target: NotifyTarget, report: DrillReport): boolean {
 }
 
 /** Where a webhook points, without its secret path (Slack URLs are credentials). */
-function describe(target: NotifyTarget): string {
+function describe(target: Pick<NotifyTarget, "kind" | "url">): string {
   const url = new URL(target.url);
   return target.kind === "slack"
     ? `slack (${url.host})`
@@ -66,9 +66,13 @@ export function notifyRunFailure(
   );
 }
 
-async function deliver(
-  targets: readonly NotifyTarget[],
-  bodyFor: (target: NotifyTarget) => unknown,
+/**
+ * Post a body to each target, whatever its `on:` (callers choose the targets):
+ * redacted, Slack URLs registered as secrets first, failures returned, never thrown.
+ */
+export async function deliver(
+  targets: readonly Pick<NotifyTarget, "kind" | "url">[],
+  bodyFor: (target: Pick<NotifyTarget, "kind" | "url">) => unknown,
   version: string,
   options: { fetch?: Fetch; timeoutMs?: number },
 ): Promise<Delivery[]> {

@@ -6,14 +6,15 @@
 import { formatSeconds } from "../domain/duration.ts";
 import type { DrillPhases, DrillReport, ObjectiveOutcome } from "../domain/drill-report.ts";
 
-const statusLine: Record<DrillReport["status"], string> = {
+export const statusLine: Record<DrillReport["status"], string> = {
   passed: "PASSED: restored, verified and within objectives",
   objective_missed: "OBJECTIVE MISSED: restored and verified, but an objective was not met",
   verification_failed: "VERIFICATION FAILED: the restored data could not be proved complete",
   error: "ERROR: the drill could not complete",
 };
 
-const phaseNames: Record<keyof DrillPhases, string> = {
+/** What each phase did, in words (the post-mortem's timeline uses them too). */
+export const phaseNames: Record<keyof DrillPhases, string> = {
   select: "Select snapshot",
   start: "Provision scratch target",
   fetch: "Fetch and verify chunks",
@@ -44,7 +45,7 @@ function verdict(outcome: ObjectiveOutcome): string {
   return outcome.met ? " (met)" : " (MISSED)";
 }
 
-function utc(iso: string | null): string {
+export function utc(iso: string | null): string {
   return iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "n/a";
 }
 
@@ -65,7 +66,7 @@ export function renderDrillRecord(report: DrillReport): string {
     "```",
     `Date (UTC): ${report.startedAt.slice(0, 10)}`,
     `Primary operator: ${report.operator}`,
-    "Secondary reviewer: (to be signed by the reviewer)",
+    `Secondary reviewer: ${report.reviewer ?? "(to be signed by the reviewer)"}`,
     `Environment: ${report.environment}`,
     `Source: ${report.source} (${report.engine})`,
     `Backup (snapshot): ${report.snapshot.id ?? "none"}${report.snapshot.consistentAt ? `, consistent at ${utc(report.snapshot.consistentAt)}` : ""}`,

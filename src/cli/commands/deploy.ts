@@ -40,7 +40,16 @@ export interface KubernetesFlags {
 export async function deployKubernetesCommand(env: CommandEnv, flags: KubernetesFlags): Promise<void> {
   const { config, path } = await loadSessionConfig(env);
   const resources = kubernetesResources(
-    { configYaml: await readFile(path, "utf8"), schedules: config.schedules, repository: config.repository },
+    {
+      configYaml: await readFile(path, "utf8"),
+      schedules: config.schedules,
+      repository: config.repository,
+      exercises: config.exercises && {
+        slackVariables: (config.exercises.notify ?? config.notify).flatMap((target) =>
+          "slack_webhook_env" in target ? [target.slack_webhook_env] : [],
+        ),
+      },
+    },
     {
       image: flags.image ?? `lifeboat:${lifeboatVersion}`,
       namespace: flags.namespace,

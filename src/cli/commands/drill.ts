@@ -42,8 +42,12 @@ export function notifyTargets(
 export async function drillCommand(
   env: CommandEnv,
   names: readonly string[],
-  flags: { snapshot: string },
+  flags: { snapshot: string; operator?: string; reviewer?: string },
 ): Promise<void> {
+  const people = {
+    ...(flags.operator !== undefined ? { operator: personName("--operator", flags.operator) } : {}),
+    ...(flags.reviewer !== undefined ? { reviewer: personName("--reviewer", flags.reviewer) } : {}),
+  };
   const reports = await withRepository(env, { kind: "shared", command: "drill" }, async (context, config) => {
     const selected = selectSources(config, names);
     if (selected.length === 0)
@@ -54,7 +58,12 @@ export async function drillCommand(
     for (const [name, source] of selected) {
       if (env.signal.aborted) break;
       env.log.info(`drilling ${name} (${source.engine})...`);
-      const report = await runDrill(context, { sourceName: name, source, selector: flags.snapshot });
+      const report = await runDrill(context, {
+        sourceName: name,
+        source,
+        selector: flags.snapshot,
+        ...people,
+      });
       await keepDrillEvidence(env, context, config, report, targets);
       reports.push(report);
     }
@@ -77,6 +86,17 @@ export async function drillCommand(
       exitCode: exitFor[worst],
     });
   }
+}
+
+/** A person's name for the drill record: one line of text (it goes into Markdown tables). */
+function personName(flag: string, value: string): string {
+  const name = value.trim();
+  // eslint-disable-next-line no-control-regex
+  if (name === "" || /[\u0000-\u001f|]/.test(name))
+    throw new LifeboatError("BAD_ARGUMENT", `${flag}: give a name on one line, without '|'`, {
+      hint: `e.g. ${flag} "Dana Smith"`,
+    });
+  return name;
 }
 
 /** The exit code of a drill that ended with `status` (docs/errors.md). */

@@ -25,6 +25,8 @@ export interface KubernetesOptions {
 
 export interface KubernetesInput {
   readonly configYaml: string;
+  /** lifeboat.yaml has `exercises:`: a quarterly `exercise plan --notify`, with the Slack variables its targets name. */
+  readonly exercises?: { readonly slackVariables: readonly string[] } | undefined;
   readonly schedules: Readonly<Record<string, ScheduleSpec>>;
   readonly repository: {
     readonly url: string;
@@ -116,6 +118,7 @@ function cronJob(
   spec: ScheduleSpec,
   input: KubernetesInput,
   options: KubernetesOptions,
+  args: readonly string[] = commandOf(spec),
 ): Resource {
   const maxRuntime = spec.max_runtime ? Math.ceil(parseDuration(spec.max_runtime)) : undefined;
   return {
@@ -142,12 +145,42 @@ function cronJob(
           ...(maxRuntime ? { activeDeadlineSeconds: maxRuntime } : {}),
           template: {
             metadata: { labels: { ...labels, "lifeboat.dev/schedule": name } },
-            spec: podSpec(input, options, commandOf(spec), "Never"),
+            spec: podSpec(input, options, args, "Never"),
           },
         },
       },
     },
   };
+}
+
+/** Nine in the morning (UTC) on the first day of each quarter: the briefing is there when the quarter starts. */
+export const EXERCISE_PLAN_CRON = "0 9 1 1,4,7,10 *";
+
+/**
+ * `exercise plan --notify` each quarter, when the lifeboat.yaml of the
+ * ConfigMap has an `exercises:` block (docs/exercises.md). No --date: the
+ * command plans for today, and a container's args run through no shell that
+ * could compute one. The Slack variables its targets name come from the
+ * Secret (optional, as a target without its variable is skipped with a warning).
+ */
+function exercisePlanCronJob(input: KubernetesInput, options: KubernetesOptions): Resource | undefined {
+  if (!input.exercises) return undefined;
+  const slackVariables = input.exercises.slackVariables;
+  // The schedule's `run` is not used: the args say what runs.
+  const job = cronJob("exercise-plan", { run: "drill", cron: EXERCISE_PLAN_CRON }, input, options, [
+    "exercise",
+    "plan",
+    "--notify",
+  ]);
+  const pod = (job.spec as { jobTemplate: { spec: { template: { spec: ReturnType<typeof podSpec> } } } })
+    .jobTemplate.spec.template.spec;
+  pod.containers[0]!.env.push(
+    ...slackVariables.map((name) => ({
+      name,
+      valueFrom: { secretKeyRef: { name: options.secretName, key: name, optional: true } },
+    })),
+  );
+  return job;
 }
 
 const namespaced = (options: KubernetesOptions) =>
@@ -219,6 +252,8 @@ export function kubernetesResources(input: KubernetesInput, options: KubernetesO
     },
     ...Object.entries(input.schedules).map(([name, spec]) => cronJob(name, spec, input, options)),
   ];
+  const exercisePlan = exercisePlanCronJob(input, options);
+  if (exercisePlan) resources.push(exercisePlan);
   if (options.serve) {
     const serve = serveResources(input, options);
     // The serve pod needs its token from the same Secret.
