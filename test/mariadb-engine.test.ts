@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
-import { KeyBuilder } from "../src/engines/mariadb/key-builder.ts";
 import { mariadbEngine } from "../src/engines/mariadb/index.ts";
 import type { MariadbSourceConfig } from "../src/engines/mariadb/config.ts";
 import { compareFingerprints, isEmptyFingerprint } from "../src/domain/fingerprint.ts";
@@ -206,34 +205,6 @@ describe("mariadb engine", () => {
     const unicode = await server.sql<{ name: string }>("SELECT name FROM shop_restored.people WHERE id = 2");
     assert.equal(unicode[0]!.name, "Ångström 🚀 #2");
     assert.deepEqual(await leftovers(), [], "no partial database is left");
-  });
-
-  test("the key builder's ALTER waits for a table the client has not created yet, and for its LOCK TABLES", async () => {
-    await server.sql("CREATE DATABASE keys_later");
-    const builderSession = await server.connect("keys_later");
-    const loader = await server.connect("keys_later");
-    try {
-      const builder = new KeyBuilder(builderSession);
-      builder.add("`late`", ["KEY `by_v` (`v`)"]);
-      await new Promise((resolve) => setTimeout(resolve, 200)); // the ALTER is retrying by now
-      await loader.query("CREATE TABLE late (id INT PRIMARY KEY, v INT)");
-      await loader.query("LOCK TABLES late WRITE");
-      await loader.query("INSERT INTO late VALUES (1, 10), (2, 20)");
-      await new Promise((resolve) => setTimeout(resolve, 200)); // it waits on the lock
-      await loader.query("UNLOCK TABLES");
-      await builder.finish();
-      const [index] = await server.sql<{ n: number }>(
-        "SELECT COUNT(*) AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'keys_later' AND INDEX_NAME = 'by_v'",
-      );
-      assert.equal(index!.n, 1);
-      const failing = new KeyBuilder(builderSession);
-      failing.add("`late`", ["UNIQUE KEY `dup` (`id`, `nowhere`)"]);
-      await assert.rejects(failing.finish(), (error) => isLifeboatError(error, "TARGET_UNREACHABLE"));
-    } finally {
-      await builderSession.end();
-      await loader.end();
-      await server.sql("DROP DATABASE keys_later");
-    }
   });
 
   test("concurrent writers during capture: the fingerprint matches the restore exactly", async () => {

@@ -1,12 +1,13 @@
 // Restore one database: refuse a non-empty target (unless --clean), load the
-// dump with the mariadb client into `<target>_lifeboat_partial_<hex>` straight
-// from the verified artifact stream, let the caller verify the complete
-// partial, then swap its tables in with one RENAME TABLE and re-create the
-// rest (swap.ts). A damaged artifact stops the client mid-load and drops the
-// partial: the target was never touched. A kill leaves only the partial, whose
+// dump into `<target>_lifeboat_partial_<hex>` from the verified artifact
+// stream with several mariadb sessions (parallel-load.ts), let the caller
+// verify the complete partial, then swap its tables in with one RENAME TABLE
+// and re-create the rest (swap.ts). A damaged artifact stops every session
+// mid-load and drops the partial: the target was never touched. A kill leaves only the partial, whose
 // name says what it is; the next restore into the same target drops it once
 // its restore's server lock is free (target.ts).
 
+import { availableParallelism } from "node:os";
 import type * as mariadb from "mariadb";
 import { LifeboatError, isLifeboatError } from "../../errors.ts";
 import { toolFailure } from "../../runtime/process.ts";
@@ -21,8 +22,7 @@ import {
   withDatabase,
   type MariadbLocation,
 } from "./connection.ts";
-import { DeferredKeys } from "./deferred-keys.ts";
-import { KeyBuilder } from "./key-builder.ts";
+import { loadInSessions } from "./parallel-load.ts";
 import { swapIntoPlace } from "./swap.ts";
 import {
   describeDatabase,
@@ -78,7 +78,7 @@ export async function restoreMariadb(
     await connection.query(`CREATE DATABASE ${quoteIdent(names.partial)}${charsetClause}`);
     try {
       context.onPhase?.("restore");
-      await loadDump(input, client, withDatabase(location, names.partial), context);
+      await loadDump(input, client, withDatabase(location, names.partial), options, context);
       // The caller's fingerprint check runs on the complete partial database; nothing at the target changed yet.
       await input.verify?.(formatUrl(withDatabase(location, names.partial)));
       context.signal?.throwIfAborted();
@@ -124,15 +124,17 @@ async function refuseNonEmpty(
 }
 
 /**
- * Feed the verified artifact stream to the mariadb client, secondary keys
- * deferred to the end of each table's data. A stream error
- * (CHECKSUM_MISMATCH, OBJECT_MISSING, ...) kills the client at once, so a
- * damaged dump is never loaded to its end, and is the error reported.
+ * Feed the verified artifact stream to `jobs` mariadb sessions, a table per
+ * session at a time, secondary keys built after each table's rows
+ * (parallel-load.ts). A stream error (CHECKSUM_MISMATCH, OBJECT_MISSING, ...)
+ * stops every session at once, so a damaged dump is never loaded to its end,
+ * and is the error reported.
  */
 async function loadDump(
   input: RestoreInput,
   client: string,
   partial: MariadbLocation,
+  options: RestoreOptions,
   context: EngineContext,
 ): Promise<void> {
   await withDefaultsFile(
@@ -140,40 +142,30 @@ async function loadDump(
     context.tempDir,
     "TARGET_UNREACHABLE",
     async (defaults) => {
-      const stop = new AbortController();
-      const signal = context.signal ? AbortSignal.any([context.signal, stop.signal]) : stop.signal;
-      const source = input.artifacts.open(dumpArtifact);
-      // Secondary indexes are built after each table's rows (deferred-keys.ts), in a second
-      // session while the client loads the next tables (key-builder.ts): the same tables, sooner.
-      const keySession = await connect(partial, "TARGET_UNREACHABLE");
-      const keys = new KeyBuilder(keySession, signal);
-      const stream = source.pipe(new DeferredKeys((table, definitions) => keys.add(table, definitions)));
-      let streamError: unknown;
-      const fail = (error: unknown) => {
-        streamError ??= error;
-        stream.destroy();
-        stop.abort();
-      };
-      source.on("error", fail);
-      stream.on("error", fail);
       const args = [
         defaults.argument,
         "--batch",
         "--max-allowed-packet=1073741824",
         `--database=${partial.database}`,
       ];
-      try {
-        const result = await context.runner.run(client, args, { stdin: stream, signal });
-        if (streamError !== undefined) throw streamError;
-        if (!result.ok) context.signal?.throwIfAborted();
-        if (!result.ok) throw toolFailure(result, `loading the dump into ${describeLocation(partial)}`);
-        await keys.finish();
-        await keySession.end();
-      } catch (error) {
-        // An ALTER may still run: dropping its session stops it (the partial database is dropped next).
-        keySession.destroy();
-        throw error;
-      }
+      const summary = await loadInSessions({
+        source: input.artifacts.open(dumpArtifact),
+        tempDir: context.tempDir,
+        jobs: options.jobs ?? Math.min(4, Math.max(2, availableParallelism())),
+        stagedLimit: stagedLimitBytes,
+        signal: context.signal,
+        runSession: async (stdin, signal) => {
+          const result = await context.runner.run(client, args, { stdin, signal });
+          if (!result.ok) signal.throwIfAborted();
+          if (!result.ok) throw toolFailure(result, `loading the dump into ${describeLocation(partial)}`);
+        },
+      });
+      context.log.debug(
+        `mariadb: loaded ${summary.sections} sections, then ${summary.tailBytes} bytes of routines, events and views`,
+      );
     },
   );
 }
+
+/** How far the staged sections may run ahead of the sessions (a larger table is staged whole). */
+const stagedLimitBytes = 512 * 1024 * 1024;
