@@ -2,9 +2,9 @@
 // opened repository and an operation context. Commands receive a Session and
 // stay plain functions.
 
-import { homedir, hostname } from "node:os";
-import { join } from "node:path";
+import { hostname } from "node:os";
 import { loadConfig, configPath } from "../engines/config.ts";
+import { defaultCacheDir } from "../runtime/spool-memo.ts";
 import { readRepositoryPassword } from "../config/password.ts";
 import type { Config, SourceConfig } from "../engines/config.ts";
 import { engineFor } from "../engines/registry.ts";
@@ -111,12 +111,6 @@ export function openOptions(env: CommandEnv): OpenOptions {
   const onWarning = warnDamage(env);
   if (env.options.cache === false) return { onWarning };
   return { onWarning, cacheDir: defaultCacheDir(), onCacheProblem: (message) => env.log.warn(message) };
-}
-
-export function defaultCacheDir(): string {
-  const { LIFEBOAT_CACHE_DIR, XDG_CACHE_HOME } = process.env;
-  if (LIFEBOAT_CACHE_DIR) return LIFEBOAT_CACHE_DIR;
-  return join(XDG_CACHE_HOME || join(homedir(), ".cache"), "lifeboat");
 }
 
 /** Print what the repository reported as damaged but did not fail on, naming the object and what to run. */

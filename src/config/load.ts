@@ -42,10 +42,7 @@ export interface LoadedConfig<C> {
   readonly config: C;
 }
 
-/** -c/--config wins, then LIFEBOAT_CONFIG, then ./lifeboat.yaml. */
-export function configPath(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(explicit ?? env.LIFEBOAT_CONFIG ?? "lifeboat.yaml");
-}
+export { configPath } from "./config-path.ts";
 
 export async function loadConfigFile<C extends ConfigShape>(
   path: string,

@@ -11,7 +11,8 @@ import { runScheduler, type SchedulerClock, type SchedulerState } from "../../sc
 import { writeFileWhole } from "../../runtime/write-whole.ts";
 import { table } from "../output.ts";
 import { serveCommand } from "./serve.ts";
-import { defaultCacheDir, loadSessionConfig, type CommandEnv } from "../session.ts";
+import { defaultCacheDir } from "../../runtime/spool-memo.ts";
+import { loadSessionConfig, type CommandEnv } from "../session.ts";
 
 async function loadJobs(env: CommandEnv): Promise<{ jobs: Job[]; path: string }> {
   const { config, path } = await loadSessionConfig(env);

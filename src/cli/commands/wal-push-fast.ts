@@ -11,9 +11,9 @@
 
 import { readFile, rm, stat } from "node:fs/promises";
 import { basename, isAbsolute, join } from "node:path";
-import { parse } from "yaml";
-import { configPath } from "../../config/load.ts";
+import { configPath } from "../../config/config-path.ts";
 import { pidFileAlive } from "../../operations/wal-pusher-pid.ts";
+import { recalledSpoolDir } from "../../runtime/spool-memo.ts";
 
 const POLL_MS = 5;
 /** Past this the full command takes over the wait (with its own timeout and reporting). */
@@ -25,16 +25,21 @@ export async function tryFastWalPush(
   path: string,
   json: boolean,
 ): Promise<boolean> {
-  let spoolDir: unknown;
-  try {
-    const config = parse(await readFile(configPath(configFlag), "utf8")) as {
-      sources?: Record<string, { wal_push?: { async?: unknown; spool_dir?: unknown } }>;
-    };
-    const push = config?.sources?.[sourceName]?.wal_push;
-    if (push?.async !== true) return false;
-    spoolDir = push.spool_dir;
-  } catch {
-    return false; // the full command reports what is wrong with the config
+  const file = configPath(configFlag);
+  // The note the full command left (runtime/spool-memo.ts) spares the YAML parser; else read the file.
+  let spoolDir: unknown = await recalledSpoolDir(file, sourceName);
+  if (spoolDir === undefined) {
+    try {
+      const { parse } = await import("yaml");
+      const config = parse(await readFile(file, "utf8")) as {
+        sources?: Record<string, { wal_push?: { async?: unknown; spool_dir?: unknown } }>;
+      };
+      const push = config?.sources?.[sourceName]?.wal_push;
+      if (push?.async !== true) return false;
+      spoolDir = push.spool_dir;
+    } catch {
+      return false; // the full command reports what is wrong with the config
+    }
   }
   if (typeof spoolDir !== "string" || !isAbsolute(spoolDir)) return false;
   const name = basename(path);

@@ -16,6 +16,7 @@ import type { AsyncPushSettings } from "../../engines/engine.ts";
 import { engineFor } from "../../engines/registry.ts";
 import { LifeboatError } from "../../errors.ts";
 import { awaitPushed, prepareSpoolDir, runPusher, spoolPaths } from "../../operations/wal-async.ts";
+import { rememberSpoolDir } from "../../runtime/spool-memo.ts";
 import { pitrOf, walFetch, walPush } from "../../operations/wal.ts";
 import { formatBytes } from "../output.ts";
 import { loadSessionConfig, selectSources, withRepository, type CommandEnv } from "../session.ts";
@@ -54,6 +55,8 @@ async function walPushAsync(
   const name = basename(job.path);
   const spool = spoolPaths(job.settings.spoolDir, job.sourceName);
   await prepareSpoolDir(spool);
+  // The next segments' fast path finds the spool from this note instead of parsing the YAML.
+  await rememberSpoolDir(job.configFile, job.sourceName, job.settings.spoolDir);
   const walDir = dirname(resolve(job.path));
   const result = await awaitPushed(spool, name, {
     waitMs: job.settings.waitMs,
