@@ -2,7 +2,6 @@
 // the "not empty" rule always run (a drill that passes with no data proves
 // nothing); the user's checks from lifeboat.yaml run after them.
 
-import { spawn } from "node:child_process";
 import type { DrillCheckConfig } from "../config/source-fields.ts";
 import { parseDuration } from "../domain/duration.ts";
 import {
@@ -12,8 +11,8 @@ import {
   type FingerprintDifference,
 } from "../domain/fingerprint.ts";
 import type { Engine, EngineContext, ScratchTarget } from "../engines/engine.ts";
-import { childEnvironment } from "../runtime/child-env.ts";
 import { redact } from "../runtime/redact.ts";
+import { runShellCommand } from "../runtime/shell-command.ts";
 import type { CheckOutcome } from "../domain/drill-report.ts";
 
 export function fingerprintChecks(expected: Fingerprint, actual: Fingerprint): CheckOutcome[] {
@@ -173,86 +172,26 @@ async function httpCheck(http: Extract<DrillCheckConfig, { http: unknown }>["htt
   }
 }
 
-// Process groups of running command checks, killed should Lifeboat exit while one runs.
-const runningGroups = new Set<number>();
-let exitHookInstalled = false;
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    // the group is gone already
-  }
-}
-
 /**
- * A shell command with the scratch target's connection details (and the
- * allow-listed base environment, never Lifeboat's own). It runs in its own
- * process group so a timeout or an interrupted drill kills everything it
- * started, not only the shell: `sh -c 'sleep 30'` must not outlive a 1 s timeout.
+ * A shell command that must exit 0, with `variables` (a scratch target's
+ * connection details) in its environment and nothing of Lifeboat's own; it
+ * runs in its own process group, killed whole on a timeout or an interrupt
+ * (runtime/shell-command.ts).
  */
-/** A shell command that must exit 0, with `variables` (a scratch target's connection details) in its environment. */
-export function commandCheck(
+export async function commandCheck(
   command: string,
   timeoutSeconds: number,
   variables: Readonly<Record<string, string>>,
   signal?: AbortSignal,
 ): Promise<CheckOutcome> {
-  const name = `command: ${command}`;
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on("exit", () => runningGroups.forEach(killGroup));
-  }
-  return new Promise((resolve) => {
-    const child = spawn("sh", ["-c", command], {
-      env: childEnvironment(variables),
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true, // its own process group (and session), so the group can be killed
-    });
-    const pid = child.pid;
-    let stopped: string | undefined;
-    const stop = (why: string) => {
-      stopped ??= why;
-      if (pid !== undefined) killGroup(pid);
-    };
-    if (pid !== undefined) runningGroups.add(pid);
-    const timer = setTimeout(() => stop(`killed (timeout ${timeoutSeconds}s)`), timeoutSeconds * 1000);
-    const onAbort = () => stop("killed (drill interrupted)");
-    signal?.addEventListener("abort", onAbort, { once: true });
-    if (signal?.aborted) onAbort();
-    let output = "";
-    // A tool that prints its usage after an error ends with the usage: the error line is kept apart.
-    let errorLine: string | undefined;
-    const keep = (chunk: Buffer) => {
-      const text = chunk.toString();
-      errorLine ??= text.split("\n").find((line) => /\berror\b/i.test(line));
-      output = (output + text).slice(-2000);
-    };
-    child.stdout.on("data", keep);
-    child.stderr.on("data", keep);
-    const finish = (outcome: CheckOutcome) => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      if (pid !== undefined) runningGroups.delete(pid);
-      // The check's output goes into reports and notifications: no secret may ride along.
-      resolve({ ...outcome, name: redact(outcome.name), detail: redact(outcome.detail) });
-    };
-    // What the shell left running in the background goes with it (and releases the output pipes).
-    child.on("exit", () => pid !== undefined && killGroup(pid));
-    child.on("error", (error) => finish({ name, kind: "command", result: "error", detail: error.message }));
-    child.on("close", (code, signal) => {
-      const last = output.trim().split("\n").slice(-3);
-      const head = errorLine !== undefined && !last.includes(errorLine) ? [errorLine.trim(), "..."] : [];
-      const tail = [...head, ...last].join(" | ");
-      const status = stopped ?? (signal ? `killed by ${signal}` : `exit ${code}`);
-      finish({
-        name,
-        kind: "command",
-        result: code === 0 && !stopped ? "passed" : "failed",
-        detail: `${status}${tail ? `: ${tail}` : ""}`,
-      });
-    });
-  });
+  const run = await runShellCommand(command, { timeoutSeconds, variables, signal });
+  // The check's output goes into reports and notifications: no secret may ride along.
+  return {
+    name: redact(`command: ${command}`),
+    kind: "command",
+    result: run.error ? "error" : run.ok ? "passed" : "failed",
+    detail: redact(run.detail),
+  };
 }
 
 function expectRowsCheck(

@@ -5,9 +5,7 @@
 // repository's credentials (the procedure cannot restore without them, as an
 // operator's shell could not); nothing else of Lifeboat's environment.
 
-import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { delimiter, join, resolve } from "node:path";
+import { readFile } from "node:fs/promises";
 import { parseDuration } from "../../domain/duration.ts";
 import { LifeboatError } from "../../errors.ts";
 import type { Config } from "../../engines/config.ts";
@@ -15,7 +13,7 @@ import { runRunbookDrill } from "../../drill/runbook-drill.ts";
 import { readSection } from "../../runbook/sections.ts";
 import { renderDrillRecord } from "../../report/drill-record.ts";
 import { exitForStatus, keepDrillEvidence, notifyTargets } from "./drill.ts";
-import { configPath } from "../../engines/config.ts";
+import { lifeboatChildVariables, lifeboatShim } from "../lifeboat-child.ts";
 import { withRepository, type CommandEnv } from "../session.ts";
 
 export interface RunbookDrillFlags {
@@ -59,7 +57,7 @@ export async function drillRunbookCommand(
           steps: section.blocks.map((block) => ({ line: block.line, script: block.script })),
           sourceName,
           source,
-          variables: stepVariables(config, env.options.config, shim),
+          variables: lifeboatChildVariables(config, env.options.config, shim.dir),
           stepTimeoutSeconds,
           ...(flags.operator !== undefined ? { operator: flags.operator } : {}),
           ...(flags.reviewer !== undefined ? { reviewer: flags.reviewer } : {}),
@@ -76,7 +74,7 @@ export async function drillRunbookCommand(
       });
     }
   } finally {
-    await rm(shim, { recursive: true, force: true });
+    await shim.dispose();
   }
 }
 
@@ -103,45 +101,4 @@ function sourceOf(
     });
   }
   return name;
-}
-
-/** A folder with a `lifeboat` that runs this process's Lifeboat, for the steps' PATH. */
-async function lifeboatShim(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "lifeboat-runbook-"));
-  const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
-  const entry = resolve(process.argv[1] ?? "");
-  await writeFile(join(dir, "lifeboat"), `#!/bin/sh\nexec ${quote(process.execPath)} ${quote(entry)} "$@"\n`);
-  await chmod(join(dir, "lifeboat"), 0o755);
-  return dir;
-}
-
-function stepVariables(
-  config: Config,
-  configOption: string | undefined,
-  shim: string,
-): Record<string, string> {
-  const variables: Record<string, string> = {
-    PATH: [shim, process.env.PATH ?? ""].join(delimiter),
-    LIFEBOAT_CONFIG: resolve(configPath(configOption)),
-  };
-  const passed = [
-    config.repository.password_env,
-    "LIFEBOAT_CACHE_DIR",
-    "LIFEBOAT_TMPDIR",
-    ...(config.repository.url.startsWith("s3://")
-      ? [
-          "AWS_ACCESS_KEY_ID",
-          "AWS_SECRET_ACCESS_KEY",
-          "AWS_SESSION_TOKEN",
-          "AWS_PROFILE",
-          "AWS_REGION",
-          "AWS_ENDPOINT_URL_S3",
-        ]
-      : []),
-  ];
-  for (const name of passed) {
-    const value = name ? process.env[name] : undefined;
-    if (name && value !== undefined) variables[name] = value;
-  }
-  return variables;
 }
