@@ -10,6 +10,7 @@ import { redact, redactDeep } from "../runtime/redact.ts";
 import { lifeboatVersion } from "../version.ts";
 import { registerExerciseCommands } from "./exercise-commands.ts";
 import { registerInspectCommands } from "./inspect-commands.ts";
+import { registerScenarioCommands } from "./scenario-commands.ts";
 import { registerRunbookCommands } from "./runbook-commands.ts";
 import { registerMaintenanceCommands } from "./maintenance-commands.ts";
 import { registerOperationsCommands } from "./operations-commands.ts";
@@ -192,6 +193,7 @@ function buildProgram(): Command {
     });
 
   registerInspectCommands(program, commandEnv);
+  registerScenarioCommands(program, commandEnv);
   registerRunbookCommands(program, commandEnv);
   registerExerciseCommands(program, commandEnv);
   registerRestoreCommand(program, commandEnv);

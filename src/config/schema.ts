@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { exerciseReferenceIssues, exercisesSchemaFor } from "./exercise-schema.ts";
 import { groupName, groupOf, groupSchema } from "./group-schema.ts";
+import { scenarioName, scenarioSchema } from "./scenario-schema.ts";
 import { scheduleName, scheduleSchema } from "./schedule-schema.ts";
 import { retentionPolicy } from "./source-fields.ts";
 
@@ -156,9 +157,29 @@ export function configSchemaFor<S extends z.ZodType>(source: S) {
         .default({})
         .describe("Sources backed up from one barrier and drilled together (backup --group, drill --group)."),
       exercises: exercisesSchemaFor(notifyTarget).optional(),
+      scenarios: z
+        .record(scenarioName, scenarioSchema)
+        .default({})
+        .describe(
+          "Scenario drills: disrupt, recover, probe, measure RTO and lost writes (lifeboat scenario run).",
+        ),
     })
     .superRefine((config, context) => {
       for (const issue of exerciseReferenceIssues(config)) context.addIssue(issue);
+      for (const [name, scenario] of Object.entries(config.scenarios)) {
+        scenario.steps.forEach((step, index) => {
+          if (
+            "recover" in step &&
+            "restore" in step.recover &&
+            !(step.recover.restore.source in (config.sources as Record<string, unknown>))
+          )
+            context.addIssue({
+              code: "custom",
+              message: `no source named ${step.recover.restore.source} in sources:`,
+              path: ["scenarios", name, "steps", index, "recover", "restore", "source"],
+            });
+        });
+      }
       for (const [name, schedule] of Object.entries(config.schedules)) {
         if (schedule.group !== undefined && !(schedule.group in config.groups))
           context.addIssue({

@@ -305,6 +305,11 @@ export interface Engine<C extends CommonSourceConfig = CommonSourceConfig> {
   provisionScratch?(source: C, request: ScratchRequest, context: EngineContext): Promise<ScratchTarget>;
   /** Run a user's SQL assertion against a target; returns the first column of the first row. */
   queryScalar?(target: string, sql: string, context: EngineContext): Promise<unknown>;
+  /**
+   * Run one statement that may write (a scenario's `sql:` disruption, its
+   * writer's markers) and commit it. Never used on a restore target.
+   */
+  executeSql?(target: string, sql: string, context: EngineContext): Promise<void>;
   /** Run one of the service's own commands (e.g. Redis `GET feature:123`) against a target; returns its reply. */
   runCheckCommand?(target: string, words: readonly string[], context: EngineContext): Promise<unknown>;
   /**

@@ -11,6 +11,8 @@ import { redactDeep } from "../runtime/redact.ts";
 import { writeFileWhole } from "../runtime/write-whole.ts";
 import { renderDrillRecord } from "./drill-record.ts";
 import { renderGroupDrillRecord } from "./group-drill-record.ts";
+import { renderScenarioRecord } from "./scenario-record.ts";
+import type { ScenarioReport } from "../domain/scenario-report.ts";
 
 async function writeJsonAndMarkdown<T>(
   dir: string,
@@ -39,4 +41,12 @@ export function writeGroupReportFiles(
   report: GroupDrillReport,
 ): Promise<{ json: string; markdown: string }> {
   return writeJsonAndMarkdown(dir, `${report.id}-group-${report.group}`, report, renderGroupDrillRecord);
+}
+
+/** A scenario drill's report: <dir>/<id>-scenario-<name>.json and .md. */
+export function writeScenarioReportFiles(
+  dir: string,
+  report: ScenarioReport,
+): Promise<{ json: string; markdown: string }> {
+  return writeJsonAndMarkdown(dir, `${report.id}-scenario-${report.scenario}`, report, renderScenarioRecord);
 }

@@ -51,7 +51,7 @@ function run(command: string, args: readonly string[], input?: string): Promise<
   });
 }
 
-async function runChecked(command: string, args: readonly string[], input?: string): Promise<string> {
+export async function runChecked(command: string, args: readonly string[], input?: string): Promise<string> {
   const result = await run(command, args, input);
   if (result.code !== 0) {
     throw new Error(
@@ -61,7 +61,7 @@ async function runChecked(command: string, args: readonly string[], input?: stri
   return result.stdout;
 }
 
-function asServerUser(binary: string, args: readonly string[]): [string, string[]] {
+export function asServerUser(binary: string, args: readonly string[]): [string, string[]] {
   return ["runuser", ["-u", serverUser, "--", join(pgBinDir, binary), ...args]];
 }
 
@@ -85,7 +85,14 @@ export function psqlAt(port: number, db = "postgres"): (sql: string) => Promise<
   };
 }
 
-export async function startCluster(options: StartClusterOptions = {}): Promise<PgCluster> {
+/** A fresh base directory owned by the server user: `data` (not yet created) and `sock` inside. */
+export interface ClusterDirs {
+  readonly baseDir: string;
+  readonly dataDir: string;
+  readonly socketDir: string;
+}
+
+export async function makeClusterDirs(): Promise<ClusterDirs> {
   const baseDir = await mkdtemp(join(tmpdir(), "lifeboat-pg-"));
   await chmod(baseDir, 0o755);
   const dataDir = join(baseDir, "data");
@@ -94,6 +101,12 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<P
   const { uid, gid } = serverIds();
   await chown(baseDir, uid, gid);
   await chown(socketDir, uid, gid);
+  return { baseDir, dataDir, socketDir };
+}
+
+export async function startCluster(options: StartClusterOptions = {}): Promise<PgCluster> {
+  const dirs = await makeClusterDirs();
+  const { dataDir } = dirs;
 
   await runChecked(
     ...asServerUser("initdb", [
@@ -108,7 +121,18 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<P
       "--no-instructions",
     ]),
   );
+  return launchCluster(dirs, options);
+}
 
+/**
+ * Start the server on an existing data directory (made by initdb, or by
+ * pg_basebackup for a standby) with the test settings, on a free port.
+ */
+export async function launchCluster(
+  dirs: ClusterDirs,
+  options: StartClusterOptions = {},
+): Promise<PgCluster> {
+  const { baseDir, dataDir, socketDir } = dirs;
   const settings: Record<string, string> = {
     listen_addresses: "127.0.0.1",
     unix_socket_directories: socketDir,

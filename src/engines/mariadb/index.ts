@@ -9,7 +9,7 @@ import { mariadbSourceSchema, type MariadbSourceConfig } from "./config.ts";
 import { formatUrl } from "./connection.ts";
 import { fingerprintTarget, targetLocation } from "./fingerprint.ts";
 import { identifyTarget } from "./identity.ts";
-import { queryScalar, sourceGrowth } from "./query.ts";
+import { executeSql, queryScalar, sourceGrowth } from "./query.ts";
 import { restoreMariadb } from "./restore.ts";
 import { provisionScratch } from "./scratch.ts";
 import { inspectTarget } from "./target.ts";
@@ -46,5 +46,6 @@ export const mariadbEngine: Engine<MariadbSourceConfig> = {
   identifyTarget,
   provisionScratch,
   queryScalar,
+  executeSql,
   sourceGrowth: (source, snapshot) => sourceGrowth(source, snapshot.engineMeta),
 };

@@ -32,6 +32,22 @@ export async function queryScalar(target: string, sql: string, _context: EngineC
   });
 }
 
+/** One statement that may write (a scenario's disruption or writer), committed (autocommit). */
+export async function executeSql(target: string, sql: string, _context: EngineContext): Promise<void> {
+  const location = targetLocation(target);
+  await withConnection(location, "TARGET_UNREACHABLE", async (connection) => {
+    try {
+      await connection.query(sql);
+    } catch (error) {
+      throw new LifeboatError(
+        "TARGET_UNREACHABLE",
+        `SQL failed on ${location.database}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  });
+}
+
 /** Table data and index bytes of the databases (information_schema.TABLES; InnoDB's are estimates). */
 export async function dataBytes(
   connection: mariadb.Connection,

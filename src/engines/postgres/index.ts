@@ -13,7 +13,7 @@ import { describeLocation, parsePostgresUrl, withClient } from "./connection.ts"
 import { describeSnapshot } from "./describe.ts";
 import { readFingerprint } from "./fingerprint.ts";
 import { identifyTarget } from "./identity.ts";
-import { queryScalar, sourceGrowth } from "./query.ts";
+import { executeSql, queryScalar, sourceGrowth } from "./query.ts";
 import { restore } from "./restore.ts";
 import { provisionScratch } from "./scratch.ts";
 import { inspectTarget } from "./target.ts";
@@ -78,6 +78,7 @@ export const postgresEngine: Engine<PostgresSourceConfig> = {
   identifyTarget: (source, target, context, recorded) => identifyTarget(source, target, context, recorded),
   provisionScratch,
   queryScalar,
+  executeSql,
   sourceGrowth: (source, snapshot, context) => sourceGrowth(source, snapshot.engineMeta, context.signal),
   pitr: postgresPitr,
 };

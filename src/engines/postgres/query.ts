@@ -53,6 +53,25 @@ export async function queryScalar(target: string, sql: string, context: EngineCo
   }
 }
 
+/** One statement that may write (a scenario's disruption or writer), committed; a SQL error is TARGET_UNREACHABLE with the server's words. */
+export async function executeSql(target: string, sql: string, context: EngineContext): Promise<void> {
+  const location = parsePostgresUrl(target, "target");
+  const session = await openSession(location, "TARGET_UNREACHABLE", { signal: context.signal });
+  try {
+    await session.client.query(sql);
+  } catch (error) {
+    context.signal?.throwIfAborted();
+    if (error instanceof LifeboatError) throw error;
+    const reason = redact(error instanceof Error ? error.message : String(error));
+    throw new LifeboatError("TARGET_UNREACHABLE", `SQL on ${describeLocation(location)} failed: ${reason}`, {
+      cause: error,
+      details: { target: describeLocation(location) },
+    });
+  } finally {
+    await session.close();
+  }
+}
+
 /** What relation bytes are, for drill reports. */
 export const relationBytesMeasure =
   "PostgreSQL relation bytes: heap and TOAST of user tables and materialized views, plus large objects (pg_relation_size)";

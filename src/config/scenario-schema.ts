@@ -1,0 +1,149 @@
+// The `scenarios:` block of lifeboat.yaml: scenario drills that disrupt a
+// running system, let it recover (on its own, or by an action), and measure
+// the time to the first passing probe and the writes lost on the way
+// (src/scenario/). A scenario may touch only what it declares; one marked
+// `environment: production` runs only with `--production --confirm NAME`.
+
+import { z } from "zod";
+import { duration } from "./source-fields.ts";
+
+const interval = { interval: duration.default("1s").describe("How often the probe is tried.") };
+const budget = { timeout: duration.default("5m").describe("How long the probe may take to pass.") };
+
+const sqlProbe = z.strictObject({
+  sql: z.string().min(1).describe("A query whose first column of the first row must be true."),
+  url: z.string().min(1).describe("postgres:// or mariadb:// URL the query runs against."),
+  ...interval,
+  ...budget,
+});
+const httpProbe = z.strictObject({
+  http: z.string().url().describe("A URL that must answer `status`."),
+  status: z.int().min(100).max(599).default(200),
+  ...interval,
+  ...budget,
+});
+const tcpProbe = z.strictObject({
+  tcp: z
+    .string()
+    .regex(/^[^\s:]+:\d+$/, "host:port")
+    .describe("host:port that must accept a connection."),
+  ...interval,
+  ...budget,
+});
+const redisProbe = z.strictObject({
+  redis: z.string().min(1).describe("A command, e.g. `ROLE` or `GET feature:1`."),
+  url: z.string().min(1).describe("redis:// URL."),
+  equals: z
+    .union([z.string(), z.number()])
+    .optional()
+    .describe("The reply it must give (default: any but nil/0/empty)."),
+  ...interval,
+  ...budget,
+});
+const commandProbe = z.strictObject({
+  command: z.string().min(1).describe("A shell command that must exit 0."),
+  ...interval,
+  ...budget,
+});
+export const scenarioProbe = z.union([sqlProbe, httpProbe, tcpProbe, redisProbe, commandProbe]);
+
+const commandAction = z.strictObject({
+  command: z.string().min(1).describe("A shell command that must exit 0."),
+  timeout: duration.default("5m"),
+});
+const killAction = z.strictObject({
+  kill: z.strictObject({
+    pid_file: z
+      .string()
+      .min(1)
+      .describe("A file whose first line is the pid to signal (postmaster.pid, redis.pid)."),
+    signal: z.enum(["KILL", "TERM", "INT", "STOP"]).default("KILL"),
+  }),
+});
+const sqlAction = z.strictObject({
+  sql: z.string().min(1).describe("A statement to run, e.g. DROP TABLE orders."),
+  url: z.string().min(1).describe("postgres:// or mariadb:// URL."),
+});
+const restoreAction = z.strictObject({
+  restore: z
+    .strictObject({
+      source: z.string().min(1).describe("The source to restore (a declared source)."),
+      to: z.string().min(1).describe("The restore target, as `lifeboat restore --to` takes it."),
+      before_disruption: z
+        .boolean()
+        .default(false)
+        .describe("Point-in-time restore to just before the disrupt step (physical postgres sources)."),
+      clean: z.boolean().default(false).describe("Replace a non-empty target (restore --clean)."),
+      args: z.array(z.string()).default([]).describe("More `lifeboat restore` arguments."),
+    })
+    .describe("A Lifeboat restore, run as `lifeboat restore` would."),
+  timeout: duration.default("30m"),
+});
+export const scenarioAction = z.union([commandAction, killAction, sqlAction, restoreAction]);
+
+const step = z.union([
+  z.strictObject({ steady: scenarioProbe.describe("Must pass before anything is disrupted.") }),
+  z.strictObject({ disrupt: scenarioAction.describe("The fault; the RTO clock starts here.") }),
+  z.strictObject({
+    recover: z
+      .union([
+        scenarioAction,
+        z.strictObject({ wait: duration.describe("Automatic: let the system fail over.") }),
+      ])
+      .describe("What brings the system back: an action, or waiting for its own failover."),
+  }),
+  z.strictObject({ probe: scenarioProbe.describe("Polled until it passes: the first pass ends the RTO.") }),
+]);
+
+const writer = z
+  .strictObject({
+    url: z.string().min(1).describe("postgres:// URL the writer inserts sequenced markers through."),
+    survivor_url: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Where the survivors are counted after recovery (default: url), e.g. the promoted replica."),
+    interval: duration.default("100ms").describe("Time between two markers."),
+    table: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/, "a plain lower-case table name")
+      .default("lifeboat_scenario_writes"),
+  })
+  .describe("Writes sequenced markers while the scenario runs, so lost writes are counted, not guessed.");
+
+export const scenarioSchema = z
+  .strictObject({
+    description: z.string().optional(),
+    services: z
+      .array(z.string().min(1))
+      .default([])
+      .describe("The sources the scenario involves (for reports)."),
+    environment: z
+      .enum(["drill", "staging", "production"])
+      .default("drill")
+      .describe("production runs only with --production --confirm NAME; drill and staging run as asked."),
+    expected: z
+      .strictObject({ rto: duration.optional(), rpo: duration.optional() })
+      .default({})
+      .describe("What the scenario must achieve; the report says met or missed."),
+    writer: writer.optional(),
+    steps: z
+      .array(step)
+      .min(1)
+      .refine((steps) => steps.filter((entry) => "disrupt" in entry).length === 1, "exactly one disrupt step")
+      .refine(
+        (steps) =>
+          steps.findIndex((entry) => "steady" in entry) <= steps.findIndex((entry) => "disrupt" in entry),
+        "steady probes come before the disrupt step",
+      ),
+  })
+  .describe("A scenario drill: disrupt, recover, probe, measure (lifeboat scenario run NAME).");
+
+export type ScenarioConfig = z.infer<typeof scenarioSchema>;
+export type ScenarioStepConfig = ScenarioConfig["steps"][number];
+export type ScenarioProbeConfig = z.infer<typeof scenarioProbe>;
+export type ScenarioActionConfig = z.infer<typeof scenarioAction>;
+
+export const scenarioName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "a scenario name is lower-case letters, digits and dashes");
