@@ -36,8 +36,15 @@ function validTimezone(zone: string): boolean {
 export const scheduleSchema = z
   .strictObject({
     run: z
-      .enum(["backup", "drill", "check", "forget"])
-      .describe("What runs: the lifeboat command of that name."),
+      .enum(["backup", "drill", "check", "forget", "scenario"])
+      .describe("What runs: the lifeboat command of that name (scenario: `scenario run` of `scenario:`)."),
+    scenario: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "scenario: the scenario to run (a drill or staging one: production ones need a person's confirmation).",
+      ),
     cron: z
       .string()
       .optional()
@@ -98,6 +105,21 @@ export const scheduleSchema = z
     }
     if (schedule.group !== undefined && schedule.sources !== undefined) {
       context.addIssue({ code: "custom", message: "give sources or group, not both", path: ["group"] });
+    }
+    if ((schedule.scenario !== undefined) !== (schedule.run === "scenario")) {
+      context.addIssue({
+        code: "custom",
+        message:
+          schedule.run === "scenario" ? "run: scenario needs scenario: NAME" : "only for run: scenario",
+        path: ["scenario"],
+      });
+    }
+    if (schedule.run === "scenario" && schedule.sources !== undefined) {
+      context.addIssue({
+        code: "custom",
+        message: "a scenario names its own services: no sources",
+        path: ["sources"],
+      });
     }
     if (schedule.sources !== undefined && schedule.run === "check") {
       context.addIssue({

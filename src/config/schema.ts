@@ -166,6 +166,22 @@ export function configSchemaFor<S extends z.ZodType>(source: S) {
     })
     .superRefine((config, context) => {
       for (const issue of exerciseReferenceIssues(config)) context.addIssue(issue);
+      for (const [name, schedule] of Object.entries(config.schedules)) {
+        if (schedule.scenario === undefined) continue;
+        const scenario = config.scenarios[schedule.scenario];
+        if (!scenario)
+          context.addIssue({
+            code: "custom",
+            message: `no scenario named ${schedule.scenario} in scenarios:`,
+            path: ["schedules", name, "scenario"],
+          });
+        else if (scenario.environment === "production")
+          context.addIssue({
+            code: "custom",
+            message: `scenario ${schedule.scenario} is a production one: it runs only when a person confirms it, never on a schedule`,
+            path: ["schedules", name, "scenario"],
+          });
+      }
       for (const [name, scenario] of Object.entries(config.scenarios)) {
         scenario.steps.forEach((step, index) => {
           if (

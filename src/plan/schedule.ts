@@ -6,7 +6,7 @@
 import { Cron } from "croner";
 import { parseDuration } from "../domain/duration.ts";
 
-export type JobCommand = "backup" | "drill" | "check" | "forget";
+export type JobCommand = "backup" | "drill" | "check" | "forget" | "scenario";
 
 export interface ScheduleSpec {
   readonly run: JobCommand;
@@ -16,6 +16,7 @@ export interface ScheduleSpec {
   readonly group?: string | undefined;
   readonly read_data_subset?: string | undefined;
   readonly prune?: boolean | undefined;
+  readonly scenario?: string | undefined;
   readonly timezone?: string | undefined;
   readonly jitter?: string | undefined;
   readonly max_runtime?: string | undefined;
@@ -45,6 +46,8 @@ export function commandOf(spec: ScheduleSpec): string[] {
       return ["check", ...(spec.read_data_subset ? [`--read-data-subset=${spec.read_data_subset}`] : [])];
     case "forget":
       return ["forget", ...(spec.sources ?? []), ...(spec.prune === false ? [] : ["--prune"])];
+    case "scenario":
+      return ["scenario", "run", spec.scenario ?? ""];
   }
 }
 

@@ -74,6 +74,19 @@ export function renderBriefing(plan: ExercisePlan): string {
     "",
     ...plan.measure.map((item) => `- ${item}`),
     "",
+    ...(plan.scenarioRuns.length > 0
+      ? [
+          "## Run it for real",
+          "",
+          "lifeboat.yaml declares scenario drills of this kind: they disrupt the drill system and measure the",
+          "achieved RTO and the writes lost (docs/scenarios.md).",
+          "",
+          "```sh",
+          ...plan.scenarioRuns,
+          "```",
+          "",
+        ]
+      : []),
     "## Roles",
     "",
     ...table(["Role", "Person"], roleRows),

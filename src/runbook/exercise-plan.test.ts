@@ -156,3 +156,19 @@ test("services: every source by default, else the named sources and the groups' 
     ],
   );
 });
+
+test("scenario drills named after the quarter's kind are offered to run it for real", () => {
+  const declared = ["primary-failover", "primary-failover-cache", "data-corruption", "failover-primary"];
+  const q1 = planExercise("2024-02-01", defaultSettings, services, declared);
+  assert.deepEqual(q1.scenarioRuns, [
+    "lifeboat scenario run primary-failover",
+    "lifeboat scenario run primary-failover-cache",
+  ]);
+  assert.match(
+    renderBriefing(q1),
+    /## Run it for real\n[\s\S]*```sh\nlifeboat scenario run primary-failover\n/,
+  );
+  const q2 = planExercise("2024-05-01", defaultSettings, services, declared);
+  assert.deepEqual(q2.scenarioRuns, []);
+  assert.doesNotMatch(renderBriefing(q2), /Run it for real/);
+});

@@ -59,6 +59,12 @@ export interface ExercisePlan {
   readonly injects: readonly InjectConfig[];
   readonly measure: readonly string[];
   readonly roles: Readonly<Record<string, string>>;
+  /**
+   * Scenario drills of lifeboat.yaml for this quarter's kind (named after it:
+   * `primary-failover`, `primary-failover-db`): the exercise can be run for
+   * real with these commands, measuring RTO and lost writes.
+   */
+  readonly scenarioRuns: readonly string[];
 }
 
 /** A calendar date written YYYY-MM-DD, or undefined (2024-02-30 is not one). */
@@ -96,6 +102,7 @@ export function planExercise(
   date: string,
   settings: ExerciseSettings,
   services: readonly ExerciseService[],
+  declaredScenarios: readonly string[] = [],
 ): ExercisePlan {
   const parsed = parsePlanDate(date);
   if (!parsed) throw new RangeError(`not a YYYY-MM-DD date: ${date}`);
@@ -133,6 +140,9 @@ export function planExercise(
     injects: override.injects ?? builtIn.injects,
     measure: override.measure ?? builtIn.measure,
     roles: settings.roles,
+    scenarioRuns: declaredScenarios
+      .filter((name) => name === kind || name.startsWith(`${kind}-`))
+      .map((name) => `lifeboat scenario run ${name}`),
   };
 }
 

@@ -56,7 +56,7 @@ export async function exercisePlanCommand(env: CommandEnv, flags: ExercisePlanFl
       partialRestore: engine.capabilities.partialRestore,
     };
   });
-  const plan = planExercise(date, exercises ?? defaultSettings, services);
+  const plan = planExercise(date, exercises ?? defaultSettings, services, Object.keys(config.scenarios));
   const briefing = renderBriefing(plan);
 
   // Targets are resolved before anything is written: --notify with none to post to is a mistake.
