@@ -2,6 +2,7 @@
 // documented schema (docs/drill-report.md); the Markdown drill record and
 // notifications are rendered from it, never from anything else.
 
+import { parseDuration } from "./duration.ts";
 import type { EngineName } from "./snapshot.ts";
 
 export const DRILL_REPORT_SCHEMA = "lifeboat.drill-report/v1";
@@ -150,5 +151,16 @@ export function evaluateObjective(objective: number | null, achieved: number | n
     objective,
     achieved,
     met: objective === null || achieved === null ? null : achieved <= objective,
+  };
+}
+
+/** A drill's RTO and RPO against the source's declared objectives (durations such as "15m"). */
+export function objectiveOutcomes(
+  objectives: { readonly rto?: string | undefined; readonly rpo?: string | undefined },
+  achieved: { readonly rto: number | null; readonly rpo: number | null },
+): { rto: ObjectiveOutcome; rpo: ObjectiveOutcome } {
+  return {
+    rto: evaluateObjective(objectives.rto ? parseDuration(objectives.rto) : null, achieved.rto),
+    rpo: evaluateObjective(objectives.rpo ? parseDuration(objectives.rpo) : null, achieved.rpo),
   };
 }

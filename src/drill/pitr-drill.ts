@@ -16,7 +16,6 @@
 // loss of the primary at that moment would lose, at least.
 
 import type { SourceConfig } from "../engines/config.ts";
-import { parseDuration } from "../domain/duration.ts";
 import { dataHeld } from "../domain/fingerprint.ts";
 import { totalSize, type Snapshot } from "../domain/snapshot.ts";
 import type { RecoveryTarget } from "../domain/wal.ts";
@@ -35,7 +34,7 @@ import { PhaseClock } from "./phase-clock.ts";
 import {
   DRILL_REPORT_SCHEMA,
   drillStatus,
-  evaluateObjective,
+  objectiveOutcomes,
   type CheckOutcome,
   type DrillPhases,
   type DrillReport,
@@ -203,9 +202,7 @@ export async function runPitrDrill(
 
   const rtoAchieved =
     verifiedAt === undefined ? null : (verifiedAt - startedAt.getTime()) / 1000 - (phases.mark ?? 0);
-  const objectives = source.objectives ?? {};
-  const rto = evaluateObjective(objectives.rto ? parseDuration(objectives.rto) : null, rtoAchieved);
-  const rpo = evaluateObjective(objectives.rpo ? parseDuration(objectives.rpo) : null, rpoAchieved);
+  const { rto, rpo } = objectiveOutcomes(source.objectives ?? {}, { rto: rtoAchieved, rpo: rpoAchieved });
   return redactDeep({
     schema: DRILL_REPORT_SCHEMA,
     id,

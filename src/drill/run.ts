@@ -6,7 +6,6 @@
 import { randomBytes } from "node:crypto";
 import { userInfo } from "node:os";
 import type { SourceConfig } from "../engines/config.ts";
-import { parseDuration } from "../domain/duration.ts";
 import type { FingerprintDifference } from "../domain/fingerprint.ts";
 import { totalSize, type Snapshot } from "../domain/snapshot.ts";
 import type { EngineContext, ScratchTarget } from "../engines/engine.ts";
@@ -23,7 +22,7 @@ import { runPitrDrill } from "./pitr-drill.ts";
 import {
   DRILL_REPORT_SCHEMA,
   drillStatus,
-  evaluateObjective,
+  objectiveOutcomes,
   type CheckOutcome,
   type DrillPhases,
   type DrillReport,
@@ -184,9 +183,7 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
 
   const rtoAchieved = verifiedAt === undefined ? null : (verifiedAt - startedAt.getTime()) / 1000;
   const rpoAchieved = snapshot ? (startedAt.getTime() - Date.parse(snapshot.consistentAt)) / 1000 : null;
-  const objectives = source.objectives ?? {};
-  const rto = evaluateObjective(objectives.rto ? parseDuration(objectives.rto) : null, rtoAchieved);
-  const rpo = evaluateObjective(objectives.rpo ? parseDuration(objectives.rpo) : null, rpoAchieved);
+  const { rto, rpo } = objectiveOutcomes(source.objectives ?? {}, { rto: rtoAchieved, rpo: rpoAchieved });
   const predictedRto =
     snapshot && rtoAchieved !== null
       ? await predictRto(context, request, snapshot, phases, rto.objective)

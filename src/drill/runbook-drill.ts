@@ -10,8 +10,7 @@
 // notifications) whose RTO is the runbook's own, with a time per step.
 
 import type { CheckOutcome, DrillReport, RunbookEvidence } from "../domain/drill-report.ts";
-import { DRILL_REPORT_SCHEMA, drillStatus, evaluateObjective } from "../domain/drill-report.ts";
-import { parseDuration } from "../domain/duration.ts";
+import { DRILL_REPORT_SCHEMA, drillStatus, objectiveOutcomes } from "../domain/drill-report.ts";
 import { totalSize, type Snapshot } from "../domain/snapshot.ts";
 import type { SourceConfig } from "../engines/config.ts";
 import type { EngineContext, ScratchTarget } from "../engines/engine.ts";
@@ -156,9 +155,7 @@ export async function runRunbookDrill(
 
   const rtoAchieved = verifiedAt === undefined ? null : (verifiedAt - startedAt.getTime()) / 1000;
   const rpoAchieved = snapshot ? (startedAt.getTime() - Date.parse(snapshot.consistentAt)) / 1000 : null;
-  const objectives = source.objectives ?? {};
-  const rto = evaluateObjective(objectives.rto ? parseDuration(objectives.rto) : null, rtoAchieved);
-  const rpo = evaluateObjective(objectives.rpo ? parseDuration(objectives.rpo) : null, rpoAchieved);
+  const { rto, rpo } = objectiveOutcomes(source.objectives ?? {}, { rto: rtoAchieved, rpo: rpoAchieved });
   return redactDeep({
     schema: DRILL_REPORT_SCHEMA,
     id,

@@ -9,7 +9,7 @@
 
 import { randomBytes } from "node:crypto";
 import type { ScenarioConfig, ScenarioStepConfig } from "../config/scenario-schema.ts";
-import { evaluateObjective } from "../domain/drill-report.ts";
+import { objectiveOutcomes } from "../domain/drill-report.ts";
 import { parseDuration } from "../domain/duration.ts";
 import {
   SCENARIO_REPORT_SCHEMA,
@@ -155,14 +155,10 @@ export async function runScenario(
     disruptedAt && recoveredAt !== undefined && steps.every((step) => step.result === "passed")
       ? (recoveredAt - disruptedAt.getTime()) / 1000
       : null;
-  const rto = evaluateObjective(
-    scenario.expected.rto ? parseDuration(scenario.expected.rto) : null,
-    achievedRto,
-  );
-  const rpo = evaluateObjective(
-    scenario.expected.rpo ? parseDuration(scenario.expected.rpo) : null,
-    lostWrites ? lostWrites.seconds : null,
-  );
+  const { rto, rpo } = objectiveOutcomes(scenario.expected, {
+    rto: achievedRto,
+    rpo: lostWrites ? lostWrites.seconds : null,
+  });
   if (writer && !lostWrites && !error && steps.every((step) => step.result === "passed"))
     issues.push("the writer's survivors could not be counted: lost writes unknown");
   return redactDeep({
