@@ -45,6 +45,7 @@ scenarios:
       - disrupt: { command: "true" }
 `,
     );
+    assert.equal((await ws.cli(["init"])).code, 0);
   });
   after(async () => {
     await ws?.cleanup();
@@ -128,6 +129,13 @@ scenarios:
       files.some((name) => name === `${report.id}-scenario-primary-failover.md`),
       files.join(", "),
     );
+    // Kept in the repository's drill history, beside drills (`lifeboat drills`).
+    const history = await ws.cli(["drills", "--json"]);
+    assert.equal(history.code, 0, history.stderr);
+    const kept = history.json.scenarios.find((entry: { id: string }) => entry.id === report.id);
+    assert.equal(kept.scenario, "primary-failover");
+    assert.equal(kept.lostWrites.count, 0);
+    assert.deepEqual(history.json.drills, []);
   });
 });
 

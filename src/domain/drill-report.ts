@@ -164,3 +164,12 @@ export function objectiveOutcomes(
     rpo: evaluateObjective(objectives.rpo ? parseDuration(objectives.rpo) : null, achieved.rpo),
   };
 }
+
+/** A stored report of this schema; reports of a newer schema are skipped rather than misread. */
+export function isDrillReport(value: unknown): value is DrillReport {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as { schema?: unknown }).schema === DRILL_REPORT_SCHEMA
+  );
+}

@@ -68,3 +68,12 @@ export function scenarioStatus(
   if (report.rto.met === false || report.rpo.met === false) return "objective_missed";
   return "passed";
 }
+
+/** A stored scenario report of this schema (the drill history holds both kinds). */
+export function isScenarioReport(value: unknown): value is ScenarioReport {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as { schema?: unknown }).schema === SCENARIO_REPORT_SCHEMA
+  );
+}

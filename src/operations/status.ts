@@ -4,7 +4,7 @@
 // WAL folder. The verdicts themselves are plan/status.ts's pure work.
 
 import type { DrillReport } from "../domain/drill-report.ts";
-import { DRILL_REPORT_SCHEMA } from "../domain/drill-report.ts";
+import { isDrillReport } from "../domain/drill-report.ts";
 import { parseDuration } from "../domain/duration.ts";
 import type { RunRecord } from "../domain/run-record.ts";
 import type { StatusReport } from "../domain/status.ts";
@@ -69,14 +69,6 @@ async function newestRunRecords(context: OperationContext): Promise<RunRecord[]>
   const ids = await context.repository.listRunRecordIds();
   const records = await context.repository.readRunRecords(ids.slice(-STATUS_RUN_RECORDS));
   return records.filter(isRunRecord);
-}
-
-function isDrillReport(value: unknown): value is DrillReport {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    (value as { schema?: unknown }).schema === DRILL_REPORT_SCHEMA
-  );
 }
 
 /**

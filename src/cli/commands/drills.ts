@@ -1,7 +1,8 @@
 // lifeboat drills [SOURCE...]: the drill history kept in the repository, with trend.
 
 import { formatSeconds } from "../../domain/duration.ts";
-import { DRILL_REPORT_SCHEMA, type DrillReport } from "../../domain/drill-report.ts";
+import { isDrillReport } from "../../domain/drill-report.ts";
+import { isScenarioReport } from "../../domain/scenario-report.ts";
 import { drillTrend, sparkline } from "../../report/trend.ts";
 import { table } from "../output.ts";
 import { withRepository, type CommandEnv } from "../session.ts";
@@ -13,6 +14,11 @@ export async function drillsCommand(env: CommandEnv, names: readonly string[]): 
     .filter(isDrillReport)
     .sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.id.localeCompare(b.id));
   const reports = names.length ? all.filter((report) => names.includes(report.source)) : all;
+  // Scenario runs are kept in the same history; named sources select the scenarios involving them.
+  const scenarios = stored
+    .filter(isScenarioReport)
+    .filter((run) => names.length === 0 || run.services.some((service) => names.includes(service)))
+    .sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.id.localeCompare(b.id));
   const trend = drillTrend(reports);
   const seconds = (value: number | null) => (value === null ? "n/a" : formatSeconds(value));
   env.output.result(
@@ -28,11 +34,36 @@ export async function drillsCommand(env: CommandEnv, names: readonly string[]): 
         phases: report.phases,
       })),
       trend,
+      scenarios: scenarios.map((run) => ({
+        id: run.id,
+        scenario: run.scenario,
+        services: run.services,
+        status: run.status,
+        startedAt: run.startedAt,
+        rto: run.rto,
+        rpo: run.rpo,
+        lostWrites: run.lostWrites,
+      })),
     },
     () =>
-      reports.length === 0
+      reports.length === 0 && scenarios.length === 0
         ? "no drills recorded yet; run `lifeboat drill`"
         : [
+            ...(scenarios.length > 0
+              ? [
+                  table(
+                    ["SCENARIO RUN", "SCENARIO", "STATUS", "RTO", "LOST WRITES"],
+                    scenarios.map((run) => [
+                      run.id,
+                      run.scenario,
+                      run.status,
+                      `${seconds(run.rto.achieved)}${run.rto.met === false ? " MISSED" : ""}`,
+                      run.lostWrites ? `${run.lostWrites.count} (${seconds(run.lostWrites.seconds)})` : "-",
+                    ]),
+                  ),
+                  "",
+                ]
+              : []),
             table(
               ["DRILL", "SOURCE", "STATUS", "SNAPSHOT", "RTO", "RPO"],
               reports.map((report) => [
@@ -60,14 +91,5 @@ export async function drillsCommand(env: CommandEnv, names: readonly string[]): 
               ]),
             ),
           ].join("\n"),
-  );
-}
-
-/** Reports of a newer schema than this Lifeboat knows are skipped rather than misread. */
-function isDrillReport(value: unknown): value is DrillReport {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    (value as { schema?: unknown }).schema === DRILL_REPORT_SCHEMA
   );
 }

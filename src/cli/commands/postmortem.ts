@@ -4,7 +4,7 @@
 // `latest`. --output overwrites the file, as `exercise plan --output` does.
 
 import { resolve } from "node:path";
-import { DRILL_REPORT_SCHEMA, type DrillReport } from "../../domain/drill-report.ts";
+import { isDrillReport, type DrillReport } from "../../domain/drill-report.ts";
 import { LifeboatError } from "../../errors.ts";
 import { postmortemOf, renderPostmortem } from "../../report/postmortem.ts";
 import { writeFileWhole } from "../../runtime/write-whole.ts";
@@ -58,14 +58,5 @@ export function findDrillReport(reports: readonly DrillReport[], id: string): Dr
           ? "Run `lifeboat drill SOURCE` first; its report id is in the drill record."
           : "`lifeboat drills` lists the drill reports with their ids; a unique prefix or `latest` will do.",
     },
-  );
-}
-
-/** Reports of a newer schema than this Lifeboat knows are skipped rather than misread (as `drills`). */
-function isDrillReport(value: unknown): value is DrillReport {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    (value as { schema?: unknown }).schema === DRILL_REPORT_SCHEMA
   );
 }

@@ -22,7 +22,7 @@ import { withTempDir } from "../../operations/temp-dir.ts";
 import { processRunner } from "../../runtime/process.ts";
 import { lifeboatVersion } from "../../version.ts";
 import { lifeboatChildVariables, lifeboatCommandLine, lifeboatShim } from "../lifeboat-child.ts";
-import { loadSessionConfig, type CommandEnv } from "../session.ts";
+import { loadSessionConfig, withRepository, type CommandEnv } from "../session.ts";
 import { notifyTargets } from "./drill.ts";
 
 export interface ScenarioRunFlags {
@@ -117,6 +117,17 @@ export async function scenarioRunCommand(
 async function keepScenarioEvidence(env: CommandEnv, config: Config, report: ScenarioReport): Promise<void> {
   const files = await writeScenarioReportFiles(config.reports.dir, report);
   env.log.info(`scenario report: ${files.markdown}`);
+  // The drill history in the repository (`lifeboat drills` lists scenario runs beside drills). A
+  // repository that cannot be reached costs only that copy: the files above are the evidence too.
+  try {
+    await withRepository(env, { kind: "shared", command: "drill" }, (context) =>
+      context.repository.saveDrillReport(report),
+    );
+  } catch (error) {
+    env.log.warn(
+      `the scenario report was not stored in the repository: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
   const { targets, problems } = notifyTargets(config);
   for (const problem of problems) env.log.warn(problem);
   const chosen = targets.filter((target) => target.on === "always" || report.status !== "passed");
