@@ -5,7 +5,7 @@
 // budget with a failed verdict; a production scenario needs a confirmation.
 
 import assert from "node:assert/strict";
-import { readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { workspace } from "./support/cli.ts";
@@ -136,6 +136,25 @@ scenarios:
     assert.equal(kept.scenario, "primary-failover");
     assert.equal(kept.lostWrites.count, 0);
     assert.deepEqual(history.json.drills, []);
+    // And in status and the metrics: the newest run of each scenario.
+    const status = await ws.cli(["status", "--json"]);
+    const newest = status.json.scenarios.find(
+      (entry: { scenario: string }) => entry.scenario === "primary-failover",
+    );
+    assert.deepEqual([newest.id, newest.status, newest.lostWrites], [report.id, "passed", 0]);
+    const textfile = join(ws.dir, "lifeboat.prom");
+    const check = await ws.cli(["check", "--metrics-textfile", textfile]);
+    assert.equal(check.code, 0, check.stderr);
+    const metrics = await readFile(textfile, "utf8");
+    assert.match(metrics, /^lifeboat_scenario_lost_writes\{scenario="primary-failover"\} 0$/m);
+    assert.match(metrics, /^lifeboat_scenario_last_passed\{scenario="primary-failover"\} 1$/m);
+    assert.match(
+      metrics,
+      new RegExp(
+        `^lifeboat_scenario_rto_achieved_seconds\\{scenario="primary-failover"\\} ${report.rto.achieved}$`,
+        "m",
+      ),
+    );
   });
 });
 

@@ -79,8 +79,21 @@ export interface RepositoryRunStatus {
   readonly lastFailedPrune: RunSummary | null;
 }
 
+/** The newest run of a scenario drill (docs/scenarios.md), from the drill history. */
+export interface ScenarioRunStatus {
+  readonly scenario: string;
+  readonly id: string;
+  readonly at: string;
+  readonly status: string;
+  readonly rtoAchieved: number | null;
+  readonly rtoExpected: number | null;
+  readonly lostWrites: number | null;
+}
+
 export interface StatusReport {
   readonly schema: "lifeboat.status/v1";
+  /** The newest run of each scenario drill kept in the repository (absent when none was read). */
+  readonly scenarios?: readonly ScenarioRunStatus[];
   readonly generatedAt: string;
   /** The worst verdict of all sources ("failing" when the repository could not be read). */
   readonly verdict: Verdict;

@@ -5,9 +5,10 @@
 
 import type { DrillReport } from "../domain/drill-report.ts";
 import { isDrillReport } from "../domain/drill-report.ts";
+import { isScenarioReport, type ScenarioReport } from "../domain/scenario-report.ts";
 import { parseDuration } from "../domain/duration.ts";
 import type { RunRecord } from "../domain/run-record.ts";
-import type { StatusReport } from "../domain/status.ts";
+import type { ScenarioRunStatus, StatusReport } from "../domain/status.ts";
 import type { SourceConfig } from "../engines/config.ts";
 import { LifeboatError } from "../errors.ts";
 import { computeStatus, unreadableStatus, type SourceInput } from "../plan/status.ts";
@@ -44,15 +45,16 @@ export async function readStatus(
   repositoryUrl: string,
 ): Promise<{ report: StatusReport; runs: RunRecord[]; drills: DrillReport[] }> {
   const declared = statusSources(context, sources);
-  const [snapshots, runs, drills, dataBytes, wal] = await Promise.all([
+  const [snapshots, runs, history, dataBytes, wal] = await Promise.all([
     context.repository.listSnapshots(),
     newestRunRecords(context),
-    context.repository.listDrillReports().then((reports) => reports.filter(isDrillReport)),
+    context.repository.listDrillReports(),
     context.repository.dataBytes(),
     Promise.all(
       declared.map((source) => (source.pitr ? context.repository.walArchiveSummary(source.name) : null)),
     ),
   ]);
+  const drills = history.filter(isDrillReport);
   const report = computeStatus({
     now: context.now(),
     repositoryUrl,
@@ -62,7 +64,31 @@ export async function readStatus(
     drills,
     dataBytes,
   });
-  return { report, runs, drills };
+  return {
+    report: { ...report, scenarios: newestScenarioRuns(history.filter(isScenarioReport)) },
+    runs,
+    drills,
+  };
+}
+
+/** The newest run of each scenario, by name. */
+function newestScenarioRuns(runs: readonly ScenarioReport[]): ScenarioRunStatus[] {
+  const newest = new Map<string, ScenarioReport>();
+  for (const run of runs) {
+    const known = newest.get(run.scenario);
+    if (!known || run.startedAt > known.startedAt) newest.set(run.scenario, run);
+  }
+  return [...newest.values()]
+    .sort((a, b) => a.scenario.localeCompare(b.scenario))
+    .map((run) => ({
+      scenario: run.scenario,
+      id: run.id,
+      at: run.startedAt,
+      status: run.status,
+      rtoAchieved: run.rto.achieved,
+      rtoExpected: run.rto.objective,
+      lostWrites: run.lostWrites?.count ?? null,
+    }));
 }
 
 async function newestRunRecords(context: OperationContext): Promise<RunRecord[]> {

@@ -115,6 +115,43 @@ export function statusRegistry(report: StatusReport, runs: readonly RunRecord[] 
     for (const status of report.sources) set({ source: status.source }, value(status, report));
   }
 
+  // Scenario drills (docs/scenarios.md): the newest run of each, labelled by scenario.
+  const scenario = ["scenario"];
+  const scenarioGauges = [
+    gauge(
+      registry,
+      "lifeboat_scenario_last_timestamp_seconds",
+      "When the newest run of the scenario started",
+      scenario,
+    ),
+    gauge(
+      registry,
+      "lifeboat_scenario_last_passed",
+      "1 when the newest run of the scenario passed",
+      scenario,
+    ),
+    gauge(
+      registry,
+      "lifeboat_scenario_rto_achieved_seconds",
+      "The newest scenario run's achieved RTO",
+      scenario,
+    ),
+    gauge(
+      registry,
+      "lifeboat_scenario_lost_writes",
+      "Writes the newest scenario run lost (its writer's markers)",
+      scenario,
+    ),
+  ] as const;
+  for (const run of report.scenarios ?? []) {
+    const labels = { scenario: run.scenario };
+    const [at, passed, rto, lost] = scenarioGauges;
+    at(labels, unix(run.at));
+    passed(labels, run.status === "passed" ? 1 : 0);
+    rto(labels, run.rtoAchieved);
+    lost(labels, run.lostWrites);
+  }
+
   const repository = report.repository;
   gauge(
     registry,
