@@ -10,13 +10,13 @@ import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { configPath } from "../config/config-path.ts";
 import type { Config } from "../engines/config.ts";
+import { shellQuote } from "../runtime/shell-command.ts";
 
 /** A folder with a `lifeboat` that runs this process's Lifeboat; remove it with `dispose`. */
 export async function lifeboatShim(): Promise<{ readonly dir: string; dispose(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "lifeboat-shim-"));
-  const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
   const entry = resolve(process.argv[1] ?? "");
-  await writeFile(join(dir, "lifeboat"), `#!/bin/sh\nexec ${quote(process.execPath)} ${quote(entry)} "$@"\n`);
+  await writeFile(join(dir, "lifeboat"), `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(entry)} "$@"\n`);
   await chmod(join(dir, "lifeboat"), 0o755);
   return { dir, dispose: () => rm(dir, { recursive: true, force: true }) };
 }
@@ -55,5 +55,5 @@ export function lifeboatChildVariables(
 
 /** `lifeboat ARGS` as one shell word list, for runShellCommand. */
 export function lifeboatCommandLine(args: readonly string[]): string {
-  return ["lifeboat", ...args].map((word) => `'${word.replaceAll("'", "'\\''")}'`).join(" ");
+  return ["lifeboat", ...args].map(shellQuote).join(" ");
 }

@@ -79,7 +79,32 @@ const restoreAction = z.strictObject({
     .describe("A Lifeboat restore, run as `lifeboat restore` would."),
   timeout: duration.default("30m"),
 });
-export const scenarioAction = z.union([commandAction, killAction, sqlAction, restoreAction]);
+const blockAction = z.strictObject({
+  block: z
+    .strictObject({
+      port: z.int().min(1).max(65535).describe("The TCP port to cut off on this host."),
+      mode: z
+        .enum(["drop", "reject"])
+        .default("drop")
+        .describe(
+          "drop: packets vanish (a partition, clients time out); reject: connections are refused at once.",
+        ),
+    })
+    .describe(
+      "Block a port with an iptables rule (needs root); removed by `unblock` or when the scenario ends.",
+    ),
+});
+const unblockAction = z.strictObject({
+  unblock: z.literal(true).describe("Remove the rules this scenario's block steps added."),
+});
+export const scenarioAction = z.union([
+  commandAction,
+  killAction,
+  sqlAction,
+  restoreAction,
+  blockAction,
+  unblockAction,
+]);
 
 const step = z.union([
   z.strictObject({ steady: scenarioProbe.describe("Must pass before anything is disrupted.") }),

@@ -9,6 +9,11 @@
 import { spawn } from "node:child_process";
 import { childEnvironment } from "./child-env.ts";
 
+/** One word for `sh`, whatever it holds: single-quoted, a quote inside written as '\''. */
+export function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", "'\\''")}'`;
+}
+
 export interface ShellRun {
   readonly ok: boolean;
   /** The command could not be started at all. */

@@ -21,7 +21,7 @@ import {
 } from "../domain/scenario-report.ts";
 import { redact, redactDeep } from "../runtime/redact.ts";
 import { lifeboatVersion } from "../version.ts";
-import { describeAction, runAction } from "./actions.ts";
+import { describeAction, runAction, unblockAll, type RunState } from "./actions.ts";
 import type { ScenarioContext } from "./endpoints.ts";
 import { describeProbe, pollProbe } from "./probes.ts";
 import { MarkerWriter } from "./writer.ts";
@@ -72,6 +72,7 @@ export async function runScenario(
     ? new MarkerWriter(scenario.writer, context, id.replace(/[^A-Za-z0-9]/g, ""))
     : undefined;
   let writing = false;
+  const state: RunState = { runId: id, blocked: [] };
 
   const record = (
     step: ScenarioStepConfig,
@@ -107,7 +108,7 @@ export async function runScenario(
         if (ok && "probe" in step) recoveredAt = polled.passedAt;
       } else if ("disrupt" in step) {
         disruptedAt = new Date(began);
-        const outcome = await runAction(step.disrupt, context, disruptedAt);
+        const outcome = await runAction(step.disrupt, context, disruptedAt, state);
         // The disruption happened: what the writer had acknowledged until now is what must survive.
         if (writer) await writer.stop();
         ok = record(step, began, outcome.ok, outcome.detail);
@@ -117,7 +118,7 @@ export async function runScenario(
         );
         ok = record(step, began, true, "waited");
       } else {
-        const outcome = await runAction(step.recover, context, disruptedAt);
+        const outcome = await runAction(step.recover, context, disruptedAt, state);
         ok = record(step, began, outcome.ok, outcome.detail);
       }
       if (!ok) {
@@ -149,6 +150,13 @@ export async function runScenario(
     issues.push(redact(problem instanceof Error ? problem.message : String(problem)));
   } finally {
     if (writer && writing) await writer.stop();
+    // A blocked port never outlives its scenario, whatever else the run leaves as it was.
+    if (state.blocked.length > 0) {
+      const unblocked = await unblockAll(state, context);
+      issues.push(
+        unblocked.ok ? "the ports the scenario blocked were unblocked at its end" : unblocked.detail,
+      );
+    }
   }
 
   const achievedRto =
