@@ -16,7 +16,10 @@ import { shellQuote } from "../runtime/shell-command.ts";
 export async function lifeboatShim(): Promise<{ readonly dir: string; dispose(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "lifeboat-shim-"));
   const entry = resolve(process.argv[1] ?? "");
-  await writeFile(join(dir, "lifeboat"), `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(entry)} "$@"\n`);
+  await writeFile(
+    join(dir, "lifeboat"),
+    `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(entry)} "$@"\n`,
+  );
   await chmod(join(dir, "lifeboat"), 0o755);
   return { dir, dispose: () => rm(dir, { recursive: true, force: true }) };
 }
