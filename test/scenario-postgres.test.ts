@@ -117,9 +117,10 @@ scenarios:
     );
     assert.ok(report.rto.achieved > 0 && report.rto.achieved < 60, String(report.rto.achieved));
     assert.equal(report.rto.met, true);
-    assert.ok(report.lostWrites.acknowledged >= 1, JSON.stringify(report.lostWrites));
-    assert.equal(report.lostWrites.count, 0, JSON.stringify(report.lostWrites));
-    assert.equal(report.lostWrites.survived, report.lostWrites.acknowledged);
+    assert.equal(report.rto.expected, 120, "the contract's rto.expected, in seconds");
+    assert.ok(report.lost_writes.acknowledged >= 1, JSON.stringify(report.lost_writes));
+    assert.equal(report.lost_writes.count, 0, JSON.stringify(report.lost_writes));
+    assert.equal(report.lost_writes.survived, report.lost_writes.acknowledged);
     assert.equal(report.rpo.achieved, 0);
     assert.equal(report.rpo.met, true);
     // The promoted replica holds the writer's markers and takes writes.
@@ -187,7 +188,7 @@ scenarios:
   it("counts what survived: the survivors are what the replica has, the rest is reported lost", async () => {
     const run = await ws.cli(["scenario", "run", "async-failover", "--json"]);
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    const lost = run.json.lostWrites;
+    const lost = run.json.lost_writes;
     assert.ok(lost, JSON.stringify(run.json.issues));
     assert.ok(lost.acknowledged >= 1, JSON.stringify(lost));
     assert.equal(lost.survived + lost.count, lost.acknowledged);

@@ -43,7 +43,7 @@ test("kill the master: the sentinels promote the replica, and the RTO is measure
   // Sentinel needs down-after-milliseconds (1 s) and an election: not instant, well within the budget.
   assert.ok(run.json.rto.achieved >= 1 && run.json.rto.achieved < 30, String(run.json.rto.achieved));
   assert.equal(run.json.rto.met, true);
-  assert.equal(run.json.lostWrites, null);
+  assert.equal(run.json.lost_writes, null);
   // The sentinels agree with the probe (their view may trail the promoted server's own by a moment).
   let master = await set.currentMaster();
   for (let tries = 0; master.port !== set.replica.port && tries < 50; tries++) {

@@ -37,6 +37,9 @@ export interface LostWrites {
   readonly survivorUrl: string;
 }
 
+/** A drill's objective outcome, with the objective also as `expected` (the name the scenario contract uses). */
+export type ScenarioObjective = ObjectiveOutcome & { readonly expected: number | null };
+
 export interface ScenarioReport {
   readonly schema: typeof SCENARIO_REPORT_SCHEMA;
   readonly id: string;
@@ -52,17 +55,21 @@ export interface ScenarioReport {
   readonly disruptedAt: string | null;
   readonly steps: readonly ScenarioStepOutcome[];
   /** Seconds from the disruption to the last probe's first pass. */
-  readonly rto: ObjectiveOutcome;
+  readonly rto: ScenarioObjective;
   /** Seconds of writes lost (from the writer's markers); null without a writer. */
-  readonly rpo: ObjectiveOutcome;
-  readonly lostWrites: LostWrites | null;
+  readonly rpo: ScenarioObjective;
+  /** Named as the interface contract of issue 14 names it (`lost_writes`); null without a writer. */
+  readonly lost_writes: LostWrites | null;
   readonly issues: readonly string[];
   readonly lifeboatVersion: string;
 }
 
-export function scenarioStatus(
-  report: Pick<ScenarioReport, "steps" | "rto" | "rpo"> & { error: boolean },
-): ScenarioStatus {
+export function scenarioStatus(report: {
+  readonly steps: readonly ScenarioStepOutcome[];
+  readonly rto: ObjectiveOutcome;
+  readonly rpo: ObjectiveOutcome;
+  readonly error: boolean;
+}): ScenarioStatus {
   if (report.error) return "error";
   if (report.steps.some((step) => step.result !== "passed")) return "failed";
   if (report.rto.met === false || report.rpo.met === false) return "objective_missed";

@@ -87,7 +87,7 @@ function newestScenarioRuns(runs: readonly ScenarioReport[]): ScenarioRunStatus[
       status: run.status,
       rtoAchieved: run.rto.achieved,
       rtoExpected: run.rto.objective,
-      lostWrites: run.lostWrites?.count ?? null,
+      lostWrites: run.lost_writes?.count ?? null,
     }));
 }
 

@@ -35,8 +35,8 @@ export function renderScenarioRecord(report: ScenarioReport): string {
     `- RTO (disruption to the last probe's first pass): ${objective(report.rto)}`,
     `- RPO (from the writer's markers): ${objective(report.rpo)}`,
   ];
-  if (report.lostWrites) {
-    const lost = report.lostWrites;
+  if (report.lost_writes) {
+    const lost = report.lost_writes;
     lines.push(
       `- Lost writes: ${lost.count} of ${lost.acknowledged} acknowledged markers (${lost.survived} survived on ${lost.survivorUrl}), ${formatSeconds(lost.seconds)} of writes`,
     );

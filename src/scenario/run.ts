@@ -182,9 +182,9 @@ export async function runScenario(
     operator: request.operator,
     disruptedAt: disruptedAt?.toISOString() ?? null,
     steps,
-    rto,
-    rpo,
-    lostWrites,
+    rto: { ...rto, expected: rto.objective },
+    rpo: { ...rpo, expected: rpo.objective },
+    lost_writes: lostWrites,
     issues,
     lifeboatVersion,
   } satisfies ScenarioReport);

@@ -42,7 +42,7 @@ export async function drillsCommand(env: CommandEnv, names: readonly string[]): 
         startedAt: run.startedAt,
         rto: run.rto,
         rpo: run.rpo,
-        lostWrites: run.lostWrites,
+        lostWrites: run.lost_writes,
       })),
     },
     () =>
@@ -58,7 +58,9 @@ export async function drillsCommand(env: CommandEnv, names: readonly string[]): 
                       run.scenario,
                       run.status,
                       `${seconds(run.rto.achieved)}${run.rto.met === false ? " MISSED" : ""}`,
-                      run.lostWrites ? `${run.lostWrites.count} (${seconds(run.lostWrites.seconds)})` : "-",
+                      run.lost_writes
+                        ? `${run.lost_writes.count} (${seconds(run.lost_writes.seconds)})`
+                        : "-",
                     ]),
                   ),
                   "",

@@ -138,7 +138,7 @@ async function keepScenarioEvidence(env: CommandEnv, config: Config, report: Sce
         ? {
             text: `Scenario ${report.scenario}: ${report.status} (RTO ${
               report.rto.achieved === null ? "not measured" : formatSeconds(report.rto.achieved)
-            }${report.lostWrites ? `, ${report.lostWrites.count} writes lost` : ""})`,
+            }${report.lost_writes ? `, ${report.lost_writes.count} writes lost` : ""})`,
           }
         : report,
     lifeboatVersion,
