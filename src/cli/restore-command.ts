@@ -55,6 +55,11 @@ export function registerRestoreCommand(
     )
     .option("--dry-run", "show what would be done, change nothing")
     .option(
+      "--confirm <name>",
+      "the target's name (its database, or its folder's name), confirming a restore into a production target (with --group: once per such target)",
+      collect,
+    )
+    .option(
       "--target-time <time>",
       "postgres physical: recover to this moment (ISO-8601 with a zone, e.g. '2026-01-25 14:30:00+00')",
     )

@@ -7,6 +7,7 @@
 
 import { z } from "zod";
 import { exerciseReferenceIssues, exercisesSchemaFor } from "./exercise-schema.ts";
+import { environmentsSchema } from "./environment-schema.ts";
 import { groupName, groupOf, groupSchema } from "./group-schema.ts";
 import { scenarioName, scenarioSchema } from "./scenario-schema.ts";
 import { scheduleName, scheduleSchema } from "./schedule-schema.ts";
@@ -157,6 +158,7 @@ export function configSchemaFor<S extends z.ZodType>(source: S) {
         .default({})
         .describe("Sources backed up from one barrier and drilled together (backup --group, drill --group)."),
       exercises: exercisesSchemaFor(notifyTarget).optional(),
+      environments: environmentsSchema,
       scenarios: z
         .record(scenarioName, scenarioSchema)
         .default({})

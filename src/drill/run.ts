@@ -13,7 +13,7 @@ import { LifeboatError } from "../errors.ts";
 import type { OperationContext } from "../operations/context.ts";
 import { restoreAndVerify } from "../operations/restore-and-verify.ts";
 import { withTempDir } from "../operations/temp-dir.ts";
-import { redactDeep } from "../runtime/redact.ts";
+import { redact, redactDeep } from "../runtime/redact.ts";
 import { lifeboatVersion } from "../version.ts";
 import { describeDifferences, fingerprintChecks, runUserCheck } from "./checks.ts";
 import { recordDrillFailure } from "./failure.ts";
@@ -44,6 +44,24 @@ export interface DrillRequest {
   readonly operator?: string;
   /** Who reviews it (drill --reviewer); absent from the report when not named. */
   readonly reviewer?: string;
+  /** Why a target is production (environments:), or undefined: a drill never restores into one. */
+  readonly productionReason?: (target: string) => Promise<string | undefined>;
+}
+
+/** Refuse a scratch server or target that lifeboat.yaml declares production, before or after it is made. */
+export async function refuseProductionScratch(
+  request: Pick<DrillRequest, "productionReason">,
+  target: string | undefined,
+): Promise<void> {
+  const reason = target === undefined ? undefined : await request.productionReason?.(target);
+  if (reason === undefined) return;
+  throw new LifeboatError(
+    "BAD_ARGUMENT",
+    `the drill's scratch target ${redact(target!)} is production (${reason}): drills never restore into production`,
+    {
+      hint: "Point drill.target at a scratch server or folder (environments: scratch), or leave it out for a throwaway one.",
+    },
+  );
 }
 
 /** Failures that prove the backup itself does not restore, as opposed to the drill being unable to run. */
@@ -109,6 +127,7 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
       stopIfInterrupted();
       if (!engine.provisionScratch)
         throw new LifeboatError("INTERNAL", `the ${engine.name} engine cannot make scratch targets`);
+      await refuseProductionScratch(request, source.drill?.target?.url ?? source.drill?.target?.path);
       scratch = await engine.provisionScratch(
         source,
         {
@@ -119,6 +138,7 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
         },
         engineContext,
       );
+      await refuseProductionScratch(request, scratch.target);
       context.log.info(
         `drill ${sourceName}: restoring snapshot ${snapshot.id.slice(0, 8)} into ${scratch.description}`,
       );

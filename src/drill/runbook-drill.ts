@@ -22,7 +22,7 @@ import { lifeboatVersion } from "../version.ts";
 import { commandCheck, fingerprintChecks, runUserCheck } from "./checks.ts";
 import { recordDrillFailure } from "./failure.ts";
 import { PhaseClock } from "./phase-clock.ts";
-import { drillId, safeUser } from "./run.ts";
+import { drillId, refuseProductionScratch, safeUser } from "./run.ts";
 
 export interface RunbookStep {
   /** The block's line in the runbook. */
@@ -41,6 +41,8 @@ export interface RunbookDrillRequest {
   readonly stepTimeoutSeconds: number;
   readonly operator?: string;
   readonly reviewer?: string;
+  /** Why a target is production (environments:): the procedure never runs against one. */
+  readonly productionReason?: (target: string) => Promise<string | undefined>;
 }
 
 /** Every failure of a runbook drill is the procedure's (or the drill's), never evidence against a backup on its own. */
@@ -90,6 +92,7 @@ export async function runRunbookDrill(
       clock.lap("start");
       if (!engine.provisionScratch)
         throw new LifeboatError("INTERNAL", `the ${engine.name} engine cannot make scratch targets`);
+      await refuseProductionScratch(request, source.drill?.target?.url ?? source.drill?.target?.path);
       scratch = await engine.provisionScratch(
         source,
         {
@@ -99,6 +102,7 @@ export async function runRunbookDrill(
         },
         engineContext,
       );
+      await refuseProductionScratch(request, scratch.target);
       context.log.info(`runbook drill ${sourceName}: RESTORE_TARGET is ${scratch.description}`);
       clock.lap("restore");
       const variables = { ...request.variables, ...scratch.env, RESTORE_TARGET: scratch.target };

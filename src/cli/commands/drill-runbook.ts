@@ -12,7 +12,7 @@ import type { Config } from "../../engines/config.ts";
 import { runRunbookDrill } from "../../drill/runbook-drill.ts";
 import { readSection } from "../../runbook/sections.ts";
 import { renderDrillRecord } from "../../report/drill-record.ts";
-import { exitForStatus, keepDrillEvidence, notifyTargets } from "./drill.ts";
+import { exitForStatus, keepDrillEvidence, notifyTargets, productionReasonOf } from "./drill.ts";
 import { lifeboatChildVariables, lifeboatShim } from "../lifeboat-child.ts";
 import { withRepository, type CommandEnv } from "../session.ts";
 
@@ -59,6 +59,7 @@ export async function drillRunbookCommand(
           source,
           variables: lifeboatChildVariables(config, env.options.config, shim.dir),
           stepTimeoutSeconds,
+          productionReason: productionReasonOf(config),
           ...(flags.operator !== undefined ? { operator: flags.operator } : {}),
           ...(flags.reviewer !== undefined ? { reviewer: flags.reviewer } : {}),
         });

@@ -12,6 +12,7 @@ import { renderDrillRecord } from "../../report/drill-record.ts";
 import { writeReportFiles } from "../../report/files.ts";
 import type { Config } from "../../engines/config.ts";
 import type { OperationContext } from "../../operations/context.ts";
+import { classifyTarget } from "../environment-guard.ts";
 import { selectSources, withRepository, type CommandEnv } from "../session.ts";
 
 const exitFor: Record<DrillStatus, ExitCode> = {
@@ -63,6 +64,7 @@ export async function drillCommand(
         source,
         selector: flags.snapshot,
         ...people,
+        productionReason: productionReasonOf(config),
       });
       await keepDrillEvidence(env, context, config, report, targets);
       reports.push(report);
@@ -86,6 +88,14 @@ export async function drillCommand(
       exitCode: exitFor[worst],
     });
   }
+}
+
+/** Why a target is production under lifeboat.yaml's environments:, for the drill's refusal. */
+export function productionReasonOf(config: Config): (target: string) => Promise<string | undefined> {
+  return async (target) => {
+    const environment = await classifyTarget(target, config.environments);
+    return environment?.name === "production" ? environment.because : undefined;
+  };
 }
 
 /** A person's name for the drill record: one line of text (it goes into Markdown tables). */

@@ -5,7 +5,9 @@ import { LifeboatError } from "../../errors.ts";
 import { findBundle } from "../../operations/bundles.ts";
 import { restoreGroup } from "../../operations/group-restore.ts";
 import { redact } from "../../runtime/redact.ts";
-import { selectGroup, withRepository, type CommandEnv } from "../session.ts";
+import { confirmationName } from "../../plan/environments.ts";
+import { confirmProductionTarget } from "../environment-guard.ts";
+import { loadSessionConfig, selectGroup, withRepository, type CommandEnv } from "../session.ts";
 
 export interface GroupRestoreFlags {
   readonly to: readonly string[];
@@ -14,6 +16,8 @@ export interface GroupRestoreFlags {
   readonly force?: boolean;
   readonly dryRun?: boolean;
   readonly targetNotSource?: boolean;
+  /** Each production member target's name, confirming it (environments:). */
+  readonly confirm?: string | readonly string[];
 }
 
 /** `--to app-db=postgres://…` pairs: member → target. */
@@ -43,6 +47,20 @@ export async function restoreGroupCommand(
   flags: GroupRestoreFlags,
 ): Promise<void> {
   const targets = memberTargets(flags.to);
+  if (!flags.dryRun) {
+    // Every production member target needs its name confirmed (one --confirm per such target).
+    const { config } = await loadSessionConfig(env);
+    const confirmed = [flags.confirm ?? []].flat();
+    for (const target of targets.values()) {
+      const name = confirmationName(target);
+      await confirmProductionTarget(
+        target,
+        config.environments,
+        confirmed.includes(name) ? name : confirmed[0],
+        "the group restore target",
+      );
+    }
+  }
   const outcome = await withRepository(
     env,
     { kind: "shared", command: "restore" },

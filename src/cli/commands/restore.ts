@@ -8,6 +8,8 @@ import { LifeboatError } from "../../errors.ts";
 import { restoreToPoint } from "../../operations/pitr-restore.ts";
 import { restoreSnapshot } from "../../operations/restore.ts";
 import { redact, registerSecret } from "../../runtime/redact.ts";
+import { confirmationName } from "../../plan/environments.ts";
+import { classifyTarget, confirmProductionTarget } from "../environment-guard.ts";
 import { formatBytes } from "../output.ts";
 import { loadSessionConfig, withRepository, type CommandEnv } from "../session.ts";
 import {
@@ -35,6 +37,8 @@ export interface RestoreFlags extends PitrFlags {
   readonly schema?: readonly string[];
   /** commander's --no-foreign-keys: false when given. */
   readonly foreignKeys?: boolean;
+  /** The target's name, confirming a restore into a production target (environments:). */
+  readonly confirm?: string | readonly string[];
 }
 
 /** The part of the snapshot the flags choose; undefined restores it whole. */
@@ -60,7 +64,16 @@ export async function restoreCommand(
   warnAboutPasswordInTarget(env, flags.to);
   const pointInTime = wantsPointInTime(flags);
   const selection = selectionOf(flags);
-  const { path: configFile } = await loadSessionConfig(env);
+  const { path: configFile, config: declared } = await loadSessionConfig(env);
+  // A production target needs its name confirmed before anything is opened; a dry run only says so.
+  const environment = flags.dryRun
+    ? await classifyTarget(flags.to, declared.environments)
+    : await confirmProductionTarget(
+        flags.to,
+        declared.environments,
+        [flags.confirm ?? []].flat().at(-1),
+        "the restore target",
+      );
   const outcome = await withRepository(env, { kind: "shared", command: "restore" }, (context, config) =>
     flags.dryRun
       ? restoreOrPlan(context, config)
@@ -140,6 +153,7 @@ export async function restoreCommand(
       source: sourceName,
       snapshot: result.snapshot.id,
       target: redact(flags.to),
+      environment: environment ?? null,
       plan: result.plan,
       verified: result.verified,
       ...(result.partial ? { partial: result.partial } : {}),
@@ -150,6 +164,7 @@ export async function restoreCommand(
       result.dryRun
         ? [
             `dry run: would restore snapshot ${result.snapshot.id.slice(0, 8)} of ${sourceName}:`,
+            `  - target environment: ${environment ? `${environment.name} (${environment.because})${environment.name === "production" ? `; a real run needs --confirm ${confirmationName(flags.to)}` : ""}` : "none declared matches"}`,
             ...result.plan.steps.map((step) => `  - ${step}`),
           ].join("\n")
         : result.partial

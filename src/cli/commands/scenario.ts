@@ -24,6 +24,9 @@ import { lifeboatVersion } from "../../version.ts";
 import { lifeboatChildVariables, lifeboatCommandLine, lifeboatShim } from "../lifeboat-child.ts";
 import { loadSessionConfig, withRepository, type CommandEnv } from "../session.ts";
 import { notifyTargets } from "./drill.ts";
+import { classifyTarget } from "../environment-guard.ts";
+import { redact } from "../../runtime/redact.ts";
+import type { ScenarioConfig } from "../../config/scenario-schema.ts";
 
 export interface ScenarioRunFlags {
   readonly production?: boolean;
@@ -78,6 +81,7 @@ export async function scenarioRunCommand(
     });
   }
   refuseUnconfirmed(name, scenario.environment, flags);
+  await refuseProductionTargets(name, scenario, config);
   const shim = await lifeboatShim();
   let report: ScenarioReport;
   try {
@@ -111,6 +115,41 @@ export async function scenarioRunCommand(
             ? ExitCode.verification
             : ExitCode.drillError,
     });
+  }
+}
+
+/** Every URL and path a scenario names; none may be production unless the scenario says it is (and was confirmed). */
+function scenarioTargets(scenario: ScenarioConfig): string[] {
+  const found: string[] = [];
+  if (scenario.writer)
+    found.push(scenario.writer.url, ...(scenario.writer.survivor_url ? [scenario.writer.survivor_url] : []));
+  for (const step of scenario.steps) {
+    const part = Object.values(step)[0] as Record<string, unknown>;
+    if (typeof part.url === "string") found.push(part.url);
+    if (typeof part.http === "string") found.push(part.http);
+    const restore = part.restore as { to?: unknown } | undefined;
+    if (restore && typeof restore.to === "string") found.push(restore.to);
+  }
+  return found;
+}
+
+async function refuseProductionTargets(
+  name: string,
+  scenario: ScenarioConfig,
+  config: Config,
+): Promise<void> {
+  if (scenario.environment === "production") return; // confirmed with --production --confirm NAME
+  for (const target of scenarioTargets(scenario)) {
+    const environment = await classifyTarget(target, config.environments);
+    if (environment?.name === "production") {
+      throw new LifeboatError(
+        "BAD_ARGUMENT",
+        `scenario ${name} names a production target, ${redact(target)} (${environment.because}), but is not marked environment: production`,
+        {
+          hint: "Point the scenario at a drill or staging system, or mark it environment: production and run it with --production --confirm NAME.",
+        },
+      );
+    }
   }
 }
 
