@@ -132,10 +132,11 @@ export function decodePayloadSync(objectKey: string, payload: Buffer, maxLength:
   const data = payload.subarray(1);
   if (payload[0] === STORED) return data;
   // One output buffer of exactly the declared size: no copy out of a larger one, no stitching of pieces.
+  // zlib refuses a chunkSize below Z_MIN_CHUNK (64): a tiny chunk gets a buffer of that size instead.
   const declared = declaredSize(data);
   const options =
     declared !== undefined && declared > 0 && declared <= maxLength
-      ? { maxOutputLength: maxLength, chunkSize: declared }
+      ? { maxOutputLength: maxLength, chunkSize: Math.max(constants.Z_MIN_CHUNK, declared) }
       : decompressOptions(maxLength, data.length);
   try {
     return zstdDecompressSync(data, options);
