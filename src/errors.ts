@@ -199,6 +199,14 @@ export const errorTable = {
     exit: ExitCode.sourceOrTarget,
     hint: "Restore into a new or empty target, or pass --clean (databases) / --force (files) to replace it.",
   },
+  PRESERVE_UNSUPPORTED: {
+    exit: ExitCode.sourceOrTarget,
+    hint: "This engine cannot keep the target a restore replaces (it cannot rename it aside). Back the target up first (`lifeboat backup` of a source pointing at it), then restore with --no-preserve, or restore into a new target.",
+  },
+  PRESERVED_MISSING: {
+    exit: ExitCode.sourceOrTarget,
+    hint: "The copy a restore kept is no longer where it was recorded. `lifeboat preserved` lists the copies still recorded; `lifeboat preserved drop ID` forgets one that is gone.",
+  },
   TARGET_IS_SOURCE: {
     exit: ExitCode.sourceOrTarget,
     hint: "Restoring over the source itself is refused; choose another target.",
@@ -222,6 +230,10 @@ export const errorTable = {
   VERIFICATION_FAILED: {
     exit: ExitCode.verification,
     hint: "The restored data does not match the fingerprint taken at backup; the report lists each difference.",
+  },
+  SERVICE_NOT_READY: {
+    exit: ExitCode.verification,
+    hint: "The data is restored and verified, but an after_restore hook failed or a ready probe did not pass within its budget (the message names it and its last result). Fix the service and check it yourself, or rerun the hooks and probes; `--no-ready` skips them (docs/readiness.md).",
   },
   STATUS_STALE: {
     exit: ExitCode.stale,

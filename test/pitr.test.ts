@@ -194,6 +194,26 @@ describe("point-in-time recovery", () => {
     const refused = await setup.ws.cli(["restore", "app-db", "--to", occupied, "--json"]);
     assert.equal(refused.code, 5);
     assert.equal(await readFile(join(occupied, "precious"), "utf8"), "data");
+
+    // --force keeps the directory it replaces beside it (issue 16); --undo swaps it back.
+    const forced = await setup.ws.cli([
+      "restore",
+      "app-db",
+      "--to",
+      occupied,
+      "--immediate",
+      "--force",
+      "--json",
+    ]);
+    assert.equal(forced.code, 0, forced.stderr);
+    const kept = forced.json.preserved[0].location as string;
+    assert.match(kept, /\/occupied\.pre_restore_\d{8}_\d{6}$/);
+    assert.equal(await readFile(join(kept, "precious"), "utf8"), "data");
+    assert.ok(await exists(join(occupied, "PG_VERSION")));
+    const undo = await setup.ws.cli(["restore", "--undo", occupied, "--json"]);
+    assert.equal(undo.code, 0, undo.stderr);
+    assert.equal(await readFile(join(occupied, "precious"), "utf8"), "data");
+    assert.ok(await exists(join(undo.json.keptAside.location, "PG_VERSION")));
   });
 
   it("accepts the same WAL bytes twice and refuses other bytes under an archived name", async () => {

@@ -7,6 +7,7 @@
 
 import type { Command, Option } from "commander";
 import type { CommandLineCheck, CommandLineParse } from "../runbook/drift.ts";
+import { requiredUnlessFlag } from "./required-unless.ts";
 
 /** Arguments and options whose name says they name sources (or groups, which stand for theirs). */
 const namesSources = (name: string) => /source|group/i.test(name);
@@ -122,9 +123,14 @@ function parse(program: Command, argv: readonly string[]): CommandLineParse {
     const argument = declared[Math.min(index, declared.length - 1)];
     if (argument && namesSources(argument.name())) sources.push(value);
   });
-  for (const option of chain.flatMap((each) => each.options))
+  const givenFlags = new Set([...given].map((option) => option.long));
+  for (const option of chain.flatMap((each) => each.options)) {
+    const unless = requiredUnlessFlag(option);
+    if (unless !== undefined && !given.has(option) && !givenFlags.has(unless))
+      return fail(`lifeboat ${path()} needs ${option.long ?? option.short}`);
     if (option.mandatory && !given.has(option) && option.defaultValue === undefined)
       return fail(`lifeboat ${path()} needs ${option.long ?? option.short}`);
+  }
   const takesSource =
     declared.some((argument) => namesSources(argument.name())) ||
     command.options.some((option) => namesSources(option.attributeName()));

@@ -56,3 +56,30 @@ export async function confirmProductionTarget(
     },
   );
 }
+
+/**
+ * A deliberate destructive choice (`--no-preserve`): the target's name typed
+ * on a terminal, or `--confirm NAME`; anything else stops before the
+ * repository is opened.
+ */
+export async function confirmTargetName(
+  target: string,
+  confirm: string | undefined,
+  why: string,
+): Promise<void> {
+  const name = confirmationName(target);
+  if (confirm === name) return;
+  const shown = redact(target);
+  if (confirm === undefined) {
+    const typed = await typedOnTerminal(`${why} (${shown}). Type the target's name (${name}) to go on: `);
+    if (typed === name) return;
+  }
+  throw new LifeboatError(
+    "BAD_ARGUMENT",
+    `${why}: confirm with --confirm ${name}${confirm !== undefined ? ` (got --confirm ${confirm})` : ""}`,
+    {
+      details: { target: shown },
+      hint: `Leave out --no-preserve to keep the replaced data aside (restore --undo brings it back), or confirm on purpose with --confirm ${name}.`,
+    },
+  );
+}

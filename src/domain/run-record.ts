@@ -3,9 +3,11 @@
 // records") so `status`, metrics and the dashboard see failures too, not only
 // the snapshots that successful runs leave behind.
 
+import type { PreservedChanges } from "./preserved.ts";
+
 export const RUN_RECORD_SCHEMA = "lifeboat.run-record/v1";
 
-export type RunOperation = "backup" | "drill" | "check" | "prune" | "forget" | "restore";
+export type RunOperation = "backup" | "drill" | "check" | "prune" | "forget" | "restore" | "discard";
 
 export const RUN_OPERATIONS: readonly RunOperation[] = [
   "backup",
@@ -14,6 +16,7 @@ export const RUN_OPERATIONS: readonly RunOperation[] = [
   "prune",
   "forget",
   "restore",
+  "discard",
 ];
 
 export type RunOutcome = "succeeded" | "failed";
@@ -42,4 +45,6 @@ export interface RunRecord {
   readonly drill: { readonly report: string; readonly status: string } | null;
   /** Failures: the stable error code and its redacted message. */
   readonly error: { readonly code: string; readonly message: string } | null;
+  /** Restores, undos and `preserved drop`: the copies of replaced data kept and released (domain/preserved.ts). */
+  readonly preserved?: PreservedChanges;
 }

@@ -2,6 +2,8 @@
 // what `lifeboat status --json`, /healthz/backup, the metrics and the
 // dashboard are all rendered from (plan/status.ts computes it).
 
+import type { PreservedRecord } from "./preserved.ts";
+
 /** Worst first: a source's verdict is the worst that applies. */
 export type Verdict = "failing" | "stale" | "never_drilled" | "ok";
 
@@ -94,6 +96,8 @@ export interface StatusReport {
   readonly schema: "lifeboat.status/v1";
   /** The newest run of each scenario drill kept in the repository (absent when none was read). */
   readonly scenarios?: readonly ScenarioRunStatus[];
+  /** Data restores replaced and kept aside, not yet swapped back or dropped (absent when not read). */
+  readonly preserved?: readonly PreservedRecord[];
   readonly generatedAt: string;
   /** The worst verdict of all sources ("failing" when the repository could not be read). */
   readonly verdict: Verdict;

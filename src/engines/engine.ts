@@ -14,9 +14,11 @@ import type { ArtifactSink, ArtifactSource } from "../domain/artifacts.ts";
 import type { Fingerprint } from "../domain/fingerprint.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
 import type { SnapshotContents, SnapshotObject, TreeListingEntry } from "../domain/snapshot-contents.ts";
+import type { PreservedCopy } from "../domain/preserved.ts";
 import type { WalFiles } from "../domain/wal.ts";
 import type { PitrSupport } from "./pitr.ts";
 
+export type { PreservedCopy } from "../domain/preserved.ts";
 export type {
   AsyncPushSettings,
   DrillMarker,
@@ -89,6 +91,12 @@ export interface EngineCapabilities {
   readonly partialRestore: readonly PartialRestoreKind[];
   /** Kinds of scratch target provisionScratch can make. */
   readonly scratch: readonly ScratchKind[];
+  /**
+   * A restore that replaces a non-empty target can keep the old one aside
+   * (RestoreOptions.preserve), and swapBack/dropPreserved handle that copy.
+   * Without it, replacing a non-empty target needs --no-preserve.
+   */
+  readonly preservesReplaced?: boolean;
 }
 
 /** The restore options an engine may take; each engine declares which (and what they mean for it). */
@@ -159,6 +167,20 @@ export interface RestoreOptions {
   readonly jobs?: number;
   /** Restore only a part of the snapshot (engines with capabilities.partialRestore). */
   readonly selection?: RestoreSelection;
+  /**
+   * Keep what the restore replaces (engines with capabilities.preservesReplaced):
+   * a non-empty target is moved aside under a `pre_restore` name, never dropped.
+   * Absent: replaced data is dropped (`--no-preserve`, drills' scratch targets).
+   */
+  readonly preserve?: PreserveRequest;
+}
+
+/** How a restore keeps the target it replaces, and how it says what it kept. */
+export interface PreserveRequest {
+  /** `YYYYMMDD_HHMMSS` (UTC): names are `<database>_pre_restore_<stamp>`, `<path>.pre_restore_<stamp>`. */
+  readonly stamp: string;
+  /** Called once for each copy kept, before the restored data takes the target's place. */
+  kept(copy: PreservedCopy): void;
 }
 
 /**
@@ -303,6 +325,19 @@ export interface Engine<C extends CommonSourceConfig = CommonSourceConfig> {
    * never returns the source itself.
    */
   provisionScratch?(source: C, request: ScratchRequest, context: EngineContext): Promise<ScratchTarget>;
+  /**
+   * `restore --undo`: put `copy` (kept by an earlier restore into `target`)
+   * back at the target, moving what is there now aside under a `pre_undo`
+   * name and telling `aside.kept` as soon as it moved. Nothing is dropped.
+   */
+  swapBack?(
+    target: string,
+    copy: PreservedCopy,
+    aside: PreserveRequest,
+    context: EngineContext,
+  ): Promise<void>;
+  /** `preserved drop`: remove a copy kept beside `target`. Idempotent: a copy already gone is not an error. */
+  dropPreserved?(target: string, copy: PreservedCopy, context: EngineContext): Promise<void>;
   /** Run a user's SQL assertion against a target; returns the first column of the first row. */
   queryScalar?(target: string, sql: string, context: EngineContext): Promise<unknown>;
   /**

@@ -6,7 +6,7 @@
 import type { ArtifactSource } from "../domain/artifacts.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
 import type { BaseBackup, RecoveryAction, RecoveryTarget } from "../domain/wal.ts";
-import type { EngineContext } from "./engine.ts";
+import type { EngineContext, PreserveRequest } from "./engine.ts";
 
 /** What an engine with point-in-time recovery offers the operations layer. */
 export interface PitrSupport<C> {
@@ -84,6 +84,8 @@ export interface RecoveryInput {
   readonly timeline: number;
   /** Replace a non-empty target directory (never one a server runs in). */
   readonly force: boolean;
+  /** Keep the directory a forced restore replaces as `<datadir>.pre_restore_<stamp>` (absent: removed). */
+  readonly preserve?: PreserveRequest;
   /** restore_command for a server started later by the operator: it calls `lifeboat wal-fetch`. */
   readonly restoreCommand: string;
   /** Start the server and wait for the recovery to end; absent: only lay down and configure. */

@@ -10,6 +10,8 @@ import type { Snapshot } from "../domain/snapshot.ts";
 import { LifeboatError } from "../errors.ts";
 import { planRecovery, type RecoveryPlan } from "../plan/pitr.ts";
 import type { OperationContext } from "./context.ts";
+import type { PreservedCopy, PreservedRecord } from "../domain/preserved.ts";
+import { preserveFor } from "./preserved.ts";
 import { withTempDir } from "./temp-dir.ts";
 import { pitrOf, readArchiveState } from "./wal.ts";
 import { startWalFeed } from "./wal-feed.ts";
@@ -25,6 +27,10 @@ export interface PitrRestoreRequest {
   readonly snapshot?: string;
   readonly timeline?: number;
   readonly force: boolean;
+  /** Keep a directory --force replaces as `<datadir>.pre_restore_<stamp>` (the default; false: --no-preserve). */
+  readonly preserve?: boolean;
+  /** Told of the kept directory the moment it is kept. */
+  readonly onKept?: (copy: PreservedRecord) => void;
   readonly dryRun: boolean;
   /** Builds the restore_command for the cluster (it calls `lifeboat wal-fetch`). */
   readonly restoreCommand: (systemId: string) => string;
@@ -38,6 +44,8 @@ export interface PitrRestoreResult {
   readonly systemId: string;
   readonly dryRun: boolean;
   readonly outcome?: RecoveryOutcome;
+  /** The replaced data directory, kept aside. */
+  readonly preserved?: readonly PreservedRecord[];
 }
 
 /** The base backups of a source, newest last, each with its snapshot. */
@@ -111,6 +119,9 @@ export async function restoreToPoint(
           startWalFeed(archive, plan.walFiles, spool, context.signal ? { signal: context.signal } : {}),
       }
     : undefined;
+  const keep = request.preserve
+    ? preserveFor(context, { source: request.sourceName, engine: request.source.engine, target: to })
+    : undefined;
   const outcome = await withTempDir("restore", (tempDir) =>
     pitr.recover(
       {
@@ -121,6 +132,17 @@ export async function restoreToPoint(
         action: request.action,
         timeline: plan.timeline,
         force: request.force,
+        ...(keep
+          ? {
+              preserve: {
+                stamp: keep.request.stamp,
+                kept: (copy: PreservedCopy) => {
+                  keep.request.kept(copy);
+                  request.onKept?.(keep.kept.at(-1)!);
+                },
+              },
+            }
+          : {}),
         restoreCommand: request.restoreCommand(systemId),
         ...(start ? { start } : {}),
       },
@@ -133,5 +155,5 @@ export async function restoreToPoint(
       },
     ),
   );
-  return { plan, snapshot, systemId, dryRun: false, outcome };
+  return { plan, snapshot, systemId, dryRun: false, outcome, preserved: keep?.kept ?? [] };
 }

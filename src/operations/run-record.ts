@@ -5,6 +5,7 @@
 // cannot be written is a warning.
 
 import { randomBytes } from "node:crypto";
+import type { PreservedChanges } from "../domain/preserved.ts";
 import { RUN_RECORD_SCHEMA, type RunOperation, type RunRecord } from "../domain/run-record.ts";
 import { LifeboatError } from "../errors.ts";
 import { redact } from "../runtime/redact.ts";
@@ -22,6 +23,7 @@ export interface RunDraft {
   readonly bytesStored?: number | null;
   readonly snapshot?: string | null;
   readonly drill?: { readonly report: string; readonly status: string } | null;
+  readonly preserved?: PreservedChanges;
 }
 
 /** `YYYYMMDDTHHMMSSZ-<hex>`: sorts by start time (the same shape as drill report ids). */
@@ -56,6 +58,9 @@ export function runRecordOf(draft: RunDraft, finishedAt: Date, hostname: string)
     snapshot: draft.snapshot ?? null,
     drill: draft.drill ?? null,
     error: failure,
+    ...(draft.preserved && (draft.preserved.kept.length > 0 || draft.preserved.released.length > 0)
+      ? { preserved: draft.preserved }
+      : {}),
   };
 }
 
@@ -99,15 +104,17 @@ export async function recorded<T>(
   run: Omit<RunDraft, "startedAt" | "error">,
   body: () => Promise<T>,
   describe: (result: T) => Partial<Omit<RunDraft, "operation" | "source" | "startedAt">> = () => ({}),
+  /** What the record says whether the run succeeded or not (a failed restore may still have kept a copy). */
+  always: () => Partial<Omit<RunDraft, "operation" | "source" | "startedAt">> = () => ({}),
 ): Promise<T> {
   const startedAt = context.now();
   let result: T;
   try {
     result = await body();
   } catch (error) {
-    await recordRun(context, { ...run, startedAt, error });
+    await recordRun(context, { ...run, ...always(), startedAt, error });
     throw error;
   }
-  await recordRun(context, { ...run, ...describe(result), startedAt });
+  await recordRun(context, { ...run, ...always(), ...describe(result), startedAt });
   return result;
 }

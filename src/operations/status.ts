@@ -14,6 +14,7 @@ import { LifeboatError } from "../errors.ts";
 import { computeStatus, unreadableStatus, type SourceInput } from "../plan/status.ts";
 import { redact } from "../runtime/redact.ts";
 import type { OperationContext } from "./context.ts";
+import { listPreserved } from "./preserved.ts";
 import { isRunRecord } from "./run-record.ts";
 
 /**
@@ -45,7 +46,7 @@ export async function readStatus(
   repositoryUrl: string,
 ): Promise<{ report: StatusReport; runs: RunRecord[]; drills: DrillReport[] }> {
   const declared = statusSources(context, sources);
-  const [snapshots, runs, history, dataBytes, wal] = await Promise.all([
+  const [snapshots, runs, history, dataBytes, wal, preserved] = await Promise.all([
     context.repository.listSnapshots(),
     newestRunRecords(context),
     context.repository.listDrillReports(),
@@ -53,6 +54,8 @@ export async function readStatus(
     Promise.all(
       declared.map((source) => (source.pitr ? context.repository.walArchiveSummary(source.name) : null)),
     ),
+    // Over every run record, not the newest: a copy kept weeks ago is still on the target's disk.
+    listPreserved(context),
   ]);
   const drills = history.filter(isDrillReport);
   const report = computeStatus({
@@ -65,7 +68,7 @@ export async function readStatus(
     dataBytes,
   });
   return {
-    report: { ...report, scenarios: newestScenarioRuns(history.filter(isScenarioReport)) },
+    report: { ...report, scenarios: newestScenarioRuns(history.filter(isScenarioReport)), preserved },
     runs,
     drills,
   };

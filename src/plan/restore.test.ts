@@ -98,8 +98,28 @@ test("the steps say the copy is verified before it replaces anything, in readabl
     "fingerprint the partial copy and compare with the snapshot's fingerprint (a mismatch discards it)",
     "create database app_restored on 127.0.0.1:5432 with the verified copy",
   ]);
-  assert.match(
-    plan("postgres", { targetState: full, options: { clean: true } }).steps.at(-1)!,
-    /^replace database app on/,
+  const dropping = plan("postgres", { targetState: full, options: { clean: true } }).steps;
+  assert.match(dropping.at(-2)!, /^replace database app on/);
+  assert.match(dropping.at(-1)!, /^drop the current target's data \(--no-preserve/);
+});
+
+const preserve = { stamp: "20261203_141500", kept: () => {} };
+
+test("a restore that keeps what it replaces says where, and how to get it back", () => {
+  const steps = plan("postgres", { targetState: full, options: { clean: true, preserve } }).steps;
+  assert.equal(
+    steps.at(-1),
+    "keep the current target aside under a pre_restore_20261203_141500 name (`lifeboat restore --undo` swaps it back)",
   );
+  // Nothing is replaced, so nothing is kept: no step about it.
+  assert.ok(!plan("postgres", { options: { preserve } }).steps.some((step) => /pre_restore/.test(step)));
+});
+
+test("an engine that cannot keep what it replaces refuses to replace a full target unless told to drop it", () => {
+  assert.throws(
+    () => plan("redis", { targetState: full, options: { clean: true, preserve } }),
+    (error: unknown) => isLifeboatError(error, "PRESERVE_UNSUPPORTED"),
+  );
+  assert.ok(plan("redis", { targetState: full, options: { clean: true } }).replacesExisting);
+  assert.ok(!plan("redis", { options: { clean: true, preserve } }).replacesExisting);
 });

@@ -76,6 +76,13 @@ export function planRestore(input: RestorePlanInput): RestorePlan {
     });
   }
   const replacesExisting = targetState.exists && !targetState.empty;
+  if (replacesExisting && options.preserve && !engine.capabilities.preservesReplaced) {
+    throw new LifeboatError(
+      "PRESERVE_UNSUPPORTED",
+      `target ${targetState.description} is not empty, and the ${engine.name} engine cannot keep what a restore replaces`,
+      { details: { target } },
+    );
+  }
   const bytes = snapshot.artifacts.reduce((sum, artifact) => sum + artifact.size, 0);
   const chunks = new Set(snapshot.artifacts.flatMap((artifact) => artifact.chunks)).size;
   // An existing empty target is replaced too (its owner and settings kept where the engine can).
@@ -100,10 +107,12 @@ export function planRestore(input: RestorePlanInput): RestorePlan {
           `restore snapshot ${snapshot.id.slice(0, 8)} (${snapshot.engine}) into a partial copy beside the target`,
           "fingerprint the partial copy and compare with the snapshot's fingerprint (a mismatch discards it)",
           `${into} with the verified copy`,
+          ...keepStep(replacesExisting, options),
         ]
       : [
           `restore snapshot ${snapshot.id.slice(0, 8)} (${snapshot.engine}) into the target: ${into}`,
           `fingerprint the target and compare with the snapshot's fingerprint (${engine.restoreGuarantee ?? "no swap: the target is written in place"})`,
+          ...keepStep(replacesExisting, options),
         ]),
   ];
   return {
@@ -115,6 +124,16 @@ export function planRestore(input: RestorePlanInput): RestorePlan {
     steps,
     replacesExisting,
   };
+}
+
+/** What happens to the data a restore replaces: kept (and how to get it back) or dropped. */
+function keepStep(replacesExisting: boolean, options: RestoreOptions): string[] {
+  if (!replacesExisting) return [];
+  return options.preserve
+    ? [
+        `keep the current target aside under a pre_restore_${options.preserve.stamp} name (\`lifeboat restore --undo\` swaps it back)`,
+      ]
+    : ["drop the current target's data (--no-preserve: nothing of it is kept)"];
 }
 
 /** "tables billing.invoices, billing.customers" / "paths matching img/2024/** except *.tmp". */

@@ -21,7 +21,7 @@ export interface PgCluster {
   url(dbName?: string, user?: string): string;
   /** Run SQL through psql (-Atq -X, ON_ERROR_STOP) and return its output without the final newline. */
   psql(sql: string, db?: string): Promise<string>;
-  /** A plain-format pg_dump (schema and data) of one database, for comparing databases. */
+  /** A plain-format pg_dump (schema and data) of one database, for comparing databases (its random \restrict key masked). */
   dumpPlain(db: string): Promise<string>;
   stop(): Promise<void>;
 }
@@ -185,7 +185,7 @@ export async function launchCluster(
     url,
     psql: (sql, db = "postgres") => psqlAt(port, db)(sql),
     async dumpPlain(db) {
-      return runChecked("pg_dump", [
+      const dump = await runChecked("pg_dump", [
         "--no-sync",
         "-h",
         "127.0.0.1",
@@ -196,6 +196,8 @@ export async function launchCluster(
         "-d",
         db,
       ]);
+      // pg_dump ≥ 15.14 brackets its output with \restrict / \unrestrict and a random key.
+      return dump.replace(/^\\(un)?restrict \S+$/gm, "\\$1restrict <key>");
     },
     async stop() {
       if (running.delete(dataDir)) {

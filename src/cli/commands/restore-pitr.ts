@@ -6,6 +6,7 @@ import { parseLsn, type RecoveryAction, type RecoveryTarget } from "../../domain
 import { LifeboatError } from "../../errors.ts";
 import { describeTarget } from "../../plan/pitr.ts";
 import type { PitrRestoreResult } from "../../operations/pitr-restore.ts";
+import type { ServiceReadiness } from "../restore-readiness.ts";
 import type { CommandEnv } from "../session.ts";
 
 export interface PitrFlags {
@@ -144,6 +145,8 @@ export function printPitrResult(
   sourceName: string,
   result: PitrRestoreResult,
   to: string,
+  /** The after_restore hooks and ready probes that ran after it (cli/restore-readiness.ts). */
+  service?: ServiceReadiness,
 ): void {
   const { plan, outcome } = result;
   env.output.result(
@@ -162,7 +165,9 @@ export function printPitrResult(
       started: outcome?.url !== undefined,
       reachedLsn: outcome?.reachedLsn ?? null,
       reachedTimeline: outcome?.reachedTimeline ?? null,
-      phases: outcome?.phases ?? {},
+      phases: { ...outcome?.phases, ...service?.phases },
+      ...(service ? { readiness: service.readiness } : {}),
+      preserved: result.preserved ?? [],
     },
     () => {
       const from = `base backup ${result.snapshot.id.slice(0, 8)} (${result.snapshot.consistentAt})`;
@@ -188,6 +193,11 @@ export function printPitrResult(
           "start it with pg_ctl (as the postgres user); recovery settings are in postgresql.auto.conf",
         );
       }
+      if (service?.summary) lines.push(service.summary);
+      for (const copy of result.preserved ?? [])
+        lines.push(
+          `kept the data directory it replaced as ${copy.location}: \`lifeboat restore --undo ${to}\` swaps it back (with the server stopped), \`lifeboat preserved drop ${copy.id}\` removes it`,
+        );
       return lines.join("\n");
     },
   );

@@ -114,6 +114,10 @@ export function statusText(report: StatusReport): string {
       `repository: ${repository.dataBytes === null ? "?" : formatBytes(repository.dataBytes)} stored; last check ${repository.lastCheck?.at ?? "never"}${repository.lastFailedCheck ? `, last failed check ${repository.lastFailedCheck.at} (${repository.lastFailedCheck.errorCode})` : ""}; last prune ${repository.lastPrune?.at ?? "never"}`,
     );
   }
+  for (const copy of report.preserved ?? [])
+    lines.push(
+      `kept: ${copy.location} (${copy.source}, replaced by a ${copy.by} ${copy.keptAt}) beside ${copy.target}: \`lifeboat preserved drop ${copy.id}\` removes it`,
+    );
   lines.push(`verdict: ${report.verdict.toUpperCase()}`);
   return lines.join("\n");
 }

@@ -8,7 +8,8 @@ import { captureFiles } from "./capture.ts";
 import { describeTree } from "./describe.ts";
 import { filesSourceSchema, type FilesSourceConfig } from "./config.ts";
 import { filesSourceSize, provisionFilesScratch } from "./drill.ts";
-import { restoreFiles } from "./restore.ts";
+import { removeTree, restoreFiles } from "./restore.ts";
+import { dropPreservedPath, swapBackPath } from "../preserved-paths.ts";
 import { fingerprintFilesTarget, inspectFilesTarget, overlapsSource } from "./target.ts";
 
 export const filesEngine: Engine<FilesSourceConfig> = {
@@ -27,11 +28,14 @@ export const filesEngine: Engine<FilesSourceConfig> = {
     pitr: false,
     partialRestore: ["paths"],
     scratch: ["directory"],
+    preservesReplaced: true,
   },
   checkTarget: (target) => checkLocalPath(target, "files", "a directory path", "/var/restore/uploads"),
   capture: captureFiles,
   inspectTarget: (target) => inspectFilesTarget(target),
   restore: restoreFiles,
+  swapBack: (target, copy, aside) => swapBackPath(target, copy, aside),
+  dropPreserved: (target, copy) => dropPreservedPath(target, copy, [], removeTree),
   describeSnapshot: describeTree,
   fingerprint: (target, context) => fingerprintFilesTarget(target, context.log),
   identifyTarget: async (source, target) =>

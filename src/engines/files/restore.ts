@@ -2,7 +2,9 @@
 // `<target>.lifeboat-partial-<host>-<pid>-<random>` directory and is renamed
 // into place only once the whole verified stream has been written and
 // fsynced. With --force an existing target is first renamed to
-// `<target>.lifeboat-old-<host>-<pid>-<random>` and deleted after the swap.
+// `<target>.lifeboat-old-<host>-<pid>-<random>` and deleted after the swap,
+// or, when the restore keeps what it replaces (options.preserve, restore's
+// default), renamed to `<target>.pre_restore_<stamp>` and kept.
 // So a kill at any point leaves at the target path either the old tree,
 // nothing, or the complete new tree. The next restore into the same target
 // removes partial directories whose process (named in the name) is dead on
@@ -20,6 +22,7 @@ import { treeArtifact } from "./capture.ts";
 import { extractTree } from "./extract.ts";
 import { partialTree } from "./partial.ts";
 import { childPath } from "./raw-path.ts";
+import { firstFreeName, preservedPath } from "../preserved-names.ts";
 
 /** Whether the target exists and holds anything; refuses what restore must not replace. */
 async function checkTarget(
@@ -56,6 +59,12 @@ async function checkTarget(
   return { exists: true, empty: names.length === 0 };
 }
 
+export const pathTaken = (path: string): Promise<boolean> =>
+  lstat(path).then(
+    () => true,
+    () => false,
+  );
+
 /** Make every directory of a tree writable by its owner (no-op for what is already gone). */
 async function makeDirectoriesWritable(path: Buffer): Promise<void> {
   await chmod(path, 0o700);
@@ -68,7 +77,7 @@ async function makeDirectoriesWritable(path: Buffer): Promise<void> {
  * rm -rf, also of a tree holding read-only directories: a restored tree has its final modes, and
  * a user who is not root cannot delete inside a 0555 directory until it is made writable again.
  */
-async function removeTree(path: string): Promise<void> {
+export async function removeTree(path: string): Promise<void> {
   try {
     await rm(path, { recursive: true, force: true, maxRetries: 3 });
   } catch (error) {
@@ -81,10 +90,7 @@ async function removeTree(path: string): Promise<void> {
 
 /** Remove what killed restores into this target left behind; never what a running one is writing. */
 export async function removeStaleLeftovers(targetPath: string, log: Logger): Promise<void> {
-  const targetExists = await lstat(targetPath).then(
-    () => true,
-    () => false,
-  );
+  const targetExists = await pathTaken(targetPath);
   for (const leftover of await findLeftovers(dirname(targetPath), basename(targetPath))) {
     if (leftover.owner === "alive") continue; // another restore is writing it right now
     if (leftover.owner === "unknown") {
@@ -132,10 +138,14 @@ export async function restoreFiles(
     context.signal?.throwIfAborted();
 
     let old: string | undefined;
+    const preserve = options.preserve;
     if (!state.exists || state.empty) {
       await rename(partial, targetPath); // rename(2) replaces an empty directory atomically
     } else {
-      old = leftoverName(targetPath, "old");
+      // Kept (restore's default): `<target>.pre_restore_<stamp>`; otherwise a leftover name, deleted after the swap.
+      old = preserve
+        ? await firstFreeName(preservedPath(targetPath, preserve.stamp, "pre_restore"), pathTaken)
+        : leftoverName(targetPath, "old");
       await rename(targetPath, old);
       try {
         await rename(partial, targetPath);
@@ -146,7 +156,9 @@ export async function restoreFiles(
     }
     partial = undefined;
     await fsyncPath(dirname(targetPath));
-    if (old) {
+    if (old && preserve) {
+      preserve.kept({ kind: "path", location: old });
+    } else if (old) {
       // The restore is complete and in place: failing to delete the old copy is worth a warning, not a failure.
       await removeTree(old).catch((error: Error) =>
         context.log.warn(

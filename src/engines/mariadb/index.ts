@@ -10,7 +10,7 @@ import { formatUrl } from "./connection.ts";
 import { fingerprintTarget, targetLocation } from "./fingerprint.ts";
 import { identifyTarget } from "./identity.ts";
 import { executeSql, queryScalar, sourceGrowth } from "./query.ts";
-import { restoreMariadb } from "./restore.ts";
+import { dropPreserved, restoreMariadb } from "./restore.ts";
 import { provisionScratch } from "./scratch.ts";
 import { inspectTarget } from "./target.ts";
 
@@ -35,13 +35,15 @@ export const mariadbEngine: Engine<MariadbSourceConfig> = {
     pitr: false,
     partialRestore: [],
     scratch: ["server-database", "throwaway-cluster"],
+    preservesReplaced: true,
   },
   restoreGuarantee:
-    "The dump is loaded into <target>_lifeboat_partial_<hex> and verified there; until then nothing at the target changed. All tables then move into the target in one atomic RENAME TABLE (with --clean, the old tables leave in the same statement, after the target's old views, triggers, routines and events were dropped). Views, routines, triggers and events are re-created after the rename, so for a moment the target has its tables without them; a failure there keeps the partial database with their definitions.",
+    "The dump is loaded into <target>_lifeboat_partial_<hex> and verified there; until then nothing at the target changed. All tables then move into the target in one atomic RENAME TABLE (with --clean, the old tables leave in the same statement for <target>_pre_restore_<stamp>, kept unless --no-preserve, after the target's old views, triggers, routines and events were dropped). Views, routines, triggers and events are re-created after the rename, so for a moment the target has its tables without them; a failure there keeps the partial database with their definitions.",
   checkTarget: (target) => formatUrl(targetLocation(target)),
   capture: captureMariadb,
   inspectTarget: (target) => inspectTarget(targetLocation(target)),
   restore: restoreMariadb,
+  dropPreserved: (target, copy) => dropPreserved(target, copy),
   fingerprint: fingerprintTarget,
   identifyTarget,
   provisionScratch,

@@ -11,7 +11,7 @@ import { availableParallelism } from "node:os";
 import type * as mariadb from "mariadb";
 import { LifeboatError, isLifeboatError } from "../../errors.ts";
 import { toolFailure } from "../../runtime/process.ts";
-import type { EngineContext, RestoreInput, RestoreOptions } from "../engine.ts";
+import type { EngineContext, PreservedCopy, RestoreInput, RestoreOptions } from "../engine.ts";
 import { dumpArtifact } from "./capture.ts";
 import {
   connect,
@@ -24,6 +24,7 @@ import {
 } from "./connection.ts";
 import { loadInSessions } from "./parallel-load.ts";
 import { swapIntoPlace } from "./swap.ts";
+import { firstFreeName, isPreservedName, preservedDatabaseName } from "../preserved-names.ts";
 import {
   describeDatabase,
   dropStaleLeftovers,
@@ -82,11 +83,33 @@ export async function restoreMariadb(
       // The caller's fingerprint check runs on the complete partial database; nothing at the target changed yet.
       await input.verify?.(formatUrl(withDatabase(location, names.partial)));
       context.signal?.throwIfAborted();
+      const before = await readDatabaseState(connection, database);
+      const preserveAs =
+        options.preserve && before.objects > 0
+          ? await firstFreeName(
+              preservedDatabaseName(database, options.preserve.stamp, "pre_restore", 64),
+              async (name) => (await readDatabaseState(connection, name)).exists,
+            )
+          : undefined;
       await swapIntoPlace(
         connection,
-        { partial: names.partial, old: names.old, target: database, charset, clean: options.clean === true },
+        {
+          partial: names.partial,
+          old: names.old,
+          target: database,
+          charset,
+          clean: options.clean === true,
+          ...(preserveAs ? { preserveAs } : {}),
+        },
         context.log,
       );
+      if (preserveAs) {
+        options.preserve!.kept({
+          kind: "database",
+          location: preserveAs,
+          note: "the old database's tables; its views, routines, triggers and events were dropped",
+        });
+      }
     } catch (error) {
       keepPartial = isLifeboatError(error) && error.details.partial_kept === true;
       throw error;
@@ -169,3 +192,20 @@ async function loadDump(
 
 /** How far the staged sections may run ahead of the sessions (a larger table is staged whole). */
 const stagedLimitBytes = 512 * 1024 * 1024;
+
+/** `preserved drop`: only a database a restore kept (`*_pre_restore_*`), never the target itself. */
+export async function dropPreserved(target: string, copy: PreservedCopy): Promise<void> {
+  const location = parseMariadbUrl(target, "target");
+  if (!isPreservedName(copy.location) || copy.location === location.database) {
+    throw new LifeboatError(
+      "BAD_ARGUMENT",
+      `${copy.location} is not a database a restore kept: Lifeboat drops only *_pre_restore_* databases`,
+    );
+  }
+  const connection = await connect(withDatabase(location, undefined), "TARGET_UNREACHABLE");
+  try {
+    await connection.query(`DROP DATABASE IF EXISTS ${quoteIdent(copy.location)}`);
+  } finally {
+    await connection.end().catch(() => connection.destroy());
+  }
+}

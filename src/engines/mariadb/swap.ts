@@ -29,6 +29,8 @@ export interface SwapPlan {
   readonly target: string;
   readonly charset: { charset: string; collation: string } | undefined;
   readonly clean: boolean;
+  /** Keep the old tables in this database instead of dropping them (restore's default); `old` otherwise. */
+  readonly preserveAs?: string;
 }
 
 function text(row: Row | undefined, column: string): string {
@@ -210,12 +212,13 @@ export async function swapIntoPlace(
     await connection.query(`CREATE DATABASE ${target}${charset}`);
   }
   const moves: string[] = [];
+  const old = plan.preserveAs ?? plan.old;
   if (state.objects > 0) {
     // --clean: the old target's objects go first; its tables leave in the same RENAME the new ones arrive in.
-    await connection.query(`CREATE DATABASE ${quoteIdent(plan.old)}`);
+    await connection.query(`CREATE DATABASE ${quoteIdent(old)}`);
     await dropNonTables(connection, plan.target, ["trigger", "view", "procedure", "event"]);
     for (const table of await movableTables(connection, plan.target))
-      moves.push(`${target}.${quoteIdent(table)} TO ${quoteIdent(plan.old)}.${quoteIdent(table)}`);
+      moves.push(`${target}.${quoteIdent(table)} TO ${quoteIdent(old)}.${quoteIdent(table)}`);
   }
   await dropNonTables(connection, plan.partial, ["trigger"]);
   for (const table of partialTables)
@@ -247,5 +250,6 @@ export async function swapIntoPlace(
       },
     );
   }
-  if (state.objects > 0) await connection.query(`DROP DATABASE IF EXISTS ${quoteIdent(plan.old)}`);
+  if (state.objects > 0 && plan.preserveAs === undefined)
+    await connection.query(`DROP DATABASE IF EXISTS ${quoteIdent(plan.old)}`);
 }

@@ -15,6 +15,7 @@ import { readFingerprint } from "./fingerprint.ts";
 import { identifyTarget } from "./identity.ts";
 import { executeSql, queryScalar, sourceGrowth } from "./query.ts";
 import { restore } from "./restore.ts";
+import { dropPreserved, swapBack } from "./preserve.ts";
 import { provisionScratch } from "./scratch.ts";
 import { inspectTarget } from "./target.ts";
 
@@ -58,6 +59,7 @@ export const postgresEngine: Engine<PostgresSourceConfig> = {
     pitr: true,
     partialRestore: ["tables"],
     scratch: ["throwaway-cluster", "server-database"],
+    preservesReplaced: true,
   },
   checkTarget: (target) => parsePostgresUrl(target, "target") && target,
   capture: (source, sink, context) =>
@@ -77,6 +79,8 @@ export const postgresEngine: Engine<PostgresSourceConfig> = {
   fingerprint: (target, _context, options) => fingerprintTarget(target, options),
   identifyTarget: (source, target, context, recorded) => identifyTarget(source, target, context, recorded),
   provisionScratch,
+  swapBack,
+  dropPreserved,
   queryScalar,
   executeSql,
   sourceGrowth: (source, snapshot, context) => sourceGrowth(source, snapshot.engineMeta, context.signal),

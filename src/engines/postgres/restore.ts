@@ -25,6 +25,7 @@ import { readServerInfo } from "./server-info.ts";
 import { defaultLoadTuning, loadInPhases, type LoadTuning } from "./data-load.ts";
 import { stageAll, stageToc, type StagedToc } from "./staging.ts";
 import type { TableSelectionPlan } from "./table-selection.ts";
+import { moveDatabaseAside } from "./preserve.ts";
 import {
   connectMaintenance,
   createDatabase,
@@ -123,8 +124,7 @@ export async function restore(
           `--clean with --table: ${where} is replaced by a database holding only ${selected.tables.join(", ")}`,
         );
       }
-      await dropDatabase(maintenance, location.database);
-      await renameDatabase(maintenance, partial, location.database);
+      await replaceWith(maintenance, location, partial, options);
     } catch (error) {
       await dropDatabase(maintenance, partial).catch((dropError: Error) =>
         context.log.warn(`could not drop the partial database ${partial}: ${dropError.message}`),
@@ -138,6 +138,32 @@ export async function restore(
   } finally {
     await maintenance.end().catch(() => {});
   }
+}
+
+/**
+ * The verified partial database takes the target's name. A target with data
+ * in it is kept under `<name>_pre_restore_<stamp>` when options.preserve asks
+ * (the default of `lifeboat restore`), dropped otherwise.
+ */
+async function replaceWith(
+  maintenance: pg.Client,
+  location: PgLocation,
+  partial: string,
+  options: RestoreOptions,
+): Promise<void> {
+  const state = await readDatabaseState(maintenance, location, "TARGET_UNREACHABLE");
+  if (state.exists && state.objects > 0 && options.preserve) {
+    const aside = await moveDatabaseAside(
+      maintenance,
+      location.database,
+      options.preserve.stamp,
+      "pre_restore",
+    );
+    options.preserve.kept({ kind: "database", location: aside });
+  } else {
+    await dropDatabase(maintenance, location.database);
+  }
+  await renameDatabase(maintenance, partial, location.database);
 }
 
 async function refuseNonEmpty(maintenance: pg.Client, location: PgLocation, options: RestoreOptions) {

@@ -9,7 +9,8 @@ import { sqliteSourceSchema, type SqliteSourceConfig } from "./config.ts";
 import { provisionSqliteScratch, querySqliteScalar, sqliteSourceSize } from "./drill.ts";
 import { describeSqliteSnapshot } from "./describe.ts";
 import { restoreSqliteTables } from "./partial-restore.ts";
-import { restoreSqlite } from "./restore.ts";
+import { restoreSqlite, sideFileSuffixes } from "./restore.ts";
+import { dropPreservedPath, swapBackPath } from "../preserved-paths.ts";
 import { fingerprintSqliteTarget, inspectSqliteTarget, isSameSqliteFile } from "./target.ts";
 
 export const sqliteEngine: Engine<SqliteSourceConfig> = {
@@ -29,12 +30,15 @@ export const sqliteEngine: Engine<SqliteSourceConfig> = {
     pitr: false,
     partialRestore: ["tables"],
     scratch: ["directory"],
+    preservesReplaced: true,
   },
   checkTarget: (target) =>
     checkLocalPath(target, "sqlite", "the path of a database file", "/var/restore/app.db"),
   capture: captureSqlite,
   inspectTarget: (target) => inspectSqliteTarget(target),
   // Chosen tables: a new file holding only them (partial-restore.ts), with the same guards and swap.
+  swapBack: (target, copy, aside) => swapBackPath(target, copy, aside, sideFileSuffixes),
+  dropPreserved: (target, copy) => dropPreservedPath(target, copy, sideFileSuffixes),
   restore: (input, target, options, context) =>
     options.selection
       ? restoreSqliteTables(input, target, options.selection, options, context)

@@ -28,6 +28,7 @@ import { openPrivateCopy } from "./open.ts";
 import {
   assertIntegrity,
   checkSqliteTarget,
+  keepOldDatabase,
   removeStaleLeftovers,
   restoredOwnership,
   sideFileSuffixes,
@@ -71,9 +72,11 @@ export async function restoreSqliteTables(
       if (isWalFile(copy)) setWalMode(partial);
       for (const suffix of sideFileSuffixes) await rm(partial + suffix, { force: true });
       await fsyncPath(partial);
+      const kept = options.preserve ? await keepOldDatabase(targetPath, options.preserve.stamp) : undefined;
       for (const suffix of sideFileSuffixes) await rm(targetPath + suffix, { force: true });
       await rename(partial, targetPath);
       await fsyncPath(dirname(targetPath));
+      if (kept) options.preserve!.kept({ kind: "path", location: kept });
     } catch (error) {
       for (const path of [partial, ...sideFileSuffixes.map((suffix) => partial + suffix)]) {
         await rm(path, { force: true });

@@ -7,7 +7,7 @@
 // same target removes it once that process is gone (see runtime/paths.ts).
 // A full disk is TARGET_FULL, with the old target untouched.
 
-import { chmod, chown, lstat, rename, rm, stat } from "node:fs/promises";
+import { chmod, chown, link, lstat, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { LifeboatError } from "../../errors.ts";
@@ -15,6 +15,7 @@ import type { Logger } from "../../runtime/logger.ts";
 import { findLeftovers, fsyncPath, leftoverName, localTargetError } from "../../runtime/paths.ts";
 import type { EngineContext, RestoreInput, RestoreOptions } from "../engine.ts";
 import { databaseArtifact } from "./capture.ts";
+import { firstFreeName, preservedPath } from "../preserved-names.ts";
 
 /** Files SQLite keeps beside a database; a stale one would be replayed into the new file and corrupt it. */
 export const sideFileSuffixes = ["-wal", "-shm", "-journal"] as const;
@@ -111,6 +112,30 @@ export async function removeStaleLeftovers(targetPath: string, log: Logger): Pro
   }
 }
 
+/**
+ * Keep the database a restore replaces as `<target>.pre_restore_<stamp>`: a
+ * hard link to it (so the target's name still holds the old file until the
+ * new one is renamed over it), with its -wal/-journal moved along, since
+ * they hold commits the file alone lacks. Undefined: nothing to keep.
+ */
+export async function keepOldDatabase(targetPath: string, stamp: string): Promise<string | undefined> {
+  const existing = await lstat(targetPath).catch(() => undefined);
+  if (!existing || existing.size === 0) return undefined;
+  const aside = await firstFreeName(preservedPath(targetPath, stamp, "pre_restore"), (path) =>
+    lstat(path).then(
+      () => true,
+      () => false,
+    ),
+  );
+  await link(targetPath, aside);
+  for (const suffix of sideFileSuffixes)
+    await rename(targetPath + suffix, aside + suffix).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "ENOENT") throw error;
+    });
+  await fsyncPath(dirname(targetPath));
+  return aside;
+}
+
 export async function restoreSqlite(
   input: RestoreInput,
   target: string,
@@ -138,8 +163,10 @@ export async function restoreSqlite(
     // Side files of the old database must go before the new file takes its name: a -wal left
     // next to the new file would be replayed into it. If we are killed in between, the old
     // database loses only un-checkpointed commits, and the caller asked to replace it anyway.
+    const kept = options.preserve ? await keepOldDatabase(targetPath, options.preserve.stamp) : undefined;
     for (const suffix of sideFileSuffixes) await rm(targetPath + suffix, { force: true });
     await rename(partial, targetPath);
+    if (kept) options.preserve!.kept({ kind: "path", location: kept });
     await fsyncPath(dirname(targetPath));
     context.log.debug(`sqlite: restored ${targetPath}`);
   } catch (error) {

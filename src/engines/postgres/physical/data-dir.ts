@@ -6,7 +6,8 @@ import { randomBytes } from "node:crypto";
 import { chown, lstat, readdir, readFile, rename, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { LifeboatError } from "../../../errors.ts";
-import type { EngineContext } from "../../engine.ts";
+import type { EngineContext, PreserveRequest } from "../../engine.ts";
+import { firstFreeName, preservedPath } from "../../preserved-names.ts";
 
 export interface ServerOwner {
   readonly name: string;
@@ -67,8 +68,16 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Move the complete partial directory to `target`; a replaced old one is removed only after the move. */
-export async function swapInto(partial: string, target: string, replacing: boolean): Promise<void> {
+/**
+ * Move the complete partial directory to `target`; a replaced old one is
+ * removed only after the move, or kept as `<target>.pre_restore_<stamp>`.
+ */
+export async function swapInto(
+  partial: string,
+  target: string,
+  replacing: boolean,
+  preserve?: PreserveRequest,
+): Promise<void> {
   const exists = await lstat(target).then(
     () => true,
     () => false,
@@ -82,8 +91,16 @@ export async function swapInto(partial: string, target: string, replacing: boole
     await rename(partial, target);
     return;
   }
-  const aside = `${target}.lifeboat-replaced-${randomBytes(4).toString("hex")}`;
+  const aside = preserve
+    ? await firstFreeName(preservedPath(target, preserve.stamp, "pre_restore"), (path) =>
+        lstat(path).then(
+          () => true,
+          () => false,
+        ),
+      )
+    : `${target}.lifeboat-replaced-${randomBytes(4).toString("hex")}`;
   await rename(target, aside);
   await rename(partial, target);
-  await rm(aside, { recursive: true, force: true });
+  if (preserve) preserve.kept({ kind: "path", location: aside });
+  else await rm(aside, { recursive: true, force: true });
 }

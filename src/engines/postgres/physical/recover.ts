@@ -188,7 +188,7 @@ async function recoverInto(
       );
     }
     if (owner) await chownTree(partial, owner);
-    await swapInto(partial, target, existing.entries > 0);
+    await swapInto(partial, target, existing.entries > 0, input.preserve);
   } catch (error) {
     await rm(partial, { recursive: true, force: true });
     throw error;
