@@ -10,9 +10,13 @@ import type { RunRecord } from "./run-record.ts";
 
 /** The data a restore (or an undo) moved aside instead of destroying it. */
 export interface PreservedCopy {
-  /** "database": a database on the target's server; "path": a file or directory beside the target. */
-  readonly kind: "database" | "path";
-  /** The database's name, or the absolute path. */
+  /**
+   * "database": a database on the target's server; "path": a file or
+   * directory beside the target; "snapshot": a snapshot of the target taken
+   * before the restore, where the engine cannot rename it aside (Redis, NATS).
+   */
+  readonly kind: "database" | "path" | "snapshot";
+  /** The database's name, the absolute path, or the snapshot's id. */
   readonly location: string;
   /** What it holds when that is less than the whole old target (MariaDB: its tables). */
   readonly note?: string;

@@ -94,7 +94,8 @@ export interface EngineCapabilities {
   /**
    * A restore that replaces a non-empty target can keep the old one aside
    * (RestoreOptions.preserve), and swapBack/dropPreserved handle that copy.
-   * Without it, replacing a non-empty target needs --no-preserve.
+   * Without it, the target is captured as a snapshot first where the engine
+   * offers sourceForTarget; otherwise replacing it needs --no-preserve.
    */
   readonly preservesReplaced?: boolean;
 }
@@ -336,6 +337,12 @@ export interface Engine<C extends CommonSourceConfig = CommonSourceConfig> {
     aside: PreserveRequest,
     context: EngineContext,
   ): Promise<void>;
+  /**
+   * The source config that captures `target` itself (the source's settings,
+   * the target's address): how a restore keeps a target it cannot rename
+   * aside, as a snapshot taken first. Undefined: this target cannot be captured.
+   */
+  sourceForTarget?(source: C, target: string): C | undefined;
   /** `preserved drop`: remove a copy kept beside `target`. Idempotent: a copy already gone is not an error. */
   dropPreserved?(target: string, copy: PreservedCopy, context: EngineContext): Promise<void>;
   /** Run a user's SQL assertion against a target; returns the first column of the first row. */

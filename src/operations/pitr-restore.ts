@@ -11,7 +11,7 @@ import { LifeboatError } from "../errors.ts";
 import { planRecovery, type RecoveryPlan } from "../plan/pitr.ts";
 import type { OperationContext } from "./context.ts";
 import type { PreservedCopy, PreservedRecord } from "../domain/preserved.ts";
-import { preserveFor } from "./preserved.ts";
+import { preserveFor } from "./preserve-request.ts";
 import { withTempDir } from "./temp-dir.ts";
 import { pitrOf, readArchiveState } from "./wal.ts";
 import { startWalFeed } from "./wal-feed.ts";

@@ -6,66 +6,14 @@
 // only a copy the records name, through the engine, which refuses any name
 // that is not a kept copy's.
 
-import { randomBytes } from "node:crypto";
-import {
-  outstandingPreserved,
-  preserveStamp,
-  type PreservedCopy,
-  type PreservedRecord,
-} from "../domain/preserved.ts";
-import type { PreserveRequest } from "../engines/engine.ts";
+import { outstandingPreserved, type PreservedRecord } from "../domain/preserved.ts";
+import type { SourceConfig } from "../engines/config.ts";
 import { LifeboatError } from "../errors.ts";
 import type { OperationContext } from "./context.ts";
+import { credentialFree, preserveFor, sameTarget } from "./preserve-request.ts";
+import { preRestoreSourceName, restoreSnapshot } from "./restore.ts";
 import { isRunRecord, recordRun } from "./run-record.ts";
 import { withTempDir } from "./temp-dir.ts";
-
-/** A target as records keep it: a URL without its password (paths as they are). */
-export function credentialFree(target: string): string {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) return target;
-  const url = URL.parse(target);
-  if (!url) return target;
-  url.password = "";
-  url.searchParams.delete("password");
-  return url.toString();
-}
-
-/** The same target however it is written: credentials, a trailing slash and letter case of the scheme aside. */
-function sameTarget(a: string, b: string): boolean {
-  const normal = (target: string) => credentialFree(target).replace(/\/+$/, "");
-  return normal(a) === normal(b);
-}
-
-/** What a restore passes to the engine, and the records of what the engine kept. */
-export function preserveFor(
-  context: OperationContext,
-  about: { readonly source: string; readonly engine: string; readonly target: string },
-  by: PreservedRecord["by"] = "restore",
-): { readonly request: PreserveRequest; readonly kept: PreservedRecord[] } {
-  const at = context.now();
-  const kept: PreservedRecord[] = [];
-  const request: PreserveRequest = {
-    stamp: preserveStamp(at),
-    kept: (copy) => kept.push(recordOf(copy, about, at, by)),
-  };
-  return { request, kept };
-}
-
-function recordOf(
-  copy: PreservedCopy,
-  about: { readonly source: string; readonly engine: string; readonly target: string },
-  at: Date,
-  by: PreservedRecord["by"],
-): PreservedRecord {
-  return {
-    id: randomBytes(4).toString("hex"),
-    source: about.source,
-    engine: about.engine,
-    target: credentialFree(about.target),
-    keptAt: at.toISOString(),
-    by,
-    ...copy,
-  };
-}
 
 /** The kept copies no undo or drop has released, oldest first (from every host's run records). */
 export async function listPreserved(context: OperationContext): Promise<PreservedRecord[]> {
@@ -86,7 +34,11 @@ export interface UndoResult {
 export async function undoRestore(
   context: OperationContext,
   target: string,
-  options: { readonly dryRun: boolean },
+  options: {
+    readonly dryRun: boolean;
+    /** lifeboat.yaml's sources: a snapshot copy is restored back as its source's restore would be. */
+    readonly sources: Readonly<Record<string, SourceConfig>>;
+  },
 ): Promise<UndoResult> {
   const candidates = (await listPreserved(context)).filter((copy) => sameTarget(copy.target, target));
   const copy = candidates.at(-1);
@@ -101,6 +53,7 @@ export async function undoRestore(
     );
   }
   const engine = context.engineFor(copy.engine);
+  if (copy.kind === "snapshot") return undoFromSnapshot(context, target, copy, options);
   if (!engine.swapBack) {
     throw new LifeboatError(
       "PRESERVE_UNSUPPORTED",
@@ -139,6 +92,67 @@ export async function undoRestore(
   return { restored: copy, keptAside: aside.kept[0], dryRun: false };
 }
 
+/**
+ * Undo a restore whose engine kept the old target as a snapshot (Redis,
+ * NATS): restore that snapshot over the target, keeping what is there now as
+ * a snapshot in turn; the snapshot restored back is then forgotten, as a
+ * renamed copy stops existing once it is the target again.
+ */
+async function undoFromSnapshot(
+  context: OperationContext,
+  target: string,
+  copy: PreservedRecord,
+  options: { readonly dryRun: boolean; readonly sources: Readonly<Record<string, SourceConfig>> },
+): Promise<UndoResult> {
+  const source = options.sources[copy.source];
+  if (!source) {
+    throw new LifeboatError(
+      "UNKNOWN_SOURCE",
+      `the copy ${copy.id} is a snapshot of source ${copy.source}, which lifeboat.yaml no longer declares`,
+      {
+        hint: `Restore it by hand: \`lifeboat restore ${preRestoreSourceName(copy.source)} --snapshot ${copy.location.slice(0, 8)} --to TARGET --clean --target-not-source\`.`,
+      },
+    );
+  }
+  const engine = context.engineFor(copy.engine);
+  const replacing = Object.fromEntries(
+    engine.restoreFlags.filter((flag) => flag.replacesTarget).map((flag) => [flag.name, true]),
+  );
+  const aside: PreservedRecord[] = [];
+  const startedAt = context.now();
+  let failure: unknown;
+  let done = false;
+  try {
+    await restoreSnapshot(context, {
+      sourceName: preRestoreSourceName(copy.source),
+      source,
+      selector: copy.location,
+      target,
+      options: replacing,
+      dryRun: options.dryRun,
+      preserve: true,
+      onKept: (kept) => aside.push({ ...kept, source: copy.source, by: "undo" }),
+    });
+    done = true;
+  } catch (error) {
+    failure = error;
+    throw error;
+  } finally {
+    if (!options.dryRun) {
+      const preserved = { kept: aside, released: done ? [copy.id] : [] };
+      await recordRun(context, {
+        operation: "restore",
+        source: copy.source,
+        startedAt,
+        preserved,
+        ...(failure !== undefined ? { error: failure } : {}),
+      });
+    }
+  }
+  if (!options.dryRun) await context.repository.forgetSnapshot(copy.location);
+  return { restored: copy, keptAside: aside[0], dryRun: options.dryRun };
+}
+
 /** `preserved drop ID`: remove one kept copy (through its engine) and record that it is gone. */
 export async function dropPreservedCopy(
   context: OperationContext,
@@ -154,6 +168,10 @@ export async function dropPreservedCopy(
   }
   if (options.dryRun) return copy;
   const engine = context.engineFor(copy.engine);
+  if (copy.kind === "snapshot") {
+    await dropPreservedSnapshot(context, copy);
+    return copy;
+  }
   if (!engine.dropPreserved) {
     throw new LifeboatError(
       "PRESERVE_UNSUPPORTED",
@@ -181,4 +199,23 @@ export async function dropPreservedCopy(
     preserved: { kept: [], released: [copy.id] },
   });
   return copy;
+}
+
+/** A kept snapshot is forgotten (its data goes at the next prune); only a pre-restore one. */
+async function dropPreservedSnapshot(context: OperationContext, copy: PreservedRecord): Promise<void> {
+  const startedAt = context.now();
+  const snapshot = await context.repository.findSnapshot(copy.location, preRestoreSourceName(copy.source));
+  if (!snapshot.tags.includes("pre-restore")) {
+    throw new LifeboatError(
+      "BAD_ARGUMENT",
+      `snapshot ${copy.location.slice(0, 8)} is not one a restore kept`,
+    );
+  }
+  await context.repository.forgetSnapshot(snapshot.id);
+  await recordRun(context, {
+    operation: "discard",
+    source: copy.source,
+    startedAt,
+    preserved: { kept: [], released: [copy.id] },
+  });
 }

@@ -43,7 +43,15 @@ export interface RestorePlanInput {
   readonly options: RestoreOptions;
   /** The user declared the target is not the source (--target-not-source). */
   readonly targetNotSource: boolean;
+  /**
+   * How the target's current data can be kept when options.preserve asks:
+   * renamed aside by the engine, captured as a snapshot first, or not at all.
+   * Default: "rename" when the engine declares preservesReplaced, else "none".
+   */
+  readonly preservation?: Preservation;
 }
+
+export type Preservation = "rename" | "snapshot" | "none";
 
 const flagNames: readonly RestoreFlagName[] = ["clean", "force", "globals"];
 
@@ -76,7 +84,8 @@ export function planRestore(input: RestorePlanInput): RestorePlan {
     });
   }
   const replacesExisting = targetState.exists && !targetState.empty;
-  if (replacesExisting && options.preserve && !engine.capabilities.preservesReplaced) {
+  const preservation = input.preservation ?? (engine.capabilities.preservesReplaced ? "rename" : "none");
+  if (replacesExisting && options.preserve && preservation === "none") {
     throw new LifeboatError(
       "PRESERVE_UNSUPPORTED",
       `target ${targetState.description} is not empty, and the ${engine.name} engine cannot keep what a restore replaces`,
@@ -89,7 +98,11 @@ export function planRestore(input: RestorePlanInput): RestorePlan {
   const into = targetState.exists
     ? `replace ${targetState.description}`
     : `create ${targetState.description}`;
+  const keep = keepStep(replacesExisting, options, preservation);
+  // A snapshot of the old data is taken before the restore starts; a rename happens at the swap.
+  const keepFirst = preservation === "snapshot";
   const steps = [
+    ...(keepFirst ? keep : []),
     ...(identity.verdict === "unknown"
       ? [`proceed although the target's identity is unproven (${targetNotSourceFlag}): ${identity.reason}`]
       : []),
@@ -107,12 +120,12 @@ export function planRestore(input: RestorePlanInput): RestorePlan {
           `restore snapshot ${snapshot.id.slice(0, 8)} (${snapshot.engine}) into a partial copy beside the target`,
           "fingerprint the partial copy and compare with the snapshot's fingerprint (a mismatch discards it)",
           `${into} with the verified copy`,
-          ...keepStep(replacesExisting, options),
+          ...(keepFirst ? [] : keep),
         ]
       : [
           `restore snapshot ${snapshot.id.slice(0, 8)} (${snapshot.engine}) into the target: ${into}`,
           `fingerprint the target and compare with the snapshot's fingerprint (${engine.restoreGuarantee ?? "no swap: the target is written in place"})`,
-          ...keepStep(replacesExisting, options),
+          ...(keepFirst ? [] : keep),
         ]),
   ];
   return {
@@ -127,8 +140,12 @@ export function planRestore(input: RestorePlanInput): RestorePlan {
 }
 
 /** What happens to the data a restore replaces: kept (and how to get it back) or dropped. */
-function keepStep(replacesExisting: boolean, options: RestoreOptions): string[] {
+function keepStep(replacesExisting: boolean, options: RestoreOptions, preservation: Preservation): string[] {
   if (!replacesExisting) return [];
+  if (options.preserve && preservation === "snapshot")
+    return [
+      "first capture the current target as a snapshot tagged pre-restore (`lifeboat restore --undo` restores it back)",
+    ];
   return options.preserve
     ? [
         `keep the current target aside under a pre_restore_${options.preserve.stamp} name (\`lifeboat restore --undo\` swaps it back)`,

@@ -26,7 +26,7 @@ export async function undoCommand(env: CommandEnv, target: string, flags: UndoFl
       "the target of the undo",
     );
   const result = await withRepository(env, { kind: "shared", command: "restore" }, (context) =>
-    undoRestore(context, target, { dryRun: !!flags.dryRun }),
+    undoRestore(context, target, { dryRun: !!flags.dryRun, sources: config.sources }),
   );
   const shown = redact(target);
   env.output.result(

@@ -36,6 +36,8 @@ export const natsEngine: Engine<NatsSourceConfig> = {
   capture: captureNats,
   inspectTarget: (target, context) => inspectNatsTarget(target, context),
   restore: restoreNats,
+  // Streams cannot be renamed: a restore with --clean keeps the target's as a snapshot taken first.
+  sourceForTarget: (source, target) => ({ ...source, url: target }),
   fingerprint: (target, context) => fingerprintNatsTarget(target, context),
   identifyTarget: (source, target, _context, recorded) => identifyNatsTarget(source, target, recorded),
   provisionScratch: provisionNatsScratch,

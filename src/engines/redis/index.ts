@@ -47,6 +47,8 @@ export const redisEngine: Engine<RedisSourceConfig> = {
   capture: captureRedis,
   inspectTarget: (target) => inspectRedisTarget(target),
   restore: restoreRedis,
+  // A server cannot be renamed aside: a restore with --clean keeps it as a snapshot taken first.
+  sourceForTarget: (source, target) => (isServerTarget(target) ? { ...source, url: target } : undefined),
   fingerprint: async (target, context) => {
     if (isServerTarget(target))
       return fingerprintServer(parseRedisUrl(target), "TARGET_UNREACHABLE", context);
