@@ -5,18 +5,17 @@
 // target's name empty with both copies beside it, named. Drop removes only a
 // `pre_restore`/`pre_undo` copy beside the target.
 
-import { lstat, rename, rm } from "node:fs/promises";
+import { rename, rm } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { LifeboatError } from "../errors.ts";
-import { fsyncPath } from "../runtime/paths.ts";
+import { fsyncPath, pathExists } from "../runtime/paths.ts";
 import type { PreservedCopy, PreserveRequest } from "./engine.ts";
-import { firstFreeName, isPreservedName, preservedPath } from "./preserved-names.ts";
+import { firstFreeName, isPreservedName, preservedPath, type PreserveMarker } from "./preserved-names.ts";
 
-const exists = (path: string): Promise<boolean> =>
-  lstat(path).then(
-    () => true,
-    () => false,
-  );
+/** A free `<path>.<marker>_<stamp>` (`_2`, `_3` when two copies share a second). */
+export function freePreservedPath(path: string, stamp: string, marker: PreserveMarker): Promise<string> {
+  return firstFreeName(preservedPath(path, stamp, marker), pathExists);
+}
 
 async function renameWithSideFiles(from: string, to: string, sideSuffixes: readonly string[]): Promise<void> {
   await rename(from, to);
@@ -33,14 +32,14 @@ export async function swapBackPath(
   sideSuffixes: readonly string[] = [],
 ): Promise<void> {
   const targetPath = resolve(target);
-  if (!(await exists(copy.location))) {
+  if (!(await pathExists(copy.location))) {
     throw new LifeboatError(
       "PRESERVED_MISSING",
       `the kept copy ${copy.location} is gone: there is nothing to swap back into ${targetPath}`,
     );
   }
-  if (await exists(targetPath)) {
-    const moved = await firstFreeName(preservedPath(targetPath, aside.stamp, "pre_undo"), exists);
+  if (await pathExists(targetPath)) {
+    const moved = await freePreservedPath(targetPath, aside.stamp, "pre_undo");
     await renameWithSideFiles(targetPath, moved, sideSuffixes);
     aside.kept({ kind: "path", location: moved });
   }

@@ -4,7 +4,7 @@
 // earlier restores beside a target are provably dead.
 
 import { createHash, randomBytes } from "node:crypto";
-import { open, readdir, realpath } from "node:fs/promises";
+import { lstat, open, readdir, realpath } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { LifeboatError } from "../errors.ts";
@@ -28,6 +28,14 @@ export function isInside(child: string, parent: string): boolean {
 }
 
 /** fsync a file or directory by path: after a rename, the directory's fsync makes the new name durable. */
+/** Whether anything (a file, a directory, a dangling link) is at `path`. */
+export function pathExists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 export async function fsyncPath(path: string | Buffer): Promise<void> {
   const handle = await open(path, "r");
   try {

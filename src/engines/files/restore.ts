@@ -16,13 +16,13 @@ import { chmod, lstat, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { LifeboatError } from "../../errors.ts";
 import type { Logger } from "../../runtime/logger.ts";
-import { findLeftovers, fsyncPath, leftoverName, localTargetError } from "../../runtime/paths.ts";
+import { findLeftovers, fsyncPath, leftoverName, localTargetError, pathExists } from "../../runtime/paths.ts";
 import type { EngineContext, PartialRestoreSummary, RestoreInput, RestoreOptions } from "../engine.ts";
 import { treeArtifact } from "./capture.ts";
 import { extractTree } from "./extract.ts";
 import { partialTree } from "./partial.ts";
 import { childPath } from "./raw-path.ts";
-import { firstFreeName, preservedPath } from "../preserved-names.ts";
+import { freePreservedPath } from "../preserved-paths.ts";
 
 /** Whether the target exists and holds anything; refuses what restore must not replace. */
 async function checkTarget(
@@ -59,12 +59,6 @@ async function checkTarget(
   return { exists: true, empty: names.length === 0 };
 }
 
-export const pathTaken = (path: string): Promise<boolean> =>
-  lstat(path).then(
-    () => true,
-    () => false,
-  );
-
 /** Make every directory of a tree writable by its owner (no-op for what is already gone). */
 async function makeDirectoriesWritable(path: Buffer): Promise<void> {
   await chmod(path, 0o700);
@@ -90,7 +84,7 @@ export async function removeTree(path: string): Promise<void> {
 
 /** Remove what killed restores into this target left behind; never what a running one is writing. */
 export async function removeStaleLeftovers(targetPath: string, log: Logger): Promise<void> {
-  const targetExists = await pathTaken(targetPath);
+  const targetExists = await pathExists(targetPath);
   for (const leftover of await findLeftovers(dirname(targetPath), basename(targetPath))) {
     if (leftover.owner === "alive") continue; // another restore is writing it right now
     if (leftover.owner === "unknown") {
@@ -144,7 +138,7 @@ export async function restoreFiles(
     } else {
       // Kept (restore's default): `<target>.pre_restore_<stamp>`; otherwise a leftover name, deleted after the swap.
       old = preserve
-        ? await firstFreeName(preservedPath(targetPath, preserve.stamp, "pre_restore"), pathTaken)
+        ? await freePreservedPath(targetPath, preserve.stamp, "pre_restore")
         : leftoverName(targetPath, "old");
       await rename(targetPath, old);
       try {

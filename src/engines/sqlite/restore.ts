@@ -15,7 +15,7 @@ import type { Logger } from "../../runtime/logger.ts";
 import { findLeftovers, fsyncPath, leftoverName, localTargetError } from "../../runtime/paths.ts";
 import type { EngineContext, RestoreInput, RestoreOptions } from "../engine.ts";
 import { databaseArtifact } from "./capture.ts";
-import { firstFreeName, preservedPath } from "../preserved-names.ts";
+import { freePreservedPath } from "../preserved-paths.ts";
 
 /** Files SQLite keeps beside a database; a stale one would be replayed into the new file and corrupt it. */
 export const sideFileSuffixes = ["-wal", "-shm", "-journal"] as const;
@@ -121,12 +121,7 @@ export async function removeStaleLeftovers(targetPath: string, log: Logger): Pro
 export async function keepOldDatabase(targetPath: string, stamp: string): Promise<string | undefined> {
   const existing = await lstat(targetPath).catch(() => undefined);
   if (!existing || existing.size === 0) return undefined;
-  const aside = await firstFreeName(preservedPath(targetPath, stamp, "pre_restore"), (path) =>
-    lstat(path).then(
-      () => true,
-      () => false,
-    ),
-  );
+  const aside = await freePreservedPath(targetPath, stamp, "pre_restore");
   await link(targetPath, aside);
   for (const suffix of sideFileSuffixes)
     await rename(targetPath + suffix, aside + suffix).catch((error: NodeJS.ErrnoException) => {

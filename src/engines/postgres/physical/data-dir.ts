@@ -7,7 +7,7 @@ import { chown, lstat, readdir, readFile, rename, rm, rmdir } from "node:fs/prom
 import { join } from "node:path";
 import { LifeboatError } from "../../../errors.ts";
 import type { EngineContext, PreserveRequest } from "../../engine.ts";
-import { firstFreeName, preservedPath } from "../../preserved-names.ts";
+import { freePreservedPath } from "../../preserved-paths.ts";
 
 export interface ServerOwner {
   readonly name: string;
@@ -92,12 +92,7 @@ export async function swapInto(
     return;
   }
   const aside = preserve
-    ? await firstFreeName(preservedPath(target, preserve.stamp, "pre_restore"), (path) =>
-        lstat(path).then(
-          () => true,
-          () => false,
-        ),
-      )
+    ? await freePreservedPath(target, preserve.stamp, "pre_restore")
     : `${target}.lifeboat-replaced-${randomBytes(4).toString("hex")}`;
   await rename(target, aside);
   await rename(partial, target);
