@@ -116,6 +116,38 @@ sources:
     );
   });
 
+  test("mariadb: --clean keeps the old tables in <db>_pre_restore_<stamp>; --undo moves them back", async () => {
+    await maria.sql("CREATE DATABASE shop_staging");
+    await maria.sql(
+      "CREATE TABLE hand_made (id INT PRIMARY KEY, v VARCHAR(40)); INSERT INTO hand_made SELECT seq, MD5(seq) FROM seq_1_to_200",
+      [],
+      "shop_staging",
+    );
+    const checksum = async (table: string) =>
+      (await maria.sql<{ Checksum: number }>(`CHECKSUM TABLE ${table}`))[0]!.Checksum;
+    const original = await checksum("shop_staging.hand_made");
+    const restore = await ws.cli(["restore", "shop", "--to", maria.url("shop_staging"), "--clean", "--json"]);
+    assert.equal(restore.code, 0, restore.stderr);
+    const kept = restore.json.preserved[0];
+    assert.match(kept.location, /^shop_staging_pre_restore_\d{8}_\d{6}$/);
+    assert.match(kept.note, /views, routines, triggers and events were dropped/);
+    assert.equal(await checksum(`${kept.location}.hand_made`), original);
+    assert.equal(await checksum("shop_staging.orders"), await checksum("shop.orders"));
+
+    const undo = await ws.cli(["restore", "--undo", maria.url("shop_staging"), "--json"]);
+    assert.equal(undo.code, 0, undo.stderr);
+    assert.equal(await checksum("shop_staging.hand_made"), original);
+    const tables = await maria.sql<{ n: number }>(
+      "SELECT count(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop_staging'",
+    );
+    assert.equal(Number(tables[0]!.n), 1, "only the old table is back in the target");
+    assert.equal(await checksum(`${undo.json.keptAside.location}.orders`), await checksum("shop.orders"));
+    const gone = await maria.sql("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", [
+      kept.location,
+    ]);
+    assert.deepEqual(gone, []);
+  });
+
   test("nats: restore into another server keeps every message; a drill passes", async () => {
     const restore = await ws.cli(["restore", "events", "--to", natsTarget.url, "--json"]);
     assert.equal(restore.code, 0, restore.stderr);
@@ -128,6 +160,25 @@ sources:
     }
     const again = await ws.cli(["restore", "events", "--to", natsTarget.url]);
     assert.match(again.stderr, /TARGET_NOT_EMPTY/);
+    // --clean on streams that cannot be renamed: the target is kept as a snapshot first, and --undo restores it.
+    const grow = await connect({ servers: natsTarget.url });
+    for (let i = 0; i < 5; i++) await jetstream(grow).publish("orders.9", `later ${i}`);
+    await grow.close();
+    const clean = await ws.cli(["restore", "events", "--to", natsTarget.url, "--clean", "--json"]);
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.equal(clean.json.preserved[0].kind, "snapshot");
+    const messages = async () => {
+      const nc = await connect({ servers: natsTarget.url });
+      try {
+        return (await (await jetstreamManager(nc)).streams.info("ORDERS")).state.messages;
+      } finally {
+        await nc.close();
+      }
+    };
+    assert.equal(await messages(), 25);
+    const undo = await ws.cli(["restore", "--undo", natsTarget.url, "--json"]);
+    assert.equal(undo.code, 0, undo.stderr);
+    assert.equal(await messages(), 30);
     // A server with other streams only: they are left alone and not compared.
     const busy = await startNatsServer();
     try {
@@ -152,7 +203,20 @@ sources:
 
   test("command: restore runs the user's command on the verified artifact; a drill passes on a scratch path", async () => {
     const target = join(ws.dir, "restored-notes.db");
-    const restore = await ws.cli(["restore", "notes", "--to", target, "--force", "--json"]);
+    // Without a probe command the target cannot be checked, and nothing can keep it: --force alone is refused.
+    const kept = await ws.cli(["restore", "notes", "--to", target, "--force", "--json"]);
+    assert.equal(kept.json.error.code, "PRESERVE_UNSUPPORTED");
+    const restore = await ws.cli([
+      "restore",
+      "notes",
+      "--to",
+      target,
+      "--force",
+      "--no-preserve",
+      "--confirm",
+      "restored-notes.db",
+      "--json",
+    ]);
     assert.equal(restore.code, 0, restore.stderr);
     assert.equal(sqlite(target, "select group_concat(body) from notes"), "a,b,c");
     const drill = await ws.cli(["drill", "notes", "--json"]);

@@ -10,7 +10,7 @@ import { formatUrl } from "./connection.ts";
 import { fingerprintTarget, targetLocation } from "./fingerprint.ts";
 import { identifyTarget } from "./identity.ts";
 import { executeSql, queryScalar, sourceGrowth } from "./query.ts";
-import { dropPreserved, restoreMariadb } from "./restore.ts";
+import { dropPreserved, restoreMariadb, swapBack } from "./restore.ts";
 import { provisionScratch } from "./scratch.ts";
 import { inspectTarget } from "./target.ts";
 
@@ -43,6 +43,7 @@ export const mariadbEngine: Engine<MariadbSourceConfig> = {
   capture: captureMariadb,
   inspectTarget: (target) => inspectTarget(targetLocation(target)),
   restore: restoreMariadb,
+  swapBack: (target, copy, aside) => swapBack(target, copy, aside),
   dropPreserved: (target, copy) => dropPreserved(target, copy),
   fingerprint: fingerprintTarget,
   identifyTarget,

@@ -11,7 +11,13 @@ import { availableParallelism } from "node:os";
 import type * as mariadb from "mariadb";
 import { LifeboatError, isLifeboatError } from "../../errors.ts";
 import { toolFailure } from "../../runtime/process.ts";
-import type { EngineContext, PreservedCopy, RestoreInput, RestoreOptions } from "../engine.ts";
+import type {
+  EngineContext,
+  PreservedCopy,
+  PreserveRequest,
+  RestoreInput,
+  RestoreOptions,
+} from "../engine.ts";
 import { dumpArtifact } from "./capture.ts";
 import {
   connect,
@@ -23,7 +29,7 @@ import {
   type MariadbLocation,
 } from "./connection.ts";
 import { loadInSessions } from "./parallel-load.ts";
-import { swapIntoPlace } from "./swap.ts";
+import { swapIntoPlace, swapTablesBack } from "./swap.ts";
 import { firstFreeName, isPreservedName, preservedDatabaseName } from "../preserved-names.ts";
 import {
   describeDatabase,
@@ -205,6 +211,40 @@ export async function dropPreserved(target: string, copy: PreservedCopy): Promis
   const connection = await connect(withDatabase(location, undefined), "TARGET_UNREACHABLE");
   try {
     await connection.query(`DROP DATABASE IF EXISTS ${quoteIdent(copy.location)}`);
+  } finally {
+    await connection.end().catch(() => connection.destroy());
+  }
+}
+
+/** `restore --undo`: the kept tables back into the target; what is there now moves to `<db>_pre_undo_<stamp>`. */
+export async function swapBack(target: string, copy: PreservedCopy, aside: PreserveRequest): Promise<void> {
+  const location = parseMariadbUrl(target, "target");
+  const database = location.database;
+  if (database === undefined)
+    throw new LifeboatError("BAD_ARGUMENT", `the target ${target} names no database`);
+  const connection = await connect(withDatabase(location, undefined), "TARGET_UNREACHABLE");
+  try {
+    if (!(await readDatabaseState(connection, copy.location)).exists) {
+      throw new LifeboatError(
+        "PRESERVED_MISSING",
+        `the kept database ${copy.location} is no longer on ${describeLocation(location)}: there is nothing to swap back`,
+      );
+    }
+    const state = await readDatabaseState(connection, database);
+    const moved =
+      state.tables > 0
+        ? await firstFreeName(
+            preservedDatabaseName(database, aside.stamp, "pre_undo", 64),
+            async (name) => (await readDatabaseState(connection, name)).exists,
+          )
+        : undefined;
+    await swapTablesBack(connection, { target: database, kept: copy.location, aside: moved ?? "" });
+    if (moved)
+      aside.kept({
+        kind: "database",
+        location: moved,
+        note: "the restored database's tables; its views, routines, triggers and events were dropped",
+      });
   } finally {
     await connection.end().catch(() => connection.destroy());
   }

@@ -253,3 +253,33 @@ export async function swapIntoPlace(
   if (state.objects > 0 && plan.preserveAs === undefined)
     await connection.query(`DROP DATABASE IF EXISTS ${quoteIdent(plan.old)}`);
 }
+
+/**
+ * `restore --undo`: the kept database's tables go back into the target and
+ * the target's current tables leave for `aside`, in one atomic RENAME TABLE.
+ * The target's views, triggers, routines and events are dropped first (they
+ * cannot move), as a --clean restore drops them; the emptied kept database
+ * is dropped last.
+ */
+export async function swapTablesBack(
+  connection: mariadb.Connection,
+  plan: { readonly target: string; readonly kept: string; readonly aside: string },
+): Promise<void> {
+  const target = quoteIdent(plan.target);
+  const kept = await movableTables(connection, plan.kept);
+  const current = (await readDatabaseState(connection, plan.target)).exists
+    ? await movableTables(connection, plan.target)
+    : undefined;
+  if (current === undefined) await connection.query(`CREATE DATABASE ${target}`);
+  const moves: string[] = [];
+  if (current && current.length > 0) {
+    await connection.query(`CREATE DATABASE ${quoteIdent(plan.aside)}`);
+    await dropNonTables(connection, plan.target, ["trigger", "view", "procedure", "event"]);
+    for (const table of current)
+      moves.push(`${target}.${quoteIdent(table)} TO ${quoteIdent(plan.aside)}.${quoteIdent(table)}`);
+  }
+  for (const table of kept)
+    moves.push(`${quoteIdent(plan.kept)}.${quoteIdent(table)} TO ${target}.${quoteIdent(table)}`);
+  if (moves.length > 0) await connection.query(`RENAME TABLE ${moves.join(", ")}`);
+  await connection.query(`DROP DATABASE IF EXISTS ${quoteIdent(plan.kept)}`);
+}
