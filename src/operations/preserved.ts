@@ -61,35 +61,48 @@ export async function undoRestore(
     );
   }
   if (options.dryRun) return { restored: copy, keptAside: undefined, dryRun: true };
-  const startedAt = context.now();
   // What is at the target now is kept aside and recorded even when the swap fails half-way.
   const aside = preserveFor(context, copy, "undo");
-  let swapped = false;
-  let failure: unknown;
-  try {
-    await withTempDir("undo", (tempDir) =>
+  await recordedUndo(context, copy, aside.kept, () =>
+    withTempDir("undo", (tempDir) =>
       engine.swapBack!(target, copy, aside.request, {
         runner: context.runner,
         log: context.log,
         tempDir,
         ...(context.signal ? { signal: context.signal } : {}),
       }),
-    );
-    swapped = true;
+    ),
+  );
+  return { restored: copy, keptAside: aside.kept[0], dryRun: false };
+}
+
+/**
+ * Run an undo and keep its run record whatever happens: the copies it kept
+ * aside (`kept`, filled as they are made), and `copy` released only when
+ * the undo completed.
+ */
+async function recordedUndo(
+  context: OperationContext,
+  copy: PreservedRecord,
+  kept: readonly PreservedRecord[],
+  body: () => Promise<unknown>,
+): Promise<void> {
+  const startedAt = context.now();
+  let failure: unknown;
+  try {
+    await body();
   } catch (error) {
     failure = error;
     throw error;
   } finally {
-    const preserved = { kept: aside.kept, released: swapped ? [copy.id] : [] };
     await recordRun(context, {
       operation: "restore",
       source: copy.source,
       startedAt,
-      preserved,
+      preserved: { kept, released: failure === undefined ? [copy.id] : [] },
       ...(failure !== undefined ? { error: failure } : {}),
     });
   }
-  return { restored: copy, keptAside: aside.kept[0], dryRun: false };
 }
 
 /**
@@ -119,11 +132,8 @@ async function undoFromSnapshot(
     engine.restoreFlags.filter((flag) => flag.replacesTarget).map((flag) => [flag.name, true]),
   );
   const aside: PreservedRecord[] = [];
-  const startedAt = context.now();
-  let failure: unknown;
-  let done = false;
-  try {
-    await restoreSnapshot(context, {
+  const restoreBack = () =>
+    restoreSnapshot(context, {
       sourceName: preRestoreSourceName(copy.source),
       source,
       selector: copy.location,
@@ -133,22 +143,8 @@ async function undoFromSnapshot(
       preserve: true,
       onKept: (kept) => aside.push({ ...kept, source: copy.source, by: "undo" }),
     });
-    done = true;
-  } catch (error) {
-    failure = error;
-    throw error;
-  } finally {
-    if (!options.dryRun) {
-      const preserved = { kept: aside, released: done ? [copy.id] : [] };
-      await recordRun(context, {
-        operation: "restore",
-        source: copy.source,
-        startedAt,
-        preserved,
-        ...(failure !== undefined ? { error: failure } : {}),
-      });
-    }
-  }
+  if (options.dryRun) await restoreBack();
+  else await recordedUndo(context, copy, aside, restoreBack);
   if (!options.dryRun) await context.repository.forgetSnapshot(copy.location);
   return { restored: copy, keptAside: aside[0], dryRun: options.dryRun };
 }
