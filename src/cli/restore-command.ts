@@ -5,6 +5,7 @@
 
 import { Option, type Command } from "commander";
 import { LifeboatError } from "../errors.ts";
+import { requiredUnless } from "./required-unless.ts";
 import type { CommandEnv } from "./session.ts";
 
 /** A repeatable option's values, in order. */
@@ -22,11 +23,24 @@ export function registerRestoreCommand(
       "restore a snapshot of SOURCE into a target and verify it against the snapshot's fingerprint",
     )
     .argument("[source]", "source name (none with --group)")
-    .requiredOption(
-      "--to <target>",
-      "target: a postgres://, mariadb://, redis:// or nats:// URL, a file path (sqlite) or a directory (files, redis); with --group, MEMBER=TARGET once per member",
-      (value: string, previous: string | string[] | undefined) =>
-        previous === undefined ? value : [...[previous].flat(), value],
+    .addOption(
+      requiredUnless(
+        new Option(
+          "--to <target>",
+          "target: a postgres://, mariadb://, redis:// or nats:// URL, a file path (sqlite) or a directory (files, redis); with --group, MEMBER=TARGET once per member",
+        ).argParser((value: string, previous: string | string[] | undefined) =>
+          previous === undefined ? value : [...[previous].flat(), value],
+        ),
+        "--undo",
+      ),
+    )
+    .option(
+      "--undo <target>",
+      "swap the copy the last restore into TARGET kept back into place (what is there now is kept aside in turn)",
+    )
+    .option(
+      "--no-preserve",
+      "drop what a restore replaces instead of keeping it aside (needs --confirm NAME: nothing of it is kept)",
     )
     .option("--group <group>", "restore every member of a group's bundle (--snapshot: a bundle id or latest)")
     .option("--snapshot <id>", "snapshot id, unique id prefix, or latest", "latest")
@@ -54,6 +68,19 @@ export function registerRestoreCommand(
       "restore even though Lifeboat cannot prove the target is not the source (identity unreadable)",
     )
     .option("--dry-run", "show what would be done, change nothing")
+    .option(
+      "--notify",
+      "post a start message, progress updates and the end to lifeboat.yaml's notify: targets (docs/notifications.md)",
+    )
+    .option(
+      "--notify-interval <duration>",
+      "with --notify: how often a progress update goes out (default: each target's progress_interval, else 15m)",
+    )
+    .option("--notify-timeout <duration>", "with --notify: how long one delivery may take (default 10s)")
+    .option(
+      "--no-ready",
+      "skip the source's after_restore hooks and ready probes (run after a restore by default)",
+    )
     .option(
       "--confirm <name>",
       "the target's name (its database, or its folder's name), confirming a restore into a production target (with --group: once per such target)",
@@ -83,17 +110,33 @@ export function registerRestoreCommand(
     .option("--start", "postgres physical: start the restored server and wait until it reached the target")
     .option("--port <port>", "postgres physical: with --start, the port it listens on (localhost)")
     .action(async (source: string | undefined, flags, command: Command) => {
+      if (flags.undo !== undefined) {
+        if (source !== undefined || flags.to !== undefined || flags.group !== undefined)
+          throw new LifeboatError("BAD_ARGUMENT", "restore --undo TARGET takes no source, --to or --group");
+        const { undoCommand } = await import("./commands/restore-undo.ts");
+        return undoCommand(await commandEnv(command), flags.undo as string, flags);
+      }
+      if (flags.to === undefined)
+        throw new LifeboatError("BAD_ARGUMENT", "restore needs --to TARGET (or --undo TARGET)", {
+          hint: "Name where to restore: `lifeboat restore SOURCE --to TARGET`.",
+        });
       const to = [flags.to as string | string[]].flat();
       if (flags.group !== undefined) {
         if (source !== undefined)
           throw new LifeboatError("BAD_ARGUMENT", "restore --group takes no source name");
         const { restoreGroupCommand } = await import("./commands/restore-group.ts");
-        return restoreGroupCommand(await commandEnv(command), flags.group, { ...flags, to });
+        const { RestoreNotice } = await import("./restore-notify.ts");
+        const groupEnv = await commandEnv(command);
+        const notice = new RestoreNotice(groupEnv, flags);
+        return notice.during(() => restoreGroupCommand(groupEnv, flags.group, { ...flags, to, notice }));
       }
       if (source === undefined)
         throw new LifeboatError("BAD_ARGUMENT", "restore needs a source name (or --group GROUP)");
       if (to.length > 1) throw new LifeboatError("BAD_ARGUMENT", "--to is given more than once");
       const { restoreCommand } = await import("./commands/restore.ts");
-      await restoreCommand(await commandEnv(command), source, { ...flags, to: to[0]! });
+      const { RestoreNotice } = await import("./restore-notify.ts");
+      const restoreEnv = await commandEnv(command);
+      const notice = new RestoreNotice(restoreEnv, flags);
+      await notice.during(() => restoreCommand(restoreEnv, source, { ...flags, to: to[0]!, notice }));
     });
 }

@@ -5,47 +5,11 @@
 // `environment: production` runs only with `--production --confirm NAME`.
 
 import { z } from "zod";
-import { duration } from "./source-fields.ts";
+import { duration } from "./duration-field.ts";
+import { probe } from "./probe-schema.ts";
 
-const interval = { interval: duration.default("1s").describe("How often the probe is tried.") };
-const budget = { timeout: duration.default("5m").describe("How long the probe may take to pass.") };
-
-const sqlProbe = z.strictObject({
-  sql: z.string().min(1).describe("A query whose first column of the first row must be true."),
-  url: z.string().min(1).describe("postgres:// or mariadb:// URL the query runs against."),
-  ...interval,
-  ...budget,
-});
-const httpProbe = z.strictObject({
-  http: z.string().url().describe("A URL that must answer `status`."),
-  status: z.int().min(100).max(599).default(200),
-  ...interval,
-  ...budget,
-});
-const tcpProbe = z.strictObject({
-  tcp: z
-    .string()
-    .regex(/^[^\s:]+:\d+$/, "host:port")
-    .describe("host:port that must accept a connection."),
-  ...interval,
-  ...budget,
-});
-const redisProbe = z.strictObject({
-  redis: z.string().min(1).describe("A command, e.g. `ROLE` or `GET feature:1`."),
-  url: z.string().min(1).describe("redis:// URL."),
-  equals: z
-    .union([z.string(), z.number()])
-    .optional()
-    .describe("The reply it must give (default: any but nil/0/empty)."),
-  ...interval,
-  ...budget,
-});
-const commandProbe = z.strictObject({
-  command: z.string().min(1).describe("A shell command that must exit 0."),
-  ...interval,
-  ...budget,
-});
-export const scenarioProbe = z.union([sqlProbe, httpProbe, tcpProbe, redisProbe, commandProbe]);
+/** The probes a scenario polls are the ones a source's `ready:` block polls (config/probe-schema.ts). */
+export const scenarioProbe = probe;
 
 const commandAction = z.strictObject({
   command: z.string().min(1).describe("A shell command that must exit 0."),

@@ -11,7 +11,7 @@ import { environmentsSchema } from "./environment-schema.ts";
 import { groupName, groupOf, groupSchema } from "./group-schema.ts";
 import { scenarioName, scenarioSchema } from "./scenario-schema.ts";
 import { scheduleName, scheduleSchema } from "./schedule-schema.ts";
-import { retentionPolicy } from "./source-fields.ts";
+import { duration, retentionPolicy } from "./source-fields.ts";
 
 /** Source names are used in file names, database names and metrics labels. */
 export const sourceName = z
@@ -75,10 +75,17 @@ export const repositorySchema = z
   });
 
 const notifyWhen = z.enum(["always", "failure"]).default("failure");
+const progressInterval = duration
+  .optional()
+  .meta({ default: "15m" })
+  .describe(
+    "restore --notify: how often this target gets a progress update during a restore (--notify-interval overrides it).",
+  );
 const notifyTarget = z.union([
   z.strictObject({
     webhook: z.string().url().describe("Generic JSON POST of the drill report."),
     on: notifyWhen,
+    progress_interval: progressInterval,
   }),
   z.strictObject({
     slack_webhook_env: z
@@ -86,6 +93,7 @@ const notifyTarget = z.union([
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name")
       .describe("Variable holding a Slack incoming-webhook URL (it is a credential: not in this file)."),
     on: notifyWhen,
+    progress_interval: progressInterval,
   }),
 ]);
 

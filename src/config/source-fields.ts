@@ -1,13 +1,15 @@
 // The parts of a source's config that every engine shares: recovery
-// objectives and the `drill:` block. Each engine's own schema (in its folder
-// under engines/) spreads `commonSourceFields` into its strictObject, so the
-// shared fields are defined once and every engine gets them the same way.
+// objectives, the `drill:` block, retention, and readiness (`ready:` probes
+// and `after_restore:` hooks, config/probe-schema.ts). Each engine's own
+// schema (in its folder under engines/) spreads `commonSourceFields` into its
+// strictObject, so the shared fields are defined once and every engine gets
+// them the same way.
 
 import { z } from "zod";
+import { duration } from "./duration-field.ts";
+import { afterRestoreHook, probe, type HookConfig, type ProbeConfig } from "./probe-schema.ts";
 
-/** Durations as people write them in runbooks: 90s, 15m, 4h, 7d. */
-export const durationPattern = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-export const duration = z.string().regex(durationPattern, "a duration such as 500ms, 90s, 15m, 4h or 7d");
+export { duration, durationPattern } from "./duration-field.ts";
 
 const objectives = z
   .strictObject({
@@ -139,6 +141,18 @@ export const commonSourceFields = {
   objectives: objectives.optional(),
   drill: drill.optional(),
   retention: retentionPolicy.optional(),
+  ready: z
+    .array(probe)
+    .optional()
+    .describe(
+      "Readiness probes: polled after a restore (and its after_restore hooks) until all pass; the first pass of the last one ends the achieved RTO. Drills also run them once before the restore (pre-drill health). docs/readiness.md.",
+    ),
+  after_restore: z
+    .array(afterRestoreHook)
+    .optional()
+    .describe(
+      "Shell commands run after a restore (and a drill's restore) is verified, before the readiness probes: restart the app, run migrations. RESTORE_TARGET names the target.",
+    ),
 };
 
 // Optional rather than .default(false): parsed configs and hand-built source
@@ -158,6 +172,8 @@ export interface CommonSourceConfig {
   readonly objectives?: Objectives | undefined;
   readonly drill?: DrillConfig | undefined;
   readonly retention?: RetentionConfig | undefined;
+  readonly ready?: readonly ProbeConfig[] | undefined;
+  readonly after_restore?: readonly HookConfig[] | undefined;
 }
 
 export type Objectives = z.infer<typeof objectives>;

@@ -3,6 +3,7 @@
 // notifications are rendered from it, never from anything else.
 
 import { parseDuration } from "./duration.ts";
+import type { Readiness } from "./readiness.ts";
 import type { EngineName } from "./snapshot.ts";
 
 export const DRILL_REPORT_SCHEMA = "lifeboat.drill-report/v1";
@@ -40,6 +41,10 @@ export interface DrillPhases {
   promote?: number;
   /** Fingerprint comparison and user checks. */
   verify?: number;
+  /** The source's after_restore hooks (restart the app, run migrations). */
+  hooks?: number;
+  /** Polling the source's ready probes until the last one first passed: the end of the achieved RTO. */
+  ready?: number;
   /** Removing the scratch target (not part of the achieved RTO). */
   teardown?: number;
 }
@@ -118,6 +123,8 @@ export interface DrillReport {
   readonly issues: readonly string[];
   /** Runbook drills (`drill --runbook`): the procedure that was run, with a time per step. */
   readonly runbook?: RunbookEvidence;
+  /** Sources with `ready:` or `after_restore:`: health before the restore, the hooks, health after (absent in older reports). */
+  readonly readiness?: Readiness;
   readonly lifeboatVersion: string;
 }
 
@@ -136,12 +143,14 @@ export interface RunbookEvidence {
 
 /** The status follows from the evidence; it is derived, never set by hand. */
 export function drillStatus(
-  report: Pick<DrillReport, "checks" | "rto" | "rpo"> & { failed: boolean },
+  report: Pick<DrillReport, "checks" | "rto" | "rpo" | "readiness"> & { failed: boolean },
 ): DrillStatus {
   if (report.failed) return "error";
   if (report.checks.length === 0 || report.checks.some((check) => check.result !== "passed")) {
     return "verification_failed";
   }
+  // Restored data the service cannot come up on is not a recovery (a hook failed, a probe never passed).
+  if (report.readiness && !report.readiness.ok) return "verification_failed";
   if (report.rto.met === false || report.rpo.met === false) return "objective_missed";
   return "passed";
 }

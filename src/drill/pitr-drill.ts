@@ -8,6 +8,8 @@
 //   replay  PostgreSQL replays WAL from the archive up to the target
 //   promote the end of recovery, until the server accepts writes
 //   verify  markers (the first there, the second not), not empty, user checks
+//   hooks   the source's after_restore hooks (docs/readiness.md)
+//   ready   its ready probes, polled until all pass: the end of the RTO
 //
 // RPO is measured from the data when markers are on: the moment asked for
 // minus the commit time of the newest marker the restore holds. Without
@@ -17,6 +19,7 @@
 
 import type { SourceConfig } from "../engines/config.ts";
 import { dataHeld } from "../domain/fingerprint.ts";
+import { readinessFailure, type ProbeOutcome, type Readiness } from "../domain/readiness.ts";
 import { totalSize, type Snapshot } from "../domain/snapshot.ts";
 import type { RecoveryTarget } from "../domain/wal.ts";
 import type { EngineContext, MarkerPlacement, RecoveryOutcome, ScratchTarget } from "../engines/engine.ts";
@@ -24,6 +27,7 @@ import { LifeboatError } from "../errors.ts";
 import type { OperationContext } from "../operations/context.ts";
 import { restoreToPoint } from "../operations/pitr-restore.ts";
 import { withTempDir } from "../operations/temp-dir.ts";
+import { wantsReadiness } from "../operations/readiness.ts";
 import { pitrOf, readArchiveState } from "../operations/wal.ts";
 import { describeTarget } from "../plan/pitr.ts";
 import { redactDeep } from "../runtime/redact.ts";
@@ -31,6 +35,7 @@ import { lifeboatVersion } from "../version.ts";
 import { runUserCheck } from "./checks.ts";
 import { recordDrillFailure } from "./failure.ts";
 import { PhaseClock } from "./phase-clock.ts";
+import { notReached, serviceReadiness } from "./readiness.ts";
 import {
   DRILL_REPORT_SCHEMA,
   drillStatus,
@@ -49,6 +54,8 @@ export interface PitrDrillRequest {
   readonly source: SourceConfig;
   readonly id: string;
   readonly operator: string;
+  /** Pre-drill health: each ready probe tried once before the drill (drill/run.ts). */
+  readonly healthBefore?: readonly ProbeOutcome[] | undefined;
 }
 
 /** Failures that prove the backup or the archive cannot deliver, as opposed to the drill being unable to run. */
@@ -81,6 +88,7 @@ export async function runPitrDrill(
   let evidence: PointInTimeEvidence | undefined;
   let rpoAchieved: number | null = null;
   let verifiedAt: number | undefined;
+  let readiness: Readiness | undefined;
   let failedHard = false;
   let kept = false;
   const useMarkers = source.drill?.marker === true;
@@ -177,8 +185,22 @@ export async function runPitrDrill(
       for (const check of source.drill?.checks ?? []) {
         checks.push(await runUserCheck(check, { engine, scratch, fingerprint, context: engineContext }));
       }
+      const verifiedData = checks.every((check) => check.result === "passed");
+      if (wantsReadiness(source)) {
+        readiness = await serviceReadiness(
+          context,
+          source,
+          engineContext,
+          scratch,
+          verifiedData,
+          request.healthBefore,
+          lap,
+        );
+        const failure = readinessFailure(readiness);
+        if (verifiedData && failure) issues.push(`${readiness.after.length ? "ready" : "hooks"}: ${failure}`);
+      }
       lap("teardown");
-      if (checks.every((check) => check.result === "passed")) verifiedAt = clock.mark;
+      if (verifiedData && (readiness?.ok ?? true)) verifiedAt = clock.mark;
     } catch (error) {
       const phase = clock.current;
       lap("teardown");
@@ -208,7 +230,7 @@ export async function runPitrDrill(
     id,
     source: sourceName,
     engine: source.engine,
-    status: drillStatus({ checks, rto, rpo, failed: failedHard }),
+    status: drillStatus({ checks, rto, rpo, readiness, failed: failedHard }),
     startedAt: startedAt.toISOString(),
     finishedAt: context.now().toISOString(),
     operator: request.operator,
@@ -227,6 +249,9 @@ export async function runPitrDrill(
     predictedRto: null,
     checks,
     issues,
+    ...((readiness ?? request.healthBefore)
+      ? { readiness: readiness ?? notReached(request.healthBefore) }
+      : {}),
     lifeboatVersion,
   } satisfies DrillReport);
 }

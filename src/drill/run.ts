@@ -7,10 +7,12 @@ import { randomBytes } from "node:crypto";
 import { userInfo } from "node:os";
 import type { SourceConfig } from "../engines/config.ts";
 import type { FingerprintDifference } from "../domain/fingerprint.ts";
+import { readinessFailure, type Readiness } from "../domain/readiness.ts";
 import { totalSize, type Snapshot } from "../domain/snapshot.ts";
 import type { EngineContext, ScratchTarget } from "../engines/engine.ts";
 import { LifeboatError } from "../errors.ts";
 import type { OperationContext } from "../operations/context.ts";
+import { checkHealth, wantsReadiness } from "../operations/readiness.ts";
 import { restoreAndVerify } from "../operations/restore-and-verify.ts";
 import { withTempDir } from "../operations/temp-dir.ts";
 import { redact, redactDeep } from "../runtime/redact.ts";
@@ -18,6 +20,7 @@ import { lifeboatVersion } from "../version.ts";
 import { describeDifferences, fingerprintChecks, runUserCheck } from "./checks.ts";
 import { recordDrillFailure } from "./failure.ts";
 import { PhaseClock } from "./phase-clock.ts";
+import { notReached, probeContext, serviceReadiness } from "./readiness.ts";
 import { runPitrDrill } from "./pitr-drill.ts";
 import {
   DRILL_REPORT_SCHEMA,
@@ -92,12 +95,23 @@ async function selectSnapshot(context: OperationContext, request: DrillRequest):
 export async function runDrill(context: OperationContext, request: DrillRequest): Promise<DrillReport> {
   const { source, sourceName } = request;
   const engine = context.engineFor(source.engine);
+  const physical = engine.pitr?.takesBaseBackups(source) ?? false;
+  // Pre-drill health: each ready probe once, before the drill's clock starts (it never fails the drill).
+  const healthBefore = source.ready?.length
+    ? await withTempDir("health", (tempDir) =>
+        checkHealth(
+          source.ready!,
+          probeContext(context, { runner: context.runner, log: context.log, tempDir }),
+        ),
+      )
+    : undefined;
   const startedAt = context.now();
   const id = drillId(startedAt);
   const operator = request.operator ?? `${safeUser()}@${context.hostname}`;
   const reviewer = request.reviewer !== undefined ? { reviewer: request.reviewer } : {};
-  if (engine.pitr?.takesBaseBackups(source)) {
-    return { ...(await runPitrDrill(context, { sourceName, source, id, operator })), ...reviewer };
+  if (physical) {
+    const pitrReport = await runPitrDrill(context, { sourceName, source, id, operator, healthBefore });
+    return { ...pitrReport, ...reviewer };
   }
   const clock = new PhaseClock(() => context.now().getTime(), startedAt.getTime());
   const { phases } = clock;
@@ -107,6 +121,7 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
   let snapshot: Snapshot | undefined;
   let scratch: ScratchTarget | undefined;
   let verifiedAt: number | undefined;
+  let readiness: Readiness | undefined;
   let failedHard = false;
   let kept = false;
 
@@ -168,9 +183,23 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
           }),
         );
       }
+      const verifiedData = checks.every((check) => check.result === "passed");
+      if (wantsReadiness(source)) {
+        readiness = await serviceReadiness(
+          context,
+          source,
+          engineContext,
+          scratch,
+          verifiedData,
+          healthBefore,
+          lap,
+        );
+        const failure = readinessFailure(readiness);
+        if (verifiedData && failure) issues.push(`${readiness.after.length ? "ready" : "hooks"}: ${failure}`);
+      }
       lap("teardown");
-      // Recovered means verified: a failed check leaves the RTO unmeasured (docs/drills.md).
-      if (checks.every((check) => check.result === "passed")) verifiedAt = clock.mark;
+      // Recovered means verified and, with ready probes, serving: else the RTO is unmeasured (docs/readiness.md).
+      if (verifiedData && (readiness?.ok ?? true)) verifiedAt = clock.mark;
       await request.holdScratch?.(scratch, verifiedAt !== undefined);
     } catch (error) {
       const phase = clock.current;
@@ -218,7 +247,7 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
     id,
     source: sourceName,
     engine: source.engine,
-    status: drillStatus({ checks, rto, rpo, failed: failedHard }),
+    status: drillStatus({ checks, rto, rpo, readiness, failed: failedHard }),
     startedAt: startedAt.toISOString(),
     finishedAt: context.now().toISOString(),
     operator,
@@ -237,6 +266,7 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
     predictedRto,
     checks,
     issues,
+    ...((readiness ?? healthBefore) ? { readiness: readiness ?? notReached(healthBefore) } : {}),
     lifeboatVersion,
   } satisfies DrillReport);
 }
@@ -280,7 +310,12 @@ async function predictRto(
   ).catch(() => undefined);
   if (!growth || growth.snapshotBytes <= 0) return null;
   const factor = Math.max(growth.currentBytes / growth.snapshotBytes, 1);
-  const seconds = (phases.start ?? 0) + (restoreSeconds + (phases.verify ?? 0)) * factor;
+  // Hooks and readiness are the application's own time: measured, not scaled with the data.
+  const seconds =
+    (phases.start ?? 0) +
+    (restoreSeconds + (phases.verify ?? 0)) * factor +
+    (phases.hooks ?? 0) +
+    (phases.ready ?? 0);
   return {
     sourceBytes: growth.currentBytes,
     snapshotBytes: growth.snapshotBytes,

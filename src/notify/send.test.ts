@@ -41,6 +41,7 @@ test("webhook gets the report, Slack gets text and blocks, failures only when as
     ["section", "section", "context"],
   );
   assert.ok(!deliveries[1]!.target.includes("secret"), "a Slack URL is a credential and is not echoed");
+  assert.ok(!deliveries[0]!.target.includes("/hooks/lifeboat"), "nor is a webhook's path");
 });
 
 test("on: failure stays quiet for a passed drill; a failing receiver is reported, not thrown", async () => {

@@ -26,12 +26,10 @@ function wanted(target: NotifyTarget, report: DrillReport): boolean {
   return target.on === "always" || report.status !== "passed";
 }
 
-/** Where a webhook points, without its secret path (Slack URLs are credentials). */
+/** Where a webhook points: its host only. The path is a credential (Slack's, Teams', most webhooks' tokens). */
 function describe(target: Pick<NotifyTarget, "kind" | "url">): string {
   const url = new URL(target.url);
-  return target.kind === "slack"
-    ? `slack (${url.host})`
-    : `webhook ${redact(`${url.origin}${url.pathname}`)}`;
+  return `${target.kind} (${url.host})`;
 }
 
 export function notify(

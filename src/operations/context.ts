@@ -14,6 +14,8 @@ export interface ProgressSink {
   /** Bytes processed since the last call. */
   advance(bytes: number): void;
   stop(): void;
+  /** The restore moved to another phase (fetch, restore, verify): progress notifications report it. */
+  phase?(name: string): void;
 }
 
 export const noProgress: ProgressSink = { start() {}, advance() {}, stop() {} };

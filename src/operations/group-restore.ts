@@ -6,10 +6,11 @@
 // anything, as a single restore is.
 
 import type { Bundle } from "../domain/bundle.ts";
+import type { PreservedRecord } from "../domain/preserved.ts";
 import type { SourceConfig } from "../engines/config.ts";
 import type { RestoreOptions } from "../engines/engine.ts";
 import { LifeboatError } from "../errors.ts";
-import { noProgress, type OperationContext } from "./context.ts";
+import { noProgress, type OperationContext, type ProgressSink } from "./context.ts";
 import { restoreSnapshot, type RestoreResult } from "./restore.ts";
 import { recorded } from "./run-record.ts";
 
@@ -22,6 +23,10 @@ export interface GroupRestoreRequest {
   readonly options: RestoreOptions;
   readonly dryRun: boolean;
   readonly targetNotSource: boolean;
+  /** Keep what each member's restore replaces (the default); false: --no-preserve. */
+  readonly preserve?: boolean;
+  /** Each member's own progress sink (restore --notify); members run side by side, so never the shared bar. */
+  readonly progressOf?: (member: string) => ProgressSink;
 }
 
 export interface GroupRestoreResult {
@@ -69,8 +74,13 @@ export async function restoreGroup(
       options: request.options,
       dryRun,
       targetNotSource: request.targetNotSource,
+      preserve: request.preserve !== false,
+      onKept: (copy: PreservedRecord) => keptBy(member.source).push(copy),
     };
   };
+  // What each member's restore kept of its target, for its run record (even when it fails).
+  const kept = new Map<string, PreservedRecord[]>();
+  const keptBy = (source: string) => kept.get(source) ?? kept.set(source, []).get(source)!;
   // Every guard first: one refused member stops the group before any target changes.
   const plans = await Promise.all(
     bundle.members.map((member) => restoreSnapshot(quiet, requestOf(member, true))),
@@ -88,13 +98,16 @@ export async function restoreGroup(
     };
   }
   const started = context.now().getTime();
+  const reporting = (source: string): OperationContext =>
+    request.progressOf ? { ...quiet, progress: request.progressOf(source) } : quiet;
   const settled = await Promise.allSettled(
     bundle.members.map((member) =>
       recorded(
         quiet,
         { operation: "restore", source: member.source },
-        () => restoreSnapshot(quiet, requestOf(member, false)),
+        () => restoreSnapshot(reporting(member.source), requestOf(member, false)),
         (done) => ({ snapshot: done.snapshot.id }),
+        () => ({ preserved: { kept: keptBy(member.source), released: [] } }),
       ),
     ),
   );

@@ -8,15 +8,20 @@ import type { ArtifactSource, ByteRange } from "../domain/artifacts.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
 import type { SourceConfig } from "../engines/config.ts";
 import type {
+  Engine,
   EngineContext,
   PartialRestoreSummary,
+  PreserveRequest,
   RestoreOptions,
   TargetIdentity,
 } from "../engines/engine.ts";
 import { isLifeboatError, LifeboatError } from "../errors.ts";
-import { planRestore, type RestorePlan } from "../plan/restore.ts";
+import { planRestore, type Preservation, type RestorePlan } from "../plan/restore.ts";
+import { backupSource } from "./backup.ts";
 import type { OperationContext } from "./context.ts";
 import { restoreAndVerify, type RestorePhases } from "./restore-and-verify.ts";
+import type { PreservedRecord } from "../domain/preserved.ts";
+import { preserveFor } from "./preserve-request.ts";
 import { withTempDir } from "./temp-dir.ts";
 
 export interface RestoreRequest {
@@ -29,6 +34,10 @@ export interface RestoreRequest {
   readonly dryRun: boolean;
   /** The user vouches that the target is not the source when Lifeboat cannot prove it (--target-not-source). */
   readonly targetNotSource?: boolean;
+  /** Keep what the restore replaces (restore's default; false with --no-preserve). */
+  readonly preserve?: boolean;
+  /** Told of each copy kept the moment it is, so a restore that fails afterwards still records it. */
+  readonly onKept?: (copy: PreservedRecord) => void;
 }
 
 export interface RestoreResult {
@@ -40,6 +49,8 @@ export interface RestoreResult {
   readonly verified: boolean;
   /** What a partial restore (options.selection) took. */
   readonly partial?: PartialRestoreSummary;
+  /** The replaced data kept aside (empty: nothing was replaced, or --no-preserve). */
+  readonly preserved: readonly PreservedRecord[];
 }
 
 export async function restoreSnapshot(
@@ -55,6 +66,21 @@ export async function restoreSnapshot(
     );
   }
   const target = engine.checkTarget(request.target);
+  const keep = request.preserve
+    ? preserveFor(context, { source: request.sourceName, engine: snapshot.engine, target: request.target })
+    : undefined;
+  const options: RestoreOptions = keep
+    ? {
+        ...request.options,
+        preserve: {
+          stamp: keep.request.stamp,
+          kept: (copy) => {
+            keep.request.kept(copy);
+            request.onKept?.(keep.kept.at(-1)!);
+          },
+        },
+      }
+    : request.options;
   return withTempDir("restore", async (tempDir) => {
     const engineContext: EngineContext = {
       runner: context.runner,
@@ -70,16 +96,21 @@ export async function restoreSnapshot(
           reason: `source ${request.sourceName} is no longer declared in lifeboat.yaml, so there is nothing to compare the target with`,
         };
     const targetState = await engine.inspectTarget(target, engineContext);
+    const preservation = preservationOf(engine, request.source, target);
     const plan = planRestore({
       snapshot,
       engine,
       target: request.target,
       targetState,
       identity,
-      options: request.options,
+      options,
       targetNotSource: request.targetNotSource === true,
+      preservation,
     });
-    if (request.dryRun) return { plan, dryRun: true, snapshot, phases: {}, verified: false };
+    if (request.dryRun) return { plan, dryRun: true, snapshot, phases: {}, verified: false, preserved: [] };
+
+    if (options.preserve && plan.replacesExisting && preservation === "snapshot")
+      await snapshotTargetFirst(context, engine, request, target, options.preserve);
 
     // A partial restore reads an unknown share of the artifacts: a bar without a total, not one stuck at 3 %.
     const total = request.options.selection
@@ -92,9 +123,10 @@ export async function restoreSnapshot(
         snapshot,
         artifacts: progressTracked(context, context.repository.openArtifacts(snapshot)),
         target,
-        options: request.options,
+        options,
         context: engineContext,
         now: () => context.now().getTime(),
+        onPhase: (phase) => context.progress.phase?.(phase),
       });
       return {
         plan,
@@ -103,10 +135,46 @@ export async function restoreSnapshot(
         phases: verified.phases,
         verified: true,
         ...(verified.partial ? { partial: verified.partial } : {}),
+        preserved: keep?.kept ?? [],
       };
     } finally {
       context.progress.stop();
     }
+  });
+}
+
+/** The snapshots that keep a target a restore could not rename aside are of this source. */
+export function preRestoreSourceName(sourceName: string): string {
+  return sourceName.endsWith(".pre-restore") ? sourceName : `${sourceName}.pre-restore`;
+}
+
+function preservationOf(engine: Engine, source: SourceConfig | undefined, target: string): Preservation {
+  if (engine.capabilities.preservesReplaced) return "rename";
+  return source && engine.sourceForTarget?.(source, target) ? "snapshot" : "none";
+}
+
+/**
+ * Keep a target the engine cannot rename aside (a Redis server, NATS
+ * streams) as a snapshot of it, taken before the restore touches it, under
+ * the source `<source>.pre-restore` (so it is never the source's `latest`)
+ * and tagged pre-restore. `restore --undo` restores it back.
+ */
+async function snapshotTargetFirst(
+  context: OperationContext,
+  engine: Engine,
+  request: RestoreRequest,
+  target: string,
+  preserve: PreserveRequest,
+): Promise<void> {
+  const config = engine.sourceForTarget!(request.source!, target)!;
+  const name = preRestoreSourceName(request.sourceName);
+  context.log.info(`keeping what the restore replaces: a snapshot of the target first, as source ${name}`);
+  // The engine returns a config of its own kind: a SourceConfig of the same engine.
+  const { snapshot } = await backupSource(context, name, config as SourceConfig, { tags: ["pre-restore"] });
+  preserve.kept({
+    kind: "snapshot",
+    location: snapshot.id,
+    note: `a snapshot of the target, source ${name}`,
   });
 }
 

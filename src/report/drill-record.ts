@@ -5,6 +5,7 @@
 
 import { formatSeconds } from "../domain/duration.ts";
 import type { DrillPhases, DrillReport, ObjectiveOutcome } from "../domain/drill-report.ts";
+import type { ProbeOutcome, Readiness } from "../domain/readiness.ts";
 
 export const statusLine: Record<DrillReport["status"], string> = {
   passed: "PASSED: restored, verified and within objectives",
@@ -12,6 +13,14 @@ export const statusLine: Record<DrillReport["status"], string> = {
   verification_failed: "VERIFICATION FAILED: the restored data could not be proved complete",
   error: "ERROR: the drill could not complete",
 };
+
+/** The status in words; a drill whose data verified but whose service never got ready says so. */
+export function resultLine(report: DrillReport): string {
+  const dataVerified = report.checks.length > 0 && report.checks.every((check) => check.result === "passed");
+  if (report.status === "verification_failed" && dataVerified && report.readiness?.ok === false)
+    return "VERIFICATION FAILED: the data restored and verified, but the service did not become ready";
+  return statusLine[report.status];
+}
 
 /** What each phase did, in words (the post-mortem's timeline uses them too). */
 export const phaseNames: Record<keyof DrillPhases, string> = {
@@ -24,6 +33,8 @@ export const phaseNames: Record<keyof DrillPhases, string> = {
   replay: "Replay WAL",
   promote: "End recovery (promote)",
   verify: "Verify",
+  hooks: "Run after_restore hooks",
+  ready: "Wait until ready (probes pass)",
   teardown: "Tear down scratch target",
 };
 
@@ -61,7 +72,7 @@ export function renderDrillRecord(report: DrillReport): string {
   return [
     `# DR drill record: ${report.source}`,
     "",
-    `**Result: ${statusLine[report.status]}**`,
+    `**Result: ${resultLine(report)}**`,
     "",
     "```",
     `Date (UTC): ${report.startedAt.slice(0, 10)}`,
@@ -87,6 +98,7 @@ export function renderDrillRecord(report: DrillReport): string {
     ...(phases.length ? phases : ["  - (none completed)"]),
     "Validation results:",
     ...(checks.length ? checks : ["  - (no check ran)"]),
+    ...(report.readiness ? readinessLines(report.readiness) : []),
     "Issues encountered:",
     ...(report.issues.length ? report.issues.map((issue) => `  - ${issue}`) : ["  - none"]),
     "Follow-up actions:",
@@ -101,6 +113,37 @@ export function renderDrillRecord(report: DrillReport): string {
   ].join("\n");
 }
 
+function probeLine(outcome: ProbeOutcome, polled: boolean): string {
+  const when = polled && outcome.seconds !== null ? ` after ${formatSeconds(outcome.seconds)}` : "";
+  const tries = polled ? `, ${outcome.attempts} ${outcome.attempts === 1 ? "attempt" : "attempts"}` : "";
+  return `  - ${outcome.probe}: ${outcome.ok ? "READY" : "NOT READY"}${when} (${outcome.detail}${tries})`;
+}
+
+/** Health before and after, as the seed's drill captures it: the probes' results beside each other. */
+function readinessLines(readiness: Readiness): string[] {
+  const lines: string[] = [];
+  if (readiness.before) {
+    lines.push("Health before the restore:");
+    lines.push(...readiness.before.map((outcome) => probeLine(outcome, false)));
+  }
+  if (readiness.hooks.length) {
+    lines.push("After-restore hooks:");
+    lines.push(
+      ...readiness.hooks.map(
+        (hook) =>
+          `  - ${hook.command}: ${hook.ok ? "PASSED" : "FAILED"} in ${formatSeconds(hook.seconds)} (${hook.detail})`,
+      ),
+    );
+  }
+  lines.push("Health after the restore:");
+  lines.push(
+    ...(readiness.after.length
+      ? readiness.after.map((outcome) => probeLine(outcome, true))
+      : ["  - (not polled)"]),
+  );
+  return lines;
+}
+
 /** Follow-ups a reviewer would write anyway, derived from what went wrong. */
 function followUpActions(report: DrillReport): string[] {
   const actions: string[] = [];
@@ -113,6 +156,10 @@ function followUpActions(report: DrillReport): string[] {
   }
   if (report.checks.some((check) => check.result !== "passed"))
     actions.push("Investigate the failed checks above.");
+  if (report.readiness && !report.readiness.ok && report.checks.every((check) => check.result === "passed"))
+    actions.push(
+      "The data restored but the service did not become ready: fix the hook or probe named above.",
+    );
   if (report.scratch.kept) actions.push("Inspect, then remove, the kept scratch target.");
   return actions;
 }

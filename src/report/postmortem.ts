@@ -7,7 +7,7 @@
 
 import { formatSeconds } from "../domain/duration.ts";
 import type { DrillPhases, DrillReport, ObjectiveOutcome } from "../domain/drill-report.ts";
-import { phaseNames, statusLine, utc } from "./drill-record.ts";
+import { phaseNames, resultLine, utc } from "./drill-record.ts";
 
 export const POSTMORTEM_SCHEMA = "lifeboat.postmortem/v1";
 
@@ -151,7 +151,7 @@ export function renderPostmortem(report: DrillReport): string {
   return [
     `# Post-mortem: drill of ${report.source}, ${report.startedAt.slice(0, 10)}`,
     "",
-    `**Result: ${statusLine[report.status]}**`,
+    `**Result: ${resultLine(report)}**`,
     "",
     "## Summary",
     "",

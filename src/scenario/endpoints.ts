@@ -1,18 +1,10 @@
-// Which engine speaks to a URL a scenario names (a probe's, an action's, the
-// writer's): the scheme says it. Scenarios talk to running systems through
-// the engines' own clients (queryScalar, executeSql, runCheckCommand), never
-// a second copy of connection handling.
+// What a scenario's probes, actions and writer reach running systems with.
+// Which engine speaks to a URL is decided in one place for scenarios and
+// readiness probes alike (operations/engine-for-url.ts).
 
 import type { Engine, EngineContext } from "../engines/engine.ts";
-import { LifeboatError } from "../errors.ts";
 
-const engineOfScheme: Readonly<Record<string, string>> = {
-  postgres: "postgres",
-  postgresql: "postgres",
-  mariadb: "mariadb",
-  mysql: "mariadb",
-  redis: "redis",
-};
+export { engineForUrl } from "../operations/engine-for-url.ts";
 
 export interface ScenarioContext {
   readonly engineFor: (name: string) => Engine;
@@ -24,19 +16,4 @@ export interface ScenarioContext {
     args: readonly string[],
     timeoutSeconds: number,
   ) => Promise<{ ok: boolean; detail: string }>;
-}
-
-export function engineForUrl(context: ScenarioContext, url: string, what: string): Engine {
-  const scheme = /^([a-z]+):\/\//.exec(url)?.[1] ?? "";
-  const name = engineOfScheme[scheme];
-  if (!name) {
-    throw new LifeboatError(
-      "BAD_ARGUMENT",
-      `${what}: ${scheme ? `${scheme}://` : "this"} URL is not one Lifeboat can talk to`,
-      {
-        hint: "Use a postgres://, mariadb:// or redis:// URL.",
-      },
-    );
-  }
-  return context.engineFor(name);
 }

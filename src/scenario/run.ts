@@ -23,7 +23,7 @@ import { redact, redactDeep } from "../runtime/redact.ts";
 import { lifeboatVersion } from "../version.ts";
 import { describeAction, runAction, unblockAll, type RunState } from "./actions.ts";
 import type { ScenarioContext } from "./endpoints.ts";
-import { describeProbe, pollProbe } from "./probes.ts";
+import { describeProbe, pollProbe } from "../operations/probes.ts";
 import { MarkerWriter } from "./writer.ts";
 
 export interface ScenarioRequest {

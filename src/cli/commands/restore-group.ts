@@ -6,8 +6,10 @@ import { findBundle } from "../../operations/bundles.ts";
 import { restoreGroup } from "../../operations/group-restore.ts";
 import { redact } from "../../runtime/redact.ts";
 import { confirmationName } from "../../plan/environments.ts";
-import { confirmProductionTarget } from "../environment-guard.ts";
+import { confirmProductionTarget, confirmTargetName } from "../environment-guard.ts";
+import type { RestoreNotice } from "../restore-notify.ts";
 import { loadSessionConfig, selectGroup, withRepository, type CommandEnv } from "../session.ts";
+import { keptText } from "./restore.ts";
 
 export interface GroupRestoreFlags {
   readonly to: readonly string[];
@@ -18,6 +20,10 @@ export interface GroupRestoreFlags {
   readonly targetNotSource?: boolean;
   /** Each production member target's name, confirming it (environments:). */
   readonly confirm?: string | readonly string[];
+  /** commander's --no-preserve: false drops what each member's restore replaces (each target's name confirmed). */
+  readonly preserve?: boolean;
+  /** restore --notify: the start, progress updates and end go to the notify targets (cli/restore-notify.ts). */
+  readonly notice?: RestoreNotice;
 }
 
 /** `--to app-db=postgres://…` pairs: member → target. */
@@ -59,6 +65,12 @@ export async function restoreGroupCommand(
         confirmed.includes(name) ? name : confirmed[0],
         "the group restore target",
       );
+      if (flags.preserve === false && (flags.clean || flags.force))
+        await confirmTargetName(
+          target,
+          confirmed.includes(name) ? name : confirmed[0],
+          "--no-preserve drops what the restore replaces, and nothing of it is kept",
+        );
     }
   }
   const outcome = await withRepository(
@@ -67,16 +79,20 @@ export async function restoreGroupCommand(
     async (context, config) => {
       const { members } = selectGroup(config, group);
       const bundle = await findBundle(context, group, flags.snapshot);
+      const progressOf = await flags.notice?.beginGroup(context, config, { group, bundle, targets });
       return restoreGroup(context, {
+        ...(progressOf ? { progressOf } : {}),
         bundle,
         members,
         targets,
         options: { clean: !!flags.clean, force: !!flags.force },
         dryRun: !!flags.dryRun,
         targetNotSource: !!flags.targetNotSource,
+        preserve: flags.preserve !== false,
       });
     },
   );
+  if (!flags.dryRun) await flags.notice?.groupEnded(outcome);
   env.output.result(
     {
       dryRun: !!flags.dryRun,
@@ -90,6 +106,7 @@ export async function restoreGroupCommand(
         plan: result.plan,
         verified: result.verified,
         phases: result.phases,
+        preserved: result.preserved,
       })),
       failures: outcome.failures.map(({ source, error }) => ({ source, error: error.toJSON() })),
     },
@@ -101,7 +118,8 @@ export async function restoreGroupCommand(
                 `dry run: would restore ${source} (snapshot ${result.snapshot.id.slice(0, 8)}) into ${redact(target)}:`,
                 ...result.plan.steps.map((step) => `  - ${step}`),
               ].join("\n")
-            : `restored ${source} (snapshot ${result.snapshot.id.slice(0, 8)}) into ${redact(target)}, verified`,
+            : `restored ${source} (snapshot ${result.snapshot.id.slice(0, 8)}) into ${redact(target)}, verified` +
+              keptText(result.preserved, target),
         ),
         ...(flags.dryRun
           ? []

@@ -9,8 +9,11 @@ import { restoreToPoint } from "../../operations/pitr-restore.ts";
 import { restoreSnapshot } from "../../operations/restore.ts";
 import { redact, registerSecret } from "../../runtime/redact.ts";
 import { confirmationName } from "../../plan/environments.ts";
-import { classifyTarget, confirmProductionTarget } from "../environment-guard.ts";
+import { classifyTarget, confirmProductionTarget, confirmTargetName } from "../environment-guard.ts";
+import type { PreservedRecord } from "../../domain/preserved.ts";
 import { formatBytes } from "../output.ts";
+import { readinessAfterRestore } from "../restore-readiness.ts";
+import type { RestoreNotice } from "../restore-notify.ts";
 import { loadSessionConfig, withRepository, type CommandEnv } from "../session.ts";
 import {
   portOf,
@@ -39,6 +42,12 @@ export interface RestoreFlags extends PitrFlags {
   readonly foreignKeys?: boolean;
   /** The target's name, confirming a restore into a production target (environments:). */
   readonly confirm?: string | readonly string[];
+  /** restore --notify: the start, progress updates and end go to the notify targets (cli/restore-notify.ts). */
+  readonly notice?: RestoreNotice;
+  /** commander's --no-preserve: false drops what the restore replaces instead of keeping it aside. */
+  readonly preserve?: boolean;
+  /** commander's --no-ready: false skips the source's after_restore hooks and ready probes. */
+  readonly ready?: boolean;
 }
 
 /** The part of the snapshot the flags choose; undefined restores it whole. */
@@ -74,6 +83,19 @@ export async function restoreCommand(
         [flags.confirm ?? []].flat().at(-1),
         "the restore target",
       );
+  // Keeping nothing of what a restore replaces is a deliberate choice: the target's name confirms it.
+  const preserve = flags.preserve !== false;
+  if (!preserve && (flags.clean || flags.force) && !flags.dryRun)
+    await confirmTargetName(
+      flags.to,
+      [flags.confirm ?? []].flat().at(-1),
+      "--no-preserve drops what the restore replaces, and nothing of it is kept",
+    );
+  const kept: PreservedRecord[] = [];
+  const onKept = (copy: PreservedRecord) => {
+    kept.push(copy);
+    env.log.info(`kept what the restore replaces as ${copy.location}`);
+  };
   const outcome = await withRepository(env, { kind: "shared", command: "restore" }, (context, config) =>
     flags.dryRun
       ? restoreOrPlan(context, config)
@@ -82,9 +104,20 @@ export async function restoreCommand(
           { operation: "restore", source: sourceName },
           () => restoreOrPlan(context, config),
           (done) => ({ snapshot: done.pitr?.snapshot.id ?? done.logical?.snapshot.id ?? null }),
+          () => ({ preserved: { kept, released: [] } }),
         ),
   );
+
   async function restoreOrPlan(context: OperationContext, config: Config) {
+    if (flags.notice && !flags.dryRun) {
+      const notifying = {
+        source: sourceName,
+        selector: flags.snapshot,
+        target: flags.to,
+        partial: !!selection,
+      };
+      context = await flags.notice.begin(context, config, notifying);
+    }
     const source = config.sources[sourceName];
     const physical = source && context.engineFor(source.engine).pitr?.takesBaseBackups(source);
     if (pointInTime || (physical && !/^[a-z][a-z0-9+.-]*:\/\//i.test(flags.to))) {
@@ -119,6 +152,8 @@ export async function restoreCommand(
         ...(flags.snapshot !== "latest" ? { snapshot: flags.snapshot } : {}),
         ...(timeline !== undefined ? { timeline } : {}),
         force: !!flags.force,
+        preserve,
+        onKept,
         dryRun: !!flags.dryRun,
         restoreCommand: (systemId) => walFetchCommandLine(configFile, sourceName, systemId),
         ...(flags.start ? { start: { throwaway: false, ...(port !== undefined ? { port } : {}) } } : {}),
@@ -139,14 +174,44 @@ export async function restoreCommand(
         },
         dryRun: !!flags.dryRun,
         targetNotSource: !!flags.targetNotSource,
+        preserve,
+        onKept,
       }),
     };
   }
   if (outcome.pitr) {
-    printPitrResult(env, sourceName, outcome.pitr, flags.to);
+    const { snapshot } = outcome.pitr;
+    const pitrService =
+      outcome.pitr.dryRun || flags.ready === false
+        ? undefined
+        : await readinessAfterRestore(env, sourceName, declared.sources[sourceName], flags.to, {
+            snapshot: snapshot.id,
+            phases: outcome.pitr.outcome?.phases ?? {},
+          });
+    // A point-in-time restore checks its base backup against its manifest; there is no fingerprint to compare.
+    await flags.notice?.restored({
+      source: sourceName,
+      snapshot: snapshot.id,
+      target: flags.to,
+      verified: false,
+    });
+    printPitrResult(env, sourceName, outcome.pitr, flags.to, pitrService);
     return;
   }
   const result = outcome.logical!;
+  // The data is restored (and the lock released): now the service, hooks then ready probes (docs/readiness.md).
+  const service =
+    result.dryRun || flags.ready === false
+      ? undefined
+      : await readinessAfterRestore(env, sourceName, declared.sources[sourceName], flags.to, {
+          snapshot: result.snapshot.id,
+          phases: result.phases,
+        });
+  if (!result.dryRun) {
+    const { verified, partial } = result;
+    const restored = { snapshot: result.snapshot.id, target: flags.to, partial: !!partial, verified };
+    await flags.notice?.restored({ source: sourceName, ...restored, readiness: service?.readiness });
+  }
   env.output.result(
     {
       dryRun: result.dryRun,
@@ -157,7 +222,9 @@ export async function restoreCommand(
       plan: result.plan,
       verified: result.verified,
       ...(result.partial ? { partial: result.partial } : {}),
-      phases: result.phases,
+      preserved: result.preserved,
+      phases: { ...result.phases, ...service?.phases },
+      ...(service ? { readiness: service.readiness } : {}),
       fingerprint: result.snapshot.fingerprint,
     },
     () =>
@@ -171,8 +238,21 @@ export async function restoreCommand(
           ? partialText(result.snapshot.id, sourceName, redact(flags.to), result.partial, result.phases)
           : `restored snapshot ${result.snapshot.id.slice(0, 8)} of ${sourceName} into ${redact(flags.to)} ` +
             `in ${seconds(result.phases).toFixed(1)}s; verified against its fingerprint ` +
-            `(${Object.keys(result.snapshot.fingerprint.counts).length} counts, ${Object.keys(result.snapshot.fingerprint.hashes).length} hashes match)`,
+            `(${Object.keys(result.snapshot.fingerprint.counts).length} counts, ${Object.keys(result.snapshot.fingerprint.hashes).length} hashes match)` +
+            (service?.summary ? `; ${service.summary}` : "") +
+            keptText(result.preserved, flags.to),
   );
+}
+
+/** The lines that say where the replaced data went and how to get it back. */
+export function keptText(preserved: readonly PreservedRecord[], target: string): string {
+  return preserved
+    .map(
+      (copy) =>
+        `\nkept the data it replaced as ${copy.location}${copy.note ? ` (${copy.note})` : ""}: ` +
+        `\`lifeboat restore --undo ${redact(target)}\` swaps it back, \`lifeboat preserved drop ${copy.id}\` removes it`,
+    )
+    .join("");
 }
 
 function seconds(phases: Readonly<Record<string, number | undefined>>): number {
