@@ -7,7 +7,7 @@ import type { PreservedChanges } from "./preserved.ts";
 
 export const RUN_RECORD_SCHEMA = "lifeboat.run-record/v1";
 
-export type RunOperation = "backup" | "drill" | "check" | "prune" | "forget" | "restore" | "discard";
+export type RunOperation = "backup" | "drill" | "check" | "prune" | "forget" | "restore" | "undo" | "discard";
 
 export const RUN_OPERATIONS: readonly RunOperation[] = [
   "backup",
@@ -16,6 +16,7 @@ export const RUN_OPERATIONS: readonly RunOperation[] = [
   "prune",
   "forget",
   "restore",
+  "undo",
   "discard",
 ];
 

@@ -96,7 +96,7 @@ async function recordedUndo(
     throw error;
   } finally {
     await recordRun(context, {
-      operation: "restore",
+      operation: "undo",
       source: copy.source,
       startedAt,
       preserved: { kept, released: failure === undefined ? [copy.id] : [] },
