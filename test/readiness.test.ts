@@ -131,6 +131,8 @@ sources:
         timeout: 1s
       - command: 'echo "cannot reach postgres://app:hunter2secret@db.internal/app"; exit 1'
         timeout: 1s
+groups:
+  pair: [flag, never]
 `;
 }
 
@@ -380,6 +382,44 @@ describe("readiness ends the RTO", () => {
     assert.equal(result.json.phases.ready, undefined);
     assert.equal(result.json.readiness, undefined);
     assert.equal(requests.get("never") ?? 0, before);
+  });
+
+  test("restore --group runs each member's hooks and probes; one member not ready is SERVICE_NOT_READY", async () => {
+    const backup = await ws.cli(["backup", "--group", "pair", "--json"]);
+    assert.equal(backup.code, 0, backup.stderr);
+    const result = await ws.cli([
+      "restore",
+      "--group",
+      "pair",
+      "--to",
+      `flag=${join(ws.dir, "restored", "g-flag.db")}`,
+      "--to",
+      `never=${join(ws.dir, "restored", "g-never.db")}`,
+      "--json",
+    ]);
+    assert.equal(result.code, 6, result.stdout + result.stderr);
+    const members = Object.fromEntries(
+      result.json.members.map((member: { source: string }) => [member.source, member]),
+    );
+    assert.equal(members.flag.readiness.ok, true);
+    assert.ok(members.flag.phases.hooks > 0 && members.flag.phases.ready > 0);
+    assert.equal(members.never.readiness.ok, false);
+    assert.ok(members.never.phases.ready >= 1.8, `never waited ${members.never.phases.ready}s`);
+    assert.match(result.stderr, /never .*not ready/);
+
+    const skipped = await ws.cli([
+      "restore",
+      "--group",
+      "pair",
+      "--to",
+      `flag=${join(ws.dir, "restored", "g2-flag.db")}`,
+      "--to",
+      `never=${join(ws.dir, "restored", "g2-never.db")}`,
+      "--no-ready",
+      "--json",
+    ]);
+    assert.equal(skipped.code, 0, skipped.stderr);
+    assert.equal(skipped.json.members[0].readiness, undefined);
   });
 
   test("the issue's interface contract parses, with the documented defaults, for every engine", () => {

@@ -87,7 +87,7 @@ groups:
  */
 async function fillTree(root: string): Promise<void> {
   await mkdir(root);
-  for (let i = 0; i < 24; i++) await writeFile(join(root, `blob-${i}.bin`), randomBytes(4 * 1024 * 1024));
+  for (let i = 0; i < 32; i++) await writeFile(join(root, `blob-${i}.bin`), randomBytes(4 * 1024 * 1024));
   for (let d = 0; d < 3; d++) {
     await mkdir(join(root, `d${d}`));
     for (let f = 0; f < 200; f++)
@@ -228,7 +228,8 @@ describe("restore --notify", () => {
     assert.equal(end.outcome, "restored");
     assert.equal(end.verified, true);
     assert.equal(end.error, null);
-    assert.ok(end.rto.achieved > 2 && end.rto.achieved <= seconds, `achieved RTO ${end.rto.achieved}s`);
+    // An update came at the 1 s interval before the end, so the restore took more than that.
+    assert.ok(end.rto.achieved > 1 && end.rto.achieved <= seconds, `achieved RTO ${end.rto.achieved}s`);
     assert.equal(end.rto.met, true);
     // Every byte the restore read (the tar's trailing padding in the repository is not read).
     assert.ok(end.bytes.done > 0.99 * start.bytes.total && end.bytes.done <= start.bytes.total);

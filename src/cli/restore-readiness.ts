@@ -10,6 +10,7 @@ import { LifeboatError } from "../errors.ts";
 import { formatSeconds } from "../domain/duration.ts";
 import { readinessFailure, type Readiness } from "../domain/readiness.ts";
 import { afterRestore, wantsReadiness, type ReadinessPhases } from "../operations/readiness.ts";
+import { credentialFree } from "../operations/preserve-request.ts";
 import { withTempDir } from "../operations/temp-dir.ts";
 import { processRunner } from "../runtime/process.ts";
 import { redact } from "../runtime/redact.ts";
@@ -20,20 +21,6 @@ export interface ServiceReadiness {
   readonly readiness: Readiness;
   /** One line for the human output. */
   readonly summary: string;
-}
-
-/** The target as hooks see it in RESTORE_TARGET: a password in the URL never reaches a child's environment. */
-export function targetWithoutPassword(target: string): string {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) return target;
-  try {
-    const url = new URL(target);
-    if (!url.password && !url.searchParams.has("password")) return target;
-    url.password = "";
-    url.searchParams.delete("password");
-    return url.toString();
-  } catch {
-    return target;
-  }
 }
 
 /** Hooks and probes of `source` after a restore into `target`; undefined when it declares none. */
@@ -58,7 +45,8 @@ export async function readinessAfterRestore(
         engineContext: { runner: processRunner, log: env.log, tempDir, signal: env.signal },
         now: () => new Date(),
         signal: env.signal,
-        variables: { RESTORE_TARGET: targetWithoutPassword(target) },
+        // RESTORE_TARGET without a password: it never reaches a child's environment.
+        variables: { RESTORE_TARGET: credentialFree(target) },
       },
       (phase) => env.log.info(phase === "hooks" ? "running after_restore hooks" : "waiting until ready"),
     ),

@@ -7,11 +7,11 @@ import { preserveStamp, type PreservedCopy, type PreservedRecord } from "../doma
 import type { PreserveRequest } from "../engines/engine.ts";
 import type { OperationContext } from "./context.ts";
 
-/** A target as records keep it: a URL without its password (paths as they are). */
+/** A target without its password (a URL's, or `?password=`): as records keep it and children see it. */
 export function credentialFree(target: string): string {
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) return target;
   const url = URL.parse(target);
-  if (!url) return target;
+  if (!url || (!url.password && !url.searchParams.has("password"))) return target;
   url.password = "";
   url.searchParams.delete("password");
   return url.toString();

@@ -1,15 +1,16 @@
 // lifeboat restore --group GROUP --to MEMBER=TARGET ...: restore every member
 // of a bundle (the newest, or --snapshot BUNDLE) into its target.
 
-import { LifeboatError } from "../../errors.ts";
+import { isLifeboatError, LifeboatError } from "../../errors.ts";
 import { findBundle } from "../../operations/bundles.ts";
-import { restoreGroup } from "../../operations/group-restore.ts";
+import { restoreGroup, type GroupRestoreResult } from "../../operations/group-restore.ts";
 import { redact } from "../../runtime/redact.ts";
 import { confirmationName } from "../../plan/environments.ts";
 import { confirmProductionTarget, confirmTargetName } from "../environment-guard.ts";
 import type { RestoreNotice } from "../restore-notify.ts";
 import { loadSessionConfig, selectGroup, withRepository, type CommandEnv } from "../session.ts";
 import { keptText } from "./restore.ts";
+import { readinessAfterRestore, type ServiceReadiness } from "../restore-readiness.ts";
 
 export interface GroupRestoreFlags {
   readonly to: readonly string[];
@@ -20,6 +21,8 @@ export interface GroupRestoreFlags {
   readonly targetNotSource?: boolean;
   /** Each production member target's name, confirming it (environments:). */
   readonly confirm?: string | readonly string[];
+  /** commander's --no-ready: false skips the members' after_restore hooks and ready probes. */
+  readonly ready?: boolean;
   /** commander's --no-preserve: false drops what each member's restore replaces (each target's name confirmed). */
   readonly preserve?: boolean;
   /** restore --notify: the start, progress updates and end go to the notify targets (cli/restore-notify.ts). */
@@ -92,7 +95,25 @@ export async function restoreGroupCommand(
       });
     },
   );
-  if (!flags.dryRun) await flags.notice?.groupEnded(outcome);
+  // Every member restored and verified: now each member's service, in the group's order (hooks, then ready probes).
+  const services =
+    flags.dryRun || flags.ready === false || outcome.failures.length > 0
+      ? new Map<string, MemberService>()
+      : await membersReady(env, outcome);
+  const withService = (member: GroupRestoreResult["members"][number]) => {
+    const service = services.get(member.source);
+    if (!service) return member.result;
+    return {
+      ...member.result,
+      ...readinessField(service),
+      phases: { ...member.result.phases, ...service.phases },
+    };
+  };
+  if (!flags.dryRun)
+    await flags.notice?.groupEnded({
+      ...outcome,
+      members: outcome.members.map((member) => ({ ...member, result: withService(member) })),
+    });
   env.output.result(
     {
       dryRun: !!flags.dryRun,
@@ -105,8 +126,9 @@ export async function restoreGroupCommand(
         target: redact(target),
         plan: result.plan,
         verified: result.verified,
-        phases: result.phases,
+        phases: withService({ source, target, result }).phases,
         preserved: result.preserved,
+        ...readinessField(services.get(source)),
       })),
       failures: outcome.failures.map(({ source, error }) => ({ source, error: error.toJSON() })),
     },
@@ -126,7 +148,15 @@ export async function restoreGroupCommand(
           : [`group ${group} (bundle ${outcome.bundle.id}) restored in ${outcome.seconds.toFixed(1)}s`]),
       ].join("\n"),
   );
+  const notReady = [...services].filter(([, service]) => "error" in service);
   const first = outcome.failures[0];
+  if (!first && notReady.length > 0) {
+    throw new LifeboatError(
+      "SERVICE_NOT_READY",
+      `every member of ${group} is restored and verified, but ${notReady.map(([source]) => source).join(", ")} ${notReady.length === 1 ? "is" : "are"} not ready`,
+      { details: { notReady: notReady.map(([source]) => source) }, reported: true },
+    );
+  }
   if (first) {
     throw new LifeboatError(
       first.error.code,
@@ -139,4 +169,36 @@ export async function restoreGroupCommand(
       },
     );
   }
+}
+
+type MemberService = ServiceReadiness | { readonly error: LifeboatError; readonly phases: object };
+
+/** Each member's after_restore hooks and ready probes, one member after another; a member not ready does not stop the others. */
+async function membersReady(
+  env: CommandEnv,
+  outcome: GroupRestoreResult,
+): Promise<Map<string, MemberService>> {
+  const { config } = await loadSessionConfig(env);
+  const services = new Map<string, MemberService>();
+  for (const { source, target, result } of outcome.members) {
+    try {
+      const service = await readinessAfterRestore(env, source, config.sources[source], target, {
+        snapshot: result.snapshot.id,
+        phases: result.phases,
+      });
+      if (service) services.set(source, service);
+    } catch (error) {
+      if (!isLifeboatError(error, "SERVICE_NOT_READY")) throw error;
+      env.log.error(`${source}: ${error.message}`);
+      const phases = (error.details["phases"] ?? {}) as object;
+      services.set(source, { error, phases });
+    }
+  }
+  return services;
+}
+
+/** A member's readiness for its result: what the probes found, also when they failed. */
+function readinessField(service: MemberService | undefined): { readiness?: unknown } {
+  if (!service) return {};
+  return { readiness: "readiness" in service ? service.readiness : service.error.details["readiness"] };
 }
