@@ -162,6 +162,12 @@ async function waitFor(condition: () => Promise<boolean>): Promise<void> {
   }
 }
 
+/** The persistence of a schema's tables: "u" when all are unlogged, "p" when all are permanent, else "mixed". */
+function persistenceOf(schema: string): string {
+  return `SELECT CASE WHEN count(DISTINCT relpersistence) = 1 THEN min(relpersistence::text) ELSE 'mixed' END
+    FROM pg_class WHERE relkind = 'r' AND relnamespace = '${schema}'::regnamespace`;
+}
+
 describe("postgres engine drill support", () => {
   let primary: PgCluster;
   let scratchServer: PgCluster;
@@ -217,6 +223,14 @@ describe("postgres engine drill support", () => {
     const restored = await postgresEngine.fingerprint(scratch.target, await makeContext());
     assert.deepEqual(compareFingerprints(captured.fingerprint, restored), []);
     assert.equal(restored.counts["rows:public.items"], 50);
+    // Set up for loading (issue 15): no WAL beyond crash safety, and the tables loaded unlogged.
+    assert.equal(await queryScalar(scratch.target, "SHOW wal_level", await makeContext()), "minimal");
+    assert.equal(await queryScalar(scratch.target, "SHOW autovacuum", await makeContext()), "off");
+    assert.equal(
+      await queryScalar(scratch.target, persistenceOf("public"), await makeContext()),
+      "u",
+      "every table of the throwaway restore is unlogged",
+    );
 
     // The cluster lives under the system temp dir, outside the operation's temp dir.
     const dataDir = String(await queryScalar(scratch.target, "SHOW data_directory", await makeContext()));
@@ -234,6 +248,35 @@ describe("postgres engine drill support", () => {
     await scratch.destroy(); // idempotent
     assert.equal(await exists(clusterDir), false);
     assert.ok(await processEnds(pid), `postmaster ${pid} still runs`);
+  });
+
+  it("a dump with partitioned tables loads logged into a throwaway cluster, and restores exactly", async () => {
+    await primary.psql("CREATE DATABASE parted");
+    await primary.psql(
+      `CREATE TABLE accounts (id int PRIMARY KEY);
+       INSERT INTO accounts SELECT generate_series(1, 20);
+       CREATE TABLE events (id int, at date, account int REFERENCES accounts) PARTITION BY RANGE (at);
+       CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+       INSERT INTO events SELECT g, '2026-03-01', 1 + g % 20 FROM generate_series(1, 100) g;`,
+      "parted",
+    );
+    const partedArtifacts = new MemoryArtifacts();
+    const partedCapture = await postgresEngine.capture(
+      source(primary, "parted"),
+      partedArtifacts,
+      await makeContext(),
+    );
+    const scratch = await scratchFor(source(primary, "parted"), { label: label("parted") });
+    await postgresEngine.restore(
+      { artifacts: partedArtifacts, engineMeta: partedCapture.engineMeta },
+      scratch.target,
+      {},
+      await makeContext(),
+    );
+    const print = await postgresEngine.fingerprint(scratch.target, await makeContext());
+    assert.deepEqual(compareFingerprints(partedCapture.fingerprint, print), []);
+    assert.equal(await queryScalar(scratch.target, persistenceOf("public"), await makeContext()), "p");
+    await scratch.destroy();
   });
 
   it("uses a fresh database per drill on a configured scratch server and drops it on destroy", async () => {
@@ -263,6 +306,8 @@ describe("postgres engine drill support", () => {
     for (const scratch of [first!, second!]) {
       const print = await postgresEngine.fingerprint(scratch.target, await makeContext());
       assert.deepEqual(compareFingerprints(captured.fingerprint, print), []);
+      // Not Lifeboat's server: its tables stay as durable as the operator made them.
+      assert.equal(await queryScalar(scratch.target, persistenceOf("public"), await makeContext()), "p");
     }
     // A partial database left by a killed restore into the first scratch database.
     const leftover = `${partialPrefix(firstName)}0badf00d`;

@@ -47,6 +47,8 @@ export interface LoadRequest {
   readonly signal?: AbortSignal;
   /** Every dump id in the TOC (`pg_restore --list`). */
   readonly listIds: () => Promise<number[]>;
+  /** Runs once the pre-data section created the tables, before any COPY (unlogged-load.ts). */
+  readonly afterPreData?: () => Promise<unknown>;
   /** Run pg_restore with these extra arguments on `dir`; throws on failure (the signal's reason when it was aborted). */
   readonly pgRestore: (args: readonly string[], dir: string, signal: AbortSignal) => Promise<void>;
 }
@@ -99,7 +101,9 @@ export async function loadInPhases(request: LoadRequest): Promise<void> {
     }
   };
 
-  const preData = request.pgRestore(["--section=pre-data"], staged.dumpDir, signal);
+  const preData = request
+    .pgRestore(["--section=pre-data"], staged.dumpDir, signal)
+    .then(() => request.afterPreData?.());
   const lanes = Array.from({ length: Math.max(1, request.jobs) }, async () => {
     await preData; // the tables must exist before any COPY
     for (let item = await queue.take(); item; item = await queue.take()) await run(item);

@@ -21,7 +21,7 @@
 import { spawnSync } from "node:child_process";
 import { access, chmod, chown, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { LifeboatError } from "../../errors.ts";
 import { childEnvironment } from "../../runtime/child-env.ts";
@@ -57,6 +57,27 @@ const disposableSettings = {
   synchronous_commit: "off",
   archive_mode: "off",
 };
+
+/**
+ * A cluster Lifeboat initdb's for a logical drill receives one bulk load and
+ * is thrown away: set up for loading as PostgreSQL's "Populating a Database"
+ * advises. `wal_level=minimal` (no WAL senders) writes no WAL for index builds
+ * on the new tables; checkpoints are far apart; index builds get more memory
+ * (a sixteenth of this machine's, 64 MB to 1 GB each); no autovacuum competes
+ * with the COPYs for the two cores. Not for recovered clusters: those replay
+ * the source's WAL and keep the settings recovery needs.
+ */
+export function loadingSettings(memoryBytes = totalmem()): Record<string, string> {
+  const maintenanceMb = Math.max(64, Math.min(1024, Math.floor(memoryBytes / 16 / 2 ** 20)));
+  return {
+    wal_level: "minimal",
+    max_wal_senders: "0",
+    max_wal_size: "8GB",
+    checkpoint_timeout: "30min",
+    maintenance_work_mem: `${maintenanceMb}MB`,
+    autovacuum: "off",
+  };
+}
 
 interface Running {
   readonly binDir: string;
@@ -123,7 +144,7 @@ export async function startLocalCluster(
     );
     context.signal?.throwIfAborted();
     if (!initdb.ok) throw startFailure(`initdb failed: ${initdb.stderr.trim() || initdb.stdout.trim()}`);
-    return await startServerIn(home, {}, context);
+    return await startServerIn(home, loadingSettings(), context);
   } catch (error) {
     await home.remove().catch(() => {});
     throw error;

@@ -26,6 +26,7 @@ import { defaultLoadTuning, loadInPhases, type LoadTuning } from "./data-load.ts
 import { stageAll, stageToc, type StagedToc } from "./staging.ts";
 import type { TableSelectionPlan } from "./table-selection.ts";
 import { moveDatabaseAside } from "./preserve.ts";
+import { makeTablesUnlogged, mayLoadUnlogged } from "./unlogged-load.ts";
 import {
   connectMaintenance,
   createDatabase,
@@ -238,6 +239,7 @@ async function runPgRestore(
     jobs,
     tuning,
     log: context.log,
+    ...(mayLoadUnlogged(location) ? { afterPreData: () => makeTablesUnlogged(location, context.log) } : {}),
     ...(context.signal ? { signal: context.signal } : {}),
     pgRestore,
     listIds: async () => {
