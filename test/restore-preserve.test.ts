@@ -44,7 +44,10 @@ sources:
   });
 
   /** A dump's digest: equal databases, and a short message when they differ. */
-  const dumpOf = async (db: string) => createHash("sha256").update(await cluster.dumpPlain(db)).digest("hex");
+  const dumpOf = async (db: string) =>
+    createHash("sha256")
+      .update(await cluster.dumpPlain(db))
+      .digest("hex");
 
   const databases = async (like: string) =>
     (await cluster.psql(`SELECT datname FROM pg_database WHERE datname LIKE '${like}' ORDER BY 1`))
@@ -77,11 +80,7 @@ sources:
     assert.match(kept.location, /^staging_pre_restore_\d{8}_\d{6}$/);
     assert.equal(kept.kind, "database");
     assert.equal(await cluster.psql("SELECT count(*) FROM orders", "staging"), "2000");
-    assert.equal(
-      await dumpOf(kept.location),
-      original,
-      "the kept database is the old one, unchanged",
-    );
+    assert.equal(await dumpOf(kept.location), original, "the kept database is the old one, unchanged");
 
     const listed = await ws.cli(["preserved", "--json"]);
     assert.deepEqual(

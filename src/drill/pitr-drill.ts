@@ -19,7 +19,7 @@
 
 import type { SourceConfig } from "../engines/config.ts";
 import { dataHeld } from "../domain/fingerprint.ts";
-import { readinessFailure, type ProbeOutcome, type Readiness } from "../domain/readiness.ts";
+import type { ProbeOutcome, Readiness } from "../domain/readiness.ts";
 import { totalSize, type Snapshot } from "../domain/snapshot.ts";
 import type { RecoveryTarget } from "../domain/wal.ts";
 import type { EngineContext, MarkerPlacement, RecoveryOutcome, ScratchTarget } from "../engines/engine.ts";
@@ -27,7 +27,6 @@ import { LifeboatError } from "../errors.ts";
 import type { OperationContext } from "../operations/context.ts";
 import { restoreToPoint } from "../operations/pitr-restore.ts";
 import { withTempDir } from "../operations/temp-dir.ts";
-import { wantsReadiness } from "../operations/readiness.ts";
 import { pitrOf, readArchiveState } from "../operations/wal.ts";
 import { describeTarget } from "../plan/pitr.ts";
 import { redactDeep } from "../runtime/redact.ts";
@@ -35,7 +34,7 @@ import { lifeboatVersion } from "../version.ts";
 import { runUserCheck } from "./checks.ts";
 import { recordDrillFailure } from "./failure.ts";
 import { PhaseClock } from "./phase-clock.ts";
-import { notReached, serviceReadiness } from "./readiness.ts";
+import { drillReadiness, notReached } from "./readiness.ts";
 import {
   DRILL_REPORT_SCHEMA,
   drillStatus,
@@ -186,19 +185,16 @@ export async function runPitrDrill(
         checks.push(await runUserCheck(check, { engine, scratch, fingerprint, context: engineContext }));
       }
       const verifiedData = checks.every((check) => check.result === "passed");
-      if (wantsReadiness(source)) {
-        readiness = await serviceReadiness(
-          context,
-          source,
-          engineContext,
-          scratch,
-          verifiedData,
-          request.healthBefore,
-          lap,
-        );
-        const failure = readinessFailure(readiness);
-        if (verifiedData && failure) issues.push(`${readiness.after.length ? "ready" : "hooks"}: ${failure}`);
-      }
+      readiness = await drillReadiness(
+        context,
+        source,
+        engineContext,
+        scratch,
+        verifiedData,
+        request.healthBefore,
+        lap,
+        issues,
+      );
       lap("teardown");
       if (verifiedData && (readiness?.ok ?? true)) verifiedAt = clock.mark;
     } catch (error) {

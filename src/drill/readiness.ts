@@ -5,12 +5,12 @@
 // application. The probes' pre-drill health is kept beside the after-state.
 
 import type { DrillPhases } from "../domain/drill-report.ts";
-import type { ProbeOutcome, Readiness } from "../domain/readiness.ts";
+import { readinessFailure, type ProbeOutcome, type Readiness } from "../domain/readiness.ts";
 import type { SourceConfig } from "../engines/config.ts";
 import type { EngineContext, ScratchTarget } from "../engines/engine.ts";
 import type { OperationContext } from "../operations/context.ts";
 import type { ProbeContext } from "../operations/probes.ts";
-import { afterRestore } from "../operations/readiness.ts";
+import { afterRestore, wantsReadiness } from "../operations/readiness.ts";
 
 /** What a command probe or hook of a drill sees: the scratch target's details, RESTORE_TARGET naming it. */
 export function probeContext(
@@ -48,6 +48,36 @@ export async function serviceReadiness(
     lap,
   );
   return { ...(before ? { before } : {}), ...readiness };
+}
+
+/**
+ * The readiness step of a drill whose data is restored and checked: the
+ * source's hooks and probes when it declares any (undefined otherwise), and
+ * the issue line for the report when the service did not become ready.
+ */
+export async function drillReadiness(
+  context: OperationContext,
+  source: SourceConfig,
+  engineContext: EngineContext,
+  scratch: ScratchTarget,
+  verifiedData: boolean,
+  before: readonly ProbeOutcome[] | undefined,
+  lap: (phase: keyof DrillPhases) => void,
+  issues: string[],
+): Promise<Readiness | undefined> {
+  if (!wantsReadiness(source)) return undefined;
+  const readiness = await serviceReadiness(
+    context,
+    source,
+    engineContext,
+    scratch,
+    verifiedData,
+    before,
+    lap,
+  );
+  const failure = readinessFailure(readiness);
+  if (verifiedData && failure) issues.push(`${readiness.after.length ? "ready" : "hooks"}: ${failure}`);
+  return readiness;
 }
 
 /** The drill stopped before the hooks and probes could run. */

@@ -7,12 +7,12 @@ import { randomBytes } from "node:crypto";
 import { userInfo } from "node:os";
 import type { SourceConfig } from "../engines/config.ts";
 import type { FingerprintDifference } from "../domain/fingerprint.ts";
-import { readinessFailure, type Readiness } from "../domain/readiness.ts";
+import type { Readiness } from "../domain/readiness.ts";
 import { totalSize, type Snapshot } from "../domain/snapshot.ts";
 import type { EngineContext, ScratchTarget } from "../engines/engine.ts";
 import { LifeboatError } from "../errors.ts";
 import type { OperationContext } from "../operations/context.ts";
-import { checkHealth, wantsReadiness } from "../operations/readiness.ts";
+import { checkHealth } from "../operations/readiness.ts";
 import { restoreAndVerify } from "../operations/restore-and-verify.ts";
 import { withTempDir } from "../operations/temp-dir.ts";
 import { redact, redactDeep } from "../runtime/redact.ts";
@@ -20,7 +20,7 @@ import { lifeboatVersion } from "../version.ts";
 import { describeDifferences, fingerprintChecks, runUserCheck } from "./checks.ts";
 import { recordDrillFailure } from "./failure.ts";
 import { PhaseClock } from "./phase-clock.ts";
-import { notReached, probeContext, serviceReadiness } from "./readiness.ts";
+import { drillReadiness, notReached, probeContext } from "./readiness.ts";
 import { runPitrDrill } from "./pitr-drill.ts";
 import {
   DRILL_REPORT_SCHEMA,
@@ -184,19 +184,16 @@ export async function runDrill(context: OperationContext, request: DrillRequest)
         );
       }
       const verifiedData = checks.every((check) => check.result === "passed");
-      if (wantsReadiness(source)) {
-        readiness = await serviceReadiness(
-          context,
-          source,
-          engineContext,
-          scratch,
-          verifiedData,
-          healthBefore,
-          lap,
-        );
-        const failure = readinessFailure(readiness);
-        if (verifiedData && failure) issues.push(`${readiness.after.length ? "ready" : "hooks"}: ${failure}`);
-      }
+      readiness = await drillReadiness(
+        context,
+        source,
+        engineContext,
+        scratch,
+        verifiedData,
+        healthBefore,
+        lap,
+        issues,
+      );
       lap("teardown");
       // Recovered means verified and, with ready probes, serving: else the RTO is unmeasured (docs/readiness.md).
       if (verifiedData && (readiness?.ok ?? true)) verifiedAt = clock.mark;
