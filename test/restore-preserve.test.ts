@@ -92,6 +92,9 @@ sources:
       status.json.preserved.map((copy: { location: string }) => copy.location),
       [kept.location],
     );
+    const textfile = join(ws.dir, "metrics.prom");
+    assert.equal((await ws.cli(["check", "--metrics-textfile", textfile])).code, 0);
+    assert.match(await readFile(textfile, "utf8"), /^lifeboat_preserved_copies\{source="app-db"\} 1$/m);
 
     const undoDry = await ws.cli(["restore", "--undo", target, "--dry-run", "--json"]);
     assert.equal(undoDry.code, 0, undoDry.stderr);

@@ -152,6 +152,19 @@ export function statusRegistry(report: StatusReport, runs: readonly RunRecord[] 
     lost(labels, run.lostWrites);
   }
 
+  // Data restores replaced and kept aside (docs/cli-json.md "Keeping what a restore replaces"): disk a
+  // team may want back, or to free with `lifeboat preserved drop`.
+  const kept = gauge(
+    registry,
+    "lifeboat_preserved_copies",
+    "Copies of replaced data restores kept aside and not yet swapped back or dropped",
+    source,
+  );
+  const keptBySource = new Map<string, number>();
+  for (const copy of report.preserved ?? [])
+    keptBySource.set(copy.source, (keptBySource.get(copy.source) ?? 0) + 1);
+  for (const [name, count] of keptBySource) kept({ source: name }, count);
+
   const repository = report.repository;
   gauge(
     registry,
