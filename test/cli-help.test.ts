@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import packageJson from "../package.json" with { type: "json" };
-import { runCli } from "./support/cli.ts";
+import { runCli, workspace } from "./support/cli.ts";
+import { freePort } from "./support/pg-cluster.ts";
 import { heavyModules, heavyModulesLoaded, traceCommand } from "./support/module-trace.ts";
 
 const bin = fileURLToPath(new URL("../bin/lifeboat.js", import.meta.url));
@@ -63,4 +64,32 @@ test("the trace does see what a command loads on demand", async () => {
     loaded.some((name) => packages.includes(name)),
     `some of ${packages.join(", ")} in ${loaded.join(", ")}`,
   );
+});
+
+test("a command loads an engine's client library only when it talks to that engine", async () => {
+  // Issue 15's fixed cost: every command loads every engine's definition, never every client library.
+  const clients = /\/node_modules\/(pg|mariadb|@redis\/client|@nats-io\/[^/]+)\//;
+  const loadedClients = (modules: readonly string[]) =>
+    [...new Set(modules.map((url) => url.match(clients)?.[1]).filter((name) => name !== undefined))].sort();
+  const closedPort = await freePort();
+  const ws = await workspace(
+    (dir) => `repository: { url: "file://${dir}/repo", password_env: LIFEBOAT_PASSWORD }
+sources:
+  uploads: { engine: files, path: "${dir}" }
+  cache: { engine: redis, url: "redis://127.0.0.1:${closedPort}" }
+`,
+  );
+  try {
+    const env = { ...process.env, ...ws.env };
+    assert.equal((await ws.cli(["init"])).code, 0);
+    const status = await traceCommand(bin, ["-c", ws.configFile, "status", "uploads", "--json"], env);
+    assert.ok(status.stdout.includes('"verdict"'), status.stderr);
+    assert.deepEqual(loadedClients(status.modules), []);
+    // The control: a backup of the Redis source connects (and fails: nothing listens), so it loads the Redis client.
+    const backup = await traceCommand(bin, ["-c", ws.configFile, "backup", "cache"], env);
+    assert.match(backup.stderr, /SOURCE_UNREACHABLE/);
+    assert.deepEqual(loadedClients(backup.modules), ["@redis/client"]);
+  } finally {
+    await ws.cleanup();
+  }
 });

@@ -5,7 +5,8 @@
 // is registered for redaction, and is handed to the connector in memory and
 // to the command-line tools in a 0600 defaults file (tools.ts).
 
-import * as mariadb from "mariadb";
+import type * as mariadb from "mariadb";
+import { loadMariadbConnector } from "./connector.ts";
 import { LifeboatError, type ErrorCode } from "../../errors.ts";
 import { redact, registerSecret } from "../../runtime/redact.ts";
 
@@ -120,7 +121,8 @@ export async function connect(
   const password = readPassword(location, code);
   let connection: mariadb.Connection;
   try {
-    connection = await mariadb.createConnection({
+    const { createConnection } = await loadMariadbConnector();
+    connection = await createConnection({
       ...(location.socket ? { socketPath: location.socket } : { host: location.host, port: location.port }),
       user: location.user,
       ...(password === undefined ? {} : { password }),

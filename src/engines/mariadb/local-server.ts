@@ -10,7 +10,7 @@ import { constants, rmSync } from "node:fs";
 import { access, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import * as mariadb from "mariadb";
+import { loadMariadbConnector } from "./connector.ts";
 import { LifeboatError } from "../../errors.ts";
 import { childEnvironment } from "../../runtime/child-env.ts";
 import { freePort } from "../../runtime/free-port.ts";
@@ -132,7 +132,8 @@ async function waitUntilReady(port: number, child: ChildProcess): Promise<boolea
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline && child.exitCode === null) {
     try {
-      const connection = await mariadb.createConnection({
+      const { createConnection } = await loadMariadbConnector();
+      const connection = await createConnection({
         host: "127.0.0.1",
         port,
         user: "root",

@@ -5,8 +5,9 @@
 // SOURCE_UNREACHABLE or TARGET_UNREACHABLE with the address and a hint, never
 // with the password.
 
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { AuthorizationError, connect, type NatsConnection } from "@nats-io/transport-node";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { natsJetstream, natsTransport } from "./client-library.ts";
 import { LifeboatError, type ErrorCode } from "../../errors.ts";
 import { redact, registerSecret } from "../../runtime/redact.ts";
 import type { NatsSourceConfig } from "./config.ts";
@@ -121,6 +122,7 @@ export async function openConnection(
   endpoint: NatsEndpoint,
   code: Extract<ErrorCode, "SOURCE_UNREACHABLE" | "TARGET_UNREACHABLE">,
 ): Promise<NatsConnection> {
+  const { AuthorizationError, connect } = await natsTransport();
   try {
     return await connect({
       servers: endpoint.url,
@@ -175,7 +177,7 @@ export async function openManager(
   role: "source" | "target",
 ): Promise<JetStreamManager> {
   try {
-    return await jetstreamManager(connection);
+    return await (await natsJetstream()).jetstreamManager(connection);
   } catch (error) {
     throw new LifeboatError(
       role === "source" ? "SOURCE_UNREACHABLE" : "TARGET_UNREACHABLE",

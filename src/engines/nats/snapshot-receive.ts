@@ -12,7 +12,8 @@
 // decides afterwards whether the copy is one to keep (capture.ts).
 
 import { open } from "node:fs/promises";
-import { createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
+import { natsTransport } from "./client-library.ts";
 import { LifeboatError } from "../../errors.ts";
 import { jsonRequest, type SnapshotResponse } from "./jetstream-api.ts";
 import { S2FrameCheck } from "./s2-frames.ts";
@@ -32,7 +33,7 @@ export async function receiveSnapshot(
   signal: AbortSignal | undefined,
 ): Promise<ReceivedSnapshot> {
   signal?.throwIfAborted();
-  const inbox = createInbox();
+  const inbox = (await natsTransport()).createInbox();
   const subscription = connection.subscribe(inbox);
   const file = await open(spoolPath, "wx", 0o600);
   const frames = new S2FrameCheck(`stream ${stream}`);

@@ -5,7 +5,7 @@
 // password-free form.
 
 import { userInfo } from "node:os";
-import pg from "pg";
+import type pg from "pg";
 import { LifeboatError, type ErrorCode } from "../../errors.ts";
 import { redact, registerSecret } from "../../runtime/redact.ts";
 import { isThrowawaySocket } from "./local-cluster.ts";
@@ -207,7 +207,9 @@ export async function connect(
   /** What to name in a failure, when it is not `location` itself (a maintenance connection for a target). */
   subject: PgLocation = location,
 ): Promise<pg.Client> {
-  const client = new pg.Client({
+  // The client library on first use: commands that never connect (status, wal-push, --help) do not load it.
+  const { default: driver } = await import("pg");
+  const client = new driver.Client({
     host: location.host,
     port: location.port,
     database: location.database,
@@ -252,5 +254,4 @@ export async function withClient<T>(
   }
 }
 
-export const quoteIdent = pg.escapeIdentifier;
-export const quoteLiteral = pg.escapeLiteral;
+export { quoteIdent, quoteLiteral } from "./quote.ts";
