@@ -10,6 +10,7 @@ import { redact, redactDeep } from "../runtime/redact.ts";
 import { lifeboatVersion } from "../version.ts";
 import { registerExerciseCommands } from "./exercise-commands.ts";
 import { registerInspectCommands } from "./inspect-commands.ts";
+import { registerPreservedCommands } from "./preserved-commands.ts";
 import { registerScenarioCommands } from "./scenario-commands.ts";
 import { registerRunbookCommands } from "./runbook-commands.ts";
 import { registerMaintenanceCommands } from "./maintenance-commands.ts";
@@ -192,24 +193,7 @@ function buildProgram(): Command {
       await statsCommand(await commandEnv(command), sources, flags);
     });
 
-  const preserved = program
-    .command("preserved")
-    .description("the data restores replaced and kept aside (restore --undo swaps one back)")
-    .action(async (_flags, command: Command) => {
-      const { preservedListCommand } = await import("./commands/restore-undo.ts");
-      await preservedListCommand(await commandEnv(command));
-    });
-  preserved
-    .command("drop")
-    .description("remove one kept copy for good (its id from `lifeboat preserved`)")
-    .argument("<id>", "the kept copy's id")
-    .option("--dry-run", "say what would be removed, remove nothing")
-    .option("--confirm <name>", "the target's name, when the copy is beside a production target")
-    .action(async (id: string, flags: { dryRun?: boolean; confirm?: string }, command: Command) => {
-      const { preservedDropCommand } = await import("./commands/restore-undo.ts");
-      await preservedDropCommand(await commandEnv(command), id, flags);
-    });
-
+  registerPreservedCommands(program, commandEnv);
   registerInspectCommands(program, commandEnv);
   registerScenarioCommands(program, commandEnv);
   registerRunbookCommands(program, commandEnv);
