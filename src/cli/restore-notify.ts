@@ -11,7 +11,7 @@ import type { Bundle } from "../domain/bundle.ts";
 import type { Readiness } from "../domain/readiness.ts";
 import { isDrillReport } from "../domain/drill-report.ts";
 import { parseDuration } from "../domain/duration.ts";
-import type { Snapshot } from "../domain/snapshot.ts";
+import { totalSize } from "../domain/snapshot.ts";
 import type { Config } from "../engines/config.ts";
 import { isLifeboatError, LifeboatError } from "../errors.ts";
 import { RestoreNotifier } from "../notify/restore-notifier.ts";
@@ -41,15 +41,10 @@ async function findQuietly(context: OperationContext, selector: string, source: 
   }
 }
 
-const sizeOf = (snapshot: Snapshot) => snapshot.artifacts.reduce((sum, artifact) => sum + artifact.size, 0);
-
-interface Subject {
-  readonly source: string;
-  readonly group: boolean;
-  readonly snapshot: string | null;
-  readonly target: string;
-  readonly totalBytes: number | null;
-  readonly partial: boolean;
+interface Subject extends Pick<
+  RestoreStartFacts,
+  "source" | "group" | "snapshot" | "target" | "totalBytes" | "partial"
+> {
   /** Whose drill history and objective count: the source, or each member of the group. */
   readonly members: readonly { readonly source: string; readonly bytes: number | null }[];
 }
@@ -93,9 +88,9 @@ export class RestoreNotice {
         group: false,
         snapshot: snapshot?.id ?? null,
         target,
-        totalBytes: snapshot && !request.partial ? sizeOf(snapshot) : null,
+        totalBytes: snapshot && !request.partial ? totalSize(snapshot) : null,
         partial: request.partial,
-        members: [{ source: request.source, bytes: snapshot ? sizeOf(snapshot) : null }],
+        members: [{ source: request.source, bytes: snapshot ? totalSize(snapshot) : null }],
       };
     });
     if (!notifier) return context;
@@ -114,7 +109,7 @@ export class RestoreNotice {
       const members = await Promise.all(
         request.bundle.members.map(async (member) => {
           const snapshot = await findQuietly(context, member.snapshot, member.source);
-          return { source: member.source, bytes: snapshot ? sizeOf(snapshot) : null };
+          return { source: member.source, bytes: snapshot ? totalSize(snapshot) : null };
         }),
       );
       const sizes = members.map((member) => member.bytes);

@@ -28,32 +28,12 @@ export function probeContext(
 }
 
 /**
- * After the restore verified: the after_restore hooks, then the ready probes
- * polled until all pass (phases `hooks` and `ready`, inside the RTO). A
- * restore that did not verify gets neither: there is no service to bring up.
- */
-export async function serviceReadiness(
-  context: OperationContext,
-  source: SourceConfig,
-  engineContext: EngineContext,
-  scratch: ScratchTarget,
-  verifiedData: boolean,
-  before: readonly ProbeOutcome[] | undefined,
-  lap: (phase: keyof DrillPhases) => void,
-): Promise<Readiness> {
-  if (!verifiedData) return notReached(before);
-  const { readiness } = await afterRestore(
-    { hooks: source.after_restore ?? [], ready: source.ready ?? [] },
-    probeContext(context, engineContext, scratch),
-    lap,
-  );
-  return { ...(before ? { before } : {}), ...readiness };
-}
-
-/**
- * The readiness step of a drill whose data is restored and checked: the
- * source's hooks and probes when it declares any (undefined otherwise), and
- * the issue line for the report when the service did not become ready.
+ * The readiness step of a drill, once the data is restored and checked: the
+ * source's after_restore hooks, then its ready probes polled until all pass
+ * (phases `hooks` and `ready`, inside the RTO); undefined when the source
+ * declares neither. A restore that did not verify gets neither (there is no
+ * service to bring up). A service that did not become ready adds its issue
+ * line for the report.
  */
 export async function drillReadiness(
   context: OperationContext,
@@ -66,17 +46,15 @@ export async function drillReadiness(
   issues: string[],
 ): Promise<Readiness | undefined> {
   if (!wantsReadiness(source)) return undefined;
-  const readiness = await serviceReadiness(
-    context,
-    source,
-    engineContext,
-    scratch,
-    verifiedData,
-    before,
+  if (!verifiedData) return notReached(before);
+  const { readiness: after } = await afterRestore(
+    { hooks: source.after_restore ?? [], ready: source.ready ?? [] },
+    probeContext(context, engineContext, scratch),
     lap,
   );
+  const readiness = { ...(before ? { before } : {}), ...after };
   const failure = readinessFailure(readiness);
-  if (verifiedData && failure) issues.push(`${readiness.after.length ? "ready" : "hooks"}: ${failure}`);
+  if (failure) issues.push(`${readiness.after.length ? "ready" : "hooks"}: ${failure}`);
   return readiness;
 }
 

@@ -5,7 +5,7 @@
 
 import { Transform, type Readable } from "node:stream";
 import type { ArtifactSource, ByteRange } from "../domain/artifacts.ts";
-import type { Snapshot } from "../domain/snapshot.ts";
+import { totalSize, type Snapshot } from "../domain/snapshot.ts";
 import type { SourceConfig } from "../engines/config.ts";
 import type {
   Engine,
@@ -113,9 +113,7 @@ export async function restoreSnapshot(
       await snapshotTargetFirst(context, engine, request, target, options.preserve);
 
     // A partial restore reads an unknown share of the artifacts: a bar without a total, not one stuck at 3 %.
-    const total = request.options.selection
-      ? undefined
-      : snapshot.artifacts.reduce((sum, artifact) => sum + artifact.size, 0);
+    const total = request.options.selection ? undefined : totalSize(snapshot);
     context.progress.start(`restore ${request.sourceName}`, total);
     try {
       const verified = await restoreAndVerify({

@@ -4,7 +4,7 @@
 // run, so a dry run shows exactly what a real run would do and refuses
 // exactly what a real run would refuse.
 
-import type { Snapshot } from "../domain/snapshot.ts";
+import { totalSize, type Snapshot } from "../domain/snapshot.ts";
 import type {
   Engine,
   PartialRestoreKind,
@@ -92,7 +92,7 @@ export function planRestore(input: RestorePlanInput): RestorePlan {
       { details: { target } },
     );
   }
-  const bytes = snapshot.artifacts.reduce((sum, artifact) => sum + artifact.size, 0);
+  const bytes = totalSize(snapshot);
   const chunks = new Set(snapshot.artifacts.flatMap((artifact) => artifact.chunks)).size;
   // An existing empty target is replaced too (its owner and settings kept where the engine can).
   const into = targetState.exists
