@@ -1,7 +1,8 @@
 // The postgres engine's overlap of repository work with pg_dump and
 // pg_restore, against a real server: restores in phases with large tables cut
 // into pieces (forced small here) give the same database as a plain restore,
-// empty tables and many tables included; a damaged artifact found while
+// empty tables and many tables included, with each table's own indexes and
+// key constraints built as soon as its data is in; a damaged artifact found while
 // pg_restore already runs fails with CHECKSUM_MISMATCH and leaves no target,
 // no partial database and no pg_restore process; and the capture's spool
 // watcher stores only files no pg_dump process holds open.
@@ -16,7 +17,9 @@ import type { ArtifactSink, EngineContext } from "../src/engines/engine.ts";
 import { defaultLoadTuning, type LoadTuning } from "../src/engines/postgres/data-load.ts";
 import { DumpUpload } from "../src/engines/postgres/dump-upload.ts";
 import { postgresEngine } from "../src/engines/postgres/index.ts";
+import { planEarlyPostData } from "../src/engines/postgres/early-post-data.ts";
 import { restore } from "../src/engines/postgres/restore.ts";
+import { parseToc } from "../src/engines/postgres/toc-file.ts";
 import { SpoolWatcher } from "../src/engines/postgres/spool-watch.ts";
 import { isLifeboatError } from "../src/errors.ts";
 import { silentLogger } from "../src/runtime/logger.ts";
@@ -42,6 +45,19 @@ INSERT INTO shop.orders (customer, note, at)
   SELECT 1 + i % 300, CASE WHEN i % 7 = 0 THEN E'multi\\nline\\ttab \\\\ back' ELSE md5(i::text) END, date '2024-01-01' + i % 365
   FROM generate_series(1, 20000) AS i;
 CREATE INDEX orders_at ON shop.orders (at);
+COMMENT ON INDEX shop.orders_at IS 'by day';
+ALTER TABLE shop.orders CLUSTER ON orders_at;
+CREATE FUNCTION shop.folded(text) RETURNS text IMMUTABLE LANGUAGE sql AS 'SELECT lower($1)';
+CREATE INDEX customers_folded ON shop.customers (shop.folded(name));
+ALTER TABLE shop.customers ADD CONSTRAINT customers_name_unique UNIQUE (name);
+ALTER TABLE shop.customers ADD CONSTRAINT customers_name_set CHECK (name <> '') NOT VALID;
+CREATE TABLE shop.nicknames (name text REFERENCES shop.customers (name), nick text);
+INSERT INTO shop.nicknames SELECT name, 'nick ' || id FROM shop.customers WHERE id % 10 = 0;
+CREATE TABLE shop.events (id int NOT NULL, at date NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE shop.events_2024 PARTITION OF shop.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE shop.events_2025 PARTITION OF shop.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE INDEX events_at ON shop.events (at);
+INSERT INTO shop.events SELECT i, date '2024-01-01' + i % 700 FROM generate_series(1, 3000) AS i;
 CREATE MATERIALIZED VIEW shop.order_counts AS SELECT customer, count(*) AS n FROM shop.orders GROUP BY customer;
 CREATE SEQUENCE shop.tickets START 100;
 SELECT setval('shop.tickets', 4242);
@@ -106,14 +122,56 @@ describe("postgres engine: overlapped capture and restore", () => {
     const names = artifacts.artifacts.map((artifact) => artifact.name);
     assert.equal(new Set(names).size, names.length);
     assert.ok(names.includes("dump/toc.dat"));
-    // 50 + customers + orders table data files, the large object's files.
-    assert.equal(names.filter((name) => /^dump\/\d+\.dat$/.test(name)).length, 52);
+    // 50 + customers, orders, nicknames and two partitions: table data files; the large object's files.
+    assert.equal(names.filter((name) => /^dump\/\d+\.dat$/.test(name)).length, 55);
     assert.ok(names.some((name) => /^dump\/blob_\d+\.dat$/.test(name)));
+  });
+
+  it("plans a table's own indexes and key constraints early, foreign keys and attachments last", async () => {
+    const toc = parseToc(artifacts.stored.get("dump/toc.dat")!);
+    const name = (id: number) => toc.entries.find((entry) => entry.dumpId === id)!.tag;
+    const dataOf = (table: string) =>
+      toc.entries.find((entry) => entry.desc === "TABLE DATA" && entry.tag === table)!.dumpId;
+    const plan = planEarlyPostData(toc.entries);
+    const early = (table: string) => (plan.afterTableData.get(dataOf(table)) ?? []).map(name).sort();
+    assert.deepEqual(early("customers"), [
+      "customers customers_name_set",
+      "customers customers_name_unique",
+      "customers customers_pkey",
+      "customers_folded",
+    ]);
+    assert.deepEqual(early("orders"), ["orders orders_pkey", "orders_at"]);
+    // A partition's index and key depend on its parent's (built last), so they wait too.
+    assert.deepEqual(early("events_2024"), []);
+    const planned = new Set([...plan.afterTableData.values()].flat());
+    for (const entry of toc.entries.filter((entry) => entry.section === "post-data")) {
+      if (["FK CONSTRAINT", "INDEX ATTACH", "COMMENT"].includes(entry.desc)) {
+        assert.ok(!planned.has(entry.dumpId), `${entry.desc} ${entry.tag} waits for the final run`);
+      }
+    }
+    // The partitioned parent's own key has no data of its own: built last.
+    assert.ok(toc.entries.some((entry) => entry.tag === "events events_pkey" && !planned.has(entry.dumpId)));
   });
 
   it("restores pieces, batches of small and empty tables and the rest into the same database as one pg_restore", async () => {
     const input = { artifacts, engineMeta };
-    await restore(input, cluster.url("phased"), { jobs: 2 }, await makeContext(), tinyPieces);
+    const runs: string[][] = [];
+    const recording = await makeContext();
+    const context: EngineContext = {
+      ...recording,
+      runner: {
+        run: (command, args, options) => {
+          if (command === "pg_restore") runs.push([...args]);
+          return processRunner.run(command, args, options);
+        },
+        start: (command, args, options) => processRunner.start(command, args, options),
+      },
+    };
+    await restore(input, cluster.url("phased"), { jobs: 2 }, context, tinyPieces);
+    const postData = runs.filter((args) => args.includes("--section=post-data"));
+    assert.ok(postData.length >= 3, "indexes were built per table while data loaded, then the rest");
+    assert.ok(postData.every((args) => args.some((arg) => arg.startsWith("--use-list="))));
+    assert.ok(postData.at(-1)!.includes("--jobs=2"), "the final post-data run is parallel");
     await restore(input, cluster.url("staged"), { jobs: 2 }, await makeContext(), false);
     const [source, phased, staged] = await Promise.all(
       ["app", "phased", "staged"].map(async (db) => normalizeDump(await cluster.dumpPlain(db))),

@@ -5,18 +5,23 @@
 // `jobs` of them at a time, and `--section=post-data --jobs=N` (indexes,
 // constraints, ACLs) once every data file verified and loaded. This is the
 // split pg_restore documents for --section; it overlaps the repository's
-// decryption and verification with the server's COPY work.
+// decryption and verification with the server's COPY work. A table's own
+// indexes and key constraints are built as soon as its data is in
+// (early-post-data.ts), on the lane that loaded its last rows, while the
+// other lanes go on loading; the final post-data run does the rest.
 //
 // Why not one pg_restore reading FIFOs: pg_restore (15.20 at least) refuses
 // a data file that is not a regular file ("is not a regular file").
 
-import { rm, unlink, writeFile } from "node:fs/promises";
+import { readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ArtifactRef } from "../../domain/snapshot.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import type { ArtifactSource } from "../engine.ts";
+import { planEarlyPostData, TableDataProgress, type EarlyPostData } from "./early-post-data.ts";
 import { dumpFileName, forEachConcurrently, stageFile, type StagedToc } from "./staging.ts";
 import { writePieces } from "./table-pieces.ts";
+import { parseToc } from "./toc-file.ts";
 
 export interface LoadTuning {
   /** Table data files larger than this are cut into pieces. */
@@ -27,6 +32,8 @@ export interface LoadTuning {
   readonly batchFiles: number;
   /** Artifacts fetched at once (largest first). */
   readonly fetchConcurrency: number;
+  /** Build a table's own indexes and key constraints as soon as its data is loaded (early-post-data.ts). */
+  readonly earlyPostData: boolean;
 }
 
 export const defaultLoadTuning: LoadTuning = {
@@ -35,6 +42,7 @@ export const defaultLoadTuning: LoadTuning = {
   batchBytes: 32 * 1024 * 1024,
   batchFiles: 256,
   fetchConcurrency: 2,
+  earlyPostData: true,
 };
 
 export interface LoadRequest {
@@ -53,8 +61,10 @@ export interface LoadRequest {
   readonly pgRestore: (args: readonly string[], dir: string, signal: AbortSignal) => Promise<void>;
 }
 
-/** One pg_restore --section=data run: the ids it loads from `dir`, and what to delete afterwards. */
+/** One pg_restore run: the ids it restores from `dir`, and what to delete afterwards. */
 interface DataItem {
+  /** "data" loads table rows; "post-data" builds indexes of tables already loaded. */
+  readonly section: "data" | "post-data";
   readonly dir: string;
   readonly ids: readonly number[];
   readonly cleanup: () => Promise<void>;
@@ -83,22 +93,39 @@ export async function loadInPhases(request: LoadRequest): Promise<void> {
   const tableIds = new Set(
     staged.dataFiles.map((file) => tableDataId(dumpFileName(file))).filter((id) => id !== undefined),
   );
+  const plan: EarlyPostData = request.tuning.earlyPostData
+    ? planEarlyPostData(parseToc(await readFile(join(staged.dumpDir, "toc.dat"))).entries)
+    : { afterTableData: new Map() };
+  const progress = new TableDataProgress();
+  /** The early post-data run for tables whose data just completed, if they have any. */
+  const buildsFor = (tables: readonly number[]): DataItem | undefined => {
+    const ids = tables.flatMap((table) => plan.afterTableData.get(table) ?? []);
+    if (ids.length === 0) return undefined;
+    return { section: "post-data", dir: staged.dumpDir, ids, cleanup: async () => {} };
+  };
+  /** Post-data entries already built; whatever the plan missed, the final run still builds. */
+  const built = new Set<number>();
   const queue = new WorkQueue<DataItem>();
   const discard = () => {
     for (const item of queue.close({ discard: true })) item.onDone?.();
   };
   signal.addEventListener("abort", discard, { once: true });
   let lists = 0;
-  const run = async (item: DataItem) => {
+  const run = async (item: DataItem): Promise<void> => {
     const list = join(staged.stagingDir, `list-${++lists}.txt`);
     await writeFile(list, item.ids.map((id) => `${id}\n`).join(""));
     try {
-      await request.pgRestore(["--section=data", `--use-list=${list}`], item.dir, signal);
+      await request.pgRestore([`--section=${item.section}`, `--use-list=${list}`], item.dir, signal);
+      if (item.section === "post-data") for (const id of item.ids) built.add(id);
       await item.cleanup();
       await unlink(list);
     } finally {
       item.onDone?.();
     }
+    // This lane builds what the item completed before it takes more rows: the build is the
+    // longest step left for that table, and the other lanes keep loading meanwhile.
+    const builds = item.section === "data" ? buildsFor(progress.loaded(item.ids)) : undefined;
+    if (builds) await run(builds);
   };
 
   const preData = request
@@ -109,23 +136,39 @@ export async function loadInPhases(request: LoadRequest): Promise<void> {
     for (let item = await queue.take(); item; item = await queue.take()) await run(item);
   });
   const fetching = (async () => {
-    await fetchData(request, queue, signal);
+    await fetchData(request, queue, progress, buildsFor, signal);
     // Sequence values and large objects: everything of the data section but the table data.
     const rest = allIds.filter((id) => !tableIds.has(id));
-    if (rest.length > 0) queue.push({ dir: staged.dumpDir, ids: rest, cleanup: async () => {} });
+    if (rest.length > 0) {
+      queue.push({ section: "data", dir: staged.dumpDir, ids: rest, cleanup: async () => {} });
+    }
     queue.close();
   })();
   // Every step settles (a failure stops the others through the signal) before the first failure is thrown.
   await Promise.all([preData, ...lanes, fetching].map((step) => step.catch(fail)));
   if (failure) throw failure.error;
 
-  await request.pgRestore([`--section=post-data`, `--jobs=${request.jobs}`], staged.dumpDir, signal);
+  const postData = [`--section=post-data`, `--jobs=${request.jobs}`];
+  if (built.size > 0) {
+    const list = join(staged.stagingDir, "list-post-data.txt");
+    await writeFile(
+      list,
+      allIds
+        .filter((id) => !built.has(id))
+        .map((id) => `${id}\n`)
+        .join(""),
+    );
+    postData.push(`--use-list=${list}`);
+  }
+  await request.pgRestore(postData, staged.dumpDir, signal);
 }
 
 /** Fetch every data file, largest first, and queue what is ready to load. */
 async function fetchData(
   request: LoadRequest,
   queue: WorkQueue<DataItem>,
+  progress: TableDataProgress,
+  buildsFor: (tables: readonly number[]) => DataItem | undefined,
   signal: AbortSignal,
 ): Promise<void> {
   const { artifacts, staged, tuning } = request;
@@ -134,7 +177,9 @@ async function fetchData(
   const flush = () => {
     if (batch.ids.length === 0) return;
     const { ids, paths } = batch;
-    queue.push({ dir: dumpDir, ids, cleanup: () => removeAll(paths) });
+    progress.queued(ids);
+    for (const id of ids) progress.seal(id); // a small table's file is loaded whole, by this one item
+    queue.push({ section: "data", dir: dumpDir, ids, cleanup: () => removeAll(paths) });
     batch = { ids: [], paths: [], bytes: 0 };
   };
   let pieces = 0;
@@ -158,15 +203,21 @@ async function fetchData(
         signal,
         onPiece: (dir) => {
           pieces++;
+          progress.queued([id]); // counted now: the piece joins the queue once the one before it loaded
           const cleanup = () => rm(dir, { recursive: true, force: true });
           previous = previous.then(
             () =>
               new Promise<void>((onDone) => {
-                if (!queue.push({ dir, ids: [id], cleanup, onDone })) onDone(); // stopped
+                if (!queue.push({ section: "data", dir, ids: [id], cleanup, onDone })) onDone(); // stopped
               }),
           );
         },
       });
+      // Every piece is written; if the last one already loaded, nobody else will start the builds.
+      if (progress.seal(id)) {
+        const builds = buildsFor([id]);
+        if (builds) queue.push(builds);
+      }
       chains.push(previous);
       return;
     }
