@@ -2,6 +2,9 @@
 // The `lifeboat` command. Lifeboat needs Node.js >= 24; an older Node would fail
 // somewhere less clear, so say why instead.
 import { existsSync } from "node:fs";
+import { enableCompileCache } from "node:module";
+import { homedir } from "node:os";
+import { join } from "node:path";
 
 const major = Number(process.versions.node.split(".")[0]);
 if (major < 24) {
@@ -10,6 +13,20 @@ if (major < 24) {
       "Without replacing the system's node: npm install --prefix .tools node@24 && export PATH=$PWD/.tools/node_modules/.bin:$PATH\n",
   );
   process.exit(2);
+}
+
+// Node keeps the code it compiled for our modules in the user's own cache
+// directory (as the wal-push note, runtime/spool-memo.ts: never a shared temp
+// dir, where another user could plant entries), so later commands skip
+// compiling them: about 30 ms of a command that opens a repository (BENCHMARKS.md,
+// "Startup"). NODE_DISABLE_COMPILE_CACHE=1 turns it off; a cache that cannot be
+// written only costs that time.
+const cacheRoot =
+  process.env.LIFEBOAT_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "lifeboat");
+try {
+  enableCompileCache(join(cacheRoot, "node-compile-cache"));
+} catch {
+  // An unwritable home directory: run without the cache.
 }
 
 // Which code runs: a development checkout has src/ and runs the TypeScript

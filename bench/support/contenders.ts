@@ -3,8 +3,9 @@
 // cluster so that pg_dumpall's output, which recreates every database, lands
 // somewhere fresh; the other restores go into new, empty databases there.
 
-import { rm, stat, writeFile } from "node:fs/promises";
+import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { duBytes, measure, type Measurement, type MeasureOptions } from "./measure.ts";
 import { connectionArgs, pgBin, type BenchCluster } from "./pg-cluster.ts";
 import { benchDatabase, contentSummary } from "./dataset.ts";
@@ -93,12 +94,15 @@ export async function prepareLifeboat(source: BenchCluster, workDir: string, cli
   return { cliPath, configPath, repoDir, env } satisfies LifeboatSetup;
 }
 
+/** Writes the process's own CPU seconds where LIFEBOAT_BENCH_OWN_CPU says (own-cpu.ts). */
+const ownCpuHook = fileURLToPath(new URL("./own-cpu.ts", import.meta.url));
+
 /** Set to a directory to run every Lifeboat command under `node --cpu-prof` (slower; for finding hot spots). */
 export const profiling = { dir: "" };
 
 export function lifeboatCommand(setup: LifeboatSetup, args: string): string {
   const prof = profiling.dir ? `--cpu-prof --cpu-prof-dir=${profiling.dir} ` : "";
-  return `${process.execPath} ${prof}${setup.cliPath} -c ${setup.configPath} ${args}`;
+  return `${process.execPath} --import=${ownCpuHook} ${prof}${setup.cliPath} -c ${setup.configPath} ${args}`;
 }
 
 /** A fresh, empty repository: every round's first backup is a full one. */
@@ -143,6 +147,8 @@ export interface LifeboatBackup {
   readonly snapshotId?: string;
   readonly bytesRead?: number;
   readonly bytesStored?: number;
+  /** CPU seconds of the Lifeboat process itself, all threads, pg_dump excluded. */
+  readonly ownCpuSeconds?: number;
   /** Repository size growth (du -sb) across this backup: what the backup really added. */
   readonly repoGrowth?: number;
 }
@@ -155,11 +161,16 @@ export async function lifeboatBackup(
 ): Promise<LifeboatBackup> {
   await source.psql("CHECKPOINT");
   const before = await duBytes(setup.repoDir).catch(() => 0);
+  const cpuFile = join(options.workDir, `own-cpu-${Date.now()}.json`);
   const measurement = await measure(label, lifeboatCommand(setup, "backup bench-db --json"), {
     ...options,
-    env: setup.env,
+    env: { ...setup.env, LIFEBOAT_BENCH_OWN_CPU: cpuFile },
     watch: ["pg_dump"],
   });
+  const ownCpuSeconds = await readFile(cpuFile, "utf8")
+    .then((text) => (JSON.parse(text) as { seconds: number }).seconds)
+    .catch(() => undefined);
+  await rm(cpuFile, { force: true });
   if (!measurement.ok) return { measurement };
   const repoGrowth = (await duBytes(setup.repoDir)) - before;
   const snapshot = firstSnapshot(measurement.stdout);
@@ -169,6 +180,7 @@ export async function lifeboatBackup(
     snapshotId: typeof snapshot?.id === "string" ? snapshot.id : undefined,
     bytesRead: typeof snapshot?.bytesRead === "number" ? snapshot.bytesRead : undefined,
     bytesStored: typeof snapshot?.bytesStored === "number" ? snapshot.bytesStored : undefined,
+    ownCpuSeconds,
   };
 }
 

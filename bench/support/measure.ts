@@ -17,6 +17,8 @@ export interface Measurement {
   readonly exitCode: number | null;
   readonly seconds: number;
   readonly peakRssMb: number;
+  /** User + system CPU seconds of the command and every descendant it waited for (server backends excluded). */
+  readonly cpuSeconds: number;
   readonly stdout: string;
   readonly stderrTail: string;
   /** The 1-minute load average just before the run: other work on the machine skews timings. */
@@ -49,7 +51,7 @@ export async function measure(label: string, script: string, options: MeasureOpt
   }>((resolve, reject) => {
     const child = spawn(
       "/usr/bin/time",
-      ["-f", "%e %M", "-o", timeFile, "bash", "-c", `set -euo pipefail\n${script}`],
+      ["-f", "%e %M %U %S", "-o", timeFile, "bash", "-c", `set -euo pipefail\n${script}`],
       {
         cwd: options.cwd,
         env: { ...process.env, ...options.env },
@@ -73,7 +75,7 @@ export async function measure(label: string, script: string, options: MeasureOpt
   const phases = await stopWatching?.();
   const timeLines = (await readFile(timeFile, "utf8").catch(() => "")).trim().split("\n");
   await rm(timeFile, { force: true });
-  const [seconds, maxRssKb] = (timeLines.at(-1) ?? "").split(" ").map(Number);
+  const [seconds, maxRssKb, userSeconds, systemSeconds] = (timeLines.at(-1) ?? "").split(" ").map(Number);
   await appendFile(
     options.logFile,
     `\n### ${label} (exit ${exitCode}, ${elapsed.toFixed(1)} s, load before ${loadBefore.toFixed(2)})${phases ? " phases " + JSON.stringify(phases) : ""}\n$ ${script}\n--- stdout (tail)\n${stdout.slice(-4000)}\n--- stderr (tail)\n${stderr.slice(-8000)}\n`,
@@ -84,6 +86,7 @@ export async function measure(label: string, script: string, options: MeasureOpt
     exitCode,
     seconds: Number.isFinite(seconds) ? (seconds as number) : elapsed,
     peakRssMb: Number.isFinite(maxRssKb) ? (maxRssKb as number) / 1024 : NaN,
+    cpuSeconds: (userSeconds ?? NaN) + (systemSeconds ?? NaN),
     stdout,
     stderrTail: stderr.slice(-2000),
     loadBefore,
