@@ -22,7 +22,7 @@ export interface ArtifactSink {
 export interface ArtifactSource {
   readonly artifacts: readonly ArtifactRef[];
   /** A verified stream of one artifact's plaintext (the whole-stream SHA-256 is checked at its end). */
-  open(name: string): Readable;
+  open(name: string, options?: OpenOptions): Readable;
   /** Write one artifact to a local file, fully verified before the promise resolves. */
   saveTo(name: string, path: string): Promise<void>;
   /**
@@ -33,6 +33,23 @@ export interface ArtifactSource {
    */
   openRanges?(name: string, ranges: readonly ByteRange[]): Readable;
 }
+
+export interface OpenOptions {
+  /**
+   * Plaintext fetched and verified ahead of the reader, at most. The default
+   * is small because a restore may read several artifacts at once; a reader
+   * of one stream at a time passes SOLE_STREAM_AHEAD_BYTES.
+   */
+  readonly aheadBytes?: number;
+}
+
+/**
+ * Read-ahead for an artifact read alone (a base backup's tar, a files tree):
+ * with the default one 4 MiB span was in flight while the reader worked on
+ * the previous one, and both threads waited half the time. A PITR lay-down
+ * of 1.4 GB took 5.05 s with the default and 3.73 s with this (BENCHMARKS.md).
+ */
+export const SOLE_STREAM_AHEAD_BYTES = 24 * 1024 * 1024;
 
 /** Bytes [offset, offset + length) of an artifact's plaintext. */
 export interface ByteRange {

@@ -210,7 +210,7 @@ function progressTracked(context: OperationContext, artifacts: ArtifactSource): 
   const ranged = artifacts.openRanges?.bind(artifacts);
   return {
     artifacts: artifacts.artifacts,
-    open: (name) => counted(artifacts.open(name)),
+    open: (name, options) => counted(artifacts.open(name, options)),
     ...(ranged
       ? { openRanges: (name: string, ranges: readonly ByteRange[]) => counted(ranged(name, ranges)) }
       : {}),

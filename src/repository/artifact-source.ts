@@ -6,7 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { open as openFile, rename, unlink } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type { ArtifactRef, Snapshot } from "../domain/snapshot.ts";
-import type { ArtifactSource, ByteRange } from "../domain/artifacts.ts";
+import type { ArtifactSource, ByteRange, OpenOptions } from "../domain/artifacts.ts";
 import { LifeboatError } from "../errors.ts";
 import { discard } from "./buffers.ts";
 import { rangeBytes } from "./artifact-ranges.ts";
@@ -35,7 +35,10 @@ async function* verifiedChunks(
   store: ObjectStore,
   snapshotId: string,
   ref: ArtifactRef,
+  aheadBytes = READ_AHEAD_PLAIN_BYTES,
 ): AsyncGenerator<Buffer> {
+  // Spans are 4 MiB at most, chunks at least 256 KiB: enough spans to fill aheadBytes.
+  const aheadSpans = Math.max(READ_AHEAD, Math.ceil(aheadBytes / (1024 * 1024)));
   const hash = createHash("sha256");
   let size = 0;
   const index = store.format >= 2 ? (await store.loadIndex()).index : undefined;
@@ -44,9 +47,9 @@ async function* verifiedChunks(
   let queuedBytes = 0;
   let next = 0;
   const fill = () => {
-    while (next < spans.length && queue.length < READ_AHEAD) {
+    while (next < spans.length && queue.length < aheadSpans) {
       const bytes = spans[next]!.plainBytes;
-      if (queue.length > 0 && queuedBytes + bytes > READ_AHEAD_PLAIN_BYTES) break;
+      if (queue.length > 0 && queuedBytes + bytes > aheadBytes) break;
       const read = readSpan(store, spans[next++]!);
       // Reads ahead of a failure (or of an early close) must not become unhandled rejections.
       read.catch(() => {});
@@ -103,10 +106,9 @@ export class RepositoryArtifactSource implements ArtifactSource {
     return ref;
   }
 
-  open(name: string): Readable {
-    return Readable.from(verifiedChunks(this.#store, this.#snapshotId, this.#artifact(name)), {
-      objectMode: false,
-    });
+  open(name: string, options: OpenOptions = {}): Readable {
+    const chunks = verifiedChunks(this.#store, this.#snapshotId, this.#artifact(name), options.aheadBytes);
+    return Readable.from(chunks, { objectMode: false });
   }
 
   openRanges(name: string, ranges: readonly ByteRange[]): Readable {

@@ -11,7 +11,8 @@
 // offsets and their size by ftruncate, so holes stay holes. Finally exact
 // modes (chown clears setuid bits, so modes come after owners) and directory
 // mtimes are applied, and everything is fsynced before the caller renames
-// the directory into place.
+// the directory into place. File writes and their finishing run behind the
+// reading (write-behind.ts): several files are written and synced at once.
 
 import { constants } from "node:fs";
 import {
@@ -31,6 +32,7 @@ import { LifeboatError } from "../../errors.ts";
 import { fsyncPath } from "../../runtime/paths.ts";
 import { readArchive, type ReadEntry } from "./archive-reader.ts";
 import { displayPath, parentOf, pathKey, splitComponents, underRoot } from "./raw-path.ts";
+import { WriteBehind } from "./write-behind.ts";
 
 interface Placed {
   readonly path: Buffer;
@@ -69,11 +71,17 @@ export function unsafeArchivePath(path: Buffer): string | undefined {
 
 const epochSeconds = (seconds: number) => new Date(seconds * 1000);
 
+/**
+ * Create one file and start writing it; its writes and finishing (mode,
+ * times, fsync, close) complete in the background, tracked by `behind`, so
+ * the next entry is read meanwhile.
+ */
 async function writeFileEntry(
   absolute: Buffer,
   entry: ReadEntry,
   asRoot: boolean,
   sync: boolean,
+  behind: WriteBehind,
 ): Promise<void> {
   // wx: a name given twice (or a name below a symlink, impossible here) fails instead of overwriting.
   const handle = await open(
@@ -81,6 +89,14 @@ async function writeFileEntry(
     constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
     0o600,
   );
+  // Positional writes: several of this file's may be in flight at once.
+  const writes: Promise<unknown>[] = [];
+  const write = async (bytes: Buffer, position: number) => {
+    // Without the write's result, which holds the buffer until the whole file is finished.
+    const done = handle.write(bytes, 0, bytes.length, position).then(() => {});
+    writes.push(done);
+    await behind.add(done, bytes.length);
+  };
   try {
     if (entry.segments) {
       const segments = entry.segments;
@@ -92,22 +108,36 @@ async function writeFileEntry(
           while (written === segments[index]!.length) [index, written] = [index + 1, 0];
           const segment = segments[index]!;
           const piece = rest.subarray(0, segment.length - written);
-          await handle.write(piece, 0, piece.length, segment.offset + written);
+          await write(piece, segment.offset + written);
           written += piece.length;
           rest = rest.subarray(piece.length);
         }
       }
-      await handle.truncate(entry.size); // the holes after the last segment
     } else {
-      for await (const chunk of entry.data) await handle.write(chunk);
+      let position = 0;
+      for await (const chunk of entry.data) {
+        await write(chunk, position);
+        position += chunk.length;
+      }
     }
-    if (asRoot) await handle.chown(entry.uid, entry.gid);
-    await handle.chmod(entry.mode & 0o7777);
-    await handle.utimes(epochSeconds(entry.mtime), epochSeconds(entry.mtime));
-    if (sync) await handle.sync();
-  } finally {
+  } catch (error) {
+    await Promise.allSettled(writes);
     await handle.close();
+    throw error;
   }
+  const finish = async () => {
+    try {
+      await Promise.all(writes);
+      if (entry.segments) await handle.truncate(entry.size); // the holes after the last segment
+      if (asRoot) await handle.chown(entry.uid, entry.gid);
+      await handle.chmod(entry.mode & 0o7777);
+      await handle.utimes(epochSeconds(entry.mtime), epochSeconds(entry.mtime));
+      if (sync) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  };
+  await behind.add(finish());
 }
 
 export interface ExtractOptions {
@@ -143,82 +173,89 @@ export async function extractTree(
     made.add(pathKey(parent));
   };
   let rootEntry: Placed | undefined;
-
-  for await (const entry of readArchive(stream)) {
-    signal?.throwIfAborted();
-    const path = normalizeArchivePath(entry.path);
-    const shown = JSON.stringify(displayPath(entry.path));
-    const unsafe =
-      unsafeArchivePath(path) ?? (entry.type === "hardlink" ? unsafeArchivePath(entry.linkpath) : undefined);
-    if (unsafe) throw refuse(`entry ${shown} ${unsafe}`);
-    // The archive may set the root's mode and mtime, but not make the root a file or a link.
-    if (path.length === 0 && entry.type !== "dir")
-      throw refuse(`a ${entry.type} entry names the root directory`);
-    if (!["file", "dir", "hardlink", "symlink"].includes(entry.type)) {
-      throw refuse(`entry ${shown} has unsupported type ${entry.type}`);
-    }
-    const key = pathKey(path);
-    if (seen.has(key)) throw refuse(`entry ${shown} appears twice`);
-    seen.add(key);
-    const placed = { path, mode: entry.mode & 0o7777, mtime: entry.mtime, uid: entry.uid, gid: entry.gid };
-    const absolute = underRoot(root, path);
-    if (path.length > 0 && entry.type !== "symlink") await ensureParent(path);
-    switch (entry.type) {
-      case "dir":
-        if (path.length === 0) rootEntry = placed;
-        else {
-          // Owner-only while we write into it; its own mode is applied at the end.
-          await mkdir(absolute, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
-            if (error.code !== "EEXIST") throw error; // made above as another entry's parent
-          });
-          made.add(key);
-          directories.push(placed);
-        }
-        break;
-      case "file":
-        await writeFileEntry(absolute, entry, asRoot, sync);
-        files.add(key);
-        break;
-      case "hardlink": {
-        const original = normalizeArchivePath(entry.linkpath);
-        if (!files.has(pathKey(original))) {
-          throw refuse(
-            `hard link ${shown} names ${JSON.stringify(displayPath(original))}, not a file before it`,
-          );
-        }
-        await link(underRoot(root, original), absolute);
-        files.add(key);
-        break;
+  const behind = new WriteBehind();
+  try {
+    for await (const entry of readArchive(stream)) {
+      signal?.throwIfAborted();
+      const path = normalizeArchivePath(entry.path);
+      const shown = JSON.stringify(displayPath(entry.path));
+      const unsafe =
+        unsafeArchivePath(path) ??
+        (entry.type === "hardlink" ? unsafeArchivePath(entry.linkpath) : undefined);
+      if (unsafe) throw refuse(`entry ${shown} ${unsafe}`);
+      // The archive may set the root's mode and mtime, but not make the root a file or a link.
+      if (path.length === 0 && entry.type !== "dir")
+        throw refuse(`a ${entry.type} entry names the root directory`);
+      if (!["file", "dir", "hardlink", "symlink"].includes(entry.type)) {
+        throw refuse(`entry ${shown} has unsupported type ${entry.type}`);
       }
-      case "symlink":
-        symlinks.push({ ...placed, target: entry.linkpath });
-        break;
+      const key = pathKey(path);
+      if (seen.has(key)) throw refuse(`entry ${shown} appears twice`);
+      seen.add(key);
+      const placed = { path, mode: entry.mode & 0o7777, mtime: entry.mtime, uid: entry.uid, gid: entry.gid };
+      const absolute = underRoot(root, path);
+      if (path.length > 0 && entry.type !== "symlink") await ensureParent(path);
+      switch (entry.type) {
+        case "dir":
+          if (path.length === 0) rootEntry = placed;
+          else {
+            // Owner-only while we write into it; its own mode is applied at the end.
+            await mkdir(absolute, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+              if (error.code !== "EEXIST") throw error; // made above as another entry's parent
+            });
+            made.add(key);
+            directories.push(placed);
+          }
+          break;
+        case "file":
+          await writeFileEntry(absolute, entry, asRoot, sync, behind);
+          files.add(key);
+          break;
+        case "hardlink": {
+          const original = normalizeArchivePath(entry.linkpath);
+          if (!files.has(pathKey(original))) {
+            throw refuse(
+              `hard link ${shown} names ${JSON.stringify(displayPath(original))}, not a file before it`,
+            );
+          }
+          await link(underRoot(root, original), absolute);
+          files.add(key);
+          break;
+        }
+        case "symlink":
+          symlinks.push({ ...placed, target: entry.linkpath });
+          break;
+      }
     }
-  }
-  onStreamed?.();
+    onStreamed?.();
+    // Every file complete before links and directory times: creating a file changes its directory's mtime.
+    await behind.drain();
 
-  // Every parent first, while the tree holds no symlink that mkdir could follow.
-  for (const pending of symlinks) await ensureParent(pending.path);
-  for (const pending of symlinks) {
-    const absolute = underRoot(root, pending.path);
-    const parent = underRoot(root, parentOf(pending.path));
-    // Only real directories lie between root and the link: nothing can be created outside the root.
-    if (!(await realpath(parent, { encoding: "buffer" })).equals(parent)) {
-      throw refuse(`symlink ${JSON.stringify(displayPath(pending.path))} lies below another symlink`);
+    // Every parent first, while the tree holds no symlink that mkdir could follow.
+    for (const pending of symlinks) await ensureParent(pending.path);
+    for (const pending of symlinks) {
+      const absolute = underRoot(root, pending.path);
+      const parent = underRoot(root, parentOf(pending.path));
+      // Only real directories lie between root and the link: nothing can be created outside the root.
+      if (!(await realpath(parent, { encoding: "buffer" })).equals(parent)) {
+        throw refuse(`symlink ${JSON.stringify(displayPath(pending.path))} lies below another symlink`);
+      }
+      await symlink(pending.target, absolute);
+      if (asRoot) await lchown(absolute, pending.uid, pending.gid);
+      await lutimes(absolute, epochSeconds(pending.mtime), epochSeconds(pending.mtime));
     }
-    await symlink(pending.target, absolute);
-    if (asRoot) await lchown(absolute, pending.uid, pending.gid);
-    await lutimes(absolute, epochSeconds(pending.mtime), epochSeconds(pending.mtime));
-  }
 
-  // Deepest directories first: setting a child's times or mode must not disturb its parent afterwards.
-  const fixUps = [...directories].reverse();
-  for (const entry of rootEntry ? [...fixUps, rootEntry] : fixUps) {
-    const absolute = underRoot(root, entry.path);
-    if (asRoot) await chown(absolute, entry.uid, entry.gid);
-    await chmod(absolute, entry.mode);
-    if (sync) await fsyncPath(absolute);
-    await utimes(absolute, epochSeconds(entry.mtime), epochSeconds(entry.mtime));
+    // Deepest directories first: setting a child's times or mode must not disturb its parent afterwards.
+    const fixUps = [...directories].reverse();
+    for (const entry of rootEntry ? [...fixUps, rootEntry] : fixUps) {
+      const absolute = underRoot(root, entry.path);
+      if (asRoot) await chown(absolute, entry.uid, entry.gid);
+      await chmod(absolute, entry.mode);
+      if (sync) await fsyncPath(absolute);
+      await utimes(absolute, epochSeconds(entry.mtime), epochSeconds(entry.mtime));
+    }
+    if (sync) await fsyncPath(root);
+  } finally {
+    await behind.settle(); // nothing is still writing when this returns or throws
   }
-  if (sync) await fsyncPath(root);
 }

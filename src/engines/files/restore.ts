@@ -14,6 +14,7 @@
 
 import { chmod, lstat, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
+import { SOLE_STREAM_AHEAD_BYTES } from "../../domain/artifacts.ts";
 import { LifeboatError } from "../../errors.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { findLeftovers, fsyncPath, leftoverName, localTargetError, pathExists } from "../../runtime/paths.ts";
@@ -121,7 +122,7 @@ export async function restoreFiles(
     await mkdir(partial, { mode: 0o700 });
     // Fetching and writing are one stream here, so "fetch" covers extraction; "restore" is fix-up and swap.
     await extractTree(
-      part?.archive ?? input.artifacts.open(treeArtifact),
+      part?.archive ?? input.artifacts.open(treeArtifact, { aheadBytes: SOLE_STREAM_AHEAD_BYTES }),
       partial,
       () => context.onPhase?.("restore"),
       context.signal,

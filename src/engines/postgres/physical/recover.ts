@@ -11,6 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { SOLE_STREAM_AHEAD_BYTES } from "../../../domain/artifacts.ts";
 import { LifeboatError } from "../../../errors.ts";
 import type { EngineContext, RecoveryInput, RecoveryOutcome } from "../../engine.ts";
 import { extractTree } from "../../files/extract.ts";
@@ -272,7 +273,8 @@ async function layDown(
 ): Promise<void> {
   await mkdir(dir, { mode: 0o700 });
   // No fsync per file: PostgreSQL fsyncs the whole data directory when it starts from a backup_label.
-  await extractTree(input.artifacts.open(baseTarArtifact), dir, undefined, context.signal, { sync: false });
+  const baseTar = input.artifacts.open(baseTarArtifact, { aheadBytes: SOLE_STREAM_AHEAD_BYTES });
+  await extractTree(baseTar, dir, undefined, context.signal, { sync: false });
   // Every file of the backup's own manifest present, with its size, and nothing else. Its bytes are
   // already proven: the artifact is authenticated chunk by chunk and hashed whole (SHA-256 of
   // pg_basebackup's output), so re-reading every file for its CRC would only add to the RTO.
