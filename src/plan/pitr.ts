@@ -282,10 +282,16 @@ function planFrom(
 
 function describeReachable(backups: readonly BaseBackup[], archive: ArchiveState): string {
   const oldest = backups.reduce((a, b) => (a.stopLsn < b.stopLsn ? a : b));
+  const newestStop = backups.reduce((a, b) => (a.stopTime > b.stopTime ? a : b)).stopTime;
   let newestTime: Date | undefined;
   for (const time of archive.newestPushedAt.values()) if (!newestTime || time > newestTime) newestTime = time;
-  const until = newestTime
-    ? `about ${newestTime.toISOString()} (newest archived WAL)`
-    : "the newest archived WAL";
+  // A push time is Lifeboat's clock; a backup's end the server's. The segment a backup ends in is
+  // archived while the backup finishes, so with nothing archived since, the push comes first.
+  const until =
+    newestTime === undefined
+      ? "the newest archived WAL"
+      : newestTime > newestStop
+        ? `about ${newestTime.toISOString()} (newest archived WAL)`
+        : `${newestStop.toISOString()} (the end of the newest base backup; no WAL archived since)`;
   return `from ${oldest.stopTime.toISOString()} (LSN ${formatLsn(oldest.stopLsn)}, end of base backup ${oldest.id.slice(0, 8)}) to ${until}`;
 }
