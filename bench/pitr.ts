@@ -3,7 +3,8 @@
 // restore to a time until the server accepts writes, and the archive_command's
 // time per segment and archive lag under pgbench at full speed, first with
 // synchronous pushing, then again with asynchronous pushing (Lifeboat's
-// wal_push.async, pgBackRest's archive-async=y). Two source clusters are cloned
+// wal_push.async, pgBackRest's archive-async=y), then Lifeboat's marker drill
+// under that load (the RPO it measures; pgBackRest has no drill). Two source clusters are cloned
 // from one generated data directory, one per tool, so each tool archives alone
 // and neither waits on the other's archive_command.
 // Every Lifeboat command (backup, restore, the archive_command's wal-push and the
@@ -35,6 +36,7 @@ import {
   writeArchiveWrapper,
   type ArchivingCluster,
 } from "./support/pitr-archiving.ts";
+import { runMarkerDrill } from "./support/pitr-marker-drill.ts";
 import {
   initLifeboatRepository,
   lifeboatArchiveCommand,
@@ -99,6 +101,8 @@ const randomMb = Number(values["random-mb"]);
 const writes = Number(values.writes ?? 300 * scale);
 const writesAfter = Number(values["writes-after"]);
 const lagSeconds = Number(values["lag-seconds"] ?? (scale < 10 ? 15 : 60));
+/** pgbench's run around the marker drill (part 5): the drill marks 5 s in and usually ends well before. */
+const markerDrillSeconds = lagSeconds;
 const rounds = Math.max(1, Number(values.rounds));
 const outDir = resolve(values.out);
 if (values.dev && process.argv.includes("--installed"))
@@ -241,6 +245,13 @@ async function main() {
     archivingAsync[tool] = await runAsyncArchiving(tool, sources[tool], lifeboat, pgbackrest, results);
     await save();
   }
+  log(`lifeboat: a marker drill while pgbench writes at full speed for ${markerDrillSeconds} s`);
+  results.markerDrill = await runMarkerDrill(sources.lifeboat, lifeboat, markerDrillSeconds, options);
+  if (results.markerDrill.status !== "passed")
+    results.problems.push(
+      `lifeboat marker drill: ${results.markerDrill.status ?? "no report"} (see the run log)`,
+    );
+  await save();
   for (const tool of ["lifeboat", "pgbackrest"] as const) {
     const failed = Number(await sources[tool].psql("SELECT failed_count FROM pg_stat_archiver"));
     if (failed > 0)

@@ -54,16 +54,18 @@ export async function writeLifeboatConfig(
   setup: LifeboatPitr,
   port: number,
   asyncPush?: LifeboatAsyncPush,
+  extra: { markerDrill?: boolean } = {},
 ): Promise<void> {
   const walPush = asyncPush
     ? `, wal_push: { async: true, spool_dir: "${asyncPush.spoolDir}", parallel: ${asyncPush.parallel} }`
     : "";
+  const drill = extra.markerDrill ? ", drill: { marker: true }" : "";
   await writeFile(
     setup.configPath,
     [
       `repository: { url: "file://${setup.repoDir}", password_file: "${passwordFile(setup)}" }`,
       "sources:",
-      `  ${lifeboatSource}: { engine: postgres, url: "postgres://postgres@127.0.0.1:${port}/postgres", mode: physical${walPush} }`,
+      `  ${lifeboatSource}: { engine: postgres, url: "postgres://postgres@127.0.0.1:${port}/postgres", mode: physical${walPush}${drill} }`,
       "",
     ].join("\n"),
     { mode: 0o644 },

@@ -7,6 +7,7 @@ import type { ArchiveRun, LagSample } from "./pitr-archiving.ts";
 import type { BackgroundExit } from "./pitr-async.ts";
 import type { LifeboatBaseBackup, PitrRestoreRun } from "./pitr-lifeboat.ts";
 import type { PgbackrestBackup } from "./pitr-pgbackrest.ts";
+import type { MarkerDrillResult } from "./pitr-marker-drill.ts";
 import type { PgbenchRun } from "./pitr-workload.ts";
 
 export type Tool = "lifeboat" | "pgbackrest";
@@ -69,6 +70,8 @@ export interface PitrResults {
   archivingAsync?: Partial<Record<Tool, ArchivingResult>>;
   /** How the asynchronous variants were configured. */
   asyncSettings?: Record<Tool, string>;
+  /** Part 5: Lifeboat's marker drill under pgbench load (absent in older results). */
+  markerDrill?: MarkerDrillResult;
   readonly problems: string[];
 }
 
@@ -174,7 +177,7 @@ export function renderPitrMarkdown(results: PitrResults): string {
     'Ratios below 1 favour Lifeboat for times, bytes, memory and lag; for pgbench throughput above 1 does. A ratio is "–" where a figure is missing or pgBackRest\'s is zero.',
     "",
   );
-  lines.push(...asyncLines(results));
+  lines.push(...asyncLines(results), ...markerDrillLines(results));
   lines.push(...restoreLines(results), ...phaseLines(results), ...loadLines(results));
   if (results.problems.length > 0) {
     lines.push("Problems:", "", ...results.problems.map((p) => `- ${p}`), "");
@@ -267,6 +270,31 @@ function restoreLines(results: PitrResults): string[] {
       .join(", ");
   return [
     `Restore target: \`${r.targetTime}\`, after ${r.writesBefore.lifeboat.transactions} / ${r.writesBefore.pgbackrest.transactions} pgbench transactions (Lifeboat's / pgBackRest's source) following the last base backup, ${mib(r.walToTargetBytes.lifeboat)} / ${mib(r.walToTargetBytes.pgbackrest)} of WAL to replay; ${r.writesAfter.lifeboat.transactions} / ${r.writesAfter.pgbackrest.transactions} more transactions after the target must not appear. Each round's restore wall time (Lifeboat: ${each("lifeboat")}; pgBackRest: ${each("pgbackrest")}).`,
+    "",
+  ];
+}
+
+function markerDrillLines(results: PitrResults): string[] {
+  const d = results.markerDrill;
+  if (!d) return [];
+  const rpo = d.rpoSeconds === undefined ? "–" : `${d.rpoSeconds.toFixed(2)} s`;
+  const verdict =
+    d.rpoSeconds === undefined ? "not measured" : d.rpoSeconds <= d.segmentIntervalSeconds ? "met" : "MISSED";
+  const phases = d.phases
+    ? Object.entries(d.phases)
+        .map(([phase, seconds]) => `${phase} ${Number(seconds).toFixed(1)} s`)
+        .join(", ")
+    : "–";
+  return [
+    "Marker drill (Lifeboat only; pgBackRest has none): `lifeboat drill app-db --json` with `drill: { marker: true }`, after a fresh base backup, while pgbench writes at full speed (synchronous wal-push).",
+    "",
+    "| | Lifeboat |",
+    "|---|---|",
+    `| 5. drill status, wall time | ${d.status ?? (d.measurement.ok ? "?" : `failed (exit ${d.measurement.exitCode})`)}, ${d.measurement.seconds.toFixed(1)} s |`,
+    `| 5. RPO measured from the markers (rpo.achieved) | ${rpo} |`,
+    `| 5. segment switch interval at that write rate (16 MiB of WAL) | ${d.segmentIntervalSeconds.toFixed(2)} s (pgbench ${d.pgbench.tps.toFixed(0)} tps) |`,
+    `| 5. goal: RPO <= one segment switch interval | ${verdict} |`,
+    `| 5. drill RTO (rto.achieved) and phases | ${d.rtoSeconds === undefined ? "–" : `${d.rtoSeconds.toFixed(1)} s`}: ${phases} |`,
     "",
   ];
 }
