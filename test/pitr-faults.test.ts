@@ -115,6 +115,15 @@ describe("PITR faults", () => {
     }
   });
 
+  it("wal-push of a path that does not exist is BAD_ARGUMENT (exit 2) naming it, not an internal error", async () => {
+    const missing = join(setup.ws.dir, "pg_wal", "0000000100000000000000FE");
+    const pushed = await setup.ws.cli(["wal-push", "app-db", missing, "--json"]);
+    assert.equal(pushed.code, 2, pushed.stderr);
+    assert.equal(pushed.json.error.code, "BAD_ARGUMENT");
+    assert.match(pushed.json.error.message, /0000000100000000000000FE/);
+    assert.doesNotMatch(pushed.stderr + pushed.stdout, /bug in Lifeboat/);
+  });
+
   it("a wrong password is WRONG_PASSWORD for wal-push and wal-fetch", async () => {
     const passwordFile = join(setup.ws.dir, "password");
     const right = await readFile(passwordFile, "utf8");

@@ -70,7 +70,7 @@ export interface WalPushOutcome extends WalPushResult {
 export async function walPush(context: OperationContext, request: WalPushRequest): Promise<WalPushOutcome> {
   const pitr = pitrOf(context, request.sourceName, request.source);
   const name = requireWalFileName(basename(request.path)).name;
-  const systemId = await pitr.systemIdOfWalFile(request.path, name);
+  // Read first: a path that is not there (a hand-typed one) is a bad argument, not a failure inside.
   let data: Buffer;
   try {
     data = await readFile(request.path);
@@ -80,9 +80,11 @@ export async function walPush(context: OperationContext, request: WalPushRequest
       `cannot read WAL file ${request.path}: ${(error as Error).message}`,
       {
         cause: error,
+        hint: "wal-push takes the path PostgreSQL passes as %p (relative to the data directory archive_command runs in).",
       },
     );
   }
+  const systemId = await pitr.systemIdOfWalFile(request.path, name);
   context.signal?.throwIfAborted();
   const archive = context.repository.walArchive(request.sourceName, systemId);
   const result = await archive.push(name, data, request.now ?? context.now());
