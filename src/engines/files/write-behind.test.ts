@@ -48,12 +48,16 @@ describe("WriteBehind", () => {
     await behind.add(slow.promise, 1);
     failing.reject(new Error("ENOSPC: no space left on device"));
     await new Promise((resolve) => setImmediate(resolve));
-    await assert.rejects(behind.add(Promise.resolve(), 1), /ENOSPC/);
+    const refused = deferred();
+    await assert.rejects(behind.add(refused.promise, 1), /ENOSPC/);
     let settled = false;
     const settling = behind.settle().then(() => (settled = true));
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(settled, false, "settle waits for the task still running");
     slow.resolve();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false, "and for the task added as the failure was thrown");
+    refused.resolve();
     await settling;
     await assert.rejects(behind.drain(), /ENOSPC/);
   });

@@ -30,7 +30,7 @@ export class WriteBehind {
    * task, here or at the next call.
    */
   async add(task: Promise<unknown>, bytes = 0): Promise<void> {
-    this.#throwIfFailed();
+    // Tracked before anything can throw: settle() must wait for every task it was given.
     const tracked: Promise<void> = task
       .then(
         () => {},
@@ -44,6 +44,7 @@ export class WriteBehind {
       });
     this.#pending.add(tracked);
     this.#bytes += bytes;
+    this.#throwIfFailed();
     while (this.#pending.size > 0 && (this.#bytes > this.maxBytes || this.#pending.size > this.maxTasks)) {
       await Promise.race(this.#pending);
       this.#throwIfFailed();
