@@ -140,6 +140,46 @@ async function writeFileEntry(
   await behind.add(finish());
 }
 
+/** Symlinks last and exactly as stored, each only where real directories lead to it. */
+async function placeSymlinks(
+  root: Buffer,
+  symlinks: readonly PendingSymlink[],
+  asRoot: boolean,
+): Promise<void> {
+  for (const pending of symlinks) {
+    const absolute = underRoot(root, pending.path);
+    const parent = underRoot(root, parentOf(pending.path));
+    // Only real directories lie between root and the link: nothing can be created outside the root.
+    if (!(await realpath(parent, { encoding: "buffer" })).equals(parent)) {
+      throw refuse(`symlink ${JSON.stringify(displayPath(pending.path))} lies below another symlink`);
+    }
+    await symlink(pending.target, absolute);
+    if (asRoot) await lchown(absolute, pending.uid, pending.gid);
+    await lutimes(absolute, epochSeconds(pending.mtime), epochSeconds(pending.mtime));
+  }
+}
+
+/** Owners, modes and times of the directories and the root, once nothing below them changes any more. */
+async function applyDirectoryMetadata(
+  root: Buffer,
+  directories: readonly Placed[],
+  rootEntry: Placed | undefined,
+  asRoot: boolean,
+  sync: boolean,
+): Promise<void> {
+  // Deepest directories first (archive order reversed), the root last: setting a child's times or
+  // mode must not disturb its parent afterwards.
+  const order = [...directories].reverse();
+  if (rootEntry) order.push(rootEntry);
+  for (const entry of order) {
+    const absolute = underRoot(root, entry.path);
+    if (asRoot) await chown(absolute, entry.uid, entry.gid);
+    await chmod(absolute, entry.mode);
+    if (sync) await fsyncPath(absolute);
+    await utimes(absolute, epochSeconds(entry.mtime), epochSeconds(entry.mtime));
+  }
+}
+
 export interface ExtractOptions {
   /**
    * fsync every file and directory before returning (the default). A caller
@@ -233,27 +273,8 @@ export async function extractTree(
 
     // Every parent first, while the tree holds no symlink that mkdir could follow.
     for (const pending of symlinks) await ensureParent(pending.path);
-    for (const pending of symlinks) {
-      const absolute = underRoot(root, pending.path);
-      const parent = underRoot(root, parentOf(pending.path));
-      // Only real directories lie between root and the link: nothing can be created outside the root.
-      if (!(await realpath(parent, { encoding: "buffer" })).equals(parent)) {
-        throw refuse(`symlink ${JSON.stringify(displayPath(pending.path))} lies below another symlink`);
-      }
-      await symlink(pending.target, absolute);
-      if (asRoot) await lchown(absolute, pending.uid, pending.gid);
-      await lutimes(absolute, epochSeconds(pending.mtime), epochSeconds(pending.mtime));
-    }
-
-    // Deepest directories first: setting a child's times or mode must not disturb its parent afterwards.
-    const fixUps = [...directories].reverse();
-    for (const entry of rootEntry ? [...fixUps, rootEntry] : fixUps) {
-      const absolute = underRoot(root, entry.path);
-      if (asRoot) await chown(absolute, entry.uid, entry.gid);
-      await chmod(absolute, entry.mode);
-      if (sync) await fsyncPath(absolute);
-      await utimes(absolute, epochSeconds(entry.mtime), epochSeconds(entry.mtime));
-    }
+    await placeSymlinks(root, symlinks, asRoot);
+    await applyDirectoryMetadata(root, directories, rootEntry, asRoot, sync);
     if (sync) await fsyncPath(root);
   } finally {
     await behind.settle(); // nothing is still writing when this returns or throws
