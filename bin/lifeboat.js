@@ -16,11 +16,12 @@ if (major < 24) {
 }
 
 // Node keeps the code it compiled for our modules in the user's own cache
-// directory (as the wal-push note, runtime/spool-memo.ts: never a shared temp
-// dir, where another user could plant entries), so later commands skip
-// compiling them: about 30 ms of a command that opens a repository (BENCHMARKS.md,
-// "Startup"). NODE_DISABLE_COMPILE_CACHE=1 turns it off; a cache that cannot be
-// written only costs that time.
+// directory (defaultCacheDir of runtime/spool-memo.ts, spelled out again here
+// because nothing may load before the cache is on; never a shared temp dir,
+// where another user could plant entries), so later commands skip compiling
+// them: about 30 ms of a command that opens a repository (BENCHMARKS.md,
+// "Startup"). NODE_DISABLE_COMPILE_CACHE=1 turns it off; a cache that cannot
+// be written only costs that time.
 const cacheRoot =
   process.env.LIFEBOAT_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "lifeboat");
 try {
