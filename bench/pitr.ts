@@ -247,6 +247,8 @@ async function main() {
   }
   log(`lifeboat: a marker drill while pgbench writes at full speed for ${markerDrillSeconds} s`);
   results.markerDrill = await runMarkerDrill(sources.lifeboat, lifeboat, markerDrillSeconds, options);
+  if (results.markerDrill.problem)
+    results.problems.push(`lifeboat marker drill: ${results.markerDrill.problem}`);
   if (results.markerDrill.status !== "passed")
     results.problems.push(
       `lifeboat marker drill: ${results.markerDrill.status ?? "no report"} (see the run log)`,

@@ -30,6 +30,8 @@ export interface MarkerDrillResult {
   readonly pgbench: PgbenchRun;
   /** Seconds per 16 MiB of WAL while pgbench ran: the archive mode's segment switch interval. */
   readonly segmentIntervalSeconds: number;
+  /** Set when the fresh base backup failed: the drill then replayed from the older one. */
+  readonly problem?: string;
 }
 
 const walPosition = async (source: BenchCluster) =>
@@ -42,7 +44,10 @@ export async function runMarkerDrill(
   options: MeasureOptions,
 ): Promise<MarkerDrillResult> {
   // A fresh base backup, as a nightly one would be: the drill replays only this run's WAL.
-  await lifeboatBaseBackup(lifeboat, "lifeboat backup before the marker drill", options);
+  const backup = await lifeboatBaseBackup(lifeboat, "lifeboat backup before the marker drill", options);
+  const problem = backup.measurement.ok
+    ? undefined
+    : `the base backup before the marker drill failed (exit ${backup.measurement.exitCode}): the drill replayed from the older one`;
   await writeLifeboatConfig(lifeboat, source.port, undefined, { markerDrill: true });
   try {
     const walBefore = await walPosition(source);
@@ -61,6 +66,7 @@ export async function runMarkerDrill(
       ...report,
       pgbench,
       segmentIntervalSeconds: pgbench.seconds / (walBytes / segmentBytes),
+      ...(problem ? { problem } : {}),
     };
   } finally {
     await writeLifeboatConfig(lifeboat, source.port);

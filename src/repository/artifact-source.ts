@@ -37,7 +37,8 @@ async function* verifiedChunks(
   ref: ArtifactRef,
   aheadBytes = READ_AHEAD_PLAIN_BYTES,
 ): AsyncGenerator<Buffer> {
-  // Spans are 4 MiB at most, chunks at least 256 KiB: enough spans to fill aheadBytes.
+  // A cap on spans as well as bytes: about one per MiB asked for (a span is at least one chunk,
+  // 1 MiB on average, at most 4 MiB), never fewer than the default's.
   const aheadSpans = Math.max(READ_AHEAD, Math.ceil(aheadBytes / (1024 * 1024)));
   const hash = createHash("sha256");
   let size = 0;
