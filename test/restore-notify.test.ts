@@ -87,7 +87,9 @@ groups:
  */
 async function fillTree(root: string): Promise<void> {
   await mkdir(root);
-  for (let i = 0; i < 32; i++) await writeFile(join(root, `blob-${i}.bin`), randomBytes(4 * 1024 * 1024));
+  // Big enough that a restore outlasts a few 1 s progress intervals (128 MiB took under 2 s once
+  // restores read ahead and write behind; the test below asserts it is over 2 s).
+  for (let i = 0; i < 64; i++) await writeFile(join(root, `blob-${i}.bin`), randomBytes(4 * 1024 * 1024));
   for (let d = 0; d < 3; d++) {
     await mkdir(join(root, `d${d}`));
     for (let f = 0; f < 200; f++)

@@ -90,9 +90,10 @@ describe("loading a dump in several sessions", () => {
         jobs: 2,
         stagedLimit: 1 << 20,
         runSession: async (stdin, signal) => {
-          started++;
+          // Which session this is, taken before the await: the count may have moved on by then.
+          const session = ++started;
           await text(stdin);
-          if (started === 1) throw new Error("ERROR 1062 (23000) at line 40: Duplicate entry");
+          if (session === 1) throw new Error("ERROR 1062 (23000) at line 40: Duplicate entry");
           await new Promise((resolve) => setTimeout(resolve, 50));
           signal.throwIfAborted();
         },
