@@ -9,6 +9,10 @@ import { spawn, spawnSync } from "node:child_process";
 import { access, chmod, copyFile, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { parseLsn } from "../src/domain/wal.ts";
+import { parsePostgresUrl } from "../src/engines/postgres/connection.ts";
+import { readDuringArchiveWait } from "../src/engines/postgres/physical/archive-wait.ts";
+import { silentLogger } from "../src/runtime/logger.ts";
 import { cliPath } from "./support/cli.ts";
 import { freePort } from "./support/pg-cluster.ts";
 import { psqlAt, shellWord, startPitrSetup, stopRestored, type PitrSetup } from "./support/pitr.ts";
@@ -22,6 +26,7 @@ const exists = (path: string) =>
 describe("point-in-time recovery", () => {
   let setup: PitrSetup;
   let backupId: string;
+  let backupStderr = "";
   const targets: { time?: string; lsn?: string; xid?: string } = {};
   const restored: string[] = [];
 
@@ -34,9 +39,11 @@ describe("point-in-time recovery", () => {
 `,
     });
     await setup.marker("before-backup");
-    const backup = await setup.ws.cli(["backup", "app-db", "--json"]);
+    // --verbose: the debug lines say when the fingerprint was read (asserted below).
+    const backup = await setup.ws.cli(["--verbose", "backup", "app-db", "--json"]);
     assert.equal(backup.code, 0, backup.stderr);
     backupId = backup.json.snapshots[0].id;
+    backupStderr = backup.stderr;
 
     const { cluster } = setup;
     await setup.marker("m1");
@@ -89,6 +96,38 @@ describe("point-in-time recovery", () => {
     assert.equal(meta.server_version_num >= 150000, true);
     assert.ok(Date.parse(meta.stop_time) >= Date.parse(meta.start_time));
     assert.equal(list.json.snapshots[0].fingerprint.counts["rows:public.lifeboat_test_markers"], 1);
+  });
+
+  it("reads the fingerprint while the server waits for the archiver, after the backup's end", async () => {
+    assert.match(backupStderr, /the server waits for the archiver: reading the fingerprint meanwhile/);
+    const list = await setup.ws.cli(["snapshots", "app-db", "--json"]);
+    const meta = list.json.snapshots.find((snapshot: { id: string }) => snapshot.id === backupId).engineMeta;
+    assert.ok(
+      parseLsn(meta.fingerprint_lsn) >= parseLsn(meta.stop_lsn),
+      `fingerprint at ${meta.fingerprint_lsn}, backup stopped at ${meta.stop_lsn}`,
+    );
+  });
+
+  it("watches for the archive wait without ever failing the backup: no server, or no such backup, is nothing started", async () => {
+    let reads = 0;
+    const read = async () => ++reads;
+    const unreachable = readDuringArchiveWait(
+      parsePostgresUrl("postgres://postgres@127.0.0.1:1/postgres", "source"),
+      "lifeboat-none",
+      read,
+      silentLogger,
+    );
+    assert.equal(await unreachable.result(), undefined);
+    const idle = readDuringArchiveWait(
+      parsePostgresUrl(setup.cluster.url(), "source"),
+      "lifeboat-no-such-backup",
+      read,
+      silentLogger,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 350)); // a few polls
+    idle.stop();
+    assert.equal(await idle.result(), undefined);
+    assert.equal(reads, 0);
   });
 
   it("restores to a time: the marker before it is there, the one after it is not", async () => {

@@ -103,6 +103,15 @@ export function withDatabase(location: PgLocation, database: string): PgLocation
   };
 }
 
+/** The location with an `application_name`, so that a tool's sessions can be found on the server. */
+export function taggedLocation(location: PgLocation, applicationName: string): PgLocation {
+  // withDatabase rebuilds the password-free URL from `params`, so the tag reaches the tool.
+  return withDatabase(
+    { ...location, params: { ...location.params, application_name: applicationName } },
+    location.database,
+  );
+}
+
 /** host:port/database, for messages. */
 export function describeLocation(location: PgLocation): string {
   const host = location.host ?? process.env.PGHOST ?? "localhost";

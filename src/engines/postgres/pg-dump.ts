@@ -8,7 +8,7 @@ import { LifeboatError } from "../../errors.ts";
 import { toolFailure } from "../../runtime/process.ts";
 import type { EngineContext } from "../engine.ts";
 import type { PostgresSourceConfig } from "./config.ts";
-import { describeLocation, toolConnection, withDatabase, type PgLocation } from "./connection.ts";
+import { describeLocation, taggedLocation, toolConnection, type PgLocation } from "./connection.ts";
 import { isPgDumpLockFailure, lockWaitError } from "./lock-holders.ts";
 import type { Session, SessionLimits } from "./session.ts";
 
@@ -25,15 +25,6 @@ export interface DumpJob {
 /** A limit in milliseconds as users write it in lifeboat.yaml: 2000 is "2s". */
 export function describeMs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
-}
-
-/** pg_dump's connection, tagged with `application_name` so its sessions can be found on the server. */
-function taggedLocation(location: PgLocation, applicationName: string): PgLocation {
-  // withDatabase rebuilds the password-free URL from `params`, so the tag reaches pg_dump.
-  return withDatabase(
-    { ...location, params: { ...location.params, application_name: applicationName } },
-    location.database,
-  );
 }
 
 /** Returns pg_dump's version line, recorded so a restore knows which pg_restore it needs. */

@@ -10,7 +10,9 @@
 // gives the start and stop LSN PostgreSQL itself recorded.
 //
 // The fingerprint is read right after the backup, in one REPEATABLE READ
-// transaction that also records its LSN. A physical copy is consistent at
+// transaction that also records its LSN: while the server waits for the
+// archiver when that can be seen (archive-wait.ts), else once pg_basebackup
+// has returned. A physical copy is consistent at
 // the stop LSN, not at a transaction snapshot, so it describes the tables
 // and their sizes at about that point; point-in-time restores are proved by
 // markers and by PostgreSQL's own replay instead (docs/engines.md).
@@ -34,12 +36,14 @@ import type { PostgresSourceConfig } from "../config.ts";
 import {
   describeLocation,
   parsePostgresUrl,
+  taggedLocation,
   toolConnection,
   withClient,
   type PgLocation,
 } from "../connection.ts";
 import { readFingerprint } from "../fingerprint.ts";
 import { readServerInfo } from "../server-info.ts";
+import { readDuringArchiveWait } from "./archive-wait.ts";
 
 /** The one artifact of a physical snapshot: the cluster's data directory as pg_basebackup's tar. */
 export const baseTarArtifact = "base.tar";
@@ -77,12 +81,20 @@ export async function capturePhysical(
   const wal = context.wal(facts.systemIdentifier);
 
   const label = `lifeboat-${randomBytes(6).toString("hex")}`;
-  const backupLabel = await streamBaseBackup(location, label, sink, context);
+  const readAfter = () => readFingerprintAfter(location, source.content_hashes === true);
+  // pg_basebackup connects with the label as its application_name, which is how the watch finds it.
+  const early = readDuringArchiveWait(location, label, readAfter, context.log);
+  let backupLabel: string;
+  try {
+    backupLabel = await streamBaseBackup(location, label, sink, context);
+  } finally {
+    early.stop();
+  }
   const start = parseBackupLabel(backupLabel);
   const historyName = `${start.startSegment}.${(start.startLsn % BigInt(facts.segmentSize)).toString(16).toUpperCase().padStart(8, "0")}.backup`;
   const history = await waitForHistory(wal, historyName, where, context);
   await requireSegments(wal, history, facts.segmentSize, where);
-  const after = await readFingerprintAfter(location, source.content_hashes === true);
+  const after = (await early.result()) ?? (await readAfter());
 
   const stopSegment = segmentName(
     history.stopTimeline,
@@ -164,7 +176,7 @@ async function streamBaseBackup(
   sink: ArtifactSink,
   context: EngineContext,
 ): Promise<string> {
-  const connection = toolConnection(location);
+  const connection = toolConnection(taggedLocation(location, label));
   const args = [
     "--pgdata=-",
     "--format=tar",
