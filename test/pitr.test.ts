@@ -117,6 +117,7 @@ describe("point-in-time recovery", () => {
       read,
       silentLogger,
     );
+    unreachable.stop();
     assert.equal(await unreachable.result(), undefined);
     const idle = readDuringArchiveWait(
       parsePostgresUrl(setup.cluster.url(), "source"),

@@ -41,6 +41,7 @@ export function readDuringArchiveWait<T>(
   let stopped = false;
   let wake: (() => void) | undefined;
   let started: Promise<T> | undefined;
+  let connected = false;
   const giveUp = (what: string, error: unknown) =>
     log.debug(
       `${what} (${error instanceof Error ? error.message : String(error)}): the fingerprint is read after the backup`,
@@ -50,6 +51,7 @@ export function readDuringArchiveWait<T>(
     let client: pg.Client;
     try {
       client = await connect(location, "SOURCE_UNREACHABLE");
+      connected = true;
     } catch (error) {
       giveUp("cannot watch the base backup's progress", error);
       return;
@@ -86,7 +88,9 @@ export function readDuringArchiveWait<T>(
       wake?.();
     },
     result: async () => {
-      await watching;
+      // A poll in flight may still start the read; a connection still being made never does
+      // (it ends itself once made), and the backup does not wait for it.
+      if (connected) await watching;
       if (!started) return undefined;
       try {
         return await started;
