@@ -9,7 +9,11 @@ import type { ArtifactRef } from "./snapshot.ts";
 /** Where a capture writes its artifacts: chunked, deduplicated, encrypted by the repository. */
 export interface ArtifactSink {
   /** Consume the whole stream as one named artifact. Rejects if the stream errors. */
-  write(name: string, data: Readable | AsyncIterable<Uint8Array>): Promise<ArtifactRef>;
+  write(
+    name: string,
+    data: Readable | AsyncIterable<Uint8Array>,
+    options?: WriteOptions,
+  ): Promise<ArtifactRef>;
   /** Observe bytes as they are stored (progress bars). */
   onProgress?: (bytes: number) => void;
 }
@@ -32,6 +36,18 @@ export interface ArtifactSource {
    * checked: the caller verifies what it restores. Absent: read open() and skip.
    */
   openRanges?(name: string, ranges: readonly ByteRange[]): Readable;
+}
+
+export interface WriteOptions {
+  /**
+   * The stream's buffers are handed over: the sink may free each one as soon
+   * as it has copied its bytes, and the buffer then reads as empty. Only for
+   * a stream whose buffers nothing else reads once they are yielded (a
+   * child's stdout, a file read into a fresh buffer per read). Freeing them
+   * at once instead of at the next GC took a 1.1 GB base backup from about
+   * 7.8 to 6.6 s (BENCHMARKS.md).
+   */
+  readonly handOver?: boolean;
 }
 
 export interface OpenOptions {

@@ -94,4 +94,48 @@ describe("chunker", () => {
     assert.deepEqual(Buffer.concat(copies), data);
     for (const chunk of copies) assert.notEqual(chunk.buffer, source.buffer);
   });
+
+  it("with release, frees each handed-over piece once its bytes are copied, and only pieces that own their memory", async () => {
+    const chunker = new Chunker(gearTableOf(key), { min: 64 * 1024, avg: 256 * 1024, max: 1024 * 1024 });
+    const detached = (piece: Buffer) => (piece.buffer as ArrayBuffer).detached;
+    const data = randomBytes(4 * 1024 * 1024 + 12345);
+    // Pieces as a pipe gives them: 64 KiB each, each in memory of its own (the last one shorter).
+    const owned: Buffer[] = [];
+    for (let offset = 0; offset < data.length; offset += 64 * 1024)
+      owned.push(Buffer.from(data.subarray(offset, offset + 64 * 1024)));
+    // And pieces that are views into one larger buffer, which must never be freed.
+    const shared = Buffer.from(data);
+    const views = Array.from({ length: Math.ceil(data.length / 100_000) }, (_, i) =>
+      shared.subarray(i * 100_000, (i + 1) * 100_000),
+    );
+    for (const pieces of [owned, views]) {
+      async function* handedOver(): AsyncGenerator<Buffer> {
+        yield* pieces;
+      }
+      const chunks: Buffer[] = [];
+      for await (const chunk of chunker.chunks(handedOver(), { copy: true, release: true }))
+        chunks.push(chunk);
+      assert.deepEqual(Buffer.concat(chunks), data, "the chunks are the stream, whatever was freed");
+      assert.deepEqual(
+        chunks.map((chunk) => chunk.length),
+        (await chunksOf(chunker, data)).map((chunk) => chunk.length),
+        "the boundaries do not change",
+      );
+    }
+    const big = owned.filter((piece) => piece.byteLength >= 64 * 1024);
+    assert.ok(big.every(detached), "every 64 KiB piece is freed at once, not at the next GC");
+    assert.ok(!detached(owned.at(-1)!), "a small piece is left to the GC");
+    assert.ok(!detached(shared), "a view into larger memory is never freed");
+    assert.deepEqual(shared, data);
+  });
+
+  it("without release, leaves every piece as it was", async () => {
+    const chunker = new Chunker(gearTableOf(key), { min: 64 * 1024, avg: 256 * 1024, max: 1024 * 1024 });
+    const pieces = Array.from({ length: 20 }, () => randomBytes(64 * 1024));
+    async function* source(): AsyncGenerator<Buffer> {
+      yield* pieces;
+    }
+    for await (const chunk of chunker.chunks(source(), { copy: true })) assert.ok(chunk.length > 0);
+    assert.ok(pieces.every((piece) => !(piece.buffer as ArrayBuffer).detached && piece.length === 64 * 1024));
+  });
 });

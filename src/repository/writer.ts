@@ -11,6 +11,7 @@
 
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
+import type { WriteOptions } from "../domain/artifacts.ts";
 import type { ArtifactRef, Snapshot, SnapshotDraft } from "../domain/snapshot.ts";
 import { LifeboatError } from "../errors.ts";
 import type { Chunker } from "./chunker.ts";
@@ -51,7 +52,11 @@ export class RepositorySnapshotWriter implements SnapshotWriter {
     return { ...this.#stats, bytesStored: this.#destination.bytesStored };
   }
 
-  async write(name: string, data: Readable | AsyncIterable<Uint8Array>): Promise<ArtifactRef> {
+  async write(
+    name: string,
+    data: Readable | AsyncIterable<Uint8Array>,
+    options: WriteOptions = {},
+  ): Promise<ArtifactRef> {
     if (this.#committed) throw new LifeboatError("INTERNAL", `artifact ${name} written after commit`);
     if (this.#names.has(name)) throw new LifeboatError("INTERNAL", `artifact ${name} written twice`);
     this.#names.add(name);
@@ -64,7 +69,8 @@ export class RepositorySnapshotWriter implements SnapshotWriter {
       const chunks: string[] = [];
       let size = 0;
       // Fresh chunks, ours alone: each is handed to a worker without a second copy.
-      for await (const chunk of this.#chunker.chunks(data as AsyncIterable<Uint8Array>, { copy: true })) {
+      const chunking = { copy: true, release: options.handOver === true };
+      for await (const chunk of this.#chunker.chunks(data as AsyncIterable<Uint8Array>, chunking)) {
         if (taskFailure !== undefined) throw taskFailure;
         const length = chunk.length; // the chunk goes to a worker below, and reads as empty afterwards
         hash.update(chunk);

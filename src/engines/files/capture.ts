@@ -166,7 +166,8 @@ export async function captureFiles(
       if (chunk.length > 0) yield chunk;
     }
   }
-  await sink.write(treeArtifact, stoppable());
+  // Each file's bytes are read into a fresh buffer and hashed before they are yielded: handed over.
+  await sink.write(treeArtifact, stoppable(), { handOver: true });
   // Written after the archive, from what was archived: ls, diff and partial restores read it.
   await sink.write(treeIndexArtifact, Readable.from(encodeTreeIndex(index)));
   const fingerprint = treeFingerprint(records);

@@ -185,6 +185,7 @@ export class DumpUpload {
         file.follow
           ? this.#follow(handle, file.name)
           : handle.createReadStream({ highWaterMark: readChunk, autoClose: false }),
+        { handOver: true }, // a fresh buffer per read, read by nothing else
       );
       // A file that grew after it was read was not finished: never keep a truncated copy.
       const { size } = await handle.stat();

@@ -195,7 +195,8 @@ async function streamBaseBackup(
   const tee = run.stdout.pipe(labelReader).pipe(new PassThrough({ highWaterMark: 1024 * 1024 }));
   run.stdout.on("error", (error) => tee.destroy(error));
   // A store that fails stops reading: pg_basebackup would block on its pipe for ever, so it is stopped.
-  const storing = sink.write(baseTarArtifact, tee).catch((error: unknown) => {
+  // The pipe's buffers are read by nothing after the label reader has seen them: handed over.
+  const storing = sink.write(baseTarArtifact, tee, { handOver: true }).catch((error: unknown) => {
     run.child.kill("SIGTERM");
     throw error;
   });
