@@ -135,7 +135,7 @@ async function captureStream(
         facts = await measureSnapshot(spool, response, context);
       }
       const artifact = snapshotArtifact(name);
-      await sink.write(artifact, createReadStream(spool));
+      await sink.write(artifact, createReadStream(spool), { handOver: true }); // fresh buffers, ours alone
       context.log.debug(
         `nats: captured stream ${name} (${facts.counts.messages} messages, ${bytes} snapshot bytes)`,
       );

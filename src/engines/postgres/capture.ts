@@ -185,7 +185,9 @@ async function dumpAndStore(
 
     await upload.finish();
     if (source.globals) {
-      await sink.write(globalsArtifact, createReadStream(globalsFile, { highWaterMark: readChunk }));
+      await sink.write(globalsArtifact, createReadStream(globalsFile, { highWaterMark: readChunk }), {
+        handOver: true, // fresh buffers, read by nothing else
+      });
     }
     return { ...fingerprinted.value, pgDumpVersion: dumped.value };
   } finally {

@@ -94,7 +94,8 @@ export async function captureSqlite(
     } finally {
       copy.close();
     }
-    await sink.write(databaseArtifact, createReadStream(copyPath));
+    // A file read stream reads into a fresh buffer each time, and nothing else reads them: handed over.
+    await sink.write(databaseArtifact, createReadStream(copyPath), { handOver: true });
     context.log.debug(`sqlite: captured ${path} (${Object.keys(fingerprint.counts).length} counters)`);
     return { consistentAt, engineMeta, fingerprint };
   } finally {
