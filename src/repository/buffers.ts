@@ -22,6 +22,11 @@ export function forTransfer(bytes: Uint8Array): { bytes: Uint8Array; transfer: A
   return { bytes: copy, transfer: [copy.buffer] };
 }
 
+/** A view over the whole of its ArrayBuffer: freeing it frees nothing another view still uses. */
+export function ownsItsMemory(bytes: Uint8Array): boolean {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+}
+
 /**
  * Free the memory behind `bytes` now rather than at the next GC. Only for a
  * buffer the caller owns outright and that no other view still uses: every

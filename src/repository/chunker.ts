@@ -7,12 +7,7 @@
 // cut() is the reference form over one buffer; chunks() is the same search
 // resumed across the pieces of a stream.
 
-import { discard } from "./buffers.ts";
-
-/** A view over the whole of its ArrayBuffer: freeing it frees nothing another view still uses. */
-function ownsItsMemory(piece: Uint8Array): boolean {
-  return piece.byteOffset === 0 && piece.byteLength === piece.buffer.byteLength;
-}
+import { discard, ownsItsMemory } from "./buffers.ts";
 
 export interface ChunkerSizes {
   readonly min: number;

@@ -12,10 +12,10 @@
 // The fingerprint is read right after the backup, in one REPEATABLE READ
 // transaction that also records its LSN: while the server waits for the
 // archiver when that can be seen (archive-wait.ts), else once pg_basebackup
-// has returned. A physical copy is consistent at
-// the stop LSN, not at a transaction snapshot, so it describes the tables
-// and their sizes at about that point; point-in-time restores are proved by
-// markers and by PostgreSQL's own replay instead (docs/engines.md).
+// has returned. A physical copy is consistent at the stop LSN, not at a
+// transaction snapshot, so it describes the tables and their sizes at about
+// that point; point-in-time restores are proved by markers and by
+// PostgreSQL's own replay instead (docs/engines.md).
 
 import { randomBytes } from "node:crypto";
 import { PassThrough, Transform } from "node:stream";
