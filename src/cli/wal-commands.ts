@@ -1,5 +1,6 @@
 // The command-line wiring of PostgreSQL's WAL hooks: wal-push (archive_command),
-// the hidden wal-pusher it starts, and wal-fetch (restore_command). PostgreSQL
+// the hidden wal-pusher it starts, wal-fetch (restore_command), and the
+// long-running wal-stream. PostgreSQL
 // runs these once per WAL file, so each action imports as little as it can:
 // wal-push tries its light fast path before the full command loads.
 
@@ -33,6 +34,19 @@ export function registerWalCommands(
     .action(async (source: string, walDir: string, _options, command: Command) => {
       const { walPusherCommand } = await import("./commands/wal.ts");
       await walPusherCommand(await commandEnv(command), source, walDir);
+    });
+
+  program
+    .command("wal-stream")
+    .description(
+      "stream WAL with pg_receivewal and a replication slot into the archive until SIGTERM (wal_stream: RPO of seconds)",
+    )
+    .argument("<source>", "source name (a postgres source with mode: physical or both, and wal_stream)")
+    .option("--drop-slot", "remove the source's replication slot instead (the streamer is retired)")
+    .option("--dry-run", "with --drop-slot: say which slot would be removed, remove nothing")
+    .action(async (source: string, flags: { dropSlot?: boolean; dryRun?: boolean }, command: Command) => {
+      const { walStreamCommand } = await import("./commands/wal-stream.ts");
+      await walStreamCommand(await commandEnv(command), source, flags);
     });
 
   program

@@ -59,6 +59,14 @@ export interface PointInTimeEvidence {
   readonly walFiles: number;
   /** The newest marker the restore holds (any drill's), when markers are on. */
   readonly newestMarker: string | null;
+  /** How the markers reached the archive: a WAL switch and archive_command, or the stream (wal_stream). Absent in older reports. */
+  readonly walDelivery?: "archive" | "stream";
+  /**
+   * Seconds from the moment the drill restores to until the archive held its
+   * markers (polled every 0.2 s): what a failure at that moment could have
+   * lost. Absent without markers and in older reports.
+   */
+  readonly markersArchivedAfter?: number;
 }
 
 export interface ObjectiveOutcome {

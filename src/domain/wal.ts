@@ -45,6 +45,24 @@ export function parseWalFileName(name: string): WalFileName | undefined {
   return undefined;
 }
 
+/**
+ * The streamed head of a segment (wal-stream): the part of the newest, still
+ * unfinished segment that pg_receivewal has flushed, stored as
+ * `<segment>.head` and replaced as it grows. Not a PostgreSQL name: it never
+ * comes from %f, and recovery reads it only in place of a segment the
+ * archive does not hold yet.
+ */
+const STREAM_HEAD = /^([0-9A-F]{24})\.head$/;
+
+export function streamHeadName(segment: string): string {
+  return `${segment}.head`;
+}
+
+/** The segment a stream head stands in for, or undefined for any other name. */
+export function segmentOfStreamHead(name: string): string | undefined {
+  return STREAM_HEAD.exec(name)?.[1];
+}
+
 /** The WAL file name, or BAD_ARGUMENT saying what a WAL file name looks like. */
 export function requireWalFileName(name: string): WalFileName {
   const parsed = parseWalFileName(name);

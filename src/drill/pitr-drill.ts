@@ -21,7 +21,7 @@ import type { SourceConfig } from "../engines/config.ts";
 import { dataHeld } from "../domain/fingerprint.ts";
 import type { ProbeOutcome, Readiness } from "../domain/readiness.ts";
 import { totalSize, type Snapshot } from "../domain/snapshot.ts";
-import type { RecoveryTarget } from "../domain/wal.ts";
+import { parseLsn, streamHeadName, type RecoveryTarget } from "../domain/wal.ts";
 import type { EngineContext, MarkerPlacement, RecoveryOutcome, ScratchTarget } from "../engines/engine.ts";
 import { LifeboatError } from "../errors.ts";
 import type { OperationContext } from "../operations/context.ts";
@@ -86,6 +86,7 @@ export async function runPitrDrill(
   let placement: MarkerPlacement | undefined;
   let evidence: PointInTimeEvidence | undefined;
   let rpoAchieved: number | null = null;
+  let markersArchivedAfter: number | undefined;
   let verifiedAt: number | undefined;
   let readiness: Readiness | undefined;
   let failedHard = false;
@@ -110,7 +111,7 @@ export async function runPitrDrill(
         lap("mark");
         placement = await pitr.placeMarkers(source, id, engineContext);
         target = placement.target;
-        await waitForSegment(context, sourceName, placement.segment, engineContext.signal);
+        markersArchivedAfter = await waitForMarkers(context, sourceName, placement, engineContext.signal);
       }
       lap("layDown");
       context.log.info(`drill ${sourceName}: recovering to ${describeTarget(target)} in a throwaway server`);
@@ -154,7 +155,12 @@ export async function runPitrDrill(
             found.ofThisDrill.map((marker) => marker.label),
           ),
         );
-        evidence = { ...evidence, newestMarker: found.newest?.at ?? null };
+        evidence = {
+          ...evidence,
+          newestMarker: found.newest?.at ?? null,
+          walDelivery: placement.switched ? "archive" : "stream",
+          ...(markersArchivedAfter !== undefined ? { markersArchivedAfter } : {}),
+        };
         rpoAchieved = found.newest
           ? Math.max(
               0,
@@ -283,27 +289,40 @@ function scratchOf(outcome: RecoveryOutcome): ScratchTarget {
   };
 }
 
-async function waitForSegment(
+/**
+ * Wait until the archive holds the drill's second marker: its segment
+ * archived (after the WAL switch), or streamed past it (a stream head whose
+ * flushed LSN reaches the marker). Returns the seconds it took.
+ */
+async function waitForMarkers(
   context: OperationContext,
   sourceName: string,
-  segment: string,
+  placement: MarkerPlacement,
   signal: AbortSignal | undefined,
-): Promise<void> {
-  const deadline = Date.now() + ARCHIVE_WAIT_MS;
-  const clusters = await context.repository.listWalClusters(sourceName);
+): Promise<number> {
+  const started = Date.now();
+  const deadline = started + ARCHIVE_WAIT_MS;
+  const { segment } = placement;
+  const afterLsn = parseLsn(placement.afterLsn);
   for (;;) {
-    for (const systemId of clusters.length
-      ? clusters
-      : await context.repository.listWalClusters(sourceName)) {
-      if ((await context.repository.walArchive(sourceName, systemId).list()).includes(segment)) return;
+    for (const systemId of await context.repository.listWalClusters(sourceName)) {
+      const archive = context.repository.walArchive(sourceName, systemId);
+      const names = await archive.list();
+      if (names.includes(segment)) return (Date.now() - started) / 1000;
+      if (!placement.switched && names.includes(streamHeadName(segment))) {
+        const upTo = (await archive.read(streamHeadName(segment)))?.header.upTo;
+        if (upTo !== undefined && parseLsn(upTo) >= afterLsn) return (Date.now() - started) / 1000;
+      }
     }
     if (Date.now() > deadline) {
       throw new LifeboatError(
         "WAL_ARCHIVE_MISSING",
-        `the drill's marker is in WAL segment ${segment}, which did not reach the archive within ${ARCHIVE_WAIT_MS / 1000}s`,
+        placement.switched
+          ? `the drill's marker is in WAL segment ${segment}, which did not reach the archive within ${ARCHIVE_WAIT_MS / 1000}s`
+          : `the drill's marker (LSN ${placement.afterLsn}, segment ${segment}) was not streamed into the archive within ${ARCHIVE_WAIT_MS / 1000}s: is \`lifeboat wal-stream ${sourceName}\` running?`,
       );
     }
     signal?.throwIfAborted();
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, placement.switched ? 250 : 200));
   }
 }

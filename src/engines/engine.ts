@@ -29,6 +29,8 @@ export type {
   RecoveryOutcome,
   RecoveryStart,
   WalFeed,
+  WalReceiver,
+  WalStreamSettings,
 } from "./pitr.ts";
 import type { CommonSourceConfig } from "../config/source-fields.ts";
 import type { Logger } from "../runtime/logger.ts";

@@ -25,6 +25,12 @@ export interface PitrSupport<C> {
   systemIdOfDataDir(dir: string): Promise<string>;
   /** Asynchronous archiving settings (wal_push.async); undefined: each wal-push stores its file itself. */
   asyncPush(source: C): AsyncPushSettings | undefined;
+  /** Streaming settings (wal_stream); undefined: WAL reaches the archive through archive_command only. */
+  streamSettings(source: C, sourceName: string): WalStreamSettings | undefined;
+  /** Start streaming the source's WAL into `settings.dir`, creating its replication slot when missing. */
+  receiveWal(source: C, settings: WalStreamSettings, context: EngineContext): Promise<WalReceiver>;
+  /** Remove the source's replication slot; false when there is none. */
+  dropStreamSlot(source: C, settings: WalStreamSettings): Promise<boolean>;
   /** WAL files in `walDir` the server has finished and waits to archive, in archiving order. */
   readyWalFiles(walDir: string): Promise<string[]>;
   /** A target a recovery may use (a data directory path); BAD_ARGUMENT otherwise. */
@@ -50,6 +56,26 @@ export interface AsyncPushSettings {
   readonly waitMs: number;
 }
 
+export interface WalStreamSettings {
+  /** Where the receiver writes: finished segments, history files and the current `<segment>.partial`. */
+  readonly dir: string;
+  readonly slot: string;
+  /** How often the streamed head is stored, in milliseconds. */
+  readonly intervalMs: number;
+}
+
+/** A running WAL receiver (pg_receivewal). */
+export interface WalReceiver {
+  readonly systemId: string;
+  readonly segmentSize: number;
+  /** The LSN up to which the receiver's files hold flushed WAL; undefined before its first report. */
+  flushed(): Promise<bigint | undefined>;
+  /** Settles, with what happened, when the receiver exits: by itself (a lost connection) or after stop(). */
+  readonly exited: Promise<string>;
+  /** Let the receiver flush and leave. */
+  stop(): Promise<void>;
+}
+
 export interface DrillMarker {
   readonly drillId: string;
   readonly label: "before" | "after";
@@ -62,9 +88,11 @@ export interface MarkerPlacement {
   readonly target: RecoveryTarget;
   readonly before: DrillMarker;
   readonly after: DrillMarker;
-  /** The WAL segment holding the second marker: the drill waits until it is archived. */
+  /** The WAL segment holding the second marker: the drill waits until it is archived (or streamed past afterLsn). */
   readonly segment: string;
   readonly afterLsn: string;
+  /** The WAL was switched after the markers (archive mode); false when they are streamed (wal_stream). */
+  readonly switched: boolean;
 }
 
 export interface MarkersFound {

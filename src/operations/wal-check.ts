@@ -9,7 +9,7 @@ import type { Engine, PitrSupport } from "../engines/engine.ts";
 import type { SourceConfig } from "../engines/config.ts";
 import type { LifeboatError } from "../errors.ts";
 import { isLifeboatError } from "../errors.ts";
-import { parseWalFileName, segmentNumberOfName, type BaseBackup } from "../domain/wal.ts";
+import { formatLsn, parseWalFileName, segmentNumberOfName, type BaseBackup } from "../domain/wal.ts";
 import { planRecovery } from "../plan/pitr.ts";
 import type { CheckProblem } from "../repository/types.ts";
 import type { OperationContext } from "./context.ts";
@@ -26,6 +26,8 @@ export interface WalArchiveReport {
   readonly newestAgeSeconds: number | null;
   /** Segments kept from the oldest base backup's start on. */
   readonly segmentsSinceOldestBackup: number;
+  /** wal-stream: the LSN the newest stream head reaches (past the newest whole segment), else null. */
+  readonly streamedUpTo: string | null;
   readonly objectsRead: number;
   readonly problems: readonly CheckProblem[];
 }
@@ -100,6 +102,7 @@ async function checkCluster(
   const objectsRead = await readBack(archive, [...state.names], readDataPercent, problems);
   const newest = [...state.newestPushedAt.entries()].sort(([a], [b]) => b - a)[0];
   const newestName = newestSegmentName(segments, segmentSize);
+  const newestHead = [...(state.heads?.values() ?? [])].sort((a, b) => (a.upTo < b.upTo ? 1 : -1))[0];
   const oldestStart = backups.reduce((a, b) => (a.startLsn < b.startLsn ? a : b));
   const oldestNumber = oldestStart.startLsn / BigInt(segmentSize);
   return {
@@ -113,6 +116,7 @@ async function checkCluster(
     segmentsSinceOldestBackup: segments.filter(
       (name) => segmentNumberOfName(name, segmentSize) >= oldestNumber,
     ).length,
+    streamedUpTo: newestHead ? formatLsn(newestHead.upTo) : null,
     objectsRead,
     problems,
   };
@@ -173,6 +177,7 @@ function emptyReport(
     newestArchivedAt: null,
     newestAgeSeconds: null,
     segmentsSinceOldestBackup: 0,
+    streamedUpTo: null,
     objectsRead: 0,
   };
 }

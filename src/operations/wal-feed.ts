@@ -53,7 +53,8 @@ export async function startWalFeed(
   };
 
   const fetchInto = async (name: string) => {
-    const file = await archive.read(name);
+    // The plan's last segment may exist only as its stream head (wal-stream).
+    const file = await archive.readForRecovery(name);
     if (!file) throw new Error(`${archive.keyOf(name)} vanished from the archive during the restore`);
     await writeAtomically(join(spool, "files", name), file.data);
   };

@@ -13,7 +13,13 @@
 
 import type { Engine, PitrSupport } from "../engines/engine.ts";
 import type { SourceConfig } from "../engines/config.ts";
-import { parseWalFileName, segmentName, segmentNumberOfName, type BaseBackup } from "../domain/wal.ts";
+import {
+  parseWalFileName,
+  segmentName,
+  segmentNumberOfName,
+  segmentOfStreamHead,
+  type BaseBackup,
+} from "../domain/wal.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
 import type { OperationContext } from "./context.ts";
 
@@ -73,11 +79,15 @@ export async function planWalPrune(
       }
       const oldest = own.reduce((a, b) => (a.backup.startLsn < b.backup.startLsn ? a : b)).backup;
       const cutoff = oldest.startLsn / BigInt(oldest.segmentSize);
+      const archived = new Set(names);
       const doomed = names
         .filter((name) => {
-          const parsed = parseWalFileName(name);
-          if (!parsed || parsed.kind === "history" || !parsed.segment) return false;
-          return segmentNumberOfName(parsed.segment, oldest.segmentSize) < cutoff;
+          // A stream head goes with its segment, and once the whole segment is archived.
+          const headOf = segmentOfStreamHead(name);
+          if (headOf !== undefined && archived.has(headOf)) return true;
+          const segment = headOf ?? parseWalFileName(name)?.segment;
+          if (segment === undefined || parseWalFileName(name)?.kind === "history") return false;
+          return segmentNumberOfName(segment, oldest.segmentSize) < cutoff;
         })
         .sort();
       clusters.push({

@@ -15,14 +15,17 @@ import type { SourceConfig } from "../engines/config.ts";
 import type { PitrSupport } from "../engines/engine.ts";
 import {
   parseHistoryFile,
+  parseLsn,
   parseWalFileName,
+  segmentOfStreamHead,
+  streamHeadName,
   requireWalFileName,
   segmentNumberOfName,
   type TimelineSwitch,
   type WalFiles,
 } from "../domain/wal.ts";
 import { LifeboatError } from "../errors.ts";
-import type { ArchiveState } from "../plan/pitr.ts";
+import type { ArchiveState, StreamHead } from "../plan/pitr.ts";
 import type { WalArchive, WalPushResult } from "../repository/wal-archive.ts";
 import type { OperationContext } from "./context.ts";
 
@@ -107,7 +110,8 @@ export async function walFetch(context: OperationContext, request: WalFetchReque
   const pitr = pitrOf(context, request.sourceName, request.source);
   const name = requireWalFileName(request.name).name;
   const systemId = request.systemId ?? (await clusterOfHere(context, request.sourceName, pitr));
-  const found = await context.repository.walArchive(request.sourceName, systemId).read(name);
+  // A segment not archived yet may be streamed (wal-stream): its head is the newest WAL there is.
+  const found = await context.repository.walArchive(request.sourceName, systemId).readForRecovery(name);
   if (!found) return false;
   // Whole or not at all: PostgreSQL reads the file as soon as the command exits 0.
   const partial = `${request.destination}.lifeboat-partial`;
@@ -139,21 +143,34 @@ async function clusterOfHere(
   }
 }
 
-/** What a cluster's archive holds, for planning and check: names, timeline histories, newest push per timeline. */
+/**
+ * What a cluster's archive holds, for planning and check: names, timeline
+ * histories, newest push per timeline, and the stream head past the newest
+ * archived segment of each timeline (older heads are leftovers: their whole
+ * segment is archived or about to be).
+ */
 export async function readArchiveState(archive: WalArchive, segmentSize: number): Promise<ArchiveState> {
-  const names = new Set(await archive.list());
+  const listed = await archive.list();
+  const names = new Set<string>();
   const histories = new Map<number, readonly TimelineSwitch[]>();
   const newest = new Map<number, string>();
-  for (const name of names) {
+  const newestHead = new Map<number, string>();
+  const later = (current: string | undefined, name: string) =>
+    !current || segmentNumberOfName(name, segmentSize) > segmentNumberOfName(current, segmentSize);
+  for (const name of listed) {
+    const headOf = segmentOfStreamHead(name);
+    if (headOf !== undefined) {
+      const timeline = parseInt(headOf.slice(0, 8), 16);
+      if (later(newestHead.get(timeline), headOf)) newestHead.set(timeline, headOf);
+      continue;
+    }
+    names.add(name);
     const parsed = parseWalFileName(name);
     if (parsed?.kind === "history") {
       const file = await archive.read(name);
       if (file) histories.set(parsed.timeline, parseHistoryFile(file.data.toString("utf8")));
-    } else if (parsed?.kind === "segment") {
-      const current = newest.get(parsed.timeline);
-      if (!current || segmentNumberOfName(name, segmentSize) > segmentNumberOfName(current, segmentSize)) {
-        newest.set(parsed.timeline, name);
-      }
+    } else if (parsed?.kind === "segment" && later(newest.get(parsed.timeline), name)) {
+      newest.set(parsed.timeline, name);
     }
   }
   const newestPushedAt = new Map<number, Date>();
@@ -161,5 +178,14 @@ export async function readArchiveState(archive: WalArchive, segmentSize: number)
     const file = await archive.read(name);
     if (file) newestPushedAt.set(timeline, new Date(file.header.pushedAt));
   }
-  return { names, histories, newestPushedAt };
+  const heads = new Map<string, StreamHead>();
+  for (const [timeline, segment] of newestHead) {
+    if (!later(newest.get(timeline), segment)) continue;
+    const file = await archive.read(streamHeadName(segment));
+    if (!file?.header.upTo) continue;
+    const pushedAt = new Date(file.header.pushedAt);
+    heads.set(segment, { segment, upTo: parseLsn(file.header.upTo), pushedAt });
+    newestPushedAt.set(timeline, pushedAt);
+  }
+  return { names, histories, newestPushedAt, heads };
 }

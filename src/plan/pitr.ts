@@ -33,8 +33,18 @@ export interface ArchiveState {
   readonly names: ReadonlySet<string>;
   /** Parsed history files by timeline (timelines without one have no parent). */
   readonly histories: ReadonlyMap<number, readonly TimelineSwitch[]>;
-  /** When the newest segment of each timeline was archived (an upper bound of the time its WAL reaches). */
+  /** When the newest segment (or stream head) of each timeline was archived (an upper bound of the time its WAL reaches). */
   readonly newestPushedAt: ReadonlyMap<number, Date>;
+  /** By segment name: the streamed head of a timeline's newest segment, past its newest archived one (wal-stream). */
+  readonly heads?: ReadonlyMap<string, StreamHead>;
+}
+
+/** The streamed part of a segment that is not archived whole yet. */
+export interface StreamHead {
+  readonly segment: string;
+  /** Its bytes are WAL the server had flushed up to this LSN. */
+  readonly upTo: bigint;
+  readonly pushedAt: Date;
 }
 
 export interface RecoveryPlan {
@@ -107,7 +117,7 @@ function newestSegmentNumber(
   segmentSize: number,
 ): bigint | undefined {
   let newest: bigint | undefined;
-  for (const name of archive.names) {
+  for (const name of [...archive.names, ...(archive.heads?.keys() ?? [])]) {
     const parsed = parseWalFileName(name);
     if (parsed?.kind !== "segment" || parsed.timeline !== timeline) continue;
     const number = segmentNumberOfName(name, segmentSize);
@@ -238,6 +248,13 @@ function planFrom(
         reachable,
       );
     }
+    const head = archive.heads?.get(segmentName(timeline, last, size));
+    if (head && target.lsn > head.upTo) {
+      throw candidateError(
+        `${describeTarget(target)} is past the newest streamed WAL (LSN ${formatLsn(head.upTo)})`,
+        reachable,
+      );
+    }
   } else {
     last = newest ?? stopNumber;
     if (last < stopNumber) last = stopNumber;
@@ -258,7 +275,10 @@ function planFrom(
     for (let number = span.from; number <= span.to!; number++)
       segments.push(segmentName(span.timeline, number, size));
   }
-  const missing = segments.find((name) => !archive.names.has(name));
+  // A stream head stands in for the last segment only: before it, every segment must be whole.
+  const missing = segments.find(
+    (name, index) => !archive.names.has(name) && !(index === segments.length - 1 && archive.heads?.has(name)),
+  );
   if (missing) {
     throw new LifeboatError(
       "WAL_GAP",

@@ -11,12 +11,17 @@
 // written once and read once, so one PUT per segment is the floor, and
 // nothing in the index or the packs changes when WAL arrives.
 //
+// Stream heads (wal-stream, <segment>.head) are the one exception to
+// write-once: the head of the newest segment is replaced as pg_receivewal
+// flushes more of it, and deleted once the whole segment is archived.
+//
 // A push never replaces: the same bytes under an existing name succeed (the
 // archiver retries after a crash), different bytes are refused
 // (WAL_CONFLICT), which is what PostgreSQL's documentation asks of an
 // archive_command.
 
 import { createHash } from "node:crypto";
+import { parseWalFileName, streamHeadName } from "../domain/wal.ts";
 import { LifeboatError, isLifeboatError } from "../errors.ts";
 import { listKeys, type Backend } from "../storage/backend.ts";
 import { decodePayload, encodePayload } from "./compression.ts";
@@ -34,6 +39,8 @@ export interface WalFileHeader {
   readonly sha256: string;
   /** When the file arrived in the archive (pushing host's clock, ISO-8601). */
   readonly pushedAt: string;
+  /** A stream head only: the LSN up to which its bytes are WAL the server had flushed. */
+  readonly upTo?: string;
 }
 
 export interface WalPushResult {
@@ -95,6 +102,32 @@ export class WalArchive {
         hint: "Two clusters with the same system identifier archive into one source (a restored copy with archiving on?), or the file changed after it was archived. Find the other writer and stop its archive_command; never delete the archived file to make the push pass.",
       },
     );
+  }
+
+  /**
+   * Store the streamed head of an unfinished segment (wal-stream), replacing
+   * the previous head of that segment: a head only grows, and one PUT lands
+   * whole or not at all, so a reader sees one head or the next, never a mix.
+   */
+  async writeHead(segment: string, data: Buffer, upTo: string, now: Date = new Date()): Promise<number> {
+    const name = streamHeadName(segment);
+    const key = this.keyOf(name);
+    const sha256 = createHash("sha256").update(data).digest("hex");
+    const header: WalFileHeader = { name, size: data.length, sha256, pushedAt: now.toISOString(), upTo };
+    const sealed = await this.#seal(key, header, data);
+    await this.#backend.put(key, sealed);
+    return sealed.length;
+  }
+
+  /**
+   * What recovery reads for `name`: the archived file, else (for a segment)
+   * its stream head, whose bytes past `upTo` are zeros or not yet valid WAL,
+   * where replay ends as it does at the end of a crashed server's WAL.
+   */
+  async readForRecovery(name: string): Promise<{ header: WalFileHeader; data: Buffer } | undefined> {
+    const file = await this.read(name);
+    if (file || parseWalFileName(name)?.kind !== "segment") return file;
+    return this.read(streamHeadName(name));
   }
 
   /** The file's header and bytes, or undefined when it is not archived. */

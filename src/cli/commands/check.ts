@@ -91,6 +91,7 @@ function describeWalArchive(wal: WalArchiveReport): string {
   return (
     `WAL of ${wal.source} (cluster ${wal.systemId}): ${wal.segments} segment(s), newest ${wal.newestSegment ?? "none"}${age}; ` +
     `${wal.segmentsSinceOldestBackup} since the oldest of ${wal.baseBackups} base backup(s)` +
+    (wal.streamedUpTo ? `; streamed up to LSN ${wal.streamedUpTo}` : "") +
     (wal.objectsRead ? `; ${wal.objectsRead} WAL file(s) read and verified` : "")
   );
 }

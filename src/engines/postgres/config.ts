@@ -58,6 +58,29 @@ export const postgresSourceSchema = z.strictObject({
     })
     .optional()
     .describe("How wal-push archives (physical mode). Default: each archive_command stores its file itself."),
+  wal_stream: z
+    .strictObject({
+      dir: z
+        .string()
+        .regex(/^\//, "an absolute path")
+        .describe(
+          "A local directory pg_receivewal writes into (the segment being streamed and finished ones not yet archived). Never inside the data directory.",
+        ),
+      slot: z
+        .string()
+        .regex(/^[a-z0-9_]{1,63}$/, "lower-case letters, digits and _ (at most 63)")
+        .optional()
+        .describe(
+          "The physical replication slot (created when missing). Default: lifeboat_<source>. While the streamer is down the slot keeps WAL in pg_wal: bound it with max_slot_wal_keep_size.",
+        ),
+      interval: duration
+        .default("1s")
+        .describe("How often the streamed head of the current segment is stored (the RPO, plus one store)."),
+    })
+    .optional()
+    .describe(
+      "Physical mode: `lifeboat wal-stream SOURCE` streams WAL with pg_receivewal and a replication slot, and stores the head of the unfinished segment every interval, for an RPO of seconds instead of a segment switch.",
+    ),
   content_hashes: contentHashesField,
   // Optional (default applied where it is used, session.ts) so hand-built source objects stay valid.
   lock_timeout: duration

@@ -7,7 +7,8 @@
 // The table lives in the source's database (lifeboat_drill_markers, public
 // schema unless search_path says otherwise); writing it is why markers are
 // opt-in. After the second marker the WAL is switched so both reach the
-// archive now instead of at archive_timeout.
+// archive now instead of at archive_timeout, unless the WAL is streamed
+// (wal_stream): then the drill waits for the stream head to pass them.
 
 import { formatLsn, parseLsn, type RecoveryTarget } from "../../../domain/wal.ts";
 import type { DrillMarker, MarkerPlacement, MarkersFound } from "../../engine.ts";
@@ -45,10 +46,12 @@ export async function placeMarkers(source: PostgresSourceConfig, drillId: string
     );
     await sleep(GAP_MS);
     const after = await insert("after");
-    const switched = await client.query<{ lsn: string; segment: string }>(
+    const position = await client.query<{ lsn: string; segment: string }>(
       "SELECT pg_current_wal_insert_lsn()::text AS lsn, pg_walfile_name(pg_current_wal_insert_lsn()) AS segment",
     );
-    await client.query("SELECT pg_switch_wal()");
+    // Streamed WAL reaches the archive within wal_stream.interval; archived WAL needs its segment finished.
+    const switched = source.wal_stream === undefined;
+    if (switched) await client.query("SELECT pg_switch_wal()");
     const row = moment.rows[0]!;
     const target: RecoveryTarget = { kind: "time", time: new Date(row.at), text: row.text };
     return {
@@ -56,8 +59,9 @@ export async function placeMarkers(source: PostgresSourceConfig, drillId: string
       before,
       after,
       // The segment holding the "after" marker: once it is archived, the restore can prove both.
-      segment: switched.rows[0]!.segment,
-      afterLsn: formatLsn(parseLsn(switched.rows[0]!.lsn)),
+      segment: position.rows[0]!.segment,
+      afterLsn: formatLsn(parseLsn(position.rows[0]!.lsn)),
+      switched,
     };
   });
 }

@@ -8,6 +8,7 @@ import { DEFAULT_WAL_SEGMENT_SIZE, parseLsn, type BaseBackup } from "../../../do
 import type { PitrSupport } from "../../engine.ts";
 import { postgresModeOf, type PostgresSourceConfig } from "../config.ts";
 import { placeMarkers, readMarkers } from "./markers.ts";
+import { dropStreamSlot, receiveWal, slotOf } from "./receive-wal.ts";
 import { checkRecoveryTarget, recover } from "./recover.ts";
 import { readyWalFiles, systemIdOfDataDir, systemIdOfWalFile } from "./wal-file.ts";
 
@@ -40,6 +41,16 @@ export const postgresPitr: PitrSupport<PostgresSourceConfig> = {
           waitMs: parseDuration(source.wal_push.wait) * 1000,
         }
       : undefined,
+  streamSettings: (source, sourceName) =>
+    source.wal_stream
+      ? {
+          dir: source.wal_stream.dir,
+          slot: slotOf(sourceName, source.wal_stream.slot),
+          intervalMs: parseDuration(source.wal_stream.interval) * 1000,
+        }
+      : undefined,
+  receiveWal: (source, settings, context) => receiveWal(source, settings, context),
+  dropStreamSlot: (source, settings) => dropStreamSlot(source, settings.slot),
   checkRecoveryTarget,
   recover,
   placeMarkers: (source, drillId) => placeMarkers(source, drillId),
