@@ -4,7 +4,8 @@
 // time per segment and archive lag under pgbench at full speed, first with
 // synchronous pushing, then again with asynchronous pushing (Lifeboat's
 // wal_push.async, pgBackRest's archive-async=y), then Lifeboat's marker drill
-// under that load (the RPO it measures; pgBackRest has no drill). Two source clusters are cloned
+// under that load (the RPO it measures; pgBackRest has no drill), and marker
+// drills in streaming mode (wal-stream) under the same load. Two source clusters are cloned
 // from one generated data directory, one per tool, so each tool archives alone
 // and neither waits on the other's archive_command.
 // Every Lifeboat command (backup, restore, the archive_command's wal-push and the
@@ -37,6 +38,7 @@ import {
   type ArchivingCluster,
 } from "./support/pitr-archiving.ts";
 import { runMarkerDrill } from "./support/pitr-marker-drill.ts";
+import { runStreamingMarkerDrills } from "./support/pitr-stream-drill.ts";
 import {
   initLifeboatRepository,
   lifeboatArchiveCommand,
@@ -253,6 +255,21 @@ async function main() {
     results.problems.push(
       `lifeboat marker drill: ${results.markerDrill.status ?? "no report"} (see the run log)`,
     );
+  await save();
+  log(
+    `lifeboat: marker drills in streaming mode (wal-stream) while pgbench writes for ${markerDrillSeconds} s`,
+  );
+  results.streamDrills = await runStreamingMarkerDrills(
+    sources.lifeboat,
+    lifeboat,
+    markerDrillSeconds,
+    options,
+  );
+  if (results.streamDrills.problem)
+    results.problems.push(`lifeboat streaming drills: ${results.streamDrills.problem}`);
+  for (const drill of results.streamDrills.drills)
+    if (drill.status !== "passed")
+      results.problems.push(`lifeboat streaming drill: ${drill.status ?? "no report"} (see the run log)`);
   await save();
   for (const tool of ["lifeboat", "pgbackrest"] as const) {
     const failed = Number(await sources[tool].psql("SELECT failed_count FROM pg_stat_archiver"));

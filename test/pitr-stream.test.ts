@@ -209,6 +209,32 @@ describe("streaming WAL (wal-stream)", () => {
     }
   });
 
+  it("gives pg_receivewal no repository secret, in its arguments or its environment", async () => {
+    const found = spawnSync("pgrep", ["-f", `pg_receivewal --directory=${join(setup.ws.dir, "stream")}`]);
+    const pid = found.stdout.toString().trim().split("\n")[0]!;
+    assert.match(pid, /^\d+$/, `no pg_receivewal running:\n${streamer!.stderr()}`);
+    const args = await readFile(`/proc/${pid}/cmdline`, "utf8");
+    const environment = await readFile(`/proc/${pid}/environ`, "utf8");
+    assert.match(args, /--slot=lifeboat_app_db/);
+    for (const text of [args, environment]) {
+      assert.ok(!text.includes(setup.ws.password), "the repository password reached pg_receivewal");
+      assert.doesNotMatch(text, /LIFEBOAT_/);
+    }
+  });
+
+  it("a wrong repository password is WRONG_PASSWORD at once, and no receiver starts", async () => {
+    const passwordFile = join(setup.ws.dir, "password");
+    const right = await readFile(passwordFile, "utf8");
+    await writeFile(passwordFile, "not the password\n");
+    try {
+      const wrong = await setup.ws.cli(["wal-stream", "app-db", "--json"]);
+      assert.equal(wrong.code, 12, wrong.stderr);
+      assert.equal(wrong.json.error.code, "WRONG_PASSWORD");
+    } finally {
+      await writeFile(passwordFile, right);
+    }
+  });
+
   it("SIGTERM stops the streamer within seconds, releasing its slot", async () => {
     const deadline = Date.now() + 30_000;
     while (!/streaming into/.test(streamer!.stderr())) {
@@ -230,6 +256,35 @@ describe("streaming WAL (wal-stream)", () => {
     // No receiver is left behind.
     const left = spawnSync("pgrep", ["-f", `pg_receivewal.*${join(setup.ws.dir, "stream")}`]);
     assert.equal(left.stdout.toString().trim(), "");
+  });
+
+  it("a flipped byte in a stream head is a named checksum error for restore and check; nothing is laid down", async () => {
+    const head = (await readdir(walFolder))
+      .filter((name) => name.endsWith(".head"))
+      .sort()
+      .at(-1)!;
+    assert.ok(head, "a head is stored");
+    const path = join(walFolder, head);
+    const original = await readFile(path);
+    const damaged = Buffer.from(original);
+    damaged[Math.floor(damaged.length / 2)]! ^= 0x01;
+    await writeFile(path, damaged);
+    try {
+      const dir = join(setup.ws.dir, "restore-damaged");
+      const restore = await setup.ws.cli(["restore", "app-db", "--to", dir, "--latest", "--json"]);
+      assert.equal(restore.code, 4, restore.stderr);
+      assert.equal(restore.json.error.code, "CHECKSUM_MISMATCH");
+      assert.match(restore.json.error.message, new RegExp(head.replace(".", "\\.")));
+      await assert.rejects(readdir(dir), { code: "ENOENT" });
+      const check = await setup.ws.cli(["check", "--json"]);
+      assert.equal(check.code, 4, check.stderr);
+      const problem = check.json.wal[0].problems.find((entry: { object: string }) =>
+        entry.object.endsWith(head),
+      );
+      assert.equal(problem?.code, "CHECKSUM_MISMATCH", check.stdout);
+    } finally {
+      await writeFile(path, original);
+    }
   });
 
   it("--drop-slot retires the slot (--dry-run removes nothing)", async () => {

@@ -54,18 +54,19 @@ export async function writeLifeboatConfig(
   setup: LifeboatPitr,
   port: number,
   asyncPush?: LifeboatAsyncPush,
-  extra: { markerDrill?: boolean } = {},
+  extra: { markerDrill?: boolean; streamDir?: string } = {},
 ): Promise<void> {
   const walPush = asyncPush
     ? `, wal_push: { async: true, spool_dir: "${asyncPush.spoolDir}", parallel: ${asyncPush.parallel} }`
     : "";
   const drill = extra.markerDrill ? ", drill: { marker: true }" : "";
+  const stream = extra.streamDir ? `, wal_stream: { dir: "${extra.streamDir}" }` : "";
   await writeFile(
     setup.configPath,
     [
       `repository: { url: "file://${setup.repoDir}", password_file: "${passwordFile(setup)}" }`,
       "sources:",
-      `  ${lifeboatSource}: { engine: postgres, url: "postgres://postgres@127.0.0.1:${port}/postgres", mode: physical${walPush}${drill} }`,
+      `  ${lifeboatSource}: { engine: postgres, url: "postgres://postgres@127.0.0.1:${port}/postgres", mode: physical${walPush}${drill}${stream} }`,
       "",
     ].join("\n"),
     { mode: 0o644 },

@@ -7,6 +7,7 @@ import type { ArchiveRun, LagSample } from "./pitr-archiving.ts";
 import type { BackgroundExit } from "./pitr-async.ts";
 import type { LifeboatBaseBackup, PitrRestoreRun } from "./pitr-lifeboat.ts";
 import type { PgbackrestBackup } from "./pitr-pgbackrest.ts";
+import type { StreamDrillResult } from "./pitr-stream-drill.ts";
 import type { MarkerDrillResult } from "./pitr-marker-drill.ts";
 import type { PgbenchRun } from "./pitr-workload.ts";
 
@@ -72,6 +73,8 @@ export interface PitrResults {
   asyncSettings?: Record<Tool, string>;
   /** Part 5: Lifeboat's marker drill under pgbench load (absent in older results). */
   markerDrill?: MarkerDrillResult;
+  /** Part 6: marker drills in streaming mode under pgbench load (absent in older results). */
+  streamDrills?: StreamDrillResult;
   readonly problems: string[];
 }
 
@@ -177,7 +180,7 @@ export function renderPitrMarkdown(results: PitrResults): string {
     'Ratios below 1 favour Lifeboat for times, bytes, memory and lag; for pgbench throughput above 1 does. A ratio is "–" where a figure is missing or pgBackRest\'s is zero.',
     "",
   );
-  lines.push(...asyncLines(results), ...markerDrillLines(results));
+  lines.push(...asyncLines(results), ...markerDrillLines(results), ...streamDrillLines(results));
   lines.push(...restoreLines(results), ...phaseLines(results), ...loadLines(results));
   if (results.problems.length > 0) {
     lines.push("Problems:", "", ...results.problems.map((p) => `- ${p}`), "");
@@ -295,6 +298,27 @@ function markerDrillLines(results: PitrResults): string[] {
     `| 5. segment switch interval at that write rate (16 MiB of WAL) | ${d.segmentIntervalSeconds.toFixed(2)} s (pgbench ${d.pgbench.tps.toFixed(0)} tps) |`,
     `| 5. goal: RPO <= one segment switch interval | ${verdict} |`,
     `| 5. drill RTO (rto.achieved) and phases | ${d.rtoSeconds === undefined ? "–" : `${d.rtoSeconds.toFixed(1)} s`}: ${phases} |`,
+    "",
+  ];
+}
+
+function streamDrillLines(results: PitrResults): string[] {
+  const d = results.streamDrills;
+  if (!d) return [];
+  const seconds = (value: number | undefined) => (value === undefined ? "–" : `${value.toFixed(2)} s`);
+  const after = d.drills.map((drill) => drill.archivedAfterSeconds).filter((v) => v !== undefined);
+  const worst = after.length ? Math.max(...after) : undefined;
+  const verdict = worst === undefined ? "not measured" : worst <= 5 ? "met" : "MISSED";
+  return [
+    `Marker drills in streaming mode (Lifeboat only): \`lifeboat wal-stream app-db\` (pg_receivewal, a replication slot, the head stored every second) while pgbench writes at full speed (${d.pgbench.tps.toFixed(0)} tps); the drills write their markers without a WAL switch. Streamer exit after SIGTERM: ${d.streamerExit}.`,
+    "",
+    "| drill | status | RPO from the markers (rpo.achieved) | markers in the archive after (the streaming RPO) | wall time |",
+    "|---|---|---|---|---|",
+    ...d.drills.map(
+      (drill, index) =>
+        `| 6.${index + 1} | ${drill.status ?? "?"} (${drill.walDelivery ?? "?"}) | ${seconds(drill.rpoSeconds)} | ${seconds(drill.archivedAfterSeconds)} | ${drill.seconds.toFixed(1)} s |`,
+    ),
+    `| goal: <= 5 s | | | ${verdict} (worst ${seconds(worst)}) | |`,
     "",
   ];
 }

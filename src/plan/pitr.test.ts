@@ -56,3 +56,62 @@ test("with only the backup's own segment archived (pushed just before its end), 
   const reachable = message.slice(message.indexOf("reachable:"));
   assert.doesNotMatch(reachable, /01:58:48/, "no end before the start");
 });
+
+// Stream heads (wal-stream): the streamed part of the newest, unfinished segment.
+const withHead = (segments: bigint[], head: bigint, upTo: bigint): ArchiveState => {
+  const name = segmentName(1, head, segmentSize);
+  return {
+    ...archiveWith("2026-12-04T02:30:00.000Z", segments),
+    heads: new Map([[name, { segment: name, upTo, pushedAt: new Date("2026-12-04T02:31:00.000Z") }]]),
+  };
+};
+
+test("a stream head stands in for the last segment: latest reads it after the whole ones", () => {
+  const plan = planRecovery({
+    backups: [backup],
+    archive: withHead([0x9an, 0x9bn], 0x9cn, 0x9c000400n),
+    target: { kind: "latest" },
+  });
+  assert.deepEqual(
+    plan.walFiles,
+    [0x9an, 0x9bn, 0x9cn].map((n) => segmentName(1, n, segmentSize)),
+  );
+});
+
+test("a stream head never fills a gap before the last segment", () => {
+  // 0x9b is missing: the head of 0x9c cannot make the chain whole.
+  assert.throws(
+    () =>
+      planRecovery({
+        backups: [backup],
+        archive: withHead([0x9an], 0x9cn, 0x9c000400n),
+        target: { kind: "latest" },
+      }),
+    (error: unknown) =>
+      isLifeboatError(error, "WAL_GAP") && /9B, which is not in the archive/.test(error.message),
+  );
+});
+
+test("an LSN inside the stream head is reachable; one past what it holds is refused, naming it", () => {
+  const archive = withHead([0x9an, 0x9bn], 0x9cn, 0x9c000400n);
+  const plan = planRecovery({ backups: [backup], archive, target: { kind: "lsn", lsn: 0x9c000300n } });
+  assert.equal(plan.lastSegment, segmentName(1, 0x9cn, segmentSize));
+  assert.throws(
+    () => planRecovery({ backups: [backup], archive, target: { kind: "lsn", lsn: 0x9c000500n } }),
+    (error: unknown) =>
+      isLifeboatError(error, "PITR_TARGET_UNREACHABLE") &&
+      /past the newest streamed WAL \(LSN 0\/9C000400\)/.test(error.message),
+  );
+});
+
+test("a time up to the head's store is reachable: the head's push time bounds the archive", () => {
+  const archive = withHead([0x9an, 0x9bn], 0x9cn, 0x9c000400n);
+  const inside = {
+    kind: "time",
+    time: new Date("2026-12-04T02:30:30Z"),
+    text: "2026-12-04 02:30:30+00",
+  } as const;
+  // The archive state's newest push time is the head's (readArchiveState sets it so).
+  const state = { ...archive, newestPushedAt: new Map([[1, new Date("2026-12-04T02:31:00.000Z")]]) };
+  assert.equal(planRecovery({ backups: [backup], archive: state, target: inside }).walFiles.length, 3);
+});
